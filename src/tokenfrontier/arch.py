@@ -1,0 +1,358 @@
+"""Model architectures normalized from Hugging Face ``config.json`` files.
+
+One normalizer covers dense GQA (Llama), MoE (Mixtral, Qwen3, DeepSeek, gpt-oss, Llama 4
+interleaved, shared experts), MLA (DeepSeek V3/R1, Kimi K2), sliding-window and chunked
+attention, DeepSeek V4 compressed attention (approximate, and labelled so), MTP layers,
+``text_config`` nesting and ``quantization_config``.
+
+Parameter counts are exact for the families listed above; the DeepSeek V4 attention block is
+an approximation (grouped low-rank output, single latent KV head, compressor and indexer).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+__all__ = ["Layer", "ModelArch", "load_arch", "parse_config"]
+
+AttentionKind = Literal["full", "sliding", "chunked", "compressed"]
+_DTYPE_ALIASES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32", "fp8": "fp8"}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One decoder layer. Parameter counts are elements; KV sizes are elements per token."""
+
+    attention: AttentionKind
+    window: int  # sliding window / chunk / V4 local window in tokens; 0 = none
+    compress_ratio: int  # V4: keep 1 in r tokens; 0 = window only; 1 = uncompressed
+    kv_elems: int  # KV elements stored per retained token
+    index_elems: int  # V4 indexer key elements per compressed token (+4 B fp32 scale)
+    attn_topk: int  # V4: compressed tokens attended per query (0 = all)
+    attn_flop_per_token: int  # attention FLOPs per query token per attended token
+    attention_params: int
+    dense_ffn_params: int
+    expert_params: int  # routed experts, all of them
+    shared_expert_params: int
+    router_params: int
+    norm_params: int
+    n_experts: int
+    top_k: int
+    mtp: bool = False
+
+    @property
+    def ffn_params(self) -> int:
+        return (
+            self.dense_ffn_params
+            + self.expert_params
+            + self.shared_expert_params
+            + self.router_params
+        )
+
+    @property
+    def active_ffn_params(self) -> int:
+        """FFN parameters one token touches (top-k experts + shared + router + dense)."""
+        per_expert = self.expert_params // self.n_experts if self.n_experts else 0
+        return (
+            self.dense_ffn_params
+            + per_expert * self.top_k
+            + self.shared_expert_params
+            + self.router_params
+        )
+
+    @property
+    def params(self) -> int:
+        return self.attention_params + self.ffn_params + self.norm_params
+
+
+@dataclass(frozen=True)
+class ModelArch:
+    """A normalized model: layers, embeddings, storage dtypes and provenance."""
+
+    id: str
+    model_type: str
+    hidden_size: int
+    vocab_size: int
+    layers: tuple[Layer, ...]  # main layers then MTP layers
+    embedding_params: int  # input embedding + LM head (once if tied)
+    lm_head_params: int
+    final_norm_params: int
+    mtp_extra_params: int  # MTP projections and norms outside the decoder layer
+    max_context: int
+    native_dtypes: dict[str, str]  # component -> storage dtype of the checkpoint
+    approximations: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    source: str = ""
+    config: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def main_layers(self) -> tuple[Layer, ...]:
+        return tuple(layer for layer in self.layers if not layer.mtp)
+
+    @property
+    def mtp_layers(self) -> tuple[Layer, ...]:
+        return tuple(layer for layer in self.layers if layer.mtp)
+
+    @property
+    def is_moe(self) -> bool:
+        return any(layer.n_experts for layer in self.layers)
+
+
+def load_arch(path: str | Path, model_id: str | None = None) -> ModelArch:
+    """Read a config.json and normalize it."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: malformed JSON: {exc.msg} (line {exc.lineno})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a JSON object (a Hugging Face config.json)")
+    return parse_config(raw, model_id or path.stem, source=str(path))
+
+
+class _Cfg:
+    """Field access with clear errors naming the config and the missing key."""
+
+    def __init__(self, raw: dict[str, Any], name: str) -> None:
+        self.raw, self.name = raw, name
+
+    def get(self, *keys: str, default: Any = None) -> Any:
+        for key in keys:
+            if self.raw.get(key) is not None:
+                return self.raw[key]
+        return default
+
+    def int(self, *keys: str, default: int | None = None, minimum: int = 1) -> int:
+        value = self.get(*keys, default=default)
+        if value is None:
+            raise ConfigError(f"{self.name}: config lacks '{keys[0]}', needed to size the model")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise ConfigError(f"{self.name}: '{keys[0]}' must be an integer, got {value!r}")
+        if int(value) < minimum:
+            raise ConfigError(f"{self.name}: '{keys[0]}' must be >= {minimum}, got {value!r}")
+        return int(value)
+
+
+def parse_config(raw: dict[str, Any], model_id: str, source: str = "") -> ModelArch:
+    """Normalize a config dict (``text_config`` nesting is unwrapped)."""
+    text = raw.get("text_config")
+    inner = {**raw, **text} if isinstance(text, dict) else raw
+    c = _Cfg(inner, source or model_id)
+    h = c.int("hidden_size", "d_model", "n_embd")
+    n_layers = c.int("num_hidden_layers", "n_layer", "num_layers")
+    vocab = c.int("vocab_size")
+    approx: list[str] = []
+    notes: list[str] = []
+    n_mtp = c.int("num_nextn_predict_layers", default=0, minimum=0)
+    layers = [_layer(c, h, i, approx, mtp=i >= n_layers) for i in range(n_layers + n_mtp)]
+    tied = bool(c.get("tie_word_embeddings", default=False))
+    emb = vocab * h * (1 if tied else 2)
+    mtp_extra = n_mtp * (2 * h * h + 3 * h)  # eh_proj + enorm/hnorm/shared-head norm
+    if n_mtp:
+        notes.append(f"{n_mtp} MTP layer(s) counted in total parameters, not in active")
+    return ModelArch(
+        id=model_id,
+        model_type=str(c.get("model_type", default="unknown")),
+        hidden_size=h,
+        vocab_size=vocab,
+        layers=tuple(layers),
+        embedding_params=emb,
+        lm_head_params=vocab * h,
+        final_norm_params=h,
+        mtp_extra_params=mtp_extra,
+        max_context=c.int("max_position_embeddings", default=131072),
+        native_dtypes=_native_dtypes(c, notes),
+        approximations=tuple(dict.fromkeys(approx)),
+        notes=tuple(notes),
+        source=source,
+        config=raw,
+    )
+
+
+def _native_dtypes(c: _Cfg, notes: list[str]) -> dict[str, str]:
+    base = _DTYPE_ALIASES.get(str(c.get("torch_dtype", "dtype", default="bfloat16")), "bf16")
+    q = c.get("quantization_config") or {}
+    method = str(q.get("quant_method", "")).lower() if isinstance(q, dict) else ""
+    dtypes = dict.fromkeys(("attention", "ffn", "experts", "embedding", "other"), base)
+    if method == "mxfp4":
+        dtypes["experts"] = "mxfp4"
+        notes.append("checkpoint: routed experts MXFP4 (4.25 bits/param), the rest " + base)
+    elif method in ("fp8", "fbgemm_fp8", "compressed-tensors"):
+        dtypes = dict.fromkeys(dtypes, "fp8")
+        notes.append("checkpoint: FP8 (block-scaled); counted as 1 byte/param throughout")
+    elif method in ("nvfp4", "modelopt"):
+        dtypes["experts"] = dtypes["ffn"] = "fp4"
+    expert_dtype = str(c.get("expert_dtype", default="")).lower()
+    if expert_dtype in ("fp4", "mxfp4"):
+        dtypes["experts"] = dtypes["ffn"] = "mxfp4"
+        notes.append("checkpoint: FFN/experts FP4 with UE8M0 block scales (4.25 bits/param)")
+    return dtypes
+
+
+def _is_moe_layer(c: _Cfg, i: int, n_experts: int, mtp: bool) -> bool:
+    if not n_experts:
+        return False
+    if mtp:
+        return True
+    if i < c.int("first_k_dense_replace", default=0, minimum=0):
+        return False
+    if i in (c.get("mlp_only_layers", default=[]) or []):
+        return False
+    step = c.int("interleave_moe_layer_step", "decoder_sparse_step", "moe_layer_freq", default=1)
+    if c.get("interleave_moe_layer_step") is not None:
+        return (i + 1) % step == 0  # Llama 4: MoE on layers step-1, 2*step-1, ...
+    return i % step == 0
+
+
+def _ffn(c: _Cfg, h: int, i: int, mtp: bool) -> dict[str, int]:
+    n_exp = c.int("num_local_experts", "num_experts", "n_routed_experts", default=0, minimum=0)
+    gated = 3  # gate, up, down (SwiGLU); every family here is gated
+    out = dict.fromkeys(("dense", "experts", "shared", "router", "n_experts", "top_k"), 0)
+    if not _is_moe_layer(c, i, n_exp, mtp):
+        inter = c.int("intermediate_size_mlp", "intermediate_size", "ffn_dim")
+        out["dense"] = gated * h * inter
+        return out
+    inter = c.int("moe_intermediate_size", "intermediate_size")
+    per_expert = gated * h * inter
+    if c.get("model_type") == "gpt_oss":
+        per_expert += 2 * inter + h  # gate_up and down biases
+    out["experts"] = n_exp * per_expert
+    out["n_experts"] = n_exp
+    out["top_k"] = c.int("num_experts_per_tok", "experts_per_token", "num_experts_per_token")
+    shared_inter = c.int("shared_expert_intermediate_size", default=0, minimum=0)
+    n_shared = c.int("n_shared_experts", default=0, minimum=0)
+    if c.get("model_type") in ("llama4_text", "llama4"):
+        shared_inter = inter  # Llama 4: one shared expert of the expert's size
+    elif n_shared:
+        shared_inter = n_shared * inter
+    out["shared"] = gated * h * shared_inter
+    out["router"] = h * n_exp + (n_exp if c.get("model_type") in ("gpt_oss",) else 0)
+    return out
+
+
+def _layer(c: _Cfg, h: int, i: int, approx: list[str], mtp: bool) -> Layer:
+    ffn = _ffn(c, h, i, mtp)
+    if c.get("compress_ratios") is not None:
+        attn = _v4_attention(c, h, i, approx)
+    elif c.get("kv_lora_rank") is not None:
+        attn = _mla_attention(c, h)
+    else:
+        attn = _gqa_attention(c, h, i)
+    return Layer(
+        **attn,
+        dense_ffn_params=ffn["dense"],
+        expert_params=ffn["experts"],
+        shared_expert_params=ffn["shared"],
+        router_params=ffn["router"],
+        norm_params=2 * h,
+        n_experts=ffn["n_experts"],
+        top_k=ffn["top_k"],
+        mtp=mtp,
+    )
+
+
+def _gqa_attention(c: _Cfg, h: int, i: int) -> dict[str, Any]:
+    nh = c.int("num_attention_heads", "n_head")
+    kvh = c.int("num_key_value_heads", default=nh)
+    hd = c.int("head_dim", default=h // nh)
+    params = h * nh * hd * 2 + h * kvh * hd * 2
+    mt = c.get("model_type")
+    if c.get("attention_bias", "qkv_bias", default=False):
+        params += nh * hd + 2 * kvh * hd + (h if mt == "gpt_oss" else 0)
+    if mt == "gpt_oss":
+        params += nh  # attention sinks
+    if c.get("use_qk_norm", default=False) and mt not in ("llama4_text", "llama4"):
+        params += 2 * hd
+    kind, window = _window(c, i)
+    return {
+        "attention": kind,
+        "window": window,
+        "compress_ratio": 1,
+        "kv_elems": 2 * kvh * hd,
+        "index_elems": 0,
+        "attn_topk": 0,
+        "attn_flop_per_token": 4 * nh * hd,
+        "attention_params": params,
+    }
+
+
+def _window(c: _Cfg, i: int) -> tuple[AttentionKind, int]:
+    types = c.get("layer_types")
+    sw = c.get("sliding_window")
+    if isinstance(types, list) and i < len(types):
+        if "sliding" in str(types[i]) and sw:
+            return "sliding", int(sw)
+        return "full", 0
+    chunk = c.get("attention_chunk_size")
+    if chunk:  # Llama 4: every 4th layer global (NoPE), the rest chunked
+        return ("full", 0) if (i + 1) % 4 == 0 else ("chunked", int(chunk))
+    if sw and c.get("use_sliding_window", default=True):
+        max_window_layers = c.get("max_window_layers")
+        if max_window_layers is None or i >= int(max_window_layers):
+            return "sliding", int(sw)
+    return "full", 0
+
+
+def _mla_attention(c: _Cfg, h: int) -> dict[str, Any]:
+    nh = c.int("num_attention_heads")
+    q_lora = c.int("q_lora_rank", default=0, minimum=0)
+    kv_lora = c.int("kv_lora_rank")
+    rope = c.int("qk_rope_head_dim")
+    nope = c.int("qk_nope_head_dim")
+    v = c.int("v_head_dim")
+    q = (h * q_lora + q_lora + q_lora * nh * (nope + rope)) if q_lora else h * nh * (nope + rope)
+    kv = h * (kv_lora + rope) + kv_lora + kv_lora * nh * (nope + v)
+    return {
+        "attention": "full",
+        "window": 0,
+        "compress_ratio": 1,
+        "kv_elems": kv_lora + rope,  # one latent per token per layer
+        "index_elems": 0,
+        "attn_topk": 0,
+        "attn_flop_per_token": 2 * nh * (nope + rope + v),
+        "attention_params": q + kv + nh * v * h,
+    }
+
+
+def _v4_attention(c: _Cfg, h: int, i: int, approx: list[str]) -> dict[str, Any]:
+    approx.append(
+        "DeepSeek V4 compressed attention is approximated: per layer a latent KV of head_dim "
+        "kept for 1 in compress_ratio tokens (0 = sliding window only) plus a 128-token window; "
+        "ratio-4 layers add lightning-indexer keys (FP8 + 4 B scale); attention parameters "
+        "use a grouped low-rank output and single-head KV"
+    )
+    ratios = c.get("compress_ratios") or []
+    ratio = int(ratios[i]) if i < len(ratios) else 0
+    nh = c.int("num_attention_heads")
+    hd = c.int("head_dim")
+    q_lora = c.int("q_lora_rank")
+    groups = c.int("o_groups", default=1)
+    o_lora = c.int("o_lora_rank", default=h)
+    idx_hd = c.int("index_head_dim", default=0, minimum=0)
+    idx_heads = c.int("index_n_heads", default=0, minimum=0)
+    window = c.int("sliding_window", default=128)
+    params = h * q_lora + q_lora + q_lora * nh * hd + h * hd + hd  # q path, shared KV head
+    params += nh * hd * o_lora + groups * o_lora * h  # grouped low-rank output
+    if ratio:
+        overlap = 2 if ratio == 4 else 1
+        params += 2 * h * hd * overlap  # compressor kv + gate
+    has_indexer = ratio == 4 and idx_hd > 0
+    if has_indexer:
+        params += q_lora * idx_heads * idx_hd + h * idx_heads + 4 * h * idx_hd
+    return {
+        "attention": "compressed",
+        "window": window,
+        "compress_ratio": ratio,
+        "kv_elems": hd,
+        "index_elems": idx_hd if has_indexer else 0,
+        "attn_topk": c.int("index_topk", default=0, minimum=0) if has_indexer else 0,
+        "attn_flop_per_token": 4 * nh * hd,
+        "attention_params": params,
+    }

@@ -1,0 +1,140 @@
+"""Frozen hardware specs: chips, memory tiers and systems. SI units throughout.
+
+The catalog TOML files (``catalog/chips/*.toml``, ``catalog/systems/*.toml``) are validated
+into these models; unknown keys are errors (``extra="forbid"``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["DTYPE_BYTES", "Chip", "MemoryTier", "System"]
+
+#: Bytes per element of each storage dtype. ``mxfp4``: 4-bit values + one 8-bit scale per 32.
+DTYPE_BYTES: dict[str, float] = {
+    "fp32": 4.0,
+    "bf16": 2.0,
+    "fp16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "fp4": 0.5,
+    "mxfp4": 4.25 / 8,
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MemoryTier(_Frozen):
+    """One memory tier of a chip or system (HBM, on-chip SRAM, an offload DDR node, ...)."""
+
+    name: str
+    technology: str = ""
+    capacity_bytes: float = Field(gt=0)
+    usable_capacity_bytes: float | None = Field(default=None, gt=0)
+    bandwidth_bytes_per_s: float = Field(gt=0)
+    latency_s: float = Field(default=0.0, ge=0)
+    notes: str = ""
+
+    @property
+    def usable_bytes(self) -> float:
+        """Capacity available to the model (the usable figure where the vendor gives one)."""
+        return self.usable_capacity_bytes or self.capacity_bytes
+
+
+class Chip(_Frozen):
+    """One accelerator chip (or wafer). ``memory[0]`` is the tier that holds the weights."""
+
+    id: str
+    name: str
+    vendor: str
+    family: str
+    kind: Literal["hbm", "sram"]
+    memory: tuple[MemoryTier, ...] = Field(min_length=1)
+    dense_flops_per_s: dict[str, float]
+    marketed_flops_per_s: float | None = Field(default=None, gt=0)
+    marketed_dtype: str | None = None
+    sparsity_factor: float | None = Field(default=None, ge=1)
+    scale_up_bytes_per_s: float = Field(default=0.0, ge=0)
+    scale_out_bytes_per_s: float = Field(default=0.0, ge=0)
+    board_power_w: float | None = Field(default=None, gt=0)
+    price_usd: float | None = Field(default=None, ge=0)
+    process_node: str = ""
+    sources: tuple[str, ...] = Field(min_length=1)
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> Chip:
+        if not self.dense_flops_per_s:
+            raise ValueError("dense_flops_per_s needs at least one dtype")
+        for dtype, value in self.dense_flops_per_s.items():
+            if dtype not in DTYPE_BYTES:
+                raise ValueError(f"dense_flops_per_s: unknown dtype '{dtype}'")
+            if value <= 0:
+                raise ValueError(f"dense_flops_per_s.{dtype} must be > 0")
+        return self
+
+    @property
+    def main_memory(self) -> MemoryTier:
+        return self.memory[0]
+
+    def peak_flops(self, dtype: str) -> float:
+        """Dense FLOP/s for ``dtype``; a dtype without tensor cores runs at the best wider rate.
+
+        FP4 weights on a chip without FP4 units are dequantized and computed at FP8 (or BF16).
+        """
+        for d in _fallback_chain(dtype):
+            if d in self.dense_flops_per_s:
+                return self.dense_flops_per_s[d]
+        return max(self.dense_flops_per_s.values())
+
+
+def _fallback_chain(dtype: str) -> tuple[str, ...]:
+    chains = {
+        "fp4": ("fp4", "fp8", "int8", "bf16", "fp16"),
+        "mxfp4": ("fp4", "fp8", "int8", "bf16", "fp16"),
+        "fp8": ("fp8", "int8", "bf16", "fp16"),
+        "int8": ("int8", "fp8", "bf16", "fp16"),
+        "bf16": ("bf16", "fp16"),
+        "fp16": ("fp16", "bf16"),
+    }
+    return chains.get(dtype, (dtype, "bf16"))
+
+
+class System(_Frozen):
+    """What one buys and powers: ``chips`` chips in scale-up domains, plus offload tiers."""
+
+    id: str
+    name: str
+    chip: Chip
+    chips: int = Field(ge=1)
+    scale_up_domain_chips: int = Field(ge=1)
+    scale_out_bytes_per_s: float | None = Field(default=None, gt=0)
+    hop_latency_s: float = Field(default=5e-6, ge=0)
+    offload: tuple[MemoryTier, ...] = ()
+    power_w: float | None = Field(default=None, gt=0)
+    price_usd: float | None = Field(default=None, ge=0)
+    implicit: bool = False
+    sources: tuple[str, ...] = Field(min_length=1)
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> System:
+        if self.scale_up_domain_chips > self.chips:
+            raise ValueError("scale_up_domain_chips cannot exceed chips")
+        return self
+
+    @property
+    def memory_bytes(self) -> float:
+        """Main-tier memory of the whole system (usable capacity)."""
+        return self.chips * self.chip.main_memory.usable_bytes
+
+    @property
+    def io_bytes_per_s(self) -> float:
+        """Scale-out bandwidth leaving the system (per direction)."""
+        if self.scale_out_bytes_per_s is not None:
+            return self.scale_out_bytes_per_s
+        return self.chips * self.chip.scale_out_bytes_per_s

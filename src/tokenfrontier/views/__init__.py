@@ -1,0 +1,1 @@
+"""Views: the CLI (and later plots and the dashboard). Views import the core, never the reverse."""

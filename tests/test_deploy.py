@@ -1,0 +1,99 @@
+"""Deployment (SPEC §4): layer-boundary sharding, free memory, KV room and offload."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokenfrontier import api
+from tokenfrontier.catalog import Catalog
+from tokenfrontier.placement import pack_layers
+
+
+def test_llama_8b_fits_one_cs3(catalog):
+    d = api.deploy("llama-3.1-8b", "cs-3", weights="bf16", context=8192, catalog=catalog)
+    assert d.feasible and d.min_systems == 1 and d.layers_per_system == (32,)
+    # 44 GB SRAM - 16.06 GB weights = 27.9 GB free; KV at 8192 = 1.07 GB -> 26 sequences
+    assert d.free_memory_bytes_per_system == pytest.approx(44e9 - 16.06e9, rel=1e-3)
+    assert d.max_concurrent_sequences == 26
+    # one sequence's KV over 150 GB/s: 1.074 GB / 150 GB/s = 7.16 ms
+    assert d.kv_transfer_s == pytest.approx(131072 * 8192 / 150e9)
+
+
+def test_layer_boundaries_not_capacity_division(catalog):
+    # Qwen3-Coder 480B BF16: 62 layers of 15.5 GB; 2 fit a 44 GB wafer, 3 do not -> 31 wafers,
+    # while dividing 960 GB by 44 GB would say 22.
+    d = api.deploy("qwen3-coder-480b-a35b", "cs-3", weights="bf16", catalog=catalog)
+    assert d.min_systems == 31
+    assert all(n <= 2 for n in d.layers_per_system)
+    # Llama 3.1 70B BF16: 141 GB over 44 GB wafers -> 4 (capacity division gives 3.2 -> 4)
+    assert api.deploy("llama-3.1-70b", "cs-3", weights="bf16", catalog=catalog).min_systems == 4
+    assert api.deploy("llama-3.1-405b", "cs-3", weights="bf16", catalog=catalog).min_systems == 21
+
+
+def test_layers_sum_and_weights_sum(catalog):
+    d = api.deploy("deepseek-v3", "cs-3", catalog=catalog)
+    arch = api.get_model("deepseek-v3", catalog)
+    assert sum(d.layers_per_system) == len(arch.layers)
+    fp = api.footprint("deepseek-v3", catalog=catalog)
+    assert sum(d.weight_bytes_per_system) == pytest.approx(fp.weight_bytes)
+    assert max(d.weight_bytes_per_system) <= 44e9
+
+
+def test_kv_goes_to_kvss_when_sram_runs_out(catalog):
+    d = api.deploy("llama-3.1-70b", "cs-3", weights="bf16", context="128k", catalog=catalog)
+    assert d.feasible and d.kv_tier == "kvss" and d.max_concurrent_sequences == 0
+    assert d.offload_max_concurrent_sequences > 100
+    assert d.binding_constraint == "kv_capacity"
+
+
+def test_infeasible_says_which_resource(catalog):
+    # a Groq rack (64 x 230 MB) cannot hold one 8k sequence's KV next to Llama 70B FP8 weights
+    d = api.deploy("llama-3.1-70b", "groq-rack", weights="fp8", kv_dtype="fp8", catalog=catalog)
+    assert not d.feasible and d.binding_constraint == "kv_capacity"
+    assert "free" in d.explanation
+    d = api.deploy("llama-3.1-70b", "cs-3", weights="bf16", systems=2, catalog=catalog)
+    assert not d.feasible and d.binding_constraint == "systems"
+    assert "at least 4" in d.explanation
+
+
+def test_hbm_tp_then_pp(catalog):
+    d = api.deploy("llama-3.1-405b", "dgx-h100", weights="bf16", catalog=catalog)
+    assert d.chips_per_system == 8 and d.min_systems == 2
+    one = api.deploy("llama-3.1-405b", "gb300-nvl72", weights="bf16", catalog=catalog)
+    assert one.min_systems == 1
+
+
+def test_whatif_io_moves_kv_faster():
+    cat = Catalog.load(["examples/whatif"])
+    base = api.deploy("llama-3.1-70b", "cs-3", weights="bf16", context="32k", catalog=cat)
+    fast = api.deploy("llama-3.1-70b", "cs-3-10x-io", weights="bf16", context="32k", catalog=cat)
+    assert fast.kv_transfer_s == pytest.approx(base.kv_transfer_s / 10)
+    dram = api.deploy("llama-3.1-405b", "wse-3-dram", weights="bf16", catalog=cat)
+    assert dram.min_systems == 1
+
+
+def test_pack_layers_is_contiguous_and_minimal():
+    import numpy as np
+
+    assert pack_layers(np.array([3.0, 3.0, 3.0]), 6.0) == [2, 1]
+    assert pack_layers(np.array([1.0] * 10), 3.0) == [3, 3, 3, 1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    scale=st.floats(min_value=1.0, max_value=8.0),
+    model=st.sampled_from(["llama-3.1-70b", "gpt-oss-120b", "deepseek-v3", "glm-4.7"]),
+)
+def test_more_capacity_never_needs_more_systems(scale, model, tmp_path_factory):
+    d = tmp_path_factory.mktemp("cat")
+    (d / "big.toml").write_text(
+        f'extends = "wse-3"\nid = "wse-big"\nsources = ["test"]\n\n[[memory]]\nname = "sram"\n'
+        f"capacity_bytes = {44e9 * scale}\nbandwidth_bytes_per_s = 21e15\n"
+    )
+    cat = Catalog.load([d])
+    base = api.deploy(model, "wse-3", weights="bf16", catalog=cat)
+    big = api.deploy(model, "wse-big", weights="bf16", catalog=cat)
+    assert big.min_systems <= base.min_systems
+    assert big.chips * 44e9 * scale >= 0
