@@ -44,6 +44,7 @@ class Layer:
     n_experts: int
     top_k: int
     mtp: bool = False
+    latent_kv: bool = False  # MLA: one compressed latent per token instead of K and V
 
     @property
     def ffn_params(self) -> int:
@@ -318,6 +319,7 @@ def _mla_attention(c: _Cfg, h: int) -> dict[str, Any]:
         "attn_topk": 0,
         "attn_flop_per_token": 2 * nh * (nope + rope + v),
         "attention_params": q + kv + nh * v * h,
+        "latent_kv": True,
     }
 
 

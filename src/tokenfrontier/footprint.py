@@ -21,6 +21,7 @@ __all__ = [
     "WEIGHT_DTYPES",
     "Footprint",
     "ParamCounts",
+    "attention_flops_per_token",
     "decode_flops_per_token",
     "footprint",
     "kv_bytes",
@@ -28,6 +29,7 @@ __all__ = [
     "kv_bytes_per_token",
     "layer_weight_bytes",
     "param_counts",
+    "prefill_attention_flops",
     "prefill_flops",
     "weight_bytes",
 ]
@@ -168,10 +170,14 @@ def _attended(layer: Layer, ctx: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def decode_flops_per_token(arch: ModelArch, context: ArrayLike) -> NDArray[np.float64]:
     """FLOPs to generate one token at ``context``: 2 x active matmul params + attention."""
+    return 2.0 * _matmul_active_params(arch) + attention_flops_per_token(arch, context)
+
+
+def attention_flops_per_token(arch: ModelArch, context: ArrayLike) -> NDArray[np.float64]:
+    """Attention (QK and AV) FLOPs of one new token at ``context`` (windows honored)."""
     ctx = np.asarray(context, dtype=float)
-    dense = 2.0 * _matmul_active_params(arch)
     attn = sum(layer.attn_flop_per_token * _attended(layer, ctx) for layer in arch.main_layers)
-    return dense + np.asarray(attn)
+    return np.asarray(attn + 0.0 * ctx)
 
 
 def prefill_flops(arch: ModelArch, tokens: ArrayLike) -> NDArray[np.float64]:
@@ -198,6 +204,12 @@ def prefill_flops(arch: ModelArch, tokens: ArrayLike) -> NDArray[np.float64]:
         attn = attn + layer.attn_flop_per_token * pairs
         del w_full
     return np.asarray(dense + attn)
+
+
+def prefill_attention_flops(arch: ModelArch, tokens: ArrayLike) -> NDArray[np.float64]:
+    """The attention part of :func:`prefill_flops` (no weight GEMMs)."""
+    s = np.asarray(tokens, dtype=float)
+    return np.asarray(prefill_flops(arch, s) - 2.0 * _matmul_active_params(arch) * s)
 
 
 def _matmul_active_params(arch: ModelArch) -> float:

@@ -130,16 +130,17 @@ def _compact(values: Any) -> str:
 
 
 def pack_layers(items: NDArray[np.float64], capacity: float) -> list[int]:
-    """Greedy contiguous packing; returns stage sizes (item counts). Optimal stage count."""
-    stages: list[int] = []
-    load, count = 0.0, 0
-    for b in items:
-        if count and load + b > capacity * (1 + 1e-12):
-            stages.append(count)
-            load, count = 0.0, 0
-        load += b
-        count += 1
-    stages.append(count)
+    """Greedy contiguous packing; returns stage sizes (item counts). Optimal stage count.
+
+    An item larger than ``capacity`` gets a stage of its own.
+    """
+    csum = np.concatenate([[0.0], np.cumsum(items)])
+    n, start, stages = len(items), 0, []
+    while start < n:
+        end = int(np.searchsorted(csum, csum[start] + capacity * (1 + 1e-12), side="right")) - 1
+        end = min(max(end, start + 1), n)
+        stages.append(end - start)
+        start = end
     return stages
 
 

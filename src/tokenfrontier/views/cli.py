@@ -87,7 +87,58 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "reproduce", parents=[common], help="SPEC's published tables vs their stated methods"
     )
+
+    p = sub.add_parser("predict", parents=[common], help="TTFT, TPOT, tok/s of one deployment")
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument(
+        "--on", required=True, metavar="HW", help="chip (then --tp counts chips) or system"
+    )
+    _serving_opts(p)
+    p.add_argument("--concurrency", default="1", metavar="N", help="requests in flight")
+    p.add_argument("--tp", type=int, help="tensor-parallel chips per stage")
+    p.add_argument("--ep", type=int, help="expert-parallel degree inside the TP group")
+    p.add_argument("--pp", type=int, help="pipeline stages")
+    p.add_argument("--systems", type=int, help="systems per model copy")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--activations", choices=("bf16", "fp8", "fp4"), help="compute dtype")
+    p.add_argument("--spec-decode", metavar="SPEC", help="e.g. k=3,acceptance=0.7,draft=mtp")
+    p.add_argument("--prefill-on", metavar="HW", help="disaggregated prefill hardware")
+    p.add_argument("--prefill-tp", type=int, metavar="N", help="TP of the prefill side")
+
+    p = sub.add_parser("frontier", parents=[common], help="Pareto frontier over hardware")
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", required=True, metavar="HW1,HW2", help="comma-separated hardware ids")
+    _serving_opts(p)
+    p.add_argument(
+        "--weights", nargs="+", default=["native"], choices=WEIGHTS, help="quantizations to sweep"
+    )
+    p.add_argument("--spec-decode", nargs="+", metavar="SPEC", help="also sweep these drafts")
+    p.add_argument("--all", action="store_true", help="every feasible point, not only Pareto")
+    p.add_argument("--pareto", action="store_true", help="only Pareto points (the default)")
+    p.add_argument("--csv", metavar="FILE", help="also write the points to a CSV file")
+
+    p = sub.add_parser("validate", parents=[common], help="predict measured rows, report error")
+    p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
+    p.add_argument("--csv", metavar="FILE", help="also write per-row predictions to a CSV file")
+
+    p = sub.add_parser("calibrate", parents=[common], help="fit efficiency profiles on a CSV")
+    p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the profile TOMLs")
     return parser
+
+
+def _serving_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--isl", required=True, metavar="N", help="prompt tokens (8192, 96k)")
+    p.add_argument("--osl", required=True, metavar="N", help="output tokens")
+    p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+    p.add_argument("--framework", metavar="NAME", help="serving stack (vllm, sglang, trt, ...)")
+    p.add_argument(
+        "--length-spread",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="lengths uniform in [F*L, L]; 1 = fixed (the measured data uses 0.8)",
+    )
 
 
 def _int(text: str, name: str) -> int:
@@ -122,8 +173,75 @@ def _run(args: argparse.Namespace) -> Any:
             _int(args.m, "M"), _int(args.n, "N"), _int(args.k, "K"), args.dtype, args.chips, cat
         ),
         "reproduce": lambda: api.reproduce(cat),
+        "predict": lambda: api.predict(
+            args.model,
+            args.on,
+            isl=args.isl,
+            osl=args.osl,
+            concurrency=_int(args.concurrency, "concurrency"),
+            tp=args.tp,
+            ep=args.ep,
+            pp=args.pp,
+            systems=args.systems,
+            weights=args.weights,
+            kv_dtype=args.kv_dtype,
+            framework=args.framework,
+            spec_decode=args.spec_decode,
+            prefill_on=args.prefill_on,
+            prefill_tp=args.prefill_tp,
+            activations=args.activations,
+            spread=args.length_spread,
+            catalog=cat,
+        ),
+        "frontier": lambda: api.frontier(
+            args.model,
+            args.on,
+            isl=args.isl,
+            osl=args.osl,
+            weights=args.weights,
+            kv_dtype=args.kv_dtype,
+            spec_decode=[None, *(args.spec_decode or [])],
+            framework=args.framework,
+            pareto=not args.all,
+            spread=args.length_spread,
+            catalog=cat,
+        ),
+        "validate": lambda: api.validate(args.measured, cat),
+        "calibrate": lambda: _calibrated(api.calibrate(args.measured, args.out, cat), args.out),
     }
     return commands[args.command]()
+
+
+class _Written:
+    def __init__(self, profiles: list[Any], out: str) -> None:
+        self.profiles, self.out = profiles, out
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps({"out": self.out, "profiles": [p.model_dump() for p in self.profiles]},
+                          indent=2)  # fmt: skip
+
+    def __str__(self) -> str:
+        lines = [f"wrote {len(self.profiles)} profile(s) to {self.out}"]
+        for p in self.profiles:
+            err = ", ".join(f"{k} {v}" for k, v in p.fit_error.items()) or "derived"
+            lines.append(f"  {p.id}: {err}")
+        return "\n".join(lines)
+
+
+def _calibrated(profiles: list[Any], out: str) -> _Written:
+    return _Written(profiles, out)
+
+
+def _write_csv(result: Any, path: str) -> None:
+    from ..errors import InvalidInputError
+
+    frame = result.to_frame()
+    try:
+        frame.to_csv(path, index=False)
+    except OSError as exc:
+        raise InvalidInputError(f"--csv {path}: cannot write: {exc.strerror}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         result = _run(args)
+        if getattr(args, "csv", None):
+            _write_csv(result, args.csv)
     except TokenFrontierError as exc:
         sys.stderr.write(f"tokenfrontier: error: {exc}\n")
         return 2

@@ -1,0 +1,54 @@
+"""Out-of-sample check on the calibration set: fit on one slice, validate on the rest.
+
+    python benchmarks/holdout_split.py ../shared/data/measured/calibration.csv
+
+Splits: fit vLLM on H100 rows -> validate H200 rows (an unseen GPU), and fit vLLM on
+ISL/OSL 1k/1k + 1k/8k -> validate 8k/1k rows (an unseen workload shape). Prints median APEs.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import tempfile
+from pathlib import Path
+
+from tokenfrontier.calibration import calibrate, validate
+from tokenfrontier.profiles import load_profiles
+
+
+def _write(rows: list[dict[str, str]], path: Path) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def split(rows, fit_pred, name: str) -> None:  # type: ignore[no-untyped-def]
+    with tempfile.TemporaryDirectory() as tmp:
+        fit = [r for r in rows if fit_pred(r)]
+        test = [r for r in rows if not fit_pred(r) and r["framework"] == "vllm"]
+        _write(fit, Path(tmp) / "fit.csv")
+        _write(test, Path(tmp) / "test.csv")
+        fitted = {p.id: p for p in calibrate(Path(tmp) / "fit.csv", Path(tmp) / "prof")}
+        profiles = {**load_profiles(), **fitted}
+        v = validate(Path(tmp) / "test.csv", profiles=profiles)
+        s = v.summary["overall"]
+        print(
+            f"{name}: fit {len(fit)} rows, test {len(test)} rows: "
+            + ", ".join(
+                f"{k} {s[k]['median_ape_pct']}%" for k in ("tok_s_per_user", "tok_s_per_gpu")
+            )
+        )
+
+
+def main(path: str) -> None:
+    rows = list(csv.DictReader(Path(path).read_text().splitlines()))
+    vllm = [r for r in rows if r["framework"] == "vllm"]
+    split(vllm, lambda r: r["hardware"] == "h100", "fit H100 -> test H200")
+    split(vllm, lambda r: r["hardware"] == "h200", "fit H200 -> test H100")
+    split(vllm, lambda r: r["isl"] != "8192", "fit 1k-prompt rows -> test 8k-prompt rows")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/measured/calibration.csv")

@@ -1,0 +1,164 @@
+"""The throughput–interactivity frontier: sweep hardware x deployment (TP, EP, PP) x
+concurrency x weight quantization x speculative decoding, keep the Pareto set of total tok/s
+per chip versus tok/s per user.
+
+Each (hardware, quantization) pair is one vectorized evaluation over a (deployments x
+concurrencies) grid; nothing loops over individual configurations in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .arch import ModelArch
+from .candidates import candidates, memory_check
+from .errors import InvalidInputError
+from .profiles import resolve_profile
+from .results import Table
+from .serving import SpecDecode, Workload, evaluate
+from .specs import System
+from .step import HardwareTerms, ModelTerms
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CONCURRENCIES", "Frontier", "frontier", "pareto_mask"]
+
+CONCURRENCIES = tuple(2**i for i in range(13))  # 1 ... 4096
+
+
+def pareto_mask(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Points not dominated in (x, y), both maximised."""
+    order = np.lexsort((-y, -x))
+    ys = y[order]
+    best = np.maximum.accumulate(np.concatenate([[-np.inf], ys[:-1]]))
+    keep = np.zeros(len(x), dtype=bool)
+    keep[order[ys > best]] = True
+    return keep
+
+
+@dataclass
+class Frontier(Table):
+    """Frontier points (SI units) and how many configurations were evaluated."""
+
+    def __init__(self, records: list[dict[str, Any]], evaluated: int, title: str) -> None:
+        cols = [
+            ("hardware", "hardware", None),
+            ("weights", "weights", None),
+            ("deployment", "deployment", None),
+            ("chips", "chips", None),
+            ("concurrency", "conc", None),
+            ("tok_s_per_user", "tok/s/user", lambda v: round(v, 1)),
+            ("total_tok_s_per_chip", "tok/s/chip", lambda v: round(v, 1)),
+            ("output_tok_s_per_chip", "out tok/s/chip", lambda v: round(v, 1)),
+            ("ttft_s", "TTFT ms", lambda v: round(v * 1e3, 1)),
+            ("tpot_s", "TPOT ms", lambda v: round(v * 1e3, 2)),
+        ]
+        super().__init__(
+            records, cols, title=title, extra={"points_evaluated": evaluated}, records_key="points"
+        )
+        self.points_evaluated = evaluated
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.records)
+
+
+def _sweep_one(
+    m: ModelTerms,
+    hw: HardwareTerms,
+    conc: NDArray[np.float64],
+    workload: Workload,
+    spec: SpecDecode | None,
+) -> tuple[dict[str, NDArray[np.float64]], Any, NDArray[np.bool_]]:
+    ctx = workload.isl_mean + workload.osl_mean / 2
+    cand = candidates(m, hw, kv_bytes=float(conc.max()) * float(m.kv(ctx)))
+    ok, frac, _ = memory_check(m, hw, cand, conc, ctx)
+    res = evaluate(
+        m, hw, tp=cand.tp[:, None], pp=cand.pp[:, None], ep=cand.ep[:, None],
+        concurrency=conc[None, :], workload=workload, offload_fraction=frac, spec=spec,
+    )  # fmt: skip
+    return res, cand, ok
+
+
+def frontier(
+    arch: ModelArch,
+    systems: Sequence[System],
+    workload: Workload,
+    *,
+    weights: Sequence[str] = ("native",),
+    kv_dtype: str = "bf16",
+    concurrencies: Sequence[int] = CONCURRENCIES,
+    specs: Sequence[SpecDecode | None] = (None,),
+    framework: str | None = None,
+    pareto: bool = True,
+) -> Frontier:
+    """Sweep and return the frontier (per hardware Pareto set when ``pareto``)."""
+    if not systems:
+        raise InvalidInputError("frontier: give at least one hardware id")
+    conc = np.asarray(concurrencies, dtype=float)
+    records: list[dict[str, Any]] = []
+    evaluated = 0
+    for system in systems:
+        blocks = []
+        for w in weights:
+            m = ModelTerms.build(arch, w, kv_dtype)
+            prof = resolve_profile(system.chip, framework)
+            hw = HardwareTerms.build(system, prof, m.compute_dtype)
+            for spec in specs:
+                res, cand, ok = _sweep_one(m, hw, conc, workload, spec)
+                evaluated += ok.size
+                ci, bi = np.nonzero(ok)
+                blocks.append((w, spec, cand, res, ci, bi))
+        x = np.concatenate([b[3]["tok_s_per_user"][b[4], b[5]] for b in blocks])
+        y = np.concatenate([b[3]["total_tok_s_per_chip"][b[4], b[5]] for b in blocks])
+        keep = pareto_mask(x, y) if pareto else np.ones(len(x), dtype=bool)
+        hw_records, offset = [], 0
+        for w, spec, cand, res, ci, bi in blocks:
+            sel = np.flatnonzero(keep[offset : offset + len(ci)])
+            offset += len(ci)
+            hw_records += [_record(system, w, spec, cand, res, ci[k], bi[k], conc) for k in sel]
+        records += sorted(hw_records, key=lambda r: -r["tok_s_per_user"])
+    title = (
+        f"frontier: {arch.id}, ISL {workload.isl:,} / OSL {workload.osl:,}, "
+        f"{len(records)} points of {evaluated:,} evaluated"
+    )
+    return Frontier(records, evaluated, title)
+
+
+def _record(
+    system: System,
+    weights: str,
+    spec: SpecDecode | None,
+    cand: Any,
+    res: dict[str, NDArray[np.float64]],
+    i: int,
+    j: int,
+    conc: NDArray[np.float64],
+) -> dict[str, Any]:
+    tp, pp, ep = int(cand.tp[i]), int(cand.pp[i]), int(cand.ep[i])
+    dep = f"TP{tp}" + (f" EP{ep}" if ep > 1 else "") + (f" PP{pp}" if pp > 1 else "")
+    if spec:
+        dep += f" spec k={spec.k}"
+    return {
+        "hardware": system.id,
+        "weights": weights,
+        "deployment": dep,
+        "tp": tp,
+        "ep": ep,
+        "pp": pp,
+        "spec_k": spec.k if spec else 0,
+        "chips": int(res["chips"][i, j]),
+        "concurrency": int(conc[j]),
+        "tok_s_per_user": float(res["tok_s_per_user"][i, j]),
+        "total_tok_s_per_chip": float(res["total_tok_s_per_chip"][i, j]),
+        "output_tok_s_per_chip": float(res["output_tok_s_per_chip"][i, j]),
+        "ttft_s": float(res["ttft_s"][i, j]),
+        "tpot_s": float(res["tpot_s"][i, j]),
+    }

@@ -1,0 +1,324 @@
+"""The step model: time of one decode step and one prefill, for arrays of configurations.
+
+Terms (all seconds; arrays broadcast over configurations):
+
+- ``weights``: weight bytes actually read / (chips per stage x bandwidth x efficiency). MoE
+  reads only the distinct experts the step's tokens touch: E (1 - (1 - k/E)^tokens).
+- ``kv``: KV bytes read (windows, MLA, compression, KV dtype) over the same bandwidth.
+- ``compute``: FLOPs / (chips x dense peak of the compute dtype x efficiency). Memory and
+  compute overlap: the step pays the larger of the two. Decode-sized GEMMs (few rows per
+  expert, small batch) reach a lower fraction of peak than prefill GEMMs, so the profile has
+  separate decode and prefill FLOP efficiencies.
+- ``tp_comm`` / ``ep_comm``: two all-reduces per layer (ring, scale-up link) and two
+  all-to-alls per MoE layer, each with a fixed collective latency.
+- ``latency``: fixed kernel/dataflow latency per layer (kernels per layer x kernel latency), plus
+  on SRAM machines a term growing with the square root of the layer's active bytes per chip —
+  a token crosses the mesh region the layer occupies.
+- ``pipeline``: (stages - 1) x (hop latency + activation bytes / scale-out bandwidth).
+- ``offload``: KV read from an offload tier (CS-3 KVSS) over its link.
+- ``overhead``: host scheduling and sampling per step.
+
+The pieces sum to the step time; :func:`binding` names the largest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .arch import Layer, ModelArch
+from .footprint import (
+    attention_flops_per_token,
+    kv_bytes,
+    layer_weight_bytes,
+    prefill_flops,
+    weight_bytes,
+)
+from .profiles import Profile
+from .specs import DTYPE_BYTES, System
+
+__all__ = [
+    "COMPONENTS",
+    "HardwareTerms",
+    "ModelTerms",
+    "binding",
+    "decode_step",
+    "prefill_time",
+    "total",
+]
+
+COMPONENTS = (
+    "weights",
+    "kv",
+    "compute",
+    "tp_comm",
+    "ep_comm",
+    "latency",
+    "pipeline",
+    "offload",
+    "overhead",
+)
+Array = NDArray[np.float64]
+_ACT_BYTES = 2.0  # activations exchanged between chips in BF16
+PREFILL_CHUNK_TOKENS = 8192  # prompt chunk that flows through pipeline stages
+
+
+def _kernels(layer: Layer) -> int:
+    """Kernels (or dataflow stages) one token passes through in a layer."""
+    attn = {"full": 5, "sliding": 5, "chunked": 5, "compressed": 12}[layer.attention]
+    if layer.latent_kv:
+        attn = 9  # MLA: low-rank q/kv projections, norms, absorbed bmm
+    ffn = 4
+    if layer.n_experts:
+        ffn = 7 + (3 if layer.shared_expert_params else 0)
+    return attn + ffn
+
+
+@dataclass(frozen=True)
+class ModelTerms:
+    """Per-model quantities the step model needs, for one weight and KV dtype."""
+
+    arch: ModelArch
+    weights: str
+    kv_dtype: str
+    n_layers: int
+    moe_layers: int
+    hidden: int
+    dense_bytes: float  # read every step: attention, dense FFN, shared experts, router, LM head
+    expert_bytes: float  # all routed experts
+    dense_matmul_params: float  # per token, every layer + LM head, excluding routed experts
+    expert_matmul_params: float  # one routed expert summed over MoE layers
+    n_experts: int
+    top_k: int
+    kernels: float
+    sqrt_active_gb: float  # sum over layers of sqrt(active bytes of the layer / 1e9)
+    weight_bytes: float
+    compute_dtype: str
+
+    @classmethod
+    def build(
+        cls, arch: ModelArch, weights: str, kv_dtype: str, activations: str | None = None
+    ) -> ModelTerms:
+        per_layer, _first, last = layer_weight_bytes(arch, weights)
+        main = arch.main_layers
+        per_layer = per_layer[: len(main)]
+        expert_b = np.array([_expert_bytes(arch, layer, weights) for layer in main])
+        active_b = np.array(
+            [
+                b - e + (e / layer.n_experts * layer.top_k if layer.n_experts else 0.0)
+                for b, e, layer in zip(per_layer, expert_b, main, strict=True)
+            ]
+        )
+        moe = [layer for layer in main if layer.n_experts]
+        dense_mm = sum(
+            layer.attention_params + layer.dense_ffn_params + layer.shared_expert_params
+            + layer.router_params
+            for layer in main
+        ) + arch.lm_head_params  # fmt: skip
+        expert_mm = sum(layer.expert_params / layer.n_experts for layer in moe)
+        return cls(
+            arch=arch,
+            weights=weights,
+            kv_dtype=kv_dtype,
+            n_layers=len(main),
+            moe_layers=len(moe),
+            hidden=arch.hidden_size,
+            dense_bytes=float(per_layer.sum() - expert_b.sum() + last),
+            expert_bytes=float(expert_b.sum()),
+            dense_matmul_params=float(dense_mm),
+            expert_matmul_params=float(expert_mm),
+            n_experts=moe[0].n_experts if moe else 0,
+            top_k=moe[0].top_k if moe else 0,
+            kernels=float(sum(_kernels(layer) for layer in main)),
+            sqrt_active_gb=float(np.sqrt(active_b / 1e9).sum()),
+            weight_bytes=weight_bytes(arch, weights),
+            compute_dtype=activations or _default_compute(weights),
+        )
+
+    def kv(self, context: ArrayLike) -> Array:
+        return np.asarray(kv_bytes(self.arch, context, self.kv_dtype))
+
+    def matmul_flops(self, tokens: ArrayLike) -> Array:
+        """Weight-GEMM FLOPs of one step over ``tokens`` tokens (top-k experts per token)."""
+        t = np.asarray(tokens, dtype=float)
+        return 2.0 * t * (self.dense_matmul_params + self.expert_matmul_params * self.top_k)
+
+    def distinct_fraction(self, tokens: ArrayLike) -> Array:
+        """Expected fraction of routed experts touched by ``tokens`` tokens (uniform routing)."""
+        t = np.maximum(np.asarray(tokens, dtype=float), 0.0)
+        if not self.n_experts:
+            return np.zeros_like(t)
+        return 1.0 - (1.0 - self.top_k / self.n_experts) ** t
+
+
+def _expert_bytes(arch: ModelArch, layer: Layer, weights: str) -> float:
+    if not layer.n_experts:
+        return 0.0
+    dtype = arch.native_dtypes["experts"] if weights == "native" else weights
+    return layer.expert_params * DTYPE_BYTES[dtype]
+
+
+def _default_compute(weights: str) -> str:
+    """W8A8 for FP8 weights; otherwise BF16 activations (FP4/MXFP4 weights dequantized)."""
+    return "fp8" if weights in ("fp8", "int8") else "bf16"
+
+
+@dataclass(frozen=True)
+class HardwareTerms:
+    """Per-chip rates of one hardware entry under one efficiency profile."""
+
+    system: System
+    profile: Profile
+    bandwidth: float
+    peak_flops: float
+    scale_up: float
+    io: float  # scale-out bytes/s of one pipeline stage
+    hop_latency_s: float
+    capacity_per_chip: float
+    offload_bytes_per_system: float
+    offload_bandwidth: float
+    sram: bool
+
+    @classmethod
+    def build(cls, system: System, profile: Profile, compute_dtype: str) -> HardwareTerms:
+        chip = system.chip
+        per_chip_io = system.io_bytes_per_s / system.chips
+        off_bytes = sum(t.usable_bytes for t in system.offload)
+        off_bw = min((t.bandwidth_bytes_per_s for t in system.offload), default=0.0)
+        return cls(
+            system=system,
+            profile=profile,
+            bandwidth=chip.main_memory.bandwidth_bytes_per_s,
+            peak_flops=chip.peak_flops(compute_dtype),
+            scale_up=max(chip.scale_up_bytes_per_s, per_chip_io, 1e9),
+            io=max(per_chip_io, 1e9),
+            hop_latency_s=system.hop_latency_s,
+            capacity_per_chip=chip.main_memory.usable_bytes,
+            offload_bytes_per_system=off_bytes,
+            offload_bandwidth=off_bw,
+            sram=chip.kind == "sram",
+        )
+
+
+def _latency(m: ModelTerms, hw: HardwareTerms, tp: Array) -> Array:
+    p = hw.profile
+    spatial = p.layer_latency_s_per_sqrt_gb * m.sqrt_active_gb / np.sqrt(tp)
+    return m.kernels * p.kernel_latency_s + spatial
+
+
+def _comm(m: ModelTerms, hw: HardwareTerms, tokens: Array, tp: Array, ep: Array) -> tuple:
+    lat = hw.profile.collective_latency_s
+    msg = tokens * m.hidden * _ACT_BYTES
+    ring = 2.0 * (tp - 1) / tp * msg / hw.scale_up
+    tp_comm = np.where(tp > 1, m.n_layers * 2 * (lat + ring), 0.0)
+    a2a = msg * max(m.top_k, 1) * (ep - 1) / ep / hw.scale_up
+    ep_comm = np.where((ep > 1) & (m.moe_layers > 0), m.moe_layers * 2 * (lat + a2a), 0.0)
+    return tp_comm, ep_comm
+
+
+def decode_step(
+    m: ModelTerms,
+    hw: HardwareTerms,
+    *,
+    tp: ArrayLike,
+    pp: ArrayLike,
+    ep: ArrayLike,
+    batch: ArrayLike,
+    context: ArrayLike,
+    tokens_per_seq: ArrayLike = 1.0,
+    extra_flops: ArrayLike = 0.0,
+    extra_tokens: ArrayLike = 0.0,
+    offload_fraction: ArrayLike = 0.0,
+) -> dict[str, Array]:
+    """Components of one decode step (a token's trip through every stage), in seconds.
+
+    ``batch`` sequences split into ``pp`` microbatches; ``tokens_per_seq`` > 1 verifies
+    speculative drafts; ``extra_flops``/``extra_tokens`` carry prefill chunks mixed into the step.
+    """
+    tp_, pp_, ep_ = (np.asarray(x, dtype=float) for x in (tp, pp, ep))
+    b = np.maximum(np.asarray(batch, dtype=float) / pp_, 1.0)
+    q = np.asarray(tokens_per_seq, dtype=float)
+    ctx = np.asarray(context, dtype=float)
+    prof = hw.profile
+    tokens = b * q + np.asarray(extra_tokens, dtype=float)
+    bw = tp_ * hw.bandwidth * prof.bandwidth_efficiency
+    w_read = m.dense_bytes + m.expert_bytes * m.distinct_fraction(tokens)
+    kv_read = b * m.kv(ctx)
+    seq_tokens = b * q
+    flops = (
+        m.matmul_flops(tokens)
+        + seq_tokens * attention_flops_per_token(m.arch, ctx)
+        + np.asarray(extra_flops) / pp_
+    )
+    compute = flops / (tp_ * hw.peak_flops * prof.decode_flops_efficiency)
+    mem_w, mem_kv = w_read / bw, kv_read / bw
+    # memory and compute overlap: charge compute only beyond the memory time
+    compute_excess = np.maximum(compute - (mem_w + mem_kv), 0.0)
+    tp_comm, ep_comm = _comm(m, hw, tokens, tp_, ep_)
+    hops = (pp_ - 1) * (hw.hop_latency_s + tokens * m.hidden * _ACT_BYTES / (hw.io * tp_))
+    off_bw = hw.offload_bandwidth or 1.0
+    offload = np.asarray(offload_fraction, dtype=float) * kv_read / off_bw
+    shape = np.broadcast_shapes(
+        tp_.shape, pp_.shape, b.shape, ctx.shape, np.shape(offload_fraction)
+    )
+    out = {
+        "weights": mem_w,
+        "kv": mem_kv,
+        "compute": compute_excess,
+        "tp_comm": tp_comm,
+        "ep_comm": ep_comm,
+        "latency": _latency(m, hw, tp_) + 0.0 * b,
+        "pipeline": hops,
+        "offload": offload,
+        "overhead": np.full(shape, prof.step_overhead_s),
+    }
+    return {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in out.items()}
+
+
+def prefill_time(
+    m: ModelTerms,
+    hw: HardwareTerms,
+    *,
+    tp: ArrayLike,
+    pp: ArrayLike,
+    ep: ArrayLike,
+    tokens: ArrayLike,
+) -> dict[str, Array]:
+    """Components of prefilling one prompt of ``tokens`` tokens (seconds)."""
+    tp_, pp_, ep_ = (np.asarray(x, dtype=float) for x in (tp, pp, ep))
+    s = np.asarray(tokens, dtype=float)
+    prof = hw.profile
+    bw = tp_ * hw.bandwidth * prof.bandwidth_efficiency
+    w = (m.dense_bytes + m.expert_bytes * m.distinct_fraction(s)) / bw
+    compute = prefill_flops(m.arch, s) / (tp_ * hw.peak_flops * prof.flops_efficiency)
+    # chunked prefill pipelines across stages: each stage works on its layers while the next
+    # chunk enters; with n chunks the pipeline is busy pp + n - 1 chunk-slots of 1/pp each
+    chunks = np.maximum(np.ceil(s / PREFILL_CHUNK_TOKENS), 1.0)
+    compute = compute * (pp_ + chunks - 1) / (pp_ * chunks)
+    tp_comm, ep_comm = _comm(m, hw, s, tp_, ep_)
+    hops = (pp_ - 1) * (hw.hop_latency_s + s * m.hidden * _ACT_BYTES / (hw.io * tp_))
+    shape = np.broadcast_shapes(tp_.shape, pp_.shape, s.shape)
+    out = {
+        "weights": w,
+        "kv": 0.0 * s,
+        "compute": np.maximum(compute - w, 0.0),
+        "tp_comm": tp_comm,
+        "ep_comm": ep_comm,
+        "latency": _latency(m, hw, tp_) + 0.0 * s,
+        "pipeline": hops,
+        "offload": 0.0 * s,
+        "overhead": np.full(shape, prof.step_overhead_s),
+    }
+    return {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in out.items()}
+
+
+def total(parts: dict[str, Array]) -> Array:
+    return np.asarray(sum(parts[k] for k in COMPONENTS))
+
+
+def binding(parts: dict[str, Any]) -> str:
+    """The largest component of a scalar step breakdown."""
+    return max(COMPONENTS, key=lambda k: float(np.asarray(parts[k]).max()))
