@@ -37,9 +37,7 @@ def configs_per_second(n: int = 200_000) -> float:
     best = np.inf
     for _ in range(5):
         t0 = time.perf_counter()
-        evaluate(
-            m, hw, tp=tp, pp=pp, ep=np.ones(n), concurrency=conc, workload=Workload(1024, 1024)
-        )
+        evaluate(m, hw, tp=tp, pp=pp, ep=np.ones(n), concurrency=conc, workload=Workload(1024, 1024))
         best = min(best, time.perf_counter() - t0)
     return n / best
 

@@ -36,9 +36,7 @@ def split(rows, fit_pred, name: str) -> None:  # type: ignore[no-untyped-def]
         s = v.summary["overall"]
         print(
             f"{name}: fit {len(fit)} rows, test {len(test)} rows: "
-            + ", ".join(
-                f"{k} {s[k]['median_ape_pct']}%" for k in ("tok_s_per_user", "tok_s_per_gpu")
-            )
+            + ", ".join(f"{k} {s[k]['median_ape_pct']}%" for k in ("tok_s_per_user", "tok_s_per_gpu"))
         )
 
 

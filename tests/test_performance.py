@@ -19,9 +19,7 @@ from tokenfrontier.serving import SpecDecode, Workload, evaluate
 from tokenfrontier.step import COMPONENTS, HardwareTerms, ModelTerms
 from tokenfrontier.views.cli import main
 
-CALIBRATION = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "measured" / "calibration.csv"
-)
+CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "data" / "measured" / "calibration.csv"
 needs_data = pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/ calibration data absent")
 
 
@@ -45,9 +43,7 @@ def test_calibrate_reproduces_bundled_profile(tmp_path):
     bundled = load_profiles()["wse-cerebras-inference"]
     got = fitted["wse-cerebras-inference"]
     assert got.kernel_latency_s == pytest.approx(bundled.kernel_latency_s, rel=1e-3)
-    assert got.layer_latency_s_per_sqrt_gb == pytest.approx(
-        bundled.layer_latency_s_per_sqrt_gb, rel=1e-3
-    )
+    assert got.layer_latency_s_per_sqrt_gb == pytest.approx(bundled.layer_latency_s_per_sqrt_gb, rel=1e-3)
     assert (tmp_path / "out" / "wse-cerebras-inference.toml").exists()
 
 

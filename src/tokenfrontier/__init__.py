@@ -15,8 +15,12 @@ from typing import Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "calculator",
     "calibrate",
+    "cost",
+    "deal",
     "deploy",
+    "fleet",
     "footprint",
     "frontier",
     "gemm",
@@ -24,28 +28,37 @@ __all__ = [
     "get_system",
     "hardware",
     "models",
+    "phase",
     "predict",
     "reproduce",
     "roofline",
+    "tco",
     "validate",
 ]
 _API = frozenset(__all__)
+_ECONOMICS = frozenset({"calculator", "cost", "deal", "fleet", "phase", "tco"})
+
+
+def _lookup(name: str) -> Any:
+    if name in _ECONOMICS:
+        from .economics import api as econ
+
+        return getattr(econ, name)
+    from . import api
+
+    return getattr(api, name)
 
 
 class _Package(types.ModuleType):
     def __getattribute__(self, name: str) -> Any:
         if name in _API:
-            from . import api
-
-            return getattr(api, name)
+            return _lookup(name)
         return super().__getattribute__(name)
 
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        from . import api
-
-        return getattr(api, name)
+        return _lookup(name)
     raise AttributeError(f"module 'tokenfrontier' has no attribute {name!r}")
 
 

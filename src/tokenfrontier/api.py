@@ -181,9 +181,7 @@ def hardware(catalog: Catalog | None = None) -> Table:
         mem = chip.main_memory.usable_bytes
         records.append(_hw_record(cid, chip.name, "chip", 1, mem, chip))
     for sid, sys_ in sorted(cat.systems.items()):
-        records.append(
-            _hw_record(sid, sys_.name, "system", sys_.chips, sys_.memory_bytes, sys_.chip)
-        )
+        records.append(_hw_record(sid, sys_.name, "system", sys_.chips, sys_.memory_bytes, sys_.chip))
     cols = [
         ("id", "id", None),
         ("type", "type", None),
@@ -198,9 +196,7 @@ def hardware(catalog: Catalog | None = None) -> Table:
     return Table(records, cols, title="hardware")
 
 
-def _hw_record(
-    hid: str, name: str, kind: str, chips: int, mem: float, chip: Chip
-) -> dict[str, object]:
+def _hw_record(hid: str, name: str, kind: str, chips: int, mem: float, chip: Chip) -> dict[str, object]:
     return {
         "id": hid,
         "type": kind,
@@ -232,8 +228,7 @@ def _spec(spec: Any, catalog: Catalog | None, weights: str, kv_dtype: str) -> An
             key, sep, value = part.partition("=")
             if not sep:
                 raise InvalidInputError(
-                    f"--spec-decode: expected key=value pairs like k=3,acceptance=0.7,draft=mtp; "
-                    f"got {part!r}"
+                    f"--spec-decode: expected key=value pairs like k=3,acceptance=0.7,draft=mtp; got {part!r}"
                 )
             fields[key.strip()] = value.strip()
         spec = fields
@@ -368,6 +363,8 @@ def frontier(
     framework: str | None = None,
     pareto: bool = True,
     spread: float = 1.0,
+    rental: bool = False,
+    preset: str | None = None,
     catalog: Catalog | None = None,
 ) -> Any:
     """Pareto frontier of tok/s/chip vs tok/s/user over hardware x deployment x concurrency."""
@@ -383,7 +380,7 @@ def frontier(
     if any(isinstance(c, bool) or int(c) < 1 for c in conc):
         raise InvalidInputError("concurrencies must be positive integers")
     specs = tuple(_spec(s, catalog, weights[0], kv_dtype) for s in spec_decode)
-    return _frontier(
+    result = _frontier(
         get_model(model, catalog),
         systems,
         _workload(isl, osl, spread),
@@ -394,6 +391,11 @@ def frontier(
         framework=framework,
         pareto=pareto,
     )
+    from .economics.frontier_cost import price_points
+
+    notes = price_points(result.records, {s.id: s for s in systems}, rental=rental, preset=preset)
+    result.extra["pricing_notes"] = notes
+    return result
 
 
 def validate(measured: str, catalog: Catalog | None = None) -> Any:

@@ -48,22 +48,14 @@ class Layer:
 
     @property
     def ffn_params(self) -> int:
-        return (
-            self.dense_ffn_params
-            + self.expert_params
-            + self.shared_expert_params
-            + self.router_params
-        )
+        return self.dense_ffn_params + self.expert_params + self.shared_expert_params + self.router_params
 
     @property
     def active_ffn_params(self) -> int:
         """FFN parameters one token touches (top-k experts + shared + router + dense)."""
         per_expert = self.expert_params // self.n_experts if self.n_experts else 0
         return (
-            self.dense_ffn_params
-            + per_expert * self.top_k
-            + self.shared_expert_params
-            + self.router_params
+            self.dense_ffn_params + per_expert * self.top_k + self.shared_expert_params + self.router_params
         )
 
     @property

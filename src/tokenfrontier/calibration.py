@@ -59,8 +59,7 @@ def read_measured(path: str | Path) -> list[dict[str, str]]:
     missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
     if missing:
         raise InvalidInputError(
-            f"{path}: measured CSV lacks column(s) {', '.join(missing)}; "
-            f"required: {', '.join(REQUIRED)}"
+            f"{path}: measured CSV lacks column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)}"
         )
     rows = list(reader)
     if not rows:
@@ -159,9 +158,8 @@ class Validation(Result):
             for metric, s in stats.items():
                 out.append((group, s["n"], metric, s["median_ape_pct"], s["mean_ape_pct"]))
         skipped = sum(1 for r in self.rows if r.get("skipped_reason"))
-        return (
-            f"validation: {len(self.rows)} rows, {skipped} skipped, no parameter fitted\n"
-            + render_table(head, out)
+        return f"validation: {len(self.rows)} rows, {skipped} skipped, no parameter fitted\n" + render_table(
+            head, out
         )
 
 
@@ -274,9 +272,7 @@ def _residuals(rows: list[dict[str, str]], cat: Catalog, prof: Profile) -> np.nd
     return np.array(res)
 
 
-def calibrate(
-    path: str | Path, out_dir: str | Path, catalog: Catalog | None = None
-) -> list[Profile]:
+def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = None) -> list[Profile]:
     """Fit one profile per (hardware family, framework) present in ``path``; write TOML."""
     from scipy.optimize import least_squares
 

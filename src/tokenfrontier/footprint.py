@@ -41,9 +41,7 @@ _INDEX_SCALE_BYTES = 4.0  # fp32 scale per FP8 indexer key (DeepSeek V3.2/V4 lig
 
 def _dtype_bytes(dtype: str, what: str, valid: tuple[str, ...]) -> float:
     if dtype not in valid or dtype not in DTYPE_BYTES:
-        raise InvalidInputError(
-            f"{what} dtype '{dtype}' is not supported; valid: {', '.join(valid)}"
-        )
+        raise InvalidInputError(f"{what} dtype '{dtype}' is not supported; valid: {', '.join(valid)}")
     return DTYPE_BYTES[dtype]
 
 

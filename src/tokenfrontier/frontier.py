@@ -58,6 +58,7 @@ class Frontier(Table):
             ("output_tok_s_per_chip", "out tok/s/chip", lambda v: round(v, 1)),
             ("ttft_s", "TTFT ms", lambda v: round(v * 1e3, 1)),
             ("tpot_s", "TPOT ms", lambda v: round(v * 1e3, 2)),
+            ("usd_per_mtok", "$/Mtok", lambda v: None if v is None else round(v, 4)),
         ]
         super().__init__(
             records, cols, title=title, extra={"points_evaluated": evaluated}, records_key="points"

@@ -213,9 +213,7 @@ def deploy(
             min_n,
         )
     if n > len(items):
-        return _infeasible(
-            ctx, "systems", f"{n} systems but only {len(items)} layers to place", notes, min_n
-        )
+        return _infeasible(ctx, "systems", f"{n} systems but only {len(items)} layers to place", notes, min_n)
     stages = _balanced(items, n, cap) if n > 1 else [len(items)]
     bounds = np.cumsum([0, *stages])
     w_sys = [float(items[a:b].sum()) for a, b in itertools.pairwise(bounds)]
@@ -275,9 +273,7 @@ def deploy(
     )
 
 
-def _infeasible(
-    ctx: dict[str, Any], binding: str, why: str, notes: list[str], min_n: int = 0
-) -> Deployment:
+def _infeasible(ctx: dict[str, Any], binding: str, why: str, notes: list[str], min_n: int = 0) -> Deployment:
     return Deployment(
         **ctx,
         feasible=False,

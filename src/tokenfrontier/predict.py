@@ -114,9 +114,7 @@ class Prediction(Result):
                 ("total tok/s per chip", round(self.total_tok_s_per_chip, 1)),  # type: ignore[arg-type]
             ]
             rows += [
-                (f"  step: {k} (ms)", round(v * 1e3, 4))
-                for k, v in self.step_breakdown_s.items()
-                if v > 0
+                (f"  step: {k} (ms)", round(v * 1e3, 4)) for k, v in self.step_breakdown_s.items() if v > 0
             ]
         rows += [("why", self.explanation), ("profile", self.profile)]
         rows += [("note", n) for n in self.notes]

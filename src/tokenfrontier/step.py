@@ -261,9 +261,7 @@ def decode_step(
     hops = (pp_ - 1) * (hw.hop_latency_s + tokens * m.hidden * _ACT_BYTES / (hw.io * tp_))
     off_bw = hw.offload_bandwidth or 1.0
     offload = np.asarray(offload_fraction, dtype=float) * kv_read / off_bw
-    shape = np.broadcast_shapes(
-        tp_.shape, pp_.shape, b.shape, ctx.shape, np.shape(offload_fraction)
-    )
+    shape = np.broadcast_shapes(tp_.shape, pp_.shape, b.shape, ctx.shape, np.shape(offload_fraction))
     out = {
         "weights": mem_w,
         "kv": mem_kv,

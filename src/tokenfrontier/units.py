@@ -33,8 +33,7 @@ def parse_context(text: str | int, name: str = "context") -> int:
         raise InvalidInputError(f"{name}: must be a positive number of tokens, got {text!r}")
     if value > MAX_CONTEXT_TOKENS:
         raise InvalidInputError(
-            f"{name}: {value:,} tokens is beyond any model "
-            f"(limit {MAX_CONTEXT_TOKENS:,}); check the units"
+            f"{name}: {value:,} tokens is beyond any model (limit {MAX_CONTEXT_TOKENS:,}); check the units"
         )
     return value
 

@@ -84,15 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="fp8", help="operand dtype (default fp8)")
     p.add_argument("--chips", nargs="+", metavar="CHIP", help="only these chips")
 
-    sub.add_parser(
-        "reproduce", parents=[common], help="SPEC's published tables vs their stated methods"
-    )
+    sub.add_parser("reproduce", parents=[common], help="SPEC's published tables vs their stated methods")
 
     p = sub.add_parser("predict", parents=[common], help="TTFT, TPOT, tok/s of one deployment")
     p.add_argument("model", help="catalog model id or path to a config.json")
-    p.add_argument(
-        "--on", required=True, metavar="HW", help="chip (then --tp counts chips) or system"
-    )
+    p.add_argument("--on", required=True, metavar="HW", help="chip (then --tp counts chips) or system")
     _serving_opts(p)
     p.add_argument("--concurrency", default="1", metavar="N", help="requests in flight")
     p.add_argument("--tp", type=int, help="tensor-parallel chips per stage")
@@ -109,17 +105,95 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="catalog model id or path to a config.json")
     p.add_argument("--on", required=True, metavar="HW1,HW2", help="comma-separated hardware ids")
     _serving_opts(p)
-    p.add_argument(
-        "--weights", nargs="+", default=["native"], choices=WEIGHTS, help="quantizations to sweep"
-    )
+    p.add_argument("--weights", nargs="+", default=["native"], choices=WEIGHTS, help="quantizations to sweep")
     p.add_argument("--spec-decode", nargs="+", metavar="SPEC", help="also sweep these drafts")
     p.add_argument("--all", action="store_true", help="every feasible point, not only Pareto")
     p.add_argument("--pareto", action="store_true", help="only Pareto points (the default)")
     p.add_argument("--csv", metavar="FILE", help="also write the points to a CSV file")
+    p.add_argument("--rental", action="store_true", help="price points at rental rates")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset for pricing")
 
     p = sub.add_parser("validate", parents=[common], help="predict measured rows, report error")
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
     p.add_argument("--csv", metavar="FILE", help="also write per-row predictions to a CSV file")
+
+    explain = _Parser(add_help=False)
+    explain.add_argument("--explain", action="store_true", help="show the derivation")
+
+    p = sub.add_parser("tco", parents=[common, explain], help="TCO $/hour of a system")
+    p.add_argument("system", help="system or chip id")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset (cs-3: cs-3-vendor-fleet)")
+    p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
+
+    p = sub.add_parser("deal", parents=[common, explain], help="implied rate, IRR, NPV of a deal")
+    p.add_argument("--contract-usd", type=float, required=True, help="contract value ($)")
+    p.add_argument("--mw", type=float, required=True, help="MW of capacity")
+    p.add_argument("--years", type=float, required=True, help="lock-in term (years)")
+    p.add_argument("--system", default="cs-3", help="system id (default cs-3)")
+    p.add_argument("--kw-per-system", type=float, help="all-in kW per system")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset for capex and opex")
+    p.add_argument("--prepay", type=float, default=0.04, help="prepay fraction (0.04)")
+    p.add_argument("--life", type=int, default=5, help="hardware life (years)")
+    p.add_argument("--post-term-margin", type=float, default=-0.10, help="EBITDA margin after")
+    p.add_argument("--discount-rate", type=float, default=0.13, help="NPV discount rate")
+    p.add_argument("--capex-per-system", type=float, help="override capex per system ($)")
+
+    p = sub.add_parser("cost", parents=[common, explain], help="$ per Mtok of a serving point")
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", required=True, metavar="HW", help="chip or system")
+    _serving_opts(p)
+    p.add_argument("--concurrency", default="1", metavar="N", help="requests in flight")
+    p.add_argument("--tp", type=int, help="tensor-parallel chips per stage")
+    p.add_argument("--pp", type=int, help="pipeline stages")
+    p.add_argument("--systems", type=int, help="systems per model copy")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--usd-per-hour", type=float, help="price per system-hour (overrides TCO)")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset")
+    p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
+    p.add_argument("--rental", action="store_true", help="rental $/chip-hour")
+    p.add_argument("--mix", default="workload", choices=("workload", "agentic"))
+    p.add_argument("--cache-read-multiple", type=float, default=10.0, help="5-20 (SPEC)")
+    p.add_argument("--price", nargs="+", metavar="TYPE=USD", help="selling card $/Mtok")
+    p.add_argument(
+        "--target-tok-s-per-user",
+        type=float,
+        metavar="X",
+        help="pick the frontier point with the most tok/s/chip at >= X tok/s/user",
+    )
+
+    p = sub.add_parser("calculator", parents=[common], help="wafer calculator (any hardware)")
+    p.add_argument("model", nargs="?", help="catalog model id or config.json (or --custom)")
+    p.add_argument("--on", default="cs-3", metavar="HW", help="system (default cs-3)")
+    p.add_argument("--isl", required=True, metavar="N", help="average prompt tokens")
+    p.add_argument("--osl", required=True, metavar="N", help="average output tokens")
+    p.add_argument("--concurrency", default="1", metavar="N", help="concurrent requests")
+    p.add_argument("--weights", default="bf16", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+    p.add_argument("--usd-per-system", type=float, help="$ per system (capex)")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset")
+    p.add_argument(
+        "--custom",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help="custom model: total_params= active_params= layers= kv_bytes_per_token=",
+    )
+
+    p = sub.add_parser("phase", parents=[common], help="systems over ISL x model size")
+    p.add_argument("--on", default="cs-3", metavar="HW", help="system (default cs-3)")
+    p.add_argument("--concurrency", default="1", metavar="N", help="concurrent requests")
+    p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+
+    p = sub.add_parser("fleet", parents=[common], help="MW -> systems -> tokens -> $/year")
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", required=True, metavar="HW", help="system")
+    p.add_argument("--mw", type=float, required=True, help="MW of critical IT")
+    _serving_opts(p)
+    p.add_argument("--concurrency", default="1", metavar="N", help="requests per model copy")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--usd-per-mtok", type=float, default=0.30, help="selling price $/Mtok")
+    p.add_argument("--kw-per-system", type=float, help="all-in kW per system")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset")
+    p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
 
     p = sub.add_parser("calibrate", parents=[common], help="fit efficiency profiles on a CSV")
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
@@ -150,6 +224,7 @@ def _int(text: str, name: str) -> int:
 def _run(args: argparse.Namespace) -> Any:
     from .. import api
     from ..catalog import default_catalog
+    from ..economics import api as econ
 
     cat = default_catalog().with_paths(args.catalog) if args.catalog else None
     commands: dict[str, Callable[[], Any]] = {
@@ -204,12 +279,102 @@ def _run(args: argparse.Namespace) -> Any:
             framework=args.framework,
             pareto=not args.all,
             spread=args.length_spread,
+            rental=args.rental,
+            preset=args.preset,
             catalog=cat,
+        ),
+        "tco": lambda: econ.tco(args.system, args.preset, econ.parse_settings(args.set), cat),
+        "deal": lambda: econ.deal(
+            contract_usd=args.contract_usd,
+            mw=args.mw,
+            years=args.years,
+            system=args.system,
+            kw_per_system=args.kw_per_system,
+            preset=args.preset,
+            prepay_fraction=args.prepay,
+            hardware_life_years=args.life,
+            post_term_ebitda_margin=args.post_term_margin,
+            discount_rate=args.discount_rate,
+            capex_per_system_usd=args.capex_per_system,
+            catalog=cat,
+        ),
+        "cost": lambda: econ.cost(
+            args.model,
+            args.on,
+            isl=args.isl,
+            osl=args.osl,
+            concurrency=_int(args.concurrency, "concurrency"),
+            usd_per_hour=args.usd_per_hour,
+            preset=args.preset,
+            overrides=econ.parse_settings(args.set),
+            rental=args.rental,
+            mix=args.mix,
+            cache_read_multiple=args.cache_read_multiple,
+            prices=econ.parse_settings(args.price),
+            target_tok_s_per_user=args.target_tok_s_per_user,
+            catalog=cat,
+            tp=args.tp,
+            pp=args.pp,
+            systems=args.systems,
+            weights=args.weights,
+            kv_dtype=args.kv_dtype,
+            framework=args.framework,
+            spread=args.length_spread,
+        ),
+        "calculator": lambda: econ.calculator(
+            _calc_model(args, econ),
+            args.on,
+            isl=args.isl,
+            osl=args.osl,
+            concurrency=_int(args.concurrency, "concurrency"),
+            weights=args.weights,
+            kv_dtype=args.kv_dtype,
+            usd_per_system=args.usd_per_system,
+            preset=args.preset,
+            catalog=cat,
+        ),
+        "phase": lambda: econ.phase(
+            args.on, _int(args.concurrency, "concurrency"), args.kv_dtype, catalog=cat
+        ),
+        "fleet": lambda: econ.fleet(
+            args.model,
+            args.on,
+            mw=args.mw,
+            isl=args.isl,
+            osl=args.osl,
+            concurrency=_int(args.concurrency, "concurrency"),
+            usd_per_mtok=args.usd_per_mtok,
+            kw_per_system=args.kw_per_system,
+            preset=args.preset,
+            overrides=econ.parse_settings(args.set),
+            catalog=cat,
+            weights=args.weights,
+            kv_dtype=args.kv_dtype,
+            framework=args.framework,
+            spread=args.length_spread,
         ),
         "validate": lambda: api.validate(args.measured, cat),
         "calibrate": lambda: _calibrated(api.calibrate(args.measured, args.out, cat), args.out),
     }
     return commands[args.command]()
+
+
+def _calc_model(args: argparse.Namespace, econ: Any) -> Any:
+    from ..errors import InvalidInputError
+
+    if args.custom:
+        if args.model:
+            raise InvalidInputError("calculator: give a model id or --custom, not both")
+        spec = econ.parse_settings(args.custom)
+        if "layers" in spec:
+            spec["layers"] = int(spec["layers"])
+        valid = {"total_params", "active_params", "layers", "kv_bytes_per_token"}
+        if set(spec) - valid or "total_params" not in spec:
+            raise InvalidInputError(f"--custom needs total_params= and may set {', '.join(sorted(valid))}")
+        return spec
+    if not args.model:
+        raise InvalidInputError("calculator: give a model id or --custom total_params=...")
+    return args.model
 
 
 class _Written:
@@ -255,7 +420,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TokenFrontierError as exc:
         sys.stderr.write(f"tokenfrontier: error: {exc}\n")
         return 2
-    out = result.to_json() if args.json else str(result)
+    if getattr(args, "explain", False) and not args.json:
+        out = f"{result}\n\n{result.explain()}"
+    else:
+        out = result.to_json() if args.json else str(result)
     sys.stdout.write(out + "\n")
     return 0
 

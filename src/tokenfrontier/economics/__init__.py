@@ -1,0 +1,1 @@
+"""Economics: TCO, rental, $ per million tokens, agentic mixes, deals, fleets, calculator."""

@@ -1,0 +1,282 @@
+"""Python API of the economics layer (mirrors the CLI's tco, deal, cost, calculator, fleet)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..api import get_model, get_system, predict
+from ..arch import ModelArch
+from ..catalog import Catalog
+from ..errors import InvalidInputError
+from ..specs import System
+from ..units import parse_context
+from .calculator import Calculation, PhaseDiagram, custom_arch, phase_diagram, systems_needed
+from .cost import Cost, cost_of
+from .deal import Deal
+from .deal import deal as _deal
+from .fleet import Fleet
+from .fleet import fleet as _fleet
+from .pricing import hourly_rate, load_card
+from .tco import Tco, apply_overrides, preset_for
+from .tco import tco as _tco
+
+__all__ = ["calculator", "cost", "deal", "fleet", "phase", "tco"]
+
+
+def parse_settings(items: Sequence[str] | None) -> dict[str, float]:
+    """``["key=value", ...]`` -> {key: float}."""
+    out: dict[str, float] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInputError(f"--set expects key=value, got {item!r}")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise InvalidInputError(f"--set {key.strip()}: {value!r} is not a number") from None
+    return out
+
+
+def tco(
+    system: str | System,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    catalog: Catalog | None = None,
+) -> Tco:
+    """$/hour of one system (SPEC §5); ``cs-3`` defaults to the vendor-fleet preset."""
+    sys_ = get_system(system, catalog)
+    inputs = preset_for(sys_, preset)
+    if overrides:
+        inputs = apply_overrides(inputs, overrides)
+    return _tco(sys_, inputs)
+
+
+def deal(
+    *,
+    contract_usd: float,
+    mw: float,
+    years: float,
+    system: str | System = "cs-3",
+    kw_per_system: float | None = None,
+    preset: str | None = None,
+    prepay_fraction: float = 0.04,
+    hardware_life_years: int = 5,
+    post_term_ebitda_margin: float = -0.10,
+    discount_rate: float = 0.13,
+    capex_per_system_usd: float | None = None,
+    catalog: Catalog | None = None,
+) -> Deal:
+    """Implied $/system-hour, yearly cash flows, IRR and NPV of a capacity contract."""
+    sys_ = get_system(system, catalog)
+    return _deal(
+        sys_,
+        tco(sys_, preset, catalog=catalog),
+        contract_usd=contract_usd,
+        mw=mw,
+        years=years,
+        kw_per_system=kw_per_system,
+        prepay_fraction=prepay_fraction,
+        hardware_life_years=hardware_life_years,
+        post_term_ebitda_margin=post_term_ebitda_margin,
+        discount_rate=discount_rate,
+        capex_per_system_usd=capex_per_system_usd,
+    )
+
+
+def cost(
+    model: str | ModelArch,
+    on: str | System,
+    *,
+    isl: int | str,
+    osl: int | str,
+    concurrency: int = 1,
+    usd_per_hour: float | None = None,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    rental: bool = False,
+    mix: str = "workload",
+    cache_read_multiple: float = 10.0,
+    prices: dict[str, float] | None = None,
+    target_tok_s_per_user: float | None = None,
+    catalog: Catalog | None = None,
+    **predict_options: Any,
+) -> Cost:
+    """$ per Mtok of a predicted serving point (blended and by token type).
+
+    With ``target_tok_s_per_user`` the deployment and concurrency are the frontier point with
+    the most tok/s per chip that still gives each user at least that speed.
+    """
+    sys_ = get_system(on, catalog)
+    rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, preset=preset, overrides=overrides, rental=rental)
+    if target_tok_s_per_user is not None:
+        concurrency, chosen = _matched_point(
+            model, sys_, isl, osl, target_tok_s_per_user, predict_options, catalog
+        )
+        predict_options = {**predict_options, **chosen}
+    pred = predict(model, sys_, isl=isl, osl=osl, concurrency=concurrency, catalog=catalog,
+                   **predict_options)  # fmt: skip
+    return cost_of(
+        pred,
+        rate,
+        mix=mix,
+        card=load_card(prices),
+        cache_read_multiple=cache_read_multiple,
+        concurrency=concurrency,
+        isl=parse_context(isl, "isl"),
+        osl=parse_context(osl, "osl"),
+    )
+
+
+def _matched_point(
+    model: Any,
+    system: System,
+    isl: int | str,
+    osl: int | str,
+    target: float,
+    options: dict[str, Any],
+    catalog: Catalog | None,
+) -> tuple[int, dict[str, Any]]:
+    from ..api import frontier
+
+    if not target > 0:
+        raise InvalidInputError(f"target tok/s per user must be > 0, got {target}")
+    weights = options.get("weights", "native")
+    f = frontier(model, [system], isl=isl, osl=osl, weights=(weights,),
+                 kv_dtype=options.get("kv_dtype", "bf16"), framework=options.get("framework"),
+                 spread=options.get("spread", 1.0), catalog=catalog)  # fmt: skip
+    ok = [r for r in f.records if r["tok_s_per_user"] >= target]
+    if not ok:
+        best = max((r["tok_s_per_user"] for r in f.records), default=0.0)
+        raise InvalidInputError(
+            f"{system.id} cannot reach {target:g} tok/s per user for this model and workload "
+            f"(fastest: {best:,.1f})"
+        )
+    r = max(ok, key=lambda r: r["total_tok_s_per_chip"])
+    return int(r["concurrency"]), {"tp": r["tp"], "ep": r["ep"], "pp": r["pp"]}
+
+
+def _model_for_calculator(model: str | ModelArch | dict[str, Any], catalog: Catalog | None) -> ModelArch:
+    if isinstance(model, dict):
+        return custom_arch(**model)
+    return get_model(model, catalog)
+
+
+def calculator(
+    model: str | ModelArch | dict[str, Any],
+    on: str | System = "cs-3",
+    *,
+    isl: int | str,
+    osl: int | str,
+    concurrency: int = 1,
+    weights: str = "bf16",
+    kv_dtype: str = "bf16",
+    usd_per_system: float | None = None,
+    preset: str | None = None,
+    catalog: Catalog | None = None,
+) -> Calculation:
+    """Systems for weights + every request's KV, capex, interactivity and $ per Mtok."""
+    from ..units import parse_positive_int
+
+    arch = _model_for_calculator(model, catalog)
+    sys_ = get_system(on, catalog)
+    conc = parse_positive_int(concurrency, "concurrency", limit=1_000_000)
+    i, o = parse_context(isl, "isl"), parse_context(osl, "osl")
+    if usd_per_system is not None and not usd_per_system >= 0:
+        raise InvalidInputError(f"--usd-per-system must be >= 0, got {usd_per_system}")
+    n, dep = systems_needed(arch, sys_, weights, kv_dtype, i + o, conc)
+    kv_total = conc * dep.kv_bytes_per_sequence
+    w_total = sum(dep.weight_bytes_per_system)
+    if n == 0:
+        return Calculation(
+            model=arch.id, hardware=sys_.id, feasible=False,
+            explanation=dep.explanation if dep.binding_constraint == "layer_size" else (
+                f"the KV of {conc} requests at {i + o:,} tokens ({kv_total / 1e9:,.0f} GB) does not "
+                f"fit even with one system per layer ({len(arch.layers)} systems)"),
+            systems_needed=0, weight_bytes=w_total, kv_bytes=kv_total, capacity_bytes=0.0,
+            layers_per_system=(), capex_usd=0.0, tok_s_per_user=None, usd_per_mtok=None,
+        )  # fmt: skip
+    inputs = preset_for(sys_, preset)
+    price = usd_per_system if usd_per_system is not None else (inputs.server_usd or sys_.price_usd)
+    overrides = {"server_usd": price} if price is not None else None
+    pred = predict(arch, sys_, isl=i, osl=o, concurrency=conc, systems=n, weights=weights,
+                   kv_dtype=kv_dtype, catalog=catalog)  # fmt: skip
+    notes: list[str] = []
+    per_mtok, by_type, usd_h = None, {}, None
+    if pred.feasible:
+        rate = hourly_rate(sys_, preset=preset, overrides=overrides)
+        plain = cost_of(pred, rate, concurrency=conc, isl=i, osl=o)
+        agentic = cost_of(pred, rate, mix="agentic", concurrency=conc)
+        per_mtok, by_type, usd_h = (
+            plain.usd_per_mtok,
+            agentic.usd_per_mtok_by_type,
+            plain.usd_per_hour,
+        )
+    else:
+        notes.append(f"performance model: {pred.explanation}")
+    return Calculation(
+        model=arch.id,
+        hardware=sys_.id,
+        feasible=True,
+        explanation=f"{n} system(s) hold {w_total / 1e9:,.1f} GB of weights and "
+        f"{kv_total / 1e9:,.1f} GB of KV for {conc} request(s) at {i + o:,} tokens",
+        systems_needed=n,
+        weight_bytes=w_total,
+        kv_bytes=kv_total,
+        capacity_bytes=n * dep.capacity_bytes_per_system,
+        layers_per_system=dep.layers_per_system,
+        capex_usd=n * (price or 0.0),
+        tok_s_per_user=pred.tok_s_per_user,
+        usd_per_mtok=per_mtok,
+        usd_per_mtok_by_type=by_type,
+        usd_per_hour=usd_h,
+        notes=tuple(notes),
+    )
+
+
+def phase(
+    on: str | System = "cs-3",
+    concurrency: int = 1,
+    kv_dtype: str = "bf16",
+    models: Sequence[str] = ("llama-3.1-405b", "deepseek-v3", "kimi-k2", "qwen3-coder-480b-a35b"),
+    catalog: Catalog | None = None,
+) -> PhaseDiagram:
+    """Systems needed over ISL (16k-10M) x model size (100B-4T), catalog models marked."""
+    sys_ = get_system(on, catalog)
+    return phase_diagram(sys_, [get_model(m, catalog) for m in models], concurrency, kv_dtype)
+
+
+def fleet(
+    model: str | ModelArch,
+    on: str | System,
+    *,
+    mw: float,
+    isl: int | str,
+    osl: int | str,
+    concurrency: int = 1,
+    usd_per_mtok: float = 0.30,
+    kw_per_system: float | None = None,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    catalog: Catalog | None = None,
+    **predict_options: Any,
+) -> Fleet:
+    """MW -> systems -> tokens/s at one serving point -> revenue and cost per year."""
+    sys_ = get_system(on, catalog)
+    pred = predict(model, sys_, isl=isl, osl=osl, concurrency=concurrency, catalog=catalog,
+                   **predict_options)  # fmt: skip
+    if not pred.feasible:
+        raise InvalidInputError(f"fleet: the serving point is infeasible: {pred.explanation}")
+    inputs = preset_for(sys_, preset)
+    if overrides:
+        inputs = apply_overrides(inputs, overrides)
+    return _fleet(
+        sys_,
+        inputs,
+        mw=mw,
+        chips_per_copy=pred.chips,
+        tok_s_per_chip=pred.total_tok_s_per_chip,
+        tok_s_per_user=pred.tok_s_per_user,
+        usd_per_mtok=usd_per_mtok,
+        kw_per_system=kw_per_system,
+    )

@@ -1,0 +1,283 @@
+"""Total cost of ownership of one system per hour (SPEC §5 method).
+
+Capital: upfront capex (server, service, networking, storage, software, installation) paid
+back as a level monthly annuity at the WACC over the useful life;
+WACC = equity share x equity cost + (1 - equity share) x debt cost.
+Operating: electricity $/kWh x utilisation x PUE x all-in kW (per hour), colocation $/kW/month
+x kW, remote hands and internet per month. A month is 730 hours.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..catalog import CATALOG_DIR
+from ..errors import CatalogError, InvalidInputError, UnknownIdError
+from ..results import Result
+from ..specs import System
+
+__all__ = ["HOURS_PER_MONTH", "Tco", "TcoInputs", "load_presets", "preset_for", "tco"]
+
+HOURS_PER_MONTH = 730.0
+PRICES_DIR = CATALOG_DIR / "prices"
+_CAPEX_LINES = (
+    "server_usd",
+    "service_usd",
+    "networking_usd",
+    "storage_usd",
+    "software_usd",
+    "installation_usd",
+)
+
+
+class TcoInputs(BaseModel):
+    """Inputs of the TCO model. USD, fractions (0.8 = 80%), kW, years."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = "custom"
+    system: str | None = None
+    server_usd: float | None = Field(default=None, ge=0)
+    service_usd: float = Field(default=0.0, ge=0)
+    networking_usd: float = Field(default=0.0, ge=0)
+    storage_usd: float = Field(default=0.0, ge=0)
+    software_usd: float = Field(default=0.0, ge=0)
+    installation_usd: float = Field(default=0.0, ge=0)
+    equity_cost: float = Field(ge=0, le=1)
+    debt_cost: float = Field(ge=0, le=1)
+    equity_share: float = Field(ge=0, le=1)
+    useful_life_years: float = Field(gt=0, le=30)
+    electricity_usd_per_kwh: float = Field(ge=0, le=10)
+    utilization: float = Field(ge=0, le=1)
+    pue: float = Field(ge=1, le=3)
+    colocation_usd_per_kw_month: float = Field(ge=0, le=10_000)
+    power_kw: float | None = Field(default=None, gt=0, le=100_000)
+    remote_hands_usd_per_month: float = Field(default=0.0, ge=0)
+    internet_usd_per_month: float = Field(default=0.0, ge=0)
+    cooling_lpm_per_kw: float = Field(default=0.0, ge=0)
+    sources: tuple[str, ...] = ()
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _wacc_sane(self) -> TcoInputs:
+        if self.wacc <= 0:
+            raise ValueError("WACC must be positive (equity and debt costs are both 0)")
+        return self
+
+    @property
+    def wacc(self) -> float:
+        return self.equity_share * self.equity_cost + (1 - self.equity_share) * self.debt_cost
+
+    @property
+    def capex_usd(self) -> float:
+        return sum(getattr(self, k) or 0.0 for k in _CAPEX_LINES)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path}: malformed TOML: {exc}") from None
+
+
+@functools.cache
+def load_presets() -> dict[str, TcoInputs]:
+    """TCO presets in ``catalog/prices`` (files with an ``id``), ``extends`` resolved."""
+    raws = {}
+    for path in sorted(PRICES_DIR.glob("*.toml")):
+        raw = _read(path)
+        if "id" in raw and "usd_per_mtok" not in raw:
+            raws[raw["id"]] = (path, raw)
+    out: dict[str, TcoInputs] = {}
+    for pid, (path, raw) in sorted(raws.items(), key=lambda kv: "extends" in kv[1][1]):
+        if "extends" in raw:
+            base = out[raw["extends"]].model_dump()
+            raw = {**base, **{k: v for k, v in raw.items() if k != "extends"}}
+        try:
+            out[pid] = TcoInputs.model_validate(raw)
+        except ValidationError as exc:
+            raise CatalogError(f"{path}: invalid TCO preset: {exc.errors()[0]['msg']}") from None
+    return out
+
+
+def preset_for(system: System, name: str | None = None) -> TcoInputs:
+    """The named preset, or the system's own (first preset naming it), or ``default``."""
+    presets = load_presets()
+    if name is not None:
+        if name not in presets:
+            raise UnknownIdError("TCO preset", name, presets)
+        return presets[name]
+    for p in presets.values():
+        if p.system == system.id:
+            return p
+    return presets["default"]
+
+
+def apply_overrides(inputs: TcoInputs, overrides: dict[str, Any]) -> TcoInputs:
+    """A copy with ``overrides`` applied and re-validated (bad values are clear errors)."""
+    fields = set(TcoInputs.model_fields) - {"id", "system", "sources", "notes"}
+    unknown = set(overrides) - fields
+    if unknown:
+        raise InvalidInputError(
+            f"unknown TCO input(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(fields))}"
+        )
+    try:
+        return TcoInputs.model_validate({**inputs.model_dump(), **overrides})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "inputs"
+        raise InvalidInputError(f"TCO input {loc}: {first['msg']}") from None
+
+
+@dataclass(frozen=True)
+class Tco(Result):
+    """$/hour of one system and the figures derived from it."""
+
+    system: str
+    chips: int
+    inputs: TcoInputs
+    capex_usd: float
+    wacc: float
+    monthly_payment_usd: float
+    capital_usd_per_hour: float
+    electricity_usd_per_hour: float
+    colocation_usd_per_hour: float
+    support_usd_per_hour: float
+    dense_pflops: float
+    memory_tb_per_s: float
+
+    title = "TCO per system"
+
+    @property
+    def operating_usd_per_hour(self) -> float:
+        return self.electricity_usd_per_hour + self.colocation_usd_per_hour + self.support_usd_per_hour
+
+    @property
+    def total_usd_per_hour(self) -> float:
+        return self.capital_usd_per_hour + self.operating_usd_per_hour
+
+    @property
+    def usd_per_chip_hour(self) -> float:
+        return self.total_usd_per_hour / self.chips
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "preset": self.inputs.id,
+            "chips": self.chips,
+            "capex_usd": self.capex_usd,
+            "wacc": self.wacc,
+            "monthly_payment_usd": self.monthly_payment_usd,
+            "capital_usd_per_hour": self.capital_usd_per_hour,
+            "operating_usd_per_hour": self.operating_usd_per_hour,
+            "electricity_usd_per_hour": self.electricity_usd_per_hour,
+            "colocation_usd_per_hour": self.colocation_usd_per_hour,
+            "support_usd_per_hour": self.support_usd_per_hour,
+            "total_usd_per_hour": self.total_usd_per_hour,
+            "usd_per_chip_hour": self.usd_per_chip_hour,
+            "capital_share": self.capital_usd_per_hour / self.total_usd_per_hour,
+            "dense_pflops": self.dense_pflops,
+            "usd_per_hour_per_pflop": self.total_usd_per_hour / self.dense_pflops,
+            "upfront_usd_per_pflop": self.capex_usd / self.dense_pflops,
+            "upfront_usd_per_tb_per_s": self.capex_usd / self.memory_tb_per_s,
+            "cooling_lpm": self.inputs.cooling_lpm_per_kw * (self.inputs.power_kw or 0.0),
+            "inputs": self.inputs.model_dump(),
+        }
+
+    def human_rows(self) -> list[tuple[str, Any]]:
+        d = self.to_dict()
+        return [
+            ("system", f"{self.system} (preset {self.inputs.id})"),
+            ("capex ($)", round(self.capex_usd)),
+            ("WACC", f"{self.wacc:.3%}"),
+            ("capital ($/h)", round(d["capital_usd_per_hour"], 2)),
+            ("operating ($/h)", round(d["operating_usd_per_hour"], 2)),
+            ("total ($/h)", round(d["total_usd_per_hour"], 2)),
+            ("per chip ($/h)", round(d["usd_per_chip_hour"], 3)),
+            ("capital share", f"{d['capital_share']:.1%}"),
+            ("$/h per dense PFLOP", round(d["usd_per_hour_per_pflop"], 3)),
+            ("upfront $ per dense PFLOP", round(d["upfront_usd_per_pflop"])),
+            ("upfront $ per TB/s", round(d["upfront_usd_per_tb_per_s"], 2)),
+        ]
+
+    def explain(self) -> str:
+        """The derivation: inputs, formulas and intermediate values."""
+        i = self.inputs
+        r = self.wacc / 12
+        n = i.useful_life_years * 12
+        kw = i.power_kw or 0.0
+        lines = [
+            f"TCO of {self.system}, preset '{i.id}' (SPEC §5 method; a month is 730 h)",
+            "capex = "
+            + " + ".join(f"{k[:-4]} {getattr(i, k) or 0:,.0f}" for k in _CAPEX_LINES)
+            + f" = ${self.capex_usd:,.0f}",
+            f"WACC = {i.equity_share:.0%} x {i.equity_cost:.2%} + {1 - i.equity_share:.0%} x "
+            f"{i.debt_cost:.2%} = {self.wacc:.4%}",
+            f"monthly payment = capex x r / (1 - (1 + r)^-n), r = WACC/12 = {r:.6f}, "
+            f"n = {n:.0f} months -> ${self.monthly_payment_usd:,.2f}",
+            f"capital $/h = {self.monthly_payment_usd:,.2f} / 730 = {self.capital_usd_per_hour:.4f}",
+            f"electricity $/h = {i.electricity_usd_per_kwh} $/kWh x {i.utilization:.0%} x PUE "
+            f"{i.pue} x {kw:g} kW = {self.electricity_usd_per_hour:.4f}",
+            f"colocation $/h = {i.colocation_usd_per_kw_month} $/kW/month x {kw:g} kW / 730 = "
+            f"{self.colocation_usd_per_hour:.4f}",
+            f"support $/h = ({i.remote_hands_usd_per_month} + {i.internet_usd_per_month}) / 730 = "
+            f"{self.support_usd_per_hour:.4f}",
+            f"total $/h = {self.capital_usd_per_hour:.4f} + {self.operating_usd_per_hour:.4f} = "
+            f"{self.total_usd_per_hour:.4f}",
+            f"per dense PFLOP: {self.total_usd_per_hour:.4f} / {self.dense_pflops:g} PF; "
+            f"upfront $/PFLOP = {self.capex_usd:,.0f} / {self.dense_pflops:g}; "
+            f"upfront $/(TB/s) = {self.capex_usd:,.0f} / {self.memory_tb_per_s:,.1f}",
+        ]
+        lines += [f"source: {s}" for s in i.sources]
+        return "\n".join(lines)
+
+
+def tco(system: System, inputs: TcoInputs) -> Tco:
+    """TCO of one ``system``; server price and power default to the system's catalog figures."""
+    fill: dict[str, Any] = {}
+    if inputs.server_usd is None:
+        if system.price_usd is None:
+            raise InvalidInputError(
+                f"{system.id} has no price in the catalog; pass --set server_usd=... "
+                "(or use rental pricing with --usd-per-hour)"
+            )
+        fill["server_usd"] = system.price_usd
+    if inputs.power_kw is None:
+        watts = system.power_w or (
+            system.chips * system.chip.board_power_w * 1.3 if system.chip.board_power_w else None
+        )
+        if watts is None:
+            raise InvalidInputError(
+                f"{system.id} has no power figure in the catalog; pass --set power_kw=..."
+            )
+        fill["power_kw"] = watts / 1000
+    if fill:
+        inputs = inputs.model_copy(update=fill)
+    r = inputs.wacc / 12
+    n = inputs.useful_life_years * 12
+    payment = inputs.capex_usd * r / (1 - (1 + r) ** -n)
+    kw = float(inputs.power_kw or 0.0)
+    chip = system.chip
+    pflops = system.chips * chip.peak_flops("bf16") / 1e15
+    return Tco(
+        system=system.id,
+        chips=system.chips,
+        inputs=inputs,
+        capex_usd=inputs.capex_usd,
+        wacc=inputs.wacc,
+        monthly_payment_usd=payment,
+        capital_usd_per_hour=payment / HOURS_PER_MONTH,
+        electricity_usd_per_hour=inputs.electricity_usd_per_kwh * inputs.utilization * inputs.pue * kw,
+        colocation_usd_per_hour=inputs.colocation_usd_per_kw_month * kw / HOURS_PER_MONTH,
+        support_usd_per_hour=(inputs.remote_hands_usd_per_month + inputs.internet_usd_per_month)
+        / HOURS_PER_MONTH,
+        dense_pflops=pflops,
+        memory_tb_per_s=system.chips * chip.main_memory.bandwidth_bytes_per_s / 1e12,
+    )

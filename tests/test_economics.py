@@ -1,0 +1,267 @@
+"""Economics (issue 4): TCO, deals, $/Mtok consistency, calculator, fleet, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import numpy_financial as npf
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tokenfrontier as tf
+from tokenfrontier.economics.cost import cost_of
+from tokenfrontier.economics.deal import irr, npv
+from tokenfrontier.economics.pricing import HourlyRate, load_card
+from tokenfrontier.errors import InvalidInputError
+from tokenfrontier.views.cli import main
+
+
+def test_cs3_vendor_fleet_tco():
+    # SPEC §5 inputs; annuity at WACC 9.375% over 60 months on $478,178 capex
+    t = tf.tco("cs-3")
+    assert t.inputs.id == "cs-3-vendor-fleet"
+    assert t.capex_usd == 478_178
+    assert t.wacc == pytest.approx(0.09375)
+    r = 0.09375 / 12
+    payment = 478_178 * r / (1 - (1 + r) ** -60)
+    assert t.capital_usd_per_hour == pytest.approx(payment / 730)
+    assert t.capital_usd_per_hour == pytest.approx(13.717, abs=0.001)
+    # electricity 0.087 x 0.8 x 1.35 x 30; colocation 165 x 30 / 730; support 21 / 730
+    assert t.operating_usd_per_hour == pytest.approx(2.8188 + 6.7808 + 0.0288, abs=1e-3)
+    assert t.total_usd_per_hour == pytest.approx(23.345, abs=0.001)
+    d = t.to_dict()
+    assert d["usd_per_hour_per_pflop"] == pytest.approx(t.total_usd_per_hour / 15.625)
+    assert d["upfront_usd_per_pflop"] == pytest.approx(478_178 / 15.625)
+    assert d["upfront_usd_per_tb_per_s"] == pytest.approx(478_178 / 21_000)
+    assert 0 < d["capital_share"] < 1
+
+
+def test_customer_preset_and_overrides():
+    fleet = tf.tco("cs-3")
+    cust = tf.tco("cs-3", preset="cs-3-customer")
+    assert cust.capex_usd - fleet.capex_usd == pytest.approx(1_300_000 - 453_593)
+    cheap = tf.tco("cs-3", overrides={"colocation_usd_per_kw_month": 130})
+    assert cheap.total_usd_per_hour < fleet.total_usd_per_hour
+
+
+def test_deal_implies_about_42_per_cs3_hour():
+    # SPEC §5: $27.6B, 750 MW, 3 years, 30 kW per CS-3 -> ~$42 per CS-3 hour
+    d = tf.deal(contract_usd=27.6e9, mw=750, years=3)
+    assert d.systems == pytest.approx(25_000)
+    assert d.implied_usd_per_system_hour == pytest.approx(42.0, abs=0.1)
+    flows = np.array(d.cash_flows_usd)
+    assert d.irr == pytest.approx(npf.irr(flows), rel=1e-6)
+    assert d.npv_usd == pytest.approx(npf.npv(0.13, flows), rel=1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.just(0.0), st.floats(1.0, 1e6), st.floats(-1e6, -1.0)),
+        min_size=2,
+        max_size=8,
+    ),
+    st.floats(0.0, 0.5),
+)
+def test_npv_and_irr_match_numpy_financial(rest, rate):
+    flows = np.array([-1e6, *rest])
+    assert npv(rate, flows) == pytest.approx(npf.npv(rate, flows), rel=1e-9, abs=1e-6)
+    ours, theirs = irr(flows), npf.irr(flows)
+    if ours is not None and np.isfinite(theirs):
+        assert npf.npv(ours, flows) == pytest.approx(0.0, abs=1e-3 * np.abs(flows).sum())
+
+
+def test_frontier_usd_per_mtok_is_rate_over_tokens():
+    f = tf.frontier("gpt-oss-120b", "cs-3,hgx-b200,h100", isl=1024, osl=1024)
+    for r in f:
+        tokens_h = r["total_tok_s_per_chip"] * r["chips"] * 3600
+        assert r["usd_per_mtok"] == pytest.approx(r["usd_per_hour"] / (tokens_h / 1e6))
+        assert r["usd_per_mtok"] > 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(rate=st.floats(0.01, 1000.0), factor=st.floats(0.1, 1.0), conc=st.sampled_from([1, 8]))
+def test_cost_is_rate_over_tokens_and_cheaper_is_never_dearer(rate, factor, conc):
+    pred = tf.predict("llama-3.1-8b", "h100", isl=1024, osl=256, tp=1, concurrency=conc)
+    for mix in ("workload", "agentic"):
+        full = cost_of(pred, HourlyRate(rate, "given", ""), mix=mix, concurrency=conc)
+        cheap = cost_of(pred, HourlyRate(rate * factor, "given", ""), mix=mix, concurrency=conc)
+        assert cheap.usd_per_mtok <= full.usd_per_mtok
+        assert full.usd_per_mtok >= 0
+    plain = cost_of(pred, HourlyRate(rate, "given", ""))
+    tokens_h = pred.total_tok_s_per_chip * pred.chips * 3600
+    assert plain.usd_per_mtok == pytest.approx(rate * pred.chips / (tokens_h / 1e6))
+
+
+def test_agentic_mix_shares():
+    card = load_card()
+    assert sum(card.token_share.values()) == pytest.approx(1.0)
+    # shares reproduce SPEC §5's spend mix under the card's own prices
+    spend = {t: card.token_share[t] * card.usd_per_mtok[t] for t in card.token_share}
+    total = sum(spend.values())
+    assert spend["cache_read"] / total == pytest.approx(0.558, abs=1e-3)
+    assert spend["output"] / total == pytest.approx(0.141, abs=1e-3)
+    c = tf.cost("gpt-oss-120b", "cs-3", isl=1024, osl=256, concurrency=8, mix="agentic",
+                cache_read_multiple=20)  # fmt: skip
+    assert c.usd_per_mtok_by_type["output"] == pytest.approx(20 * c.usd_per_mtok_by_type["input"])
+    assert sum(c.spend_share_by_type.values()) == pytest.approx(1.0)
+    assert c.gross_margin is not None
+
+
+def test_matched_interactivity_picks_a_point_meeting_the_target():
+    c = tf.cost("gpt-oss-120b", "hgx-b200", isl=1024, osl=1024, target_tok_s_per_user=100)
+    assert c.prediction["tok_s_per_user"] >= 100
+    with pytest.raises(InvalidInputError):
+        tf.cost("gpt-oss-120b", "hgx-b200", isl=1024, osl=1024, target_tok_s_per_user=1e6)
+
+
+def test_calculator_holds_weights_and_all_kv():
+    c = tf.calculator("gpt-oss-120b", "cs-3", isl="96k", osl=256, concurrency=64)
+    assert c.feasible and c.systems_needed >= 6
+    assert c.weight_bytes + c.kv_bytes <= c.capacity_bytes
+    assert c.capex_usd == pytest.approx(c.systems_needed * 453_593)
+    assert c.tok_s_per_user and c.usd_per_mtok and set(c.usd_per_mtok_by_type) == {
+        "cache_read", "cache_write", "input", "output"}  # fmt: skip
+    more = tf.calculator("gpt-oss-120b", "cs-3", isl="96k", osl=256, concurrency=128)
+    assert more.systems_needed >= c.systems_needed
+
+
+def test_custom_model_and_phase_diagram():
+    c = tf.calculator({"total_params": 1e12, "active_params": 50e9, "layers": 64,
+                       "kv_bytes_per_token": 100_000}, isl="128k", osl=1000)  # fmt: skip
+    assert c.feasible and c.systems_needed >= 1e12 * 2 / 44e9
+    ph = tf.phase()
+    assert ph.systems.shape == (7, 10)
+    assert np.all(np.diff(ph.systems, axis=0) >= 0) and np.all(np.diff(ph.systems, axis=1) >= 0)
+    assert {m["model"] for m in ph.markers} >= {"llama-3.1-405b", "deepseek-v3"}
+
+
+def test_fleet_colocation_sensitivity():
+    f = tf.fleet("gpt-oss-120b", "cs-3", mw=750, isl=1024, osl=1024, concurrency=64)
+    assert f.systems == 25_000
+    costs = [s["cost_usd_per_year"] for s in f.colocation_sensitivity]
+    assert costs == sorted(costs)
+    assert f.cooling_lpm == pytest.approx(4.0 * 750_000)
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["tco", "cs-3", "--set", "utilization=1.5"], "utilization"),
+        (["tco", "cs-3", "--set", "server_usd=-5"], "server_usd"),
+        (["tco", "cs-3", "--set", "equity_cost=0", "debt_cost=0"], "WACC"),
+        (["tco", "cs-3", "--set", "bogus=1"], "unknown TCO input"),
+        (["tco", "cs-3", "--preset", "nope"], "unknown TCO preset"),
+        (["tco", "gb200-nvl72"], "no price"),
+        (["deal", "--contract-usd", "1e9", "--mw", "0", "--years", "3"], "MW"),
+        (["deal", "--contract-usd", "-1", "--mw", "10", "--years", "3"], "contract"),
+        (
+            [
+                "cost",
+                "llama-3.1-8b",
+                "--on",
+                "h100",
+                "--isl",
+                "1k",
+                "--osl",
+                "1k",
+                "--usd-per-hour",
+                "-3",
+            ],
+            "usd-per-hour",
+        ),
+        (
+            [
+                "cost",
+                "llama-3.1-8b",
+                "--on",
+                "h100",
+                "--isl",
+                "1k",
+                "--osl",
+                "1k",
+                "--mix",
+                "agentic",
+                "--cache-read-multiple",
+                "0",
+            ],
+            "cache-read multiple",
+        ),
+        (["calculator", "--custom", "layers=4", "--isl", "1k", "--osl", "1k"], "total_params"),
+    ],
+)
+def test_bad_economics_input(capsys, argv, needle):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_json_and_explain(capsys):
+    assert main(["tco", "cs-3", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    for key in (
+        "capital_usd_per_hour",
+        "operating_usd_per_hour",
+        "total_usd_per_hour",
+        "capital_share",
+        "usd_per_hour_per_pflop",
+        "upfront_usd_per_pflop",
+        "upfront_usd_per_tb_per_s",
+        "inputs",
+    ):
+        assert key in d
+    assert main(["tco", "cs-3", "--explain"]) == 0
+    assert "WACC = 75% x 11.00%" in capsys.readouterr().out
+    assert main(["deal", "--contract-usd", "27.6e9", "--mw", "750", "--years", "3", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert {"systems", "implied_usd_per_system_hour", "irr", "npv_usd", "cash_flows_usd"} <= set(d)
+    assert (
+        main(
+            [
+                "cost",
+                "gpt-oss-120b",
+                "--on",
+                "cs-3",
+                "--isl",
+                "1k",
+                "--osl",
+                "1k",
+                "--mix",
+                "agentic",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    d = json.loads(capsys.readouterr().out)
+    assert "usd_per_mtok" in d and "usd_per_mtok_by_type" in d
+    assert (
+        main(
+            [
+                "calculator",
+                "gpt-oss-120b",
+                "--isl",
+                "8k",
+                "--osl",
+                "1k",
+                "--concurrency",
+                "4",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    d = json.loads(capsys.readouterr().out)
+    for key in (
+        "systems_needed",
+        "weight_bytes",
+        "kv_bytes",
+        "layers_per_system",
+        "capex_usd",
+        "tok_s_per_user",
+        "usd_per_mtok",
+        "usd_per_mtok_by_type",
+    ):
+        assert key in d
