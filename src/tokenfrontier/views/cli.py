@@ -198,7 +198,44 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calibrate", parents=[common], help="fit efficiency profiles on a CSV")
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the profile TOMLs")
+    p = sub.add_parser("dashboard", help="serve the interactive dashboard on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+
+    for name in _PLOTTED:
+        sub.choices[name].add_argument(
+            "--plot", metavar="FILE", help="also draw the figure: .html (offline), .png or .svg"
+        )
+    sub.choices["frontier"].add_argument(
+        "--cost-plot", metavar="FILE", help="also draw $ per Mtok vs interactivity"
+    )
     return parser
+
+
+_PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculator", "phase")
+
+
+def _figure(command: str, result: Any, args: argparse.Namespace) -> Any:
+    from ..catalog import default_catalog
+    from . import plots
+
+    if command in ("roofline", "gemm"):
+        cat = default_catalog().with_paths(args.catalog) if args.catalog else default_catalog()
+        rows = result.records if command == "roofline" else result.extra and result.records
+        chips = [cat.chip(c) for c in dict.fromkeys(r["chip"] for r in rows)]
+        return plots.roofline_figure(chips, args.dtype or "fp8")
+    if command == "predict":
+        if not result.feasible:
+            from ..errors import InvalidInputError
+
+            raise InvalidInputError(f"--plot: nothing to draw, {result.explanation}")
+        return plots.breakdown_figure(result)
+    if command in ("deploy", "calculator"):
+        return plots.memory_figure(result)
+    if command == "frontier":
+        return plots.frontier_figure(result)
+    if command == "tco":
+        return plots.tco_figure(result)
+    return plots.phase_figure(result)
 
 
 def _serving_opts(p: argparse.ArgumentParser) -> None:
@@ -409,14 +446,49 @@ def _write_csv(result: Any, path: str) -> None:
         raise InvalidInputError(f"--csv {path}: cannot write: {exc.strerror}") from None
 
 
+def _dashboard(port: int) -> int:
+    import subprocess
+
+    from .dashboard import APP
+
+    if not 1024 <= port <= 65535:
+        sys.stderr.write(f"tokenfrontier: error: --port must be in 1024..65535, got {port}\n")
+        return 2
+    try:
+        import streamlit  # noqa: F401
+    except ImportError:
+        sys.stderr.write(
+            "tokenfrontier: error: the dashboard needs streamlit: pip install 'tokenfrontier[dashboard]'\n"
+        )
+        return 2
+    sys.stderr.write(f"tokenfrontier dashboard on http://127.0.0.1:{port}\n")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
+           "--server.port", str(port), "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]  # fmt: skip
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "dashboard":
+        return _dashboard(args.port)
     from ..errors import TokenFrontierError
 
     try:
         result = _run(args)
         if getattr(args, "csv", None):
             _write_csv(result, args.csv)
+        if getattr(args, "plot", None):
+            from .plots import save
+
+            save(_figure(args.command, result, args), args.plot)
+        if getattr(args, "cost_plot", None):
+            from .plots import cost_figure, save
+
+            save(cost_figure(result), args.cost_plot)
     except TokenFrontierError as exc:
         sys.stderr.write(f"tokenfrontier: error: {exc}\n")
         return 2

@@ -1,0 +1,261 @@
+"""tokenfrontier dashboard (Streamlit). Pages: Calculator, Frontier, Roofline, Economics, Catalog.
+
+Every input lives in the URL (share a view by copying it); every table downloads as CSV; every
+number's tooltip gives its formula and source. What-if hardware (I/O, memory, clock multipliers)
+in the sidebar applies to every page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from tokenfrontier import api as tf
+from tokenfrontier.catalog import default_catalog
+from tokenfrontier.economics import api as econ
+from tokenfrontier.errors import TokenFrontierError
+from tokenfrontier.units import parse_context
+from tokenfrontier.views import plots
+from tokenfrontier.views.dashboard.whatif import whatif_system
+
+PAGES = ("Calculator", "Frontier", "Roofline", "Economics", "Catalog")
+WEIGHTS = ("native", "bf16", "fp8", "fp4")
+st.set_page_config(page_title="tokenfrontier", layout="wide")
+CAT = default_catalog()
+QP = st.query_params
+
+
+def param(key: str, default: str) -> str:
+    return str(QP.get(key, default))
+
+
+def remember(**values: Any) -> None:
+    for k, v in values.items():
+        QP[k] = ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
+
+
+def choice(label: str, key: str, options: list[str], default: str, **kw: Any) -> str:
+    current = param(key, default)
+    index = options.index(current) if current in options else options.index(default)
+    value = st.selectbox(label, options, index=index, key=f"w_{key}", **kw)
+    remember(**{key: value})
+    return value
+
+
+def tokens(label: str, key: str, default: str, help: str) -> int | None:
+    raw = st.text_input(label, param(key, default), key=f"w_{key}", help=help)
+    remember(**{key: raw})
+    try:
+        return parse_context(raw, label)
+    except TokenFrontierError as exc:
+        st.error(str(exc))
+        return None
+
+
+def number(label: str, key: str, default: float, lo: float, hi: float, step: float, help: str) -> float:
+    try:
+        start = float(param(key, str(default)))
+    except ValueError:
+        start = default
+    start = min(max(start, lo), hi)
+    value = st.number_input(label, float(lo), float(hi), float(start), float(step), key=f"w_{key}", help=help)
+    remember(**{key: value})
+    return float(value)
+
+
+def csv_button(frame: Any, name: str) -> None:
+    st.download_button(f"Download {name} (CSV)", frame.to_csv(index=False), f"{name}.csv", "text/csv")
+
+
+def hardware(hw_id: str) -> Any:
+    return whatif_system(CAT.system(hw_id), WHATIF["io"], WHATIF["mem"], WHATIF["clock"])
+
+
+# -- sidebar: page and what-if hardware ------------------------------------------------------
+st.sidebar.title("tokenfrontier")
+page = st.sidebar.radio("Page", PAGES, index=PAGES.index(param("page", "Calculator"))
+                        if param("page", "Calculator") in PAGES else 0)  # fmt: skip
+remember(page=page)
+with st.sidebar.expander("What-if hardware", expanded=param("io", "1") != "1"):
+    st.caption("Multipliers applied to every hardware on every page (e.g. CS-3 with 10x I/O).")
+    WHATIF = {
+        "io": number("I/O bandwidth x", "io", 1.0, 0.1, 100.0, 1.0,
+                     "scale-out link and offload (KVSS) bandwidth; SPEC §2: WSE-3 has 150 GB/s"),
+        "mem": number("main memory x", "mem", 1.0, 0.1, 100.0, 0.5,
+                      "capacity of the weight-holding tier (WSE-3: 44 GB SRAM)"),
+        "clock": number("clock x", "clock", 1.0, 0.1, 10.0, 0.1,
+                        "dense FLOP/s (and on-wafer SRAM bandwidth) scale with clock"),
+    }  # fmt: skip
+
+st.title(f"tokenfrontier — {page}")
+
+
+def page_calculator() -> None:
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        model = choice("Model", "model", CAT.model_ids, "gpt-oss-120b")
+        hw = choice("Hardware", "hw", CAT.hardware_ids(), "cs-3")
+    with c2:
+        isl = tokens("Average ISL", "isl", "96k", "prompt tokens; 128k = 128,000, 128Ki = 131,072")
+        osl = tokens("Average OSL", "osl", "256", "output tokens per request")
+        conc = int(number("Concurrent requests", "conc", 16, 1, 100_000, 1,
+                          "requests whose KV must be held at once"))  # fmt: skip
+    with c3:
+        weights = choice("Weights", "weights", ["bf16", "fp8", "fp4", "native"], "bf16")
+        kv = choice("KV dtype", "kv", ["bf16", "fp8"], "bf16")
+        usd = number("$ per system", "usd", 1_000_000.0, 0.0, 1e9, 50_000.0,
+                     "capex per system; CS-3 list $1.0M, ~$1.3M ASP (SPEC §2)")  # fmt: skip
+    if isl is None or osl is None:
+        return
+    try:
+        calc = econ.calculator(model, hardware(hw), isl=isl, osl=osl, concurrency=conc,
+                             weights=weights, kv_dtype=kv, usd_per_system=usd)  # fmt: skip
+    except TokenFrontierError as exc:
+        st.error(str(exc))
+        return
+    if not calc.feasible:
+        st.error(calc.explanation)
+        return
+    m = st.columns(4)
+    m[0].metric("systems needed", calc.systems_needed,
+                help="fewest systems whose layer-boundary placement holds weights + every request's "
+                "KV at ISL+OSL (SPEC §4)")  # fmt: skip
+    m[1].metric(
+        "tok/s per user",
+        f"{calc.tok_s_per_user or 0:,.1f}",
+        help="1 / TPOT from the calibrated step model at this deployment (tokenfrontier predict)",
+    )
+    m[2].metric(
+        "$ per Mtok",
+        f"{calc.usd_per_mtok or 0:,.4f}",
+        help="deployment $/h (TCO, SPEC §5, with this $ per system) / (tokens per hour / 1e6)",
+    )
+    m[3].metric("capex", f"${calc.capex_usd / 1e6:,.2f}M", help="systems x $ per system")
+    st.caption(calc.explanation)
+    st.plotly_chart(plots.memory_figure(calc), width="stretch")
+    frame = calc.to_frame()
+    st.dataframe(frame, hide_index=True)
+    csv_button(frame, "calculator")
+
+
+def page_frontier() -> None:
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        model = choice("Model", "model", CAT.model_ids, "gpt-oss-120b")
+        isl = tokens("ISL", "isl", "1k", "prompt tokens")
+        osl = tokens("OSL", "osl", "1k", "output tokens")
+        weights = choice("Weights", "weights", list(WEIGHTS), "native")
+    with c2:
+        default = "cs-3,gb300-nvl72,hgx-b200,dgx-h100"
+        picked = st.multiselect("Hardware", CAT.hardware_ids(),
+                                [h for h in param("hws", default).split(",") if h in CAT.hardware_ids()],
+                                key="w_hws")  # fmt: skip
+        remember(hws=picked)
+    if not picked:
+        st.warning("Pick at least one hardware entry.")
+        return
+    if isl is None or osl is None:
+        return
+    try:
+        f = tf.frontier(model, [hardware(h) for h in picked], isl=isl, osl=osl, weights=(weights,))
+    except TokenFrontierError as exc:
+        st.error(str(exc))
+        return
+    st.metric(
+        "points evaluated",
+        f"{f.points_evaluated:,}",
+        help="hardware x TP x EP x PP x concurrency 1-4096, vectorized; Pareto set kept",
+    )
+    st.plotly_chart(plots.frontier_figure(f), width="stretch")
+    st.plotly_chart(plots.cost_figure(f), width="stretch")
+    frame = f.to_frame()
+    st.dataframe(frame, hide_index=True)
+    csv_button(frame, "frontier")
+
+
+def page_roofline() -> None:
+    dtype = choice("dtype", "dtype", ["fp8", "bf16", "fp4"], "fp8")
+    chips = sorted(CAT.chips)
+    picked = st.multiselect("Chips", chips, [c for c in param("chips", "h100,b200,wse-3,groq-lp30,mi355x")
+                                             .split(",") if c in chips], key="w_chips")  # fmt: skip
+    remember(chips=picked)
+    if not picked:
+        st.warning("Pick at least one chip.")
+        return
+    hw = [hardware(c).chip for c in picked]
+    st.plotly_chart(plots.roofline_figure(hw, dtype), width="stretch")
+    from tokenfrontier.roofline import roofline
+
+    frame = roofline(hw, dtype).to_frame()
+    st.dataframe(frame, hide_index=True)
+    csv_button(frame, "roofline")
+
+
+def page_economics() -> None:
+    c1, c2 = st.columns(2)
+    with c1:
+        st.subheader("TCO")
+        hw = choice("System", "sys", sorted(CAT.systems), "cs-3")
+        colo = number("colocation $/kW/month", "colo", 165.0, 0.0, 1000.0, 5.0,
+                      "SPEC §5: market $130-140, premium $200, CS-3 preset $165")  # fmt: skip
+        util = number("utilisation", "util", 0.8, 0.0, 1.0, 0.05, "fraction of hours powered")
+        try:
+            t = econ.tco(hardware(hw), overrides={"colocation_usd_per_kw_month": colo, "utilization": util})
+        except TokenFrontierError as exc:
+            st.error(str(exc))
+            t = None
+        if t is not None:
+            st.metric("total $ per hour", f"{t.total_usd_per_hour:,.2f}", help=t.explain())
+            st.plotly_chart(plots.tco_figure(t), width="stretch")
+            frame = t.to_frame().drop(columns=["inputs"])
+            st.dataframe(frame, hide_index=True)
+            csv_button(frame, "tco")
+    with c2:
+        st.subheader("Deal")
+        contract = number("contract $B", "contract", 27.6, 0.0, 1000.0, 0.1, "SPEC §5: $27.6B")
+        mw = number("MW", "mw", 750.0, 0.0, 100_000.0, 10.0, "critical IT")
+        years = number("term (years)", "years", 3.0, 0.5, 30.0, 0.5, "lock-in")
+        try:
+            d = econ.deal(contract_usd=contract * 1e9, mw=mw, years=years)
+        except TokenFrontierError as exc:
+            st.error(str(exc))
+            return
+        st.metric("implied $ per system-hour", f"{d.implied_usd_per_system_hour:,.2f}", help=d.explain())
+        st.metric("IRR", "none" if d.irr is None else f"{d.irr:.1%}",
+                  help="rate where the yearly cash flows' NPV is 0")  # fmt: skip
+        import pandas as pd
+
+        flows = pd.DataFrame({"year": range(len(d.cash_flows_usd)), "cash_flow_usd": d.cash_flows_usd})
+        st.dataframe(flows, hide_index=True)
+        csv_button(flows, "deal_cash_flows")
+
+
+def page_catalog() -> None:
+    hw = tf.hardware().to_frame()
+    st.subheader("Hardware")
+    st.dataframe(hw, hide_index=True)
+    csv_button(hw, "hardware")
+    pick = choice("Inspect / what-if", "inspect", CAT.hardware_ids(), "cs-3")
+    base, new = CAT.system(pick), hardware(pick)
+    import pandas as pd
+
+    rows = [
+        ("main memory GB", base.memory_bytes / 1e9, new.memory_bytes / 1e9),
+        ("scale-out GB/s", base.io_bytes_per_s / 1e9, new.io_bytes_per_s / 1e9),
+        (
+            "dense BF16 TFLOP/s per chip",
+            base.chip.peak_flops("bf16") / 1e12,
+            new.chip.peak_flops("bf16") / 1e12,
+        ),
+    ]
+    st.dataframe(pd.DataFrame(rows, columns=["quantity", "catalog", "what-if"]), hide_index=True)
+    st.caption("Sources: " + "; ".join(base.sources))
+    models = tf.models().to_frame()
+    st.subheader("Models")
+    st.dataframe(models, hide_index=True)
+    csv_button(models, "models")
+
+
+{"Calculator": page_calculator, "Frontier": page_frontier, "Roofline": page_roofline,
+ "Economics": page_economics, "Catalog": page_catalog}[page]()  # fmt: skip

@@ -1,0 +1,254 @@
+"""Plotly figures, one function per picture, each taking the core's results.
+
+``save(fig, path)``: ``.html`` always works offline (plotly.js inlined, no CDN); ``.png`` and
+``.svg`` go through kaleido and the system Chromium (Debian package ``chromium``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = [
+    "GEMM_SHAPES",
+    "breakdown_figure",
+    "cost_figure",
+    "frontier_figure",
+    "memory_figure",
+    "phase_figure",
+    "roofline_figure",
+    "save",
+    "tco_figure",
+]
+
+#: GEMM shapes of SPEC §4's table, marked on the roofline (M, N, K).
+GEMM_SHAPES = {
+    "decode b=1": (1, 8192, 8192),
+    "decode b=32": (32, 8192, 8192),
+    "MoE expert": (128, 4096, 4096),
+    "square 1k": (1024, 1024, 1024),
+    "prefill": (4096, 8192, 8192),
+}
+_LAYOUT = dict(template="plotly_white", font=dict(size=13), margin=dict(l=60, r=20, t=60, b=50))
+
+
+def _go() -> Any:
+    try:
+        import plotly.graph_objects as go
+    except ImportError:  # pragma: no cover - plotly is a core dependency
+        raise InvalidInputError("plots need plotly: pip install plotly") from None
+    return go
+
+
+def roofline_figure(chips: Iterable[Any], dtype: str = "fp8") -> go.Figure:
+    """Attainable FLOP/s vs arithmetic intensity (log-log), one roof per chip."""
+    from ..roofline import gemm_intensity
+
+    go = _go()
+    fig = go.Figure()
+    x = np.logspace(-1, 5, 200)
+    for chip in chips:
+        peak = chip.peak_flops(dtype)
+        bw = chip.main_memory.bandwidth_bytes_per_s
+        y = np.minimum(peak, x * bw) / 1e12
+        fig.add_trace(go.Scatter(
+            x=x, y=y, mode="lines", name=chip.id,
+            hovertemplate=f"{chip.name}<br>AI %{{x:.3g}} FLOP/B<br>%{{y:,.1f}} TFLOP/s"
+            f"<br>ridge {peak / bw:,.2f} FLOP/B<extra></extra>",
+        ))  # fmt: skip
+    for label, (m, n, k) in GEMM_SHAPES.items():
+        ai = gemm_intensity(m, n, k, dtype)
+        fig.add_vline(x=ai, line_dash="dot", line_color="grey",
+                      annotation_text=label, annotation_textangle=-90)  # fmt: skip
+    fig.update_layout(
+        title=f"Roofline ({dtype}, main memory)",
+        xaxis=dict(type="log", title="arithmetic intensity (FLOP/byte)"),
+        yaxis=dict(type="log", title="attainable TFLOP/s"),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def _by_hardware(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault(r["hardware"], []).append(r)
+    return {k: sorted(v, key=lambda r: r["tok_s_per_user"]) for k, v in groups.items()}
+
+
+def _hover(r: dict[str, Any]) -> str:
+    usd = r.get("usd_per_mtok")
+    price = f"<br>${usd:,.4f} per Mtok" if usd is not None else ""
+    return (
+        f"{r['hardware']} {r['deployment']} ({r['chips']} chips, {r['weights']})"
+        f"<br>concurrency {r['concurrency']}<br>{r['tok_s_per_user']:,.1f} tok/s/user"
+        f"<br>{r['total_tok_s_per_chip']:,.1f} tok/s/chip<br>TTFT {r['ttft_s'] * 1e3:,.1f} ms{price}"
+    )
+
+
+def frontier_figure(frontier: Any) -> go.Figure:
+    """Total tok/s per chip vs tok/s per user: one Pareto line per hardware."""
+    go = _go()
+    fig = go.Figure()
+    for hw, pts in _by_hardware(frontier.records).items():
+        fig.add_trace(go.Scatter(
+            x=[p["tok_s_per_user"] for p in pts], y=[p["total_tok_s_per_chip"] for p in pts],
+            mode="lines+markers", name=hw, text=[_hover(p) for p in pts],
+            hovertemplate="%{text}<extra></extra>",
+        ))  # fmt: skip
+    fig.update_layout(
+        title=frontier.title,
+        xaxis=dict(type="log", title="interactivity: tok/s per user"),
+        yaxis=dict(type="log", title="throughput: total tok/s per chip"),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def cost_figure(frontier: Any) -> go.Figure:
+    """$ per million tokens vs interactivity along each hardware's frontier."""
+    go = _go()
+    fig = go.Figure()
+    for hw, pts in _by_hardware(frontier.records).items():
+        pts = [p for p in pts if p.get("usd_per_mtok") is not None]
+        fig.add_trace(go.Scatter(
+            x=[p["tok_s_per_user"] for p in pts], y=[p["usd_per_mtok"] for p in pts],
+            mode="lines+markers", name=hw, text=[_hover(p) for p in pts],
+            hovertemplate="%{text}<extra></extra>",
+        ))  # fmt: skip
+    fig.update_layout(
+        title="$ per million tokens vs interactivity",
+        xaxis=dict(type="log", title="tok/s per user"),
+        yaxis=dict(type="log", title="$ per Mtok (input + output)"),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def breakdown_figure(prediction: Any) -> go.Figure:
+    """The decode step's components (ms), which sum to TPOT."""
+    go = _go()
+    items = [(k, v * 1e3) for k, v in prediction.step_breakdown_s.items() if v > 0]
+    fig = go.Figure(go.Bar(
+        x=[v for _, v in items], y=[k for k, _ in items], orientation="h",
+        hovertemplate="%{y}: %{x:.4f} ms<extra></extra>",
+    ))  # fmt: skip
+    fig.update_layout(
+        title=f"decode step of {prediction.model} on {prediction.hardware}: "
+        f"TPOT {prediction.tpot_s * 1e3:.3f} ms ({prediction.binding_constraint})",
+        xaxis_title="ms per output token",
+        **_LAYOUT,
+    )
+    return fig
+
+
+def memory_figure(result: Any) -> go.Figure:
+    """Memory composition per system (weights, KV, free) of a deployment or calculation."""
+    go = _go()
+    if hasattr(result, "weight_bytes_per_system"):  # Deployment
+        w = np.array(result.weight_bytes_per_system) / 1e9
+        kv = np.array(result.kv_bytes_per_sequence_per_system) / 1e9
+        cap = result.capacity_bytes_per_system / 1e9
+        title = f"{result.model} on {result.hardware}: per system (KV of one sequence)"
+    else:  # Calculation
+        n = max(result.systems_needed, 1)
+        w = np.full(n, result.weight_bytes / n / 1e9)
+        kv = np.full(n, result.kv_bytes / n / 1e9)
+        cap = result.capacity_bytes / n / 1e9
+        title = f"{result.model} on {result.hardware}: {n} systems (weights + all KV)"
+    idx = [f"#{i + 1}" for i in range(len(w))]
+    fig = go.Figure([
+        go.Bar(name="weights", x=idx, y=w),
+        go.Bar(name="KV cache", x=idx, y=kv),
+        go.Bar(name="free", x=idx, y=np.maximum(cap - w - kv, 0)),
+    ])  # fmt: skip
+    fig.update_layout(barmode="stack", title=title, yaxis_title="GB", xaxis_title="system",
+                      **_LAYOUT)  # fmt: skip
+    return fig
+
+
+def phase_figure(phase: Any) -> go.Figure:
+    """Systems needed over ISL x model size (log colour), catalog models marked."""
+    go = _go()
+    labels = [f"{s / 1e6:g}M" if s >= 1e6 else f"{s / 1e3:g}k" for s in phase.isl]
+    fig = go.Figure(go.Heatmap(
+        x=labels, y=[f"{p / 1e9:,.0f}B" for p in phase.params], z=np.log10(phase.systems),
+        text=phase.systems.astype(int), texttemplate="%{text}", colorscale="Viridis",
+        colorbar=dict(title="log10 systems"),
+        hovertemplate="ISL %{x}, %{y}: %{text} systems<extra></extra>",
+    ))  # fmt: skip
+    for m in phase.markers:
+        fig.add_trace(go.Scatter(
+            x=labels, y=[f"{m['total_params'] / 1e9:,.0f}B"] * len(labels), mode="markers",
+            marker=dict(symbol="x", size=7, color="white"), name=m["model"],
+            text=[str(s) for s in m["systems"]],
+            hovertemplate=f"{m['model']}: %{{text}} systems at ISL %{{x}}<extra></extra>",
+        ))  # fmt: skip
+    fig.update_layout(title=f"systems of {phase.hardware} for one copy", xaxis_title="ISL",
+                      yaxis_title="model size", **_LAYOUT)  # fmt: skip
+    return fig
+
+
+def tco_figure(tco: Any) -> go.Figure:
+    """TCO waterfall: capital, electricity, colocation, support -> $/hour."""
+    go = _go()
+    parts = [
+        ("capital", tco.capital_usd_per_hour),
+        ("electricity", tco.electricity_usd_per_hour),
+        ("colocation", tco.colocation_usd_per_hour),
+        ("support", tco.support_usd_per_hour),
+    ]
+    fig = go.Figure(go.Waterfall(
+        x=[k for k, _ in parts] + ["total"], y=[v for _, v in parts] + [0],
+        measure=["relative"] * len(parts) + ["total"],
+        texttemplate="$%{y:.2f}", hovertemplate="%{x}: $%{y:.4f}/h<extra></extra>",
+    ))  # fmt: skip
+    fig.update_layout(title=f"TCO of {tco.system}: ${tco.total_usd_per_hour:.2f} per hour",
+                      yaxis_title="$ per hour", **_LAYOUT)  # fmt: skip
+    return fig
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return os.environ.get("BROWSER_PATH")
+
+
+def save(fig: go.Figure, path: str | Path) -> Path:
+    """Write ``fig`` as .html (offline, plotly.js inlined), .png or .svg (kaleido + chromium)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".html", ".png", ".svg"):
+        raise InvalidInputError(f"--plot {path}: unknown format '{suffix}'; use .html, .png or .svg")
+    if not path.parent.exists():
+        raise InvalidInputError(f"--plot {path}: folder {path.parent} does not exist")
+    if suffix == ".html":
+        fig.write_html(path, include_plotlyjs=True, full_html=True)
+        return path
+    browser = _chromium()
+    if browser is None:
+        raise InvalidInputError(
+            f"--plot {path}: PNG/SVG export needs Chromium; install the Debian package "
+            "'chromium' (apt-get install chromium) or write .html"
+        )
+    os.environ.setdefault("BROWSER_PATH", browser)
+    try:
+        fig.write_image(path, width=1100, height=650)
+    except Exception as exc:  # kaleido reports browser problems as plain exceptions
+        raise InvalidInputError(
+            f"--plot {path}: image export failed ({type(exc).__name__}: {exc}); "
+            "check that the Debian package 'chromium' works, or write .html"
+        ) from None
+    return path
