@@ -166,3 +166,18 @@ def test_head_dim_defaults_to_hidden_over_heads(tmp_path):
     assert p.attention == 2 * attn
     assert p.ffn == 2 * 3 * 1024 * 4096
     assert p.embedding == 2 * 1000 * 1024
+
+
+def test_flops_per_token(catalog):
+    # decode: 2 x matmul params (every layer + LM head, not the embedding lookup) + attention
+    # 4 x heads x head_dim x context per layer (QK and AV); Llama 3.1 8B at 8,000 tokens
+    arch = api.get_model("llama-3.1-8b", catalog)
+    from tokenfrontier.footprint import decode_flops_per_token, prefill_flops
+
+    p = param_counts(arch)
+    matmul = p.total - 128256 * 4096 - p.other
+    expected = 2 * matmul + 32 * 4 * 32 * 128 * 8000
+    assert decode_flops_per_token(arch, 8000) == pytest.approx(expected)
+    # prefill of S tokens: 2 x matmul x S + attention over S(S+1)/2 pairs
+    s = 4096
+    assert prefill_flops(arch, s) == pytest.approx(2 * matmul * s + 32 * 4 * 32 * 128 * s * (s + 1) / 2)

@@ -102,7 +102,7 @@ def test_profile_resolution_falls_back():
 def _terms(hw_id: str = "h200", model: str = "gpt-oss-120b", framework: str = "vllm"):
     system = tf.get_system(hw_id)
     m = ModelTerms.build(tf.get_model(model), "native", "bf16")
-    return m, HardwareTerms.build(system, resolve_profile(system.chip, framework), m.compute_dtype)
+    return m, HardwareTerms.build(system, resolve_profile(system.chip, framework), m)
 
 
 @settings(max_examples=40, deadline=None)

@@ -328,7 +328,7 @@ def _disaggregation(
     from .step import HardwareTerms, ModelTerms
 
     m = ModelTerms.build(arch, weights, kv_dtype)
-    hw = HardwareTerms.build(pre, resolve_profile(pre.chip, framework), m.compute_dtype)
+    hw = HardwareTerms.build(pre, resolve_profile(pre.chip, framework), m)
     cand = candidates(m, hw, tp=tp)
     cap = cand.tp * hw.capacity_per_chip * hw.profile.memory_utilization
     fits = cand.stage_weight_bytes < cap

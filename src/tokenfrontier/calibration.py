@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,21 +103,45 @@ def predict_row(
     if isl is None or osl is None:
         isl, osl = _DEFAULT_SINGLE_STREAM
     workload = Workload(int(isl), int(osl), 1.0 if single else 0.8)
-    conc = _num(row, "concurrency") or 1
+    conc = int(_num(row, "concurrency") or 1)
     prof = resolve_profile(system.chip, row["framework"], profiles)
-    kv = "fp8" if arch.model_type == "deepseek_v4" else "bf16"
-    return predict_one(
-        arch,
-        system,
+    tp_i = int(tp) if tp else None
+    ep_i = int(ep) if ep else None
+    if tp_i and ep_i and (ep_i > tp_i or tp_i % ep_i):
+        ep_i = tp_i if ep_i > tp_i else 1  # attention-DP layouts: experts over the TP group
+    kw: dict[str, Any] = dict(
         weights=_weights(model, row["precision"]),
-        kv_dtype=kv,
+        kv_dtype="fp8" if arch.model_type == "deepseek_v4" else "bf16",
         workload=workload,
-        concurrency=int(conc),
-        tp=int(tp) if tp else None,
-        ep=int(ep) if ep else None,
-        pp=1 if tp else None,
+        tp=tp_i,
+        ep=ep_i,
+        pp=1 if tp_i else None,
         profile=prof,
     )
+    pred = predict_one(arch, system, concurrency=conc, **kw)
+    if pred.feasible or pred.binding_constraint != "kv_capacity" or conc == 1:
+        return pred
+    return _queued(arch, system, conc, workload, kw) or pred
+
+
+def _queued(arch: Any, system: Any, conc: int, workload: Workload, kw: dict[str, Any]) -> Prediction | None:
+    """A server whose KV holds only b < C requests runs b and queues the rest: throughput and
+    TPOT are those at b; TTFT adds the wait, (C / b - 1) request times."""
+    lo, hi, best = 1, conc - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        p = predict_one(arch, system, concurrency=mid, **kw)
+        if p.feasible:
+            best, lo = (mid, p), mid + 1
+        else:
+            hi = mid - 1
+    if best is None:
+        return None
+    b, p = best
+    assert p.ttft_s is not None and p.tpot_s is not None
+    request_s = p.ttft_s + (workload.osl_mean - 1) * p.tpot_s
+    note = f"KV holds {b} of {conc} requests; the server runs {b} and queues the rest"
+    return replace(p, ttft_s=p.ttft_s + (conc / b - 1) * request_s, notes=(*p.notes, note))
 
 
 def _ape(pred: float | None, meas: float | None) -> float | None:

@@ -230,6 +230,8 @@ class Footprint(Result):
     kv_bytes: dict[int, float]
     context_window: int
     notes: tuple[str, ...]
+    decode_flops_per_token: dict[int, float]
+    prefill_flops: dict[int, float]
 
     title = "footprint"
 
@@ -250,6 +252,8 @@ class Footprint(Result):
             "kv_bytes": {str(k): v for k, v in self.kv_bytes.items()},
             "context_window": self.context_window,
             "contexts_beyond_window": [k for k in self.kv_bytes if k > self.context_window],
+            "decode_flops_per_token": {str(k): v for k, v in self.decode_flops_per_token.items()},
+            "prefill_flops": {str(k): v for k, v in self.prefill_flops.items()},
             "notes": list(self.notes),
         }
 
@@ -272,6 +276,10 @@ class Footprint(Result):
         for ctx, b in self.kv_bytes.items():
             beyond = " (beyond window)" if ctx > self.context_window else ""
             rows.append((f"KV @ {ctx:,} tokens, {mode} (GB){beyond}", round(b / 1e9, 3)))
+            rows.append(
+                (f"  decode GFLOP per token @ {ctx:,}", round(self.decode_flops_per_token[ctx] / 1e9, 2))
+            )
+            rows.append((f"  prefill TFLOP for {ctx:,} tokens", round(self.prefill_flops[ctx] / 1e12, 1)))
         rows += [("note", n) for n in self.notes]
         return rows
 
@@ -284,7 +292,10 @@ def footprint(
     full_attention: bool = False,
 ) -> Footprint:
     """Footprint of ``arch``: parameters, weights in ``weights`` dtype, KV at ``contexts``."""
-    kv = kv_bytes(arch, np.array(contexts, dtype=float), kv_dtype, full_attention)
+    ctx = np.array(contexts, dtype=float)
+    kv = kv_bytes(arch, ctx, kv_dtype, full_attention)
+    dec = np.atleast_1d(decode_flops_per_token(arch, ctx))
+    pre = np.atleast_1d(prefill_flops(arch, ctx))
     return Footprint(
         model=arch.id,
         weights_dtype=weights,
@@ -296,4 +307,6 @@ def footprint(
         kv_bytes={int(c): float(b) for c, b in zip(contexts, np.atleast_1d(kv), strict=True)},
         context_window=arch.max_context,
         notes=arch.notes + arch.approximations,
+        decode_flops_per_token={int(c): float(f) for c, f in zip(contexts, dec, strict=True)},
+        prefill_flops={int(c): float(f) for c, f in zip(contexts, pre, strict=True)},
     )

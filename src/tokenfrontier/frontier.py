@@ -111,7 +111,7 @@ def frontier(
         for w in weights:
             m = ModelTerms.build(arch, w, kv_dtype)
             prof = resolve_profile(system.chip, framework)
-            hw = HardwareTerms.build(system, prof, m.compute_dtype)
+            hw = HardwareTerms.build(system, prof, m)
             for spec in specs:
                 res, cand, ok = _sweep_one(m, hw, conc, workload, spec)
                 evaluated += ok.size

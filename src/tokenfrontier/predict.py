@@ -157,7 +157,7 @@ def predict_one(
     """Predict serving metrics; see the module docstring for the deployment choice."""
     m = ModelTerms.build(arch, weights, kv_dtype, activations)
     prof = profile or resolve_profile(system.chip, framework)
-    hw = HardwareTerms.build(system, prof, m.compute_dtype)
+    hw = HardwareTerms.build(system, prof, m)
     ctx = workload.isl_mean + workload.osl_mean / 2
     cand = candidates(m, hw, tp, pp, ep, systems, kv_bytes=concurrency * float(m.kv(ctx)))
     conc = np.array([float(concurrency)])
@@ -207,7 +207,7 @@ def predict_one(
         "systems": _systems(system, int(cand.tp[i] * cand.pp[i])),
         "weights": weights,
         "kv_dtype": kv_dtype,
-        "compute_dtype": m.compute_dtype,
+        "compute_dtype": hw.compute_dtype,
         "chosen": "given" if (tp or pp or systems) else "fastest feasible",
     }
     return Prediction(

@@ -38,13 +38,14 @@ from .footprint import (
     weight_bytes,
 )
 from .profiles import Profile
-from .specs import DTYPE_BYTES, System
+from .specs import DTYPE_BYTES, Chip, System
 
 __all__ = [
     "COMPONENTS",
     "HardwareTerms",
     "ModelTerms",
     "binding",
+    "compute_dtype",
     "decode_step",
     "prefill_time",
     "total",
@@ -96,7 +97,7 @@ class ModelTerms:
     kernels: float
     sqrt_active_gb: float  # sum over layers of sqrt(active bytes of the layer / 1e9)
     weight_bytes: float
-    compute_dtype: str
+    activations: str | None  # compute dtype asked for; None = chosen per chip
 
     @classmethod
     def build(
@@ -135,7 +136,7 @@ class ModelTerms:
             kernels=float(sum(_kernels(layer) for layer in main)),
             sqrt_active_gb=float(np.sqrt(active_b / 1e9).sum()),
             weight_bytes=weight_bytes(arch, weights),
-            compute_dtype=activations or _default_compute(weights),
+            activations=activations,
         )
 
     def kv(self, context: ArrayLike) -> Array:
@@ -161,9 +162,28 @@ def _expert_bytes(arch: ModelArch, layer: Layer, weights: str) -> float:
     return layer.expert_params * DTYPE_BYTES[dtype]
 
 
-def _default_compute(weights: str) -> str:
-    """W8A8 for FP8 weights; otherwise BF16 activations (FP4/MXFP4 weights dequantized)."""
-    return "fp8" if weights in ("fp8", "int8") else "bf16"
+def compute_dtype(m: ModelTerms, chip: Chip) -> str:
+    """The GEMM dtype: what was asked for, else what the weights and the chip support.
+
+    FP8 weights run W8A8. FP4 weights run FP4 GEMMs where the chip has FP4 units (NVFP4/MXFP4
+    on Blackwell, MI355X), else FP8. A checkpoint with MXFP4 experts (gpt-oss) runs FP8
+    activations on FP4-capable chips and BF16 (dequantized weights) elsewhere — as measured on
+    Hopper. BF16 weights run BF16.
+    """
+    if m.activations:
+        return m.activations
+    has_fp4 = "fp4" in chip.dense_flops_per_s
+    w = m.weights
+    if w == "native":
+        experts = m.arch.native_dtypes["experts"]
+        w = "mxfp4" if experts in ("mxfp4", "fp4") else experts
+    if w in ("fp8", "int8"):
+        return "fp8"
+    if w == "fp4":
+        return "fp4" if has_fp4 else "fp8"
+    if w == "mxfp4":
+        return "fp8" if has_fp4 else "bf16"
+    return "bf16"
 
 
 @dataclass(frozen=True)
@@ -172,6 +192,7 @@ class HardwareTerms:
 
     system: System
     profile: Profile
+    compute_dtype: str
     bandwidth: float
     peak_flops: float
     scale_up: float
@@ -183,16 +204,18 @@ class HardwareTerms:
     sram: bool
 
     @classmethod
-    def build(cls, system: System, profile: Profile, compute_dtype: str) -> HardwareTerms:
+    def build(cls, system: System, profile: Profile, m: ModelTerms) -> HardwareTerms:
         chip = system.chip
+        dtype = compute_dtype(m, chip)
         per_chip_io = system.io_bytes_per_s / system.chips
         off_bytes = sum(t.usable_bytes for t in system.offload)
         off_bw = min((t.bandwidth_bytes_per_s for t in system.offload), default=0.0)
         return cls(
             system=system,
             profile=profile,
+            compute_dtype=dtype,
             bandwidth=chip.main_memory.bandwidth_bytes_per_s,
-            peak_flops=chip.peak_flops(compute_dtype),
+            peak_flops=chip.peak_flops(dtype),
             scale_up=max(chip.scale_up_bytes_per_s, per_chip_io, 1e9),
             io=max(per_chip_io, 1e9),
             hop_latency_s=system.hop_latency_s,
