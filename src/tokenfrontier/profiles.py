@@ -9,12 +9,11 @@ family of the same memory kind, then the default for the memory kind (``hbm`` / 
 from __future__ import annotations
 
 import functools
-import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .catalog import CATALOG_DIR
+from .catalog import CATALOG_DIR, read_toml
 from .errors import CatalogError, UnknownIdError
 from .specs import Chip
 
@@ -63,12 +62,9 @@ def _kind(p: Profile) -> str:
 
 
 def _load(path: Path) -> Profile:
+    raw = read_toml(path)
     try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
         return Profile.model_validate(raw)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{path}: malformed TOML: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from ..errors import CatalogError, UnknownIdError
 from ..specs import Chip, System
 
-__all__ = ["CATALOG_DIR", "Catalog", "default_catalog"]
+__all__ = ["CATALOG_DIR", "Catalog", "default_catalog", "read_toml"]
 
 CATALOG_DIR = Path(__file__).parent
 _MERGED_TABLES = ("dense_flops_per_s",)
@@ -34,7 +34,8 @@ def _describe(err: ValidationError) -> str:
     return f"{loc}: {first['msg']}{more}"
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as a dict; malformed or unreadable files are a :class:`CatalogError`."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -91,7 +92,7 @@ class Catalog:
         return new
 
     def _add_toml_files(self, files: list[Path]) -> None:
-        raws = [(p, _read_toml(p)) for p in files]
+        raws = [(p, read_toml(p)) for p in files]
         # chips first, then systems, so a user system may use a user chip
         for path, raw in sorted(raws, key=lambda pr: "chip" in pr[1]):
             if "chip" in raw or (raw.get("extends") in self._systems):

@@ -10,14 +10,12 @@ x kW, remote hands and internet per month. A month is 730 hours.
 from __future__ import annotations
 
 import functools
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..catalog import CATALOG_DIR
+from ..catalog import CATALOG_DIR, read_toml
 from ..errors import CatalogError, InvalidInputError, UnknownIdError
 from ..results import Result
 from ..specs import System
@@ -79,20 +77,12 @@ class TcoInputs(BaseModel):
         return sum(getattr(self, k) or 0.0 for k in _CAPEX_LINES)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{path}: malformed TOML: {exc}") from None
-
-
 @functools.cache
 def load_presets() -> dict[str, TcoInputs]:
     """TCO presets in ``catalog/prices`` (files with an ``id``), ``extends`` resolved."""
     raws = {}
     for path in sorted(PRICES_DIR.glob("*.toml")):
-        raw = _read(path)
+        raw = read_toml(path)
         if "id" in raw and "usd_per_mtok" not in raw:
             raws[raw["id"]] = (path, raw)
     out: dict[str, TcoInputs] = {}

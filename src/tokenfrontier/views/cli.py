@@ -288,34 +288,26 @@ def _run(args: argparse.Namespace) -> Any:
         "predict": lambda: api.predict(
             args.model,
             args.on,
-            isl=args.isl,
-            osl=args.osl,
+            **_serving(args),
             concurrency=_int(args.concurrency, "concurrency"),
             tp=args.tp,
             ep=args.ep,
             pp=args.pp,
             systems=args.systems,
             weights=args.weights,
-            kv_dtype=args.kv_dtype,
-            framework=args.framework,
             spec_decode=args.spec_decode,
             prefill_on=args.prefill_on,
             prefill_tp=args.prefill_tp,
             activations=args.activations,
-            spread=args.length_spread,
             catalog=cat,
         ),
         "frontier": lambda: api.frontier(
             args.model,
             args.on,
-            isl=args.isl,
-            osl=args.osl,
+            **_serving(args),
             weights=args.weights,
-            kv_dtype=args.kv_dtype,
             spec_decode=[None, *(args.spec_decode or [])],
-            framework=args.framework,
             pareto=not args.all,
-            spread=args.length_spread,
             rental=args.rental,
             preset=args.preset,
             catalog=cat,
@@ -338,8 +330,7 @@ def _run(args: argparse.Namespace) -> Any:
         "cost": lambda: econ.cost(
             args.model,
             args.on,
-            isl=args.isl,
-            osl=args.osl,
+            **_serving(args),
             concurrency=_int(args.concurrency, "concurrency"),
             usd_per_hour=args.usd_per_hour,
             preset=args.preset,
@@ -354,9 +345,6 @@ def _run(args: argparse.Namespace) -> Any:
             pp=args.pp,
             systems=args.systems,
             weights=args.weights,
-            kv_dtype=args.kv_dtype,
-            framework=args.framework,
-            spread=args.length_spread,
         ),
         "calculator": lambda: econ.calculator(
             _calc_model(args, econ),
@@ -377,8 +365,7 @@ def _run(args: argparse.Namespace) -> Any:
             args.model,
             args.on,
             mw=args.mw,
-            isl=args.isl,
-            osl=args.osl,
+            **_serving(args),
             concurrency=_int(args.concurrency, "concurrency"),
             usd_per_mtok=args.usd_per_mtok,
             kw_per_system=args.kw_per_system,
@@ -386,14 +373,22 @@ def _run(args: argparse.Namespace) -> Any:
             overrides=econ.parse_settings(args.set),
             catalog=cat,
             weights=args.weights,
-            kv_dtype=args.kv_dtype,
-            framework=args.framework,
-            spread=args.length_spread,
         ),
         "validate": lambda: api.validate(args.measured, cat),
         "calibrate": lambda: _calibrated(api.calibrate(args.measured, args.out, cat), args.out),
     }
     return commands[args.command]()
+
+
+def _serving(args: argparse.Namespace) -> dict[str, Any]:
+    """Workload and stack options shared by predict, frontier, cost and fleet."""
+    return dict(
+        isl=args.isl,
+        osl=args.osl,
+        kv_dtype=args.kv_dtype,
+        framework=args.framework,
+        spread=args.length_spread,
+    )
 
 
 def _calc_model(args: argparse.Namespace, econ: Any) -> Any:
