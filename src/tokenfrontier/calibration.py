@@ -218,6 +218,10 @@ def validate(
             row["skipped_reason"] = str(exc)
             out_rows.append(row)
             continue
+        except (ValueError, ArithmeticError, KeyError, TypeError) as exc:  # one bad row, not all
+            row["skipped_reason"] = f"could not predict this row ({type(exc).__name__}: {exc})"
+            out_rows.append(row)
+            continue
         if not pred.feasible:
             row["skipped_reason"] = f"infeasible: {pred.explanation}"
             out_rows.append(row)
@@ -352,11 +356,10 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
                 "notes": "fitted by `tokenfrontier calibrate`",
             }
         )
-        _write(prof, Path(out_dir))
         written.append(prof)
-    for default in _defaults(written):
-        _write(default, Path(out_dir))
-        written.append(default)
+    written += _defaults(written)
+    for prof in written:  # write only once every fit has succeeded
+        _write(prof, Path(out_dir))
     return written
 
 
