@@ -146,7 +146,7 @@ def models(catalog: Catalog | None = None) -> Table:
     for mid in cat.model_ids:
         arch = get_model(mid, cat)
         p = param_counts(arch)
-        kinds = sorted({layer.attention for layer in arch.main_layers})
+        kinds = sorted({"mla" if layer.latent_kv else layer.attention for layer in arch.main_layers})
         records.append(
             {
                 "id": mid,
@@ -167,7 +167,7 @@ def models(catalog: Catalog | None = None) -> Table:
         ("active_params", "active B", lambda v: round(v / 1e9, 1)),
         ("layers", "layers", None),
         ("attention", "attention", None),
-        ("context_window", "window", None),
+        ("context_window", "context", None),
         ("native_experts_dtype", "checkpoint", None),
     ]
     return Table(records, cols, title="models")
@@ -186,7 +186,7 @@ def hardware(catalog: Catalog | None = None) -> Table:
         ("id", "id", None),
         ("type", "type", None),
         ("chips", "chips", None),
-        ("memory_bytes", "memory GB", lambda v: round(v / 1e9, 1)),
+        ("memory_bytes", "memory GB", lambda v: round(v / 1e9, 2)),
         ("memory_bandwidth_bytes_per_s", "TB/s per chip", lambda v: round(v / 1e12, 2)),
         ("bf16_flops", "BF16 TF/chip", lambda v: round(v / 1e12) if v else None),
         ("fp8_flops", "FP8 TF/chip", lambda v: round(v / 1e12) if v else None),
