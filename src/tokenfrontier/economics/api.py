@@ -197,12 +197,13 @@ def calculator(
             layers_per_system=(), capex_usd=0.0, tok_s_per_user=None, usd_per_mtok=None,
         )  # fmt: skip
     inputs = preset_for(sys_, preset)
-    price = usd_per_system if usd_per_system is not None else (inputs.server_usd or sys_.price_usd)
+    # a buyer's view: the catalog list price unless told otherwise (CS-3: $1.0M list)
+    price = usd_per_system if usd_per_system is not None else (sys_.price_usd or inputs.server_usd)
     overrides = {"server_usd": price} if price is not None else None
     pred = predict(arch, sys_, isl=i, osl=o, concurrency=conc, systems=n, weights=weights,
                    kv_dtype=kv_dtype, catalog=catalog)  # fmt: skip
     notes: list[str] = []
-    per_mtok, by_type, usd_h = None, {}, None
+    per_mtok, by_type, usd_h, derivation = None, {}, None, ""
     if pred.feasible:
         rate = hourly_rate(sys_, preset=preset, overrides=overrides)
         plain = cost_of(pred, rate, concurrency=conc, isl=i, osl=o)
@@ -212,6 +213,7 @@ def calculator(
             agentic.usd_per_mtok_by_type,
             plain.usd_per_hour,
         )
+        derivation = plain.explain()
     else:
         notes.append(f"performance model: {pred.explanation}")
     return Calculation(
@@ -231,6 +233,7 @@ def calculator(
         usd_per_mtok_by_type=by_type,
         usd_per_hour=usd_h,
         notes=tuple(notes),
+        derivation=derivation,
     )
 
 

@@ -106,8 +106,21 @@ class Calculation(Result):
     usd_per_mtok_by_type: dict[str, float] = field(default_factory=dict)
     usd_per_hour: float | None = None
     notes: tuple[str, ...] = ()
+    derivation: str = ""
 
     title = "wafer calculator"
+
+    def explain(self) -> str:
+        """How every figure was obtained."""
+        lines = [
+            f"systems = fewest n whose layer-boundary placement holds weights "
+            f"({self.weight_bytes / 1e9:,.1f} GB) + every request's KV ({self.kv_bytes / 1e9:,.1f} GB)"
+            f" -> {self.systems_needed}",
+            f"capex = {self.systems_needed} x $ per system = ${self.capex_usd:,.0f}",
+            "tok/s per user = 1 / TPOT of the step model at that deployment (tokenfrontier predict)",
+            "$ per Mtok = deployment $/h / (tokens per hour / 1e6); by type: agentic slot method",
+        ]
+        return "\n".join(lines) + ("\n--- hourly rate ---\n" + self.derivation if self.derivation else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {

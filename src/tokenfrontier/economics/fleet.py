@@ -62,6 +62,19 @@ class Fleet(Result):
             "colocation_sensitivity": list(self.colocation_sensitivity),
         }
 
+    def explain(self) -> str:
+        """The formulas and intermediate values."""
+        return "\n".join(
+            [
+                f"systems = {self.mw:g} MW x 1000 / {self.kw_per_system:g} kW = {self.systems:,}",
+                f"copies = systems / {self.systems_per_copy:g} systems per copy = {self.copies:,}",
+                f"capacity = copies x chips per copy x tok/s per chip = {self.tok_s:,.0f} tok/s",
+                f"revenue/yr = {self.tokens_per_year:,.3g} tokens x ${self.usd_per_mtok_price:g}/Mtok",
+                "cost/yr = TCO $/h per system x 8760 x systems (colocation rate varied below)",
+                "cooling flow = LPM per kW x kW per system x systems",
+            ]
+        )
+
     def human_rows(self) -> list[tuple[str, Any]]:
         d = self.to_dict()
         rows: list[tuple[str, Any]] = [

@@ -147,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pp", type=int, help="pipeline stages")
     p.add_argument("--systems", type=int, help="systems per model copy")
     p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--ep", type=int, help="expert-parallel degree inside the TP group")
+    p.add_argument("--activations", choices=("bf16", "fp8", "fp4"), help="compute dtype")
+    p.add_argument("--spec-decode", metavar="SPEC", help="e.g. k=3,acceptance=0.7,draft=mtp")
+    p.add_argument("--prefill-on", metavar="HW", help="disaggregated prefill hardware")
     p.add_argument("--usd-per-hour", type=float, help="price per system-hour (overrides TCO)")
     p.add_argument("--preset", metavar="NAME", help="TCO preset")
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
@@ -161,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="pick the frontier point with the most tok/s/chip at >= X tok/s/user",
     )
 
-    p = sub.add_parser("calculator", parents=[common], help="wafer calculator (any hardware)")
+    p = sub.add_parser("calculator", parents=[common, explain], help="wafer calculator (any hardware)")
     p.add_argument("model", nargs="?", help="catalog model id or config.json (or --custom)")
     p.add_argument("--on", default="cs-3", metavar="HW", help="system (default cs-3)")
     p.add_argument("--isl", required=True, metavar="N", help="average prompt tokens")
@@ -183,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", default="1", metavar="N", help="concurrent requests")
     p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
 
-    p = sub.add_parser("fleet", parents=[common], help="MW -> systems -> tokens -> $/year")
+    p = sub.add_parser("fleet", parents=[common, explain], help="MW -> systems -> tokens -> $/year")
     p.add_argument("model", help="catalog model id or path to a config.json")
     p.add_argument("--on", required=True, metavar="HW", help="system")
     p.add_argument("--mw", type=float, required=True, help="MW of critical IT")
@@ -342,9 +346,13 @@ def _run(args: argparse.Namespace) -> Any:
             target_tok_s_per_user=args.target_tok_s_per_user,
             catalog=cat,
             tp=args.tp,
+            ep=args.ep,
             pp=args.pp,
             systems=args.systems,
             weights=args.weights,
+            activations=args.activations,
+            spec_decode=args.spec_decode,
+            prefill_on=args.prefill_on,
         ),
         "calculator": lambda: econ.calculator(
             _calc_model(args, econ),
