@@ -163,3 +163,13 @@ def test_argparse_errors_exit_2():
         check=False,
     )
     assert proc.returncode == 2 and "--on" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "import sys, tokenfrontier.views.cli as c\n"
+        "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('numpy', 'pandas', 'plotly', 'streamlit', 'scipy') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip().endswith("[]")
