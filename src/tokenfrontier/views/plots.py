@@ -211,7 +211,8 @@ def tco_figure(tco: Any) -> go.Figure:
     fig = go.Figure(go.Waterfall(
         x=[k for k, _ in parts] + ["total"], y=[v for _, v in parts] + [0],
         measure=["relative"] * len(parts) + ["total"],
-        texttemplate="$%{y:.2f}", hovertemplate="%{x}: $%{y:.4f}/h<extra></extra>",
+        text=[f"${v:.2f}" for _, v in parts] + [f"${tco.total_usd_per_hour:.2f}"],
+        hovertemplate="%{x}: %{text}/h<extra></extra>",
     ))  # fmt: skip
     fig.update_layout(title=f"TCO of {tco.system}: ${tco.total_usd_per_hour:.2f} per hour",
                       yaxis_title="$ per hour", **_LAYOUT)  # fmt: skip

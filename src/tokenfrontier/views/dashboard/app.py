@@ -229,6 +229,34 @@ def page_economics() -> None:
         flows = pd.DataFrame({"year": range(len(d.cash_flows_usd)), "cash_flow_usd": d.cash_flows_usd})
         st.dataframe(flows, hide_index=True)
         csv_button(flows, "deal_cash_flows")
+    st.subheader("Fleet")
+    f1, f2, f3 = st.columns(3)
+    with f1:
+        fmodel = choice("Model", "fmodel", CAT.model_ids, "gpt-oss-120b")
+        fhw = choice("Hardware", "fhw", sorted(CAT.systems), "cs-3")
+    with f2:
+        fmw = number("fleet MW", "fmw", 100.0, 0.1, 100_000.0, 10.0, "MW of critical IT (SPEC §5)")
+        fconc = int(number("users per model copy", "fconc", 64, 1, 4096, 1, "concurrency per copy"))
+    with f3:
+        price = number("selling $ per Mtok", "fprice", 0.30, 0.0, 1000.0, 0.05,
+                       "SPEC §5: ~$0.30 per Mtok for a 120B-class model")  # fmt: skip
+    try:
+        fl = econ.fleet(fmodel, hardware(fhw), mw=fmw, isl=1024, osl=1024, concurrency=fconc,
+                        usd_per_mtok=price)  # fmt: skip
+    except TokenFrontierError as exc:
+        st.error(str(exc))
+        return
+    m = st.columns(4)
+    m[0].metric("systems", f"{fl.systems:,}", help="MW x 1000 / kW per system")
+    m[1].metric("capacity Mtok/s", f"{fl.tok_s / 1e6:,.2f}", help=fl.explain())
+    m[2].metric("revenue $M/yr", f"{fl.revenue_usd_per_year / 1e6:,.0f}", help="tokens per year x $/Mtok")
+    m[3].metric("cost $M/yr", f"{fl.cost_usd_per_year / 1e6:,.0f}", help="TCO $/h x 8760 x systems")
+    sens = pd.DataFrame(list(fl.colocation_sensitivity))
+    st.caption(
+        f"cooling flow {fl.cooling_lpm:,.0f} L/min; cost and margin by colocation rate (ISL/OSL 1k/1k):"
+    )
+    st.dataframe(sens, hide_index=True)
+    csv_button(sens, "fleet_colocation")
 
 
 def page_catalog() -> None:
