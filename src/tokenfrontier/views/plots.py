@@ -68,8 +68,10 @@ def roofline_figure(chips: Iterable[Any], dtype: str = "fp8") -> go.Figure:
         ))  # fmt: skip
     for label, (m, n, k) in GEMM_SHAPES.items():
         ai = gemm_intensity(m, n, k, dtype)
-        fig.add_vline(x=ai, line_dash="dot", line_color="grey",
-                      annotation_text=label, annotation_textangle=-90)  # fmt: skip
+        # the line takes data coordinates; an annotation on a log axis takes log10 ones
+        fig.add_vline(x=ai, line_dash="dot", line_color="grey")
+        fig.add_annotation(x=float(np.log10(ai)), y=1, yref="paper", text=f"{label} ({ai:,.0f})",
+                           textangle=-90, showarrow=False, xanchor="right", yanchor="top")  # fmt: skip
     fig.update_layout(
         title=f"Roofline ({dtype}, main memory)",
         xaxis=dict(type="log", title="arithmetic intensity (FLOP/byte)"),
@@ -181,21 +183,19 @@ def phase_figure(phase: Any) -> go.Figure:
     """Systems needed over ISL x model size (log colour), catalog models marked."""
     go = _go()
     labels = [f"{s / 1e6:g}M" if s >= 1e6 else f"{s / 1e3:g}k" for s in phase.isl]
+    rows = [(float(p), f"{p / 1e9:,.0f}B (dense GQA scaling)", phase.systems[i])
+            for i, p in enumerate(phase.params)]  # fmt: skip
+    rows += [(float(m["total_params"]), f"\u2605 {m['model']} ({m['total_params'] / 1e9:,.0f}B)",
+              np.array(m["systems"], dtype=float)) for m in phase.markers]  # fmt: skip
+    rows.sort(key=lambda r: r[0])
+    z = np.array([r[2] for r in rows])
     fig = go.Figure(go.Heatmap(
-        x=labels, y=[f"{p / 1e9:,.0f}B" for p in phase.params], z=np.log10(phase.systems),
-        text=phase.systems.astype(int), texttemplate="%{text}", colorscale="Viridis",
-        colorbar=dict(title="log10 systems"),
+        x=labels, y=[r[1] for r in rows], z=np.log10(z), text=z.astype(int),
+        texttemplate="%{text}", colorscale="Viridis", colorbar=dict(title="log10 systems"),
         hovertemplate="ISL %{x}, %{y}: %{text} systems<extra></extra>",
     ))  # fmt: skip
-    for m in phase.markers:
-        fig.add_trace(go.Scatter(
-            x=labels, y=[f"{m['total_params'] / 1e9:,.0f}B"] * len(labels), mode="markers",
-            marker=dict(symbol="x", size=7, color="white"), name=m["model"],
-            text=[str(s) for s in m["systems"]],
-            hovertemplate=f"{m['model']}: %{{text}} systems at ISL %{{x}}<extra></extra>",
-        ))  # fmt: skip
-    fig.update_layout(title=f"systems of {phase.hardware} for one copy", xaxis_title="ISL",
-                      yaxis_title="model size", **_LAYOUT)  # fmt: skip
+    fig.update_layout(title=f"systems of {phase.hardware} for one copy (weights + KV; \u2605 = catalog)",
+                      xaxis_title="ISL", yaxis_title="model", **_LAYOUT)  # fmt: skip
     return fig
 
 
