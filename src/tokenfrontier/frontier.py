@@ -9,7 +9,6 @@ concurrencies) grid; nothing loops over individual configurations in Python.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,7 +41,6 @@ def pareto_mask(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bo
     return keep
 
 
-@dataclass
 class Frontier(Table):
     """Frontier points (SI units) and how many configurations were evaluated."""
 

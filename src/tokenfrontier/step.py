@@ -18,13 +18,12 @@ Terms (all seconds; arrays broadcast over configurations):
 - ``offload``: KV read from an offload tier (CS-3 KVSS) over its link.
 - ``overhead``: host scheduling and sampling per step.
 
-The pieces sum to the step time; :func:`binding` names the largest.
+The pieces sum to the step time; :func:`tokenfrontier.predict.binding_of` names the largest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -44,7 +43,6 @@ __all__ = [
     "COMPONENTS",
     "HardwareTerms",
     "ModelTerms",
-    "binding",
     "compute_dtype",
     "decode_step",
     "prefill_time",
@@ -338,8 +336,3 @@ def prefill_time(
 
 def total(parts: dict[str, Array]) -> Array:
     return np.asarray(sum(parts[k] for k in COMPONENTS))
-
-
-def binding(parts: dict[str, Any]) -> str:
-    """The largest component of a scalar step breakdown."""
-    return max(COMPONENTS, key=lambda k: float(np.asarray(parts[k]).max()))
