@@ -125,7 +125,8 @@ class _Cfg:
     def int(self, *keys: str, default: int | None = None, minimum: int = 1) -> int:
         value = self.get(*keys, default=default)
         if value is None:
-            raise ConfigError(f"{self.name}: config lacks '{keys[0]}', needed to size the model")
+            names = " or ".join(f"'{k}'" for k in keys)
+            raise ConfigError(f"{self.name}: config lacks {names}, needed to size the model")
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
             raise ConfigError(f"{self.name}: '{keys[0]}' must be an integer, got {value!r}")
         if int(value) < minimum:

@@ -199,6 +199,8 @@ class Catalog:
         path = Path(model).expanduser()
         if path.suffix == ".json" or os.sep in model or path.exists():
             if path.is_dir():
+                if not (path / "config.json").exists():
+                    raise CatalogError(f"{path}: folder has no config.json")
                 path = path / "config.json"
             if not path.exists():
                 raise UnknownIdError("model", model, self._models)

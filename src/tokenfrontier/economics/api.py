@@ -24,17 +24,17 @@ from .tco import tco as _tco
 __all__ = ["calculator", "cost", "deal", "fleet", "phase", "tco"]
 
 
-def parse_settings(items: Sequence[str] | None) -> dict[str, float]:
-    """``["key=value", ...]`` -> {key: float}."""
+def parse_settings(items: Sequence[str] | None, flag: str = "--set") -> dict[str, float]:
+    """``["key=value", ...]`` -> {key: float}; errors name ``flag``."""
     out: dict[str, float] = {}
     for item in items or ():
         key, sep, value = item.partition("=")
         if not sep:
-            raise InvalidInputError(f"--set expects key=value, got {item!r}")
+            raise InvalidInputError(f"{flag} expects key=value, got {item!r}")
         try:
             out[key.strip()] = float(value)
         except ValueError:
-            raise InvalidInputError(f"--set {key.strip()}: {value!r} is not a number") from None
+            raise InvalidInputError(f"{flag} {key.strip()}: {value!r} is not a number") from None
     return out
 
 

@@ -342,7 +342,7 @@ def _run(args: argparse.Namespace) -> Any:
             rental=args.rental,
             mix=args.mix,
             cache_read_multiple=args.cache_read_multiple,
-            prices=econ.parse_settings(args.price),
+            prices=econ.parse_settings(args.price, "--price"),
             target_tok_s_per_user=args.target_tok_s_per_user,
             catalog=cat,
             tp=args.tp,
@@ -405,7 +405,7 @@ def _calc_model(args: argparse.Namespace, econ: Any) -> Any:
     if args.custom:
         if args.model:
             raise InvalidInputError("calculator: give a model id or --custom, not both")
-        spec = econ.parse_settings(args.custom)
+        spec = econ.parse_settings(args.custom, "--custom")
         if "layers" in spec:
             spec["layers"] = int(spec["layers"])
         valid = {"total_params", "active_params", "layers", "kv_bytes_per_token"}
