@@ -97,3 +97,20 @@ def test_more_capacity_never_needs_more_systems(scale, model, tmp_path_factory):
     big = api.deploy(model, "wse-big", weights="bf16", catalog=cat)
     assert big.min_systems <= base.min_systems
     assert big.chips * 44e9 * scale >= 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    model=st.sampled_from(["llama-3.1-70b", "gpt-oss-120b", "qwen3-235b-a22b", "deepseek-v3"]),
+    extra=st.integers(0, 6),
+    context=st.sampled_from(["8k", "32k", "128k"]),
+)
+def test_more_systems_never_less_room(model, extra, context):
+    # brief: "more chips never less memory" -> one more system never lowers the KV room
+    base = api.deploy(model, "cs-3", weights="bf16", context=context)
+    layers = len(api.get_model(model).layers)
+    n = min(base.min_systems + extra, layers - 1)
+    a = api.deploy(model, "cs-3", weights="bf16", context=context, systems=n)
+    b = api.deploy(model, "cs-3", weights="bf16", context=context, systems=n + 1)
+    assert b.max_concurrent_sequences >= a.max_concurrent_sequences
+    assert b.systems * b.capacity_bytes_per_system > a.systems * a.capacity_bytes_per_system
