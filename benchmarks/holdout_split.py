@@ -2,8 +2,9 @@
 
     python benchmarks/holdout_split.py ../shared/data/measured/calibration.csv
 
-Splits: fit vLLM on H100 rows -> validate H200 rows (an unseen GPU), and fit vLLM on
-ISL/OSL 1k/1k + 1k/8k -> validate 8k/1k rows (an unseen workload shape). Prints median APEs.
+Splits: fit vLLM on H100 rows -> validate H200 rows (an unseen GPU); fit vLLM on ISL/OSL
+1k/1k + 1k/8k -> validate 8k/1k rows (an unseen workload shape); fit CS-3 on Llama 3.1 8B ->
+validate Llama 3.1 70B (an unseen model on the wafer). Prints median APEs.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _write(rows: list[dict[str, str]], path: Path) -> None:
 def split(rows, fit_pred, name: str) -> None:  # type: ignore[no-untyped-def]
     with tempfile.TemporaryDirectory() as tmp:
         fit = [r for r in rows if fit_pred(r)]
-        test = [r for r in rows if not fit_pred(r) and r["framework"] == "vllm"]
+        test = [r for r in rows if not fit_pred(r)]
         _write(fit, Path(tmp) / "fit.csv")
         _write(test, Path(tmp) / "test.csv")
         fitted = {p.id: p for p in calibrate(Path(tmp) / "fit.csv", Path(tmp) / "prof")}
@@ -36,7 +37,9 @@ def split(rows, fit_pred, name: str) -> None:  # type: ignore[no-untyped-def]
         s = v.summary["overall"]
         print(
             f"{name}: fit {len(fit)} rows, test {len(test)} rows: "
-            + ", ".join(f"{k} {s[k]['median_ape_pct']}%" for k in ("tok_s_per_user", "tok_s_per_gpu"))
+            + ", ".join(
+                f"{k} {s[k]['median_ape_pct']}%" for k in ("tok_s_per_user", "tok_s_per_gpu") if k in s
+            )
         )
 
 
@@ -46,6 +49,8 @@ def main(path: str) -> None:
     split(vllm, lambda r: r["hardware"] == "h100", "fit H100 -> test H200")
     split(vllm, lambda r: r["hardware"] == "h200", "fit H200 -> test H100")
     split(vllm, lambda r: r["isl"] != "8192", "fit 1k-prompt rows -> test 8k-prompt rows")
+    cs3 = [r for r in rows if r["hardware"] == "cs-3"]
+    split(cs3, lambda r: r["model"] == "llama-3.1-8b", "fit CS-3 Llama 8B -> test CS-3 Llama 70B")
 
 
 if __name__ == "__main__":
