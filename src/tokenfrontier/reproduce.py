@@ -109,6 +109,17 @@ class Reproduction(Result):
             "cerebras_deployments": list(self.deployments),
         }
 
+    def to_frame(self) -> Any:
+        """Every published footprint cell beside ours (``gemm_frame`` for the GEMM table)."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self.footprint))
+
+    def gemm_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(list(self.gemm))
+
     def human_rows(self) -> list[tuple[str, Any]]:
         s = self.to_dict()["summary"]
         return [(k.replace("_", " "), v) for k, v in s.items()]

@@ -201,6 +201,10 @@ class PhaseDiagram:
         ]
         return pd.DataFrame(rows)
 
+    def _repr_html_(self) -> str:
+        frame = self.to_frame().pivot(index="total_params", columns="isl", values="systems")
+        return f"<p>systems of {self.hardware} for one copy</p>" + frame.to_html()
+
     def __str__(self) -> str:
         from ..results import render_table
 
