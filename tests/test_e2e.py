@@ -2,7 +2,7 @@
 
 The page loads, a chart renders, changing an input changes the numbers, bad input shows a
 message, the console has no errors and no request leaves 127.0.0.1. Screenshots for the README
-are written to docs/screenshots/. Skipped where chromium is absent, except in CI (CI=true).
+are written to docs/screenshots/ with UPDATE_SCREENSHOTS=1 (else to a temporary folder). Skipped where chromium is absent, except in CI (CI=true).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 from tokenfrontier.views.dashboard import APP
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+DOCS_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip("Debian chromium not installed", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -33,6 +33,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """README screenshots with UPDATE_SCREENSHOTS=1, else a temporary folder."""
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+        return DOCS_SHOTS
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -95,15 +104,15 @@ def _wait_chart(page: object) -> None:
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
 
 
-def test_calculator_end_to_end(server, browser):
+def test_calculator_end_to_end(server, browser, shots):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     w = Watched(page, server)
     page.goto(f"{server}/?page=Calculator&model=gpt-oss-120b&hw=cs-3&isl=32k&osl=256&conc=16")
     page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
     _wait_chart(page)
     before = _metrics(page)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "calculator.png"), full_page=False)
+    page.screenshot(path=str(shots / "calculator.png"), full_page=False)
+    assert (shots / "calculator.png").stat().st_size > 10_000
     box = page.get_by_label("Concurrent requests", exact=True).and_(page.locator("input"))
     box.fill("64")
     box.press("Enter")
@@ -125,7 +134,7 @@ def test_calculator_end_to_end(server, browser):
 
 
 @pytest.mark.parametrize("name", ["Frontier", "Roofline", "Economics", "Catalog"])
-def test_pages_render_without_errors(server, browser, name):
+def test_pages_render_without_errors(server, browser, shots, name):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     w = Watched(page, server)
     page.goto(f"{server}/?page={name}")
@@ -134,7 +143,7 @@ def test_pages_render_without_errors(server, browser, name):
         _wait_chart(page)
     else:
         page.wait_for_selector('[data-testid="stDataFrame"]', timeout=60_000)
-    page.screenshot(path=str(SHOTS / f"{name.lower()}.png"), full_page=False)
+    page.screenshot(path=str(shots / f"{name.lower()}.png"), full_page=False)
     assert not w.errors, w.errors
     assert not w.outside, w.outside
     page.close()
