@@ -2,7 +2,8 @@
 
 The page loads, a chart renders, changing an input changes the numbers, bad input shows a
 message, the console has no errors and no request leaves 127.0.0.1. Screenshots for the README
-are written to docs/screenshots/ with UPDATE_SCREENSHOTS=1 (else to a temporary folder). Skipped where chromium is absent, except in CI (CI=true).
+are written to docs/screenshots/ with UPDATE_SCREENSHOTS=1 (else to a temporary folder).
+Skipped where chromium is absent, except in CI (CI=true).
 """
 
 from __future__ import annotations
