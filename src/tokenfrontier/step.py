@@ -215,7 +215,7 @@ class HardwareTerms:
             bandwidth=chip.main_memory.bandwidth_bytes_per_s,
             peak_flops=chip.peak_flops(dtype),
             scale_up=max(chip.scale_up_bytes_per_s, per_chip_io, 1e9),
-            io=max(per_chip_io, 1e9),
+            io=per_chip_io or chip.scale_up_bytes_per_s or 1e9,  # no NIC figure: chip links
             hop_latency_s=system.hop_latency_s,
             capacity_per_chip=chip.main_memory.usable_bytes,
             offload_bytes_per_system=off_bytes,
