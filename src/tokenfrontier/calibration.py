@@ -306,6 +306,8 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
 
     cat = catalog or default_catalog()
     rows = read_measured(path)
+    if str(path) == "calibration" and not Path(path).exists():
+        path = BUNDLED_CALIBRATION
     groups: dict[tuple[str, str, str], list[dict[str, str]]] = {}
     for r in rows:
         chip = cat.chip(r["hardware"].strip())
