@@ -318,3 +318,16 @@ def test_bad_performance_input(capsys, argv, needle):
 def test_every_breakdown_component_reported():
     p = tf.predict("llama-3.1-8b", "h100", isl=512, osl=128, tp=1)
     assert set(COMPONENTS) <= set(p.step_breakdown_s)
+
+
+@needs_data
+def test_bundled_profiles_are_exactly_what_calibrate_fits(tmp_path):
+    # honesty: every bundled profile is reproducible from shared/data/measured/calibration.csv
+    fitted = {p.id: p for p in calibrate(CALIBRATION, tmp_path)}
+    bundled = load_profiles()
+    assert set(fitted) == set(bundled)
+    for pid, p in fitted.items():
+        for field in ("bandwidth_efficiency", "flops_efficiency", "decode_flops_efficiency",
+                      "kernel_latency_s", "layer_latency_s_per_sqrt_gb", "collective_latency_s",
+                      "step_overhead_s", "request_overhead_s"):  # fmt: skip
+            assert getattr(p, field) == pytest.approx(getattr(bundled[pid], field), rel=1e-6), (pid, field)
