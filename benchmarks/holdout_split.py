@@ -14,8 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tokenfrontier.calibration import calibrate, validate
+from tokenfrontier.calibration import calibrate
 from tokenfrontier.profiles import load_profiles
+from tokenfrontier.validation import validate
 
 
 def _write(rows: list[dict[str, str]], path: Path) -> None:

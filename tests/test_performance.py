@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokenfrontier as tf
-from tokenfrontier.calibration import calibrate, read_measured, validate
+from tokenfrontier.calibration import calibrate
 from tokenfrontier.frontier import pareto_mask
 from tokenfrontier.profiles import load_profiles, resolve_profile
 from tokenfrontier.serving import SpecDecode, Workload, evaluate
 from tokenfrontier.step import COMPONENTS, HardwareTerms, ModelTerms
+from tokenfrontier.validation import read_measured, validate
 from tokenfrontier.views.cli import main
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "data" / "measured" / "calibration.csv"

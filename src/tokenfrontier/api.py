@@ -400,7 +400,7 @@ def frontier(
 
 def validate(measured: str, catalog: Catalog | None = None) -> Any:
     """Predict every row of a measured CSV (nothing fitted) and report the errors."""
-    from .calibration import validate as _validate
+    from .validation import validate as _validate
 
     return _validate(measured, catalog)
 

@@ -1,0 +1,275 @@
+"""Measured data: ``validate`` predicts each row of a measured CSV without fitting anything and
+reports absolute percentage errors (``calibration.calibrate`` fits profiles on the same rows).
+
+CSV schema (``shared/data/measured/calibration.csv``): model, hardware, framework, precision,
+tp, ep, isl, osl, concurrency, tok_s_per_gpu, output_tok_s_per_gpu, tok_s_per_user, ttft_ms,
+tpot_ms, date, source. Serving rows use lengths uniform in [0.8 L, L]; rows with empty ``tp``
+are single-stream vendor speeds and use the deployment ``predict`` would choose.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .api import get_model, get_system
+from .catalog import CATALOG_DIR, Catalog, default_catalog
+from .errors import InvalidInputError, TokenFrontierError
+from .predict import Prediction, predict_one
+from .profiles import Profile, resolve_profile
+from .results import Result, render_table
+from .serving import Workload
+
+__all__ = [
+    "BUNDLED_CALIBRATION",
+    "METRICS",
+    "Validation",
+    "predict_row",
+    "read_measured",
+    "validate",
+    "validate_rows",
+]
+
+BUNDLED_CALIBRATION = CATALOG_DIR / "measured" / "calibration.csv"
+REQUIRED = ("model", "hardware", "framework", "precision", "concurrency")
+#: (CSV column, prediction column, Prediction attribute, scale to CSV units)
+METRICS = (
+    ("tok_s_per_user", "pred_tok_s_per_user", "tok_s_per_user", 1.0),
+    ("tok_s_per_gpu", "pred_tok_s_per_gpu", "total_tok_s_per_chip", 1.0),
+    ("output_tok_s_per_gpu", "pred_output_tok_s_per_gpu", "output_tok_s_per_chip", 1.0),
+    ("ttft_ms", "pred_ttft_ms", "ttft_s", 1e3),
+    ("tpot_ms", "pred_tpot_ms", "tpot_s", 1e3),
+)
+_DEFAULT_SINGLE_STREAM = (1000, 1000)  # prompt/output of a hosted-API speed test (tokens)
+
+
+def read_measured(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a measured CSV; a missing file or column is a clear error.
+
+    ``calibration`` names the bundled calibration set (a copy of
+    ``shared/data/measured/calibration.csv``).
+    """
+    path = Path(path)
+    if str(path) == "calibration" and not path.exists():
+        path = BUNDLED_CALIBRATION
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot read measured CSV: {exc.strerror}") from None
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InvalidInputError(
+            f"{path}: measured CSV lacks column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)}"
+        )
+    rows = list(reader)
+    if not rows:
+        raise InvalidInputError(f"{path}: measured CSV has no rows")
+    return rows
+
+
+def _num(row: dict[str, str], key: str) -> float | None:
+    v = (row.get(key) or "").strip()
+    if not v:
+        return None
+    try:
+        x = float(v)
+    except ValueError:
+        raise InvalidInputError(f"column '{key}': cannot read {v!r} as a number") from None
+    return x if math.isfinite(x) else None
+
+
+def _weights(model: str, precision: str) -> str:
+    p = precision.strip().lower()
+    if p == "fp4" and model.startswith("gpt-oss"):
+        return "native"  # gpt-oss's own MXFP4 checkpoint
+    if p in ("fp4", "nvfp4"):
+        return "fp4"
+    if p in ("fp8", "bf16", "fp16", "mxfp4", "int8"):
+        return p
+    raise InvalidInputError(f"precision '{precision}' unknown; valid: fp4, fp8, bf16, mxfp4")
+
+
+def predict_row(
+    row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile] | None = None
+) -> Prediction:
+    """Predict one measured row with the deployment it states (or predict's choice)."""
+    model, hw = row["model"].strip(), row["hardware"].strip()
+    arch = get_model(model, catalog)
+    system = get_system(hw, catalog)
+    tp = _num(row, "tp")
+    ep = _num(row, "ep")
+    isl, osl = _num(row, "isl"), _num(row, "osl")
+    single = tp is None
+    if isl is None or osl is None:
+        isl, osl = _DEFAULT_SINGLE_STREAM
+    workload = Workload(int(isl), int(osl), 1.0 if single else 0.8)
+    conc = int(_num(row, "concurrency") or 1)
+    prof = resolve_profile(system.chip, row["framework"], profiles)
+    tp_i = int(tp) if tp else None
+    ep_i = int(ep) if ep else None
+    if tp_i and ep_i and (ep_i > tp_i or tp_i % ep_i):
+        ep_i = tp_i if ep_i > tp_i else 1  # attention-DP layouts: experts over the TP group
+    kw: dict[str, Any] = dict(
+        weights=_weights(model, row["precision"]),
+        kv_dtype="fp8" if arch.model_type == "deepseek_v4" else "bf16",
+        workload=workload,
+        tp=tp_i,
+        ep=ep_i,
+        pp=1 if tp_i else None,
+        profile=prof,
+    )
+    pred = predict_one(arch, system, concurrency=conc, **kw)
+    if pred.feasible or pred.binding_constraint != "kv_capacity" or conc == 1:
+        return pred
+    return _queued(arch, system, conc, workload, kw) or pred
+
+
+def _queued(arch: Any, system: Any, conc: int, workload: Workload, kw: dict[str, Any]) -> Prediction | None:
+    """A server whose KV holds only b < C requests runs b and queues the rest: throughput and
+    TPOT are those at b; TTFT adds the wait, (C / b - 1) request times."""
+    lo, hi, best = 1, conc - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        p = predict_one(arch, system, concurrency=mid, **kw)
+        if p.feasible:
+            best, lo = (mid, p), mid + 1
+        else:
+            hi = mid - 1
+    if best is None:
+        return None
+    b, p = best
+    assert p.ttft_s is not None and p.tpot_s is not None
+    request_s = p.ttft_s + (workload.osl_mean - 1) * p.tpot_s
+    note = f"KV holds {b} of {conc} requests; the server runs {b} and queues the rest"
+    return replace(p, ttft_s=p.ttft_s + (conc / b - 1) * request_s, notes=(*p.notes, note))
+
+
+def _ape(pred: float | None, meas: float | None) -> float | None:
+    if pred is None or meas is None or meas <= 0:
+        return None
+    return abs(pred - meas) / meas
+
+
+@dataclass(frozen=True)
+class Validation(Result):
+    """Per-row predictions and error summaries (absolute percentage errors)."""
+
+    rows: tuple[dict[str, Any], ...]
+    summary: dict[str, Any]
+
+    title = "validation"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": list(self.rows), "summary": self.summary}
+
+    def human_rows(self) -> list[tuple[str, Any]]:
+        return [(k, v) for k, v in self.summary["overall"].items()]
+
+    def to_frame(self):  # type: ignore[no-untyped-def]
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows))
+
+    def __str__(self) -> str:
+        head = ("group", "rows", "metric", "median APE %", "mean APE %")
+        out = []
+        groups = [
+            ("all rows", self.summary["overall"]),
+            *self.summary["by_kind"].items(),
+            *self.summary["by_hardware_model"].items(),
+        ]
+        for group, stats in groups:
+            for metric, s in stats.items():
+                out.append((group, s["n"], metric, s["median_ape_pct"], s["mean_ape_pct"]))
+        skipped = sum(1 for r in self.rows if r.get("skipped_reason"))
+        return f"validation: {len(self.rows)} rows, {skipped} skipped, no parameter fitted\n" + render_table(
+            head, out
+        )
+
+
+def _stats(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    rows = list(rows)
+    out = {}
+    for col, _pred_col, _, _ in METRICS:
+        errs = [r[f"ape_{col}"] for r in rows if r.get(f"ape_{col}") is not None]
+        if errs:
+            out[col] = {
+                "n": len(errs),
+                "median_ape_pct": round(100 * float(np.median(errs)), 1),
+                "mean_ape_pct": round(100 * float(np.mean(errs)), 1),
+            }
+    return out
+
+
+def validate(
+    path: str | Path,
+    catalog: Catalog | None = None,
+    profiles: dict[str, Profile] | None = None,
+) -> Validation:
+    """Predict every row of a measured CSV with the bundled profiles; nothing is fitted."""
+    cat = catalog or default_catalog()
+    out_rows = []
+    for raw in read_measured(path):
+        row: dict[str, Any] = dict(raw)
+        row["kind"] = "single-stream" if not (raw.get("tp") or "").strip() else "serving"
+        try:
+            pred = predict_row(raw, cat, profiles)
+        except TokenFrontierError as exc:
+            row["skipped_reason"] = str(exc)
+            out_rows.append(row)
+            continue
+        except (ValueError, ArithmeticError, KeyError, TypeError) as exc:  # one bad row, not all
+            row["skipped_reason"] = f"could not predict this row ({type(exc).__name__}: {exc})"
+            out_rows.append(row)
+            continue
+        if not pred.feasible:
+            row["skipped_reason"] = f"infeasible: {pred.explanation}"
+            out_rows.append(row)
+            continue
+        row["pred_chips"] = pred.chips
+        row["pred_deployment"] = pred.deployment
+        row["profile"] = pred.profile
+        for col, pred_col, attr, scale in METRICS:
+            value = getattr(pred, attr)
+            row[pred_col] = None if value is None else value * scale
+            row[f"ape_{col}"] = _ape(row[pred_col], _num(raw, col))
+        out_rows.append(row)
+    summary = {
+        "overall": _stats(out_rows),
+        "by_kind": {
+            k: _stats(r for r in out_rows if r["kind"] == k)
+            for k in ("serving", "single-stream")
+            if any(r["kind"] == k for r in out_rows)
+        },
+        "by_hardware_model": {
+            f"{h} x {m}": _stats(r for r in out_rows if (r["hardware"], r["model"]) == (h, m))
+            for h, m in sorted({(r["hardware"], r["model"]) for r in out_rows})
+        },
+    }
+    return Validation(tuple(out_rows), summary)
+
+
+def validate_rows(
+    rows: list[dict[str, str]], cat: Catalog, profiles: dict[str, Profile]
+) -> list[dict[str, Any]]:
+    out = []
+    for raw in rows:
+        row: dict[str, Any] = dict(raw)
+        try:
+            pred = predict_row(raw, cat, profiles)
+        except TokenFrontierError:
+            continue
+        if not pred.feasible:
+            continue
+        for col, _pred_col, attr, scale in METRICS:
+            value = getattr(pred, attr)
+            row[f"ape_{col}"] = _ape(None if value is None else value * scale, _num(raw, col))
+        out.append(row)
+    return out
