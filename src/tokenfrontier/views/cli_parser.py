@@ -1,0 +1,230 @@
+"""The ``tokenfrontier`` argument parser: every command, its options and their help.
+
+Errors from argparse print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+__all__ = ["KV", "PLOTTED", "WEIGHTS", "build_parser"]
+
+WEIGHTS = ("bf16", "fp16", "fp8", "int8", "fp4", "mxfp4", "native")
+KV = ("bf16", "fp16", "fp8", "int8", "fp4")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        raise SystemExit(2)
+
+
+def _common() -> _Parser:
+    p = _Parser(add_help=False)
+    p.add_argument("--json", action="store_true", help="print JSON (SI units)")
+    p.add_argument(
+        "--catalog",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="extra catalog TOML/config.json file or folder (repeatable)",
+    )
+    return p
+
+
+def _model_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+    p.add_argument(
+        "--full-attention",
+        action="store_true",
+        help="ignore sliding/chunked windows (the published-table convention)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = _Parser(
+        prog="tokenfrontier",
+        description="LLM inference footprint, deployment and roofline on GPUs and SRAM machines.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("models", parents=[common], help="list catalog models")
+    sub.add_parser("hardware", parents=[common], help="list catalog chips and systems")
+
+    p = sub.add_parser("footprint", parents=[common], help="parameters, weight and KV bytes")
+    _model_opts(p)
+    p.add_argument(
+        "--context",
+        nargs="+",
+        default=["128k"],
+        metavar="N",
+        help="contexts in tokens (8192, 128k = 128,000, 128Ki = 131,072)",
+    )
+
+    p = sub.add_parser("deploy", parents=[common], help="systems needed for one model copy")
+    _model_opts(p)
+    p.add_argument("--on", required=True, metavar="SYSTEM", help="system or chip id")
+    p.add_argument("--context", default="8192", metavar="N", help="context per sequence")
+    p.add_argument("--systems", type=int, metavar="N", help="use exactly N systems")
+
+    p = sub.add_parser("roofline", parents=[common], help="ridge point per chip and dtype")
+    p.add_argument("--dtype", help="one dtype (default: every native dtype)")
+    p.add_argument("--chips", nargs="+", metavar="CHIP", help="only these chips")
+
+    p = sub.add_parser("gemm", parents=[common], help="GEMM arithmetic intensity per chip")
+    for dim in ("M", "N", "K"):
+        p.add_argument(dim.lower(), metavar=dim, help=f"GEMM dimension {dim}")
+    p.add_argument("--dtype", default="fp8", help="operand dtype (default fp8)")
+    p.add_argument("--chips", nargs="+", metavar="CHIP", help="only these chips")
+
+    sub.add_parser("reproduce", parents=[common], help="SPEC's published tables vs their stated methods")
+
+    p = sub.add_parser("predict", parents=[common], help="TTFT, TPOT, tok/s of one deployment")
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", required=True, metavar="HW", help="chip (then --tp counts chips) or system")
+    _serving_opts(p)
+    p.add_argument("--concurrency", default="1", metavar="N", help="requests in flight")
+    p.add_argument("--tp", type=int, help="tensor-parallel chips per stage")
+    p.add_argument("--ep", type=int, help="expert-parallel degree inside the TP group")
+    p.add_argument("--pp", type=int, help="pipeline stages")
+    p.add_argument("--systems", type=int, help="systems per model copy")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--activations", choices=("bf16", "fp8", "fp4"), help="compute dtype")
+    p.add_argument("--spec-decode", metavar="SPEC", help="e.g. k=3,acceptance=0.7,draft=mtp")
+    p.add_argument("--prefill-on", metavar="HW", help="disaggregated prefill hardware")
+    p.add_argument("--prefill-tp", type=int, metavar="N", help="TP of the prefill side")
+
+    p = sub.add_parser("frontier", parents=[common], help="Pareto frontier over hardware")
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", required=True, metavar="HW1,HW2", help="comma-separated hardware ids")
+    _serving_opts(p)
+    p.add_argument("--weights", nargs="+", default=["native"], choices=WEIGHTS, help="quantizations to sweep")
+    p.add_argument("--spec-decode", nargs="+", metavar="SPEC", help="also sweep these drafts")
+    p.add_argument("--all", action="store_true", help="every feasible point, not only Pareto")
+    p.add_argument("--pareto", action="store_true", help="only Pareto points (the default)")
+    p.add_argument("--csv", metavar="FILE", help="also write the points to a CSV file")
+    p.add_argument("--rental", action="store_true", help="price points at rental rates")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset for pricing")
+
+    p = sub.add_parser("validate", parents=[common], help="predict measured rows, report error")
+    p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
+    p.add_argument("--csv", metavar="FILE", help="also write per-row predictions to a CSV file")
+
+    explain = _Parser(add_help=False)
+    explain.add_argument("--explain", action="store_true", help="show the derivation")
+
+    p = sub.add_parser("tco", parents=[common, explain], help="TCO $/hour of a system")
+    p.add_argument("system", help="system or chip id")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset (cs-3: cs-3-vendor-fleet)")
+    p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
+
+    p = sub.add_parser("deal", parents=[common, explain], help="implied rate, IRR, NPV of a deal")
+    p.add_argument("--contract-usd", type=float, required=True, help="contract value ($)")
+    p.add_argument("--mw", type=float, required=True, help="MW of capacity")
+    p.add_argument("--years", type=float, required=True, help="lock-in term (years)")
+    p.add_argument("--system", default="cs-3", help="system id (default cs-3)")
+    p.add_argument("--kw-per-system", type=float, help="all-in kW per system")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset for capex and opex")
+    p.add_argument("--prepay", type=float, default=0.04, help="prepay fraction (0.04)")
+    p.add_argument("--life", type=int, default=5, help="hardware life (years)")
+    p.add_argument("--post-term-margin", type=float, default=-0.10, help="EBITDA margin after")
+    p.add_argument("--discount-rate", type=float, default=0.13, help="NPV discount rate")
+    p.add_argument("--capex-per-system", type=float, help="override capex per system ($)")
+
+    p = sub.add_parser("cost", parents=[common, explain], help="$ per Mtok of a serving point")
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", required=True, metavar="HW", help="chip or system")
+    _serving_opts(p)
+    p.add_argument("--concurrency", default="1", metavar="N", help="requests in flight")
+    p.add_argument("--tp", type=int, help="tensor-parallel chips per stage")
+    p.add_argument("--pp", type=int, help="pipeline stages")
+    p.add_argument("--systems", type=int, help="systems per model copy")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--ep", type=int, help="expert-parallel degree inside the TP group")
+    p.add_argument("--activations", choices=("bf16", "fp8", "fp4"), help="compute dtype")
+    p.add_argument("--spec-decode", metavar="SPEC", help="e.g. k=3,acceptance=0.7,draft=mtp")
+    p.add_argument("--prefill-on", metavar="HW", help="disaggregated prefill hardware")
+    p.add_argument("--usd-per-hour", type=float, help="price per system-hour (overrides TCO)")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset")
+    p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
+    p.add_argument("--rental", action="store_true", help="rental $/chip-hour")
+    p.add_argument("--mix", default="workload", choices=("workload", "agentic"))
+    p.add_argument("--cache-read-multiple", type=float, default=10.0, help="5-20 (SPEC)")
+    p.add_argument("--price", nargs="+", metavar="TYPE=USD", help="selling card $/Mtok")
+    p.add_argument(
+        "--target-tok-s-per-user",
+        type=float,
+        metavar="X",
+        help="pick the frontier point with the most tok/s/chip at >= X tok/s/user",
+    )
+
+    p = sub.add_parser("calculator", parents=[common, explain], help="wafer calculator (any hardware)")
+    p.add_argument("model", nargs="?", help="catalog model id or config.json (or --custom)")
+    p.add_argument("--on", default="cs-3", metavar="HW", help="system (default cs-3)")
+    p.add_argument("--isl", required=True, metavar="N", help="average prompt tokens")
+    p.add_argument("--osl", required=True, metavar="N", help="average output tokens")
+    p.add_argument("--concurrency", default="1", metavar="N", help="concurrent requests")
+    p.add_argument("--weights", default="bf16", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+    p.add_argument("--usd-per-system", type=float, help="$ per system (capex)")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset")
+    p.add_argument(
+        "--custom",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help="custom model: total_params= active_params= layers= kv_bytes_per_token=",
+    )
+
+    p = sub.add_parser("phase", parents=[common], help="systems over ISL x model size")
+    p.add_argument("--on", default="cs-3", metavar="HW", help="system (default cs-3)")
+    p.add_argument("--concurrency", default="1", metavar="N", help="concurrent requests")
+    p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+
+    p = sub.add_parser("fleet", parents=[common, explain], help="MW -> systems -> tokens -> $/year")
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", required=True, metavar="HW", help="system")
+    p.add_argument("--mw", type=float, required=True, help="MW of critical IT")
+    _serving_opts(p)
+    p.add_argument("--concurrency", default="1", metavar="N", help="requests per model copy")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--usd-per-mtok", type=float, default=0.30, help="selling price $/Mtok")
+    p.add_argument("--kw-per-system", type=float, help="all-in kW per system")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset")
+    p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
+
+    p = sub.add_parser("calibrate", parents=[common], help="fit efficiency profiles on a CSV")
+    p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the profile TOMLs")
+    p = sub.add_parser("dashboard", help="serve the interactive dashboard on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+
+    for name in PLOTTED:
+        sub.choices[name].add_argument(
+            "--plot", metavar="FILE", help="also draw the figure: .html (offline), .png or .svg"
+        )
+    sub.choices["frontier"].add_argument(
+        "--cost-plot", metavar="FILE", help="also draw $ per Mtok vs interactivity"
+    )
+    return parser
+
+
+PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculator", "phase")
+
+
+def _serving_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--isl", required=True, metavar="N", help="prompt tokens (8192, 96k)")
+    p.add_argument("--osl", required=True, metavar="N", help="output tokens")
+    p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+    p.add_argument("--framework", metavar="NAME", help="serving stack (vllm, sglang, trt, ...)")
+    p.add_argument(
+        "--length-spread",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="lengths uniform in [F*L, L]; 1 = fixed (the measured data uses 0.8)",
+    )
