@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from conftest import assert_cli_error
 from tokenfrontier.views.cli import main
 
 
@@ -128,10 +129,7 @@ BAD = [
 
 @pytest.mark.parametrize(("argv", "needle"), BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_input_one_line_exit_2(capsys, argv, needle):
-    code, out, err = run(capsys, *argv)
-    assert code == 2 and out == ""
-    assert needle in err
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert_cli_error(capsys, argv, needle)
 
 
 def test_malformed_config_and_catalog(capsys, tmp_path):

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokenfrontier as tf
+from conftest import assert_cli_error
 from tokenfrontier.economics.cost import cost_of
 from tokenfrontier.economics.deal import irr, npv
 from tokenfrontier.economics.pricing import HourlyRate, load_card
@@ -193,9 +194,7 @@ def test_fleet_colocation_sensitivity():
     ],
 )
 def test_bad_economics_input(capsys, argv, needle):
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert needle in err and len(err.strip().splitlines()) == 1
+    assert_cli_error(capsys, argv, needle)
 
 
 def test_cli_json_and_explain(capsys):

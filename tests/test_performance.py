@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokenfrontier as tf
+from conftest import assert_cli_error
 from tokenfrontier.calibration import calibrate
 from tokenfrontier.frontier import pareto_mask
 from tokenfrontier.profiles import load_profiles, resolve_profile
@@ -311,9 +312,7 @@ def test_cli_validate_json(capsys):
     ],
 )
 def test_bad_performance_input(capsys, argv, needle):
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert needle in err and len(err.strip().splitlines()) == 1
+    assert_cli_error(capsys, argv, needle)
 
 
 def test_every_breakdown_component_reported():

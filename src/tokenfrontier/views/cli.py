@@ -76,16 +76,7 @@ def _run(args: argparse.Namespace) -> Any:
             args.model,
             args.on,
             **_serving(args),
-            concurrency=_int(args.concurrency, "concurrency"),
-            tp=args.tp,
-            ep=args.ep,
-            pp=args.pp,
-            systems=args.systems,
-            weights=args.weights,
-            spec_decode=args.spec_decode,
-            prefill_on=args.prefill_on,
-            prefill_tp=args.prefill_tp,
-            activations=args.activations,
+            **_deployment(args),
             catalog=cat,
         ),
         "frontier": lambda: api.frontier(
@@ -118,7 +109,7 @@ def _run(args: argparse.Namespace) -> Any:
             args.model,
             args.on,
             **_serving(args),
-            concurrency=_int(args.concurrency, "concurrency"),
+            **_deployment(args),
             usd_per_hour=args.usd_per_hour,
             preset=args.preset,
             overrides=econ.parse_settings(args.set),
@@ -128,14 +119,6 @@ def _run(args: argparse.Namespace) -> Any:
             prices=econ.parse_settings(args.price, "--price"),
             target_tok_s_per_user=args.target_tok_s_per_user,
             catalog=cat,
-            tp=args.tp,
-            ep=args.ep,
-            pp=args.pp,
-            systems=args.systems,
-            weights=args.weights,
-            activations=args.activations,
-            spec_decode=args.spec_decode,
-            prefill_on=args.prefill_on,
         ),
         "calculator": lambda: econ.calculator(
             _calc_model(args, econ),
@@ -169,6 +152,22 @@ def _run(args: argparse.Namespace) -> Any:
         "calibrate": lambda: _calibrated(api.calibrate(args.measured, args.out, cat), args.out),
     }
     return commands[args.command]()
+
+
+def _deployment(args: argparse.Namespace) -> dict[str, Any]:
+    """One deployment's options (predict and cost)."""
+    return dict(
+        concurrency=_int(args.concurrency, "concurrency"),
+        tp=args.tp,
+        ep=args.ep,
+        pp=args.pp,
+        systems=args.systems,
+        weights=args.weights,
+        spec_decode=args.spec_decode,
+        prefill_on=args.prefill_on,
+        prefill_tp=args.prefill_tp,
+        activations=args.activations,
+    )
 
 
 def _serving(args: argparse.Namespace) -> dict[str, Any]:

@@ -88,16 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="catalog model id or path to a config.json")
     p.add_argument("--on", required=True, metavar="HW", help="chip (then --tp counts chips) or system")
     _serving_opts(p)
-    p.add_argument("--concurrency", default="1", metavar="N", help="requests in flight")
-    p.add_argument("--tp", type=int, help="tensor-parallel chips per stage")
-    p.add_argument("--ep", type=int, help="expert-parallel degree inside the TP group")
-    p.add_argument("--pp", type=int, help="pipeline stages")
-    p.add_argument("--systems", type=int, help="systems per model copy")
-    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
-    p.add_argument("--activations", choices=("bf16", "fp8", "fp4"), help="compute dtype")
-    p.add_argument("--spec-decode", metavar="SPEC", help="e.g. k=3,acceptance=0.7,draft=mtp")
-    p.add_argument("--prefill-on", metavar="HW", help="disaggregated prefill hardware")
-    p.add_argument("--prefill-tp", type=int, metavar="N", help="TP of the prefill side")
+    _deployment_opts(p)
 
     p = sub.add_parser("frontier", parents=[common], help="Pareto frontier over hardware")
     p.add_argument("model", help="catalog model id or path to a config.json")
@@ -140,15 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="catalog model id or path to a config.json")
     p.add_argument("--on", required=True, metavar="HW", help="chip or system")
     _serving_opts(p)
-    p.add_argument("--concurrency", default="1", metavar="N", help="requests in flight")
-    p.add_argument("--tp", type=int, help="tensor-parallel chips per stage")
-    p.add_argument("--pp", type=int, help="pipeline stages")
-    p.add_argument("--systems", type=int, help="systems per model copy")
-    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
-    p.add_argument("--ep", type=int, help="expert-parallel degree inside the TP group")
-    p.add_argument("--activations", choices=("bf16", "fp8", "fp4"), help="compute dtype")
-    p.add_argument("--spec-decode", metavar="SPEC", help="e.g. k=3,acceptance=0.7,draft=mtp")
-    p.add_argument("--prefill-on", metavar="HW", help="disaggregated prefill hardware")
+    _deployment_opts(p)
     p.add_argument("--usd-per-hour", type=float, help="price per system-hour (overrides TCO)")
     p.add_argument("--preset", metavar="NAME", help="TCO preset")
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
@@ -214,6 +197,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculator", "phase")
+
+
+def _deployment_opts(p: argparse.ArgumentParser) -> None:
+    """Options of one deployment, shared by predict and cost."""
+    p.add_argument("--concurrency", default="1", metavar="N", help="requests in flight")
+    p.add_argument("--tp", type=int, help="tensor-parallel chips per stage")
+    p.add_argument("--ep", type=int, help="expert-parallel degree inside the TP group")
+    p.add_argument("--pp", type=int, help="pipeline stages")
+    p.add_argument("--systems", type=int, help="systems per model copy")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--activations", choices=("bf16", "fp8", "fp4"), help="compute dtype")
+    p.add_argument("--spec-decode", metavar="SPEC", help="e.g. k=3,acceptance=0.7,draft=mtp")
+    p.add_argument("--prefill-on", metavar="HW", help="disaggregated prefill hardware")
+    p.add_argument("--prefill-tp", type=int, metavar="N", help="TP of the prefill side")
 
 
 def _serving_opts(p: argparse.ArgumentParser) -> None:
