@@ -107,11 +107,11 @@ class Prediction(Result):
             )
         if self.feasible:
             rows += [
-                ("TTFT (ms)", round(self.ttft_s * 1e3, 2)),  # type: ignore[operator]
-                ("TPOT (ms)", round(self.tpot_s * 1e3, 3)),  # type: ignore[operator]
-                ("tok/s per user", round(self.tok_s_per_user, 1)),  # type: ignore[arg-type]
-                ("output tok/s per chip", round(self.output_tok_s_per_chip, 1)),  # type: ignore[arg-type]
-                ("total tok/s per chip", round(self.total_tok_s_per_chip, 1)),  # type: ignore[arg-type]
+                ("TTFT (ms)", round((self.ttft_s or 0.0) * 1e3, 2)),
+                ("TPOT (ms)", round((self.tpot_s or 0.0) * 1e3, 3)),
+                ("tok/s per user", round(self.tok_s_per_user or 0.0, 1)),
+                ("output tok/s per chip", round(self.output_tok_s_per_chip or 0.0, 1)),
+                ("total tok/s per chip", round(self.total_tok_s_per_chip or 0.0, 1)),
             ]
             rows += [
                 (f"  step: {k} (ms)", round(v * 1e3, 4)) for k, v in self.step_breakdown_s.items() if v > 0

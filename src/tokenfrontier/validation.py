@@ -172,7 +172,7 @@ class Validation(Result):
     def human_rows(self) -> list[tuple[str, Any]]:
         return [(k, v) for k, v in self.summary["overall"].items()]
 
-    def to_frame(self):  # type: ignore[no-untyped-def]
+    def to_frame(self) -> Any:
         import pandas as pd
 
         return pd.DataFrame(list(self.rows))
