@@ -124,6 +124,7 @@ BAD = [
     (["gemm", "1", "1", "1", "--dtype", "fp3"], "dtype 'fp3'"),
     (["deploy", "llama-3.1-8b", "--on", "cs-3", "--systems", "0"], "positive"),
     (["roofline", "--chips", "h1000"], "unknown chip"),
+    (["dashboard", "--port", "80"], "--port must be in 1024..65535"),
 ]
 
 
