@@ -98,43 +98,40 @@ def _hover(r: dict[str, Any]) -> str:
     )
 
 
-def frontier_figure(frontier: Any) -> go.Figure:
-    """Total tok/s per chip vs tok/s per user: one Pareto line per hardware."""
+def _lines_by_hardware(frontier: Any, y_key: str, title: str, x_title: str, y_title: str) -> go.Figure:
+    """One log-log line per hardware of ``y_key`` against tok/s per user, hover = the point."""
     go = _go()
     fig = go.Figure()
     for hw, pts in _by_hardware(frontier.records).items():
+        pts = [p for p in pts if p.get(y_key) is not None]
         fig.add_trace(go.Scatter(
-            x=[p["tok_s_per_user"] for p in pts], y=[p["total_tok_s_per_chip"] for p in pts],
+            x=[p["tok_s_per_user"] for p in pts], y=[p[y_key] for p in pts],
             mode="lines+markers", name=hw, text=[_hover(p) for p in pts],
             hovertemplate="%{text}<extra></extra>",
         ))  # fmt: skip
     fig.update_layout(
-        title=frontier.title,
-        xaxis=dict(type="log", title="interactivity: tok/s per user"),
-        yaxis=dict(type="log", title="throughput: total tok/s per chip"),
+        title=title,
+        xaxis=dict(type="log", title=x_title),
+        yaxis=dict(type="log", title=y_title),
         **_LAYOUT,
     )
     return fig
+
+
+def frontier_figure(frontier: Any) -> go.Figure:
+    """Total tok/s per chip vs tok/s per user: one Pareto line per hardware."""
+    return _lines_by_hardware(
+        frontier, "total_tok_s_per_chip", frontier.title,
+        "interactivity: tok/s per user", "throughput: total tok/s per chip",
+    )  # fmt: skip
 
 
 def cost_figure(frontier: Any) -> go.Figure:
     """$ per million tokens vs interactivity along each hardware's frontier."""
-    go = _go()
-    fig = go.Figure()
-    for hw, pts in _by_hardware(frontier.records).items():
-        pts = [p for p in pts if p.get("usd_per_mtok") is not None]
-        fig.add_trace(go.Scatter(
-            x=[p["tok_s_per_user"] for p in pts], y=[p["usd_per_mtok"] for p in pts],
-            mode="lines+markers", name=hw, text=[_hover(p) for p in pts],
-            hovertemplate="%{text}<extra></extra>",
-        ))  # fmt: skip
-    fig.update_layout(
-        title="$ per million tokens vs interactivity",
-        xaxis=dict(type="log", title="tok/s per user"),
-        yaxis=dict(type="log", title="$ per Mtok (input + output)"),
-        **_LAYOUT,
-    )
-    return fig
+    return _lines_by_hardware(
+        frontier, "usd_per_mtok", "$ per million tokens vs interactivity",
+        "tok/s per user", "$ per Mtok (input + output)",
+    )  # fmt: skip
 
 
 def breakdown_figure(prediction: Any) -> go.Figure:
