@@ -15,9 +15,8 @@ import time
 import numpy as np
 
 import tokenfrontier as tf
-from tokenfrontier.profiles import resolve_profile
-from tokenfrontier.serving import Workload, evaluate
-from tokenfrontier.step import HardwareTerms, ModelTerms
+from tokenfrontier.scenario import build_scenario
+from tokenfrontier.serving import Deployments, Workload, evaluate
 
 HARDWARE = (
     "cs-3,gb300-nvl72,gb200-nvl72,hgx-b200,dgx-b300,dgx-h100,dgx-h200,mi355x,mi300x,"
@@ -28,8 +27,7 @@ HARDWARE = (
 def configs_per_second(n: int = 200_000) -> float:
     arch = tf.get_model("gpt-oss-120b")
     system = tf.get_system("h200")
-    m = ModelTerms.build(arch, "native", "bf16")
-    hw = HardwareTerms.build(system, resolve_profile(system.chip, "vllm"), m)
+    scen = build_scenario(arch, system, framework="vllm")
     rng = np.random.default_rng(0)
     tp = 2.0 ** rng.integers(0, 4, n)
     pp = rng.integers(1, 5, n).astype(float)
@@ -37,7 +35,8 @@ def configs_per_second(n: int = 200_000) -> float:
     best = np.inf
     for _ in range(5):
         t0 = time.perf_counter()
-        evaluate(m, hw, tp=tp, pp=pp, ep=np.ones(n), concurrency=conc, workload=Workload(1024, 1024))
+        deps = Deployments.grid(tp=tp, pp=pp, ep=np.ones(n), concurrency=conc)
+        evaluate(scen, deps, Workload(1024, 1024))
         best = min(best, time.perf_counter() - t0)
     return n / best
 

@@ -52,7 +52,12 @@ def test_whatif_io_moves_calculator_and_frontier():
     # at 96k-token prompts the KVSS link matters: 10x I/O moves the CS-3 frontier
     q = dict(page="Frontier", hws="cs-3", isl="96k", osl="256")
     slow, quick = app(**q).dataframe[0].value, app(**q, io="10").dataframe[0].value
-    assert quick["tok_s_per_user"].max() > 1.1 * slow["tok_s_per_user"].max()
+    top = slow["tok_s_per_user"].max()  # the most interactive point: long prompts cross the I/O
+
+    def best(frame):
+        return frame[frame["tok_s_per_user"] >= 0.99 * top]["total_tok_s_per_chip"].max()
+
+    assert best(quick) > 1.1 * best(slow)
 
 
 def test_state_round_trips_through_the_url():

@@ -16,8 +16,9 @@ from conftest import assert_cli_error
 from tokenfrontier.calibration import calibrate
 from tokenfrontier.frontier import pareto_mask
 from tokenfrontier.profiles import load_profiles, resolve_profile
-from tokenfrontier.serving import SpecDecode, Workload, evaluate
-from tokenfrontier.step import COMPONENTS, HardwareTerms, ModelTerms
+from tokenfrontier.scenario import build_scenario
+from tokenfrontier.serving import Deployments, SpecDecode, Workload, evaluate
+from tokenfrontier.step import COMPONENTS
 from tokenfrontier.validation import read_measured, validate
 from tokenfrontier.views.cli import main
 
@@ -91,7 +92,10 @@ def test_disaggregated_prefill_reports_the_limit():
     p = tf.predict("llama-3.1-70b", "cs-3", isl=8192, osl=512, concurrency=4, weights="bf16",
                    prefill_on="dgx-h200")  # fmt: skip
     assert p.feasible and p.step_breakdown_s["prefill"] == 0
-    assert any("disaggregated" in n and "limits TTFT" in n for n in p.notes)
+    assert any("disaggregated" in n and "limited by the decode pool" in n for n in p.notes)
+    prefill = p.pools[1]
+    assert prefill["role"] == "prefill" and prefill["hardware"] == "dgx-h200" and prefill["workers"] >= 1
+    assert p.chips == p.pools[0]["chips"] + prefill["chips"]  # both pools count
 
 
 def test_profile_resolution_falls_back():
@@ -101,10 +105,13 @@ def test_profile_resolution_falls_back():
     assert resolve_profile(tf.get_system("h100").chip, None).id == "hopper-default"
 
 
-def _terms(hw_id: str = "h200", model: str = "gpt-oss-120b", framework: str = "vllm"):
-    system = tf.get_system(hw_id)
-    m = ModelTerms.build(tf.get_model(model), "native", "bf16")
-    return m, HardwareTerms.build(system, resolve_profile(system.chip, framework), m)
+def _scen(hw_id: str = "h200", model: str = "gpt-oss-120b", framework: str = "vllm"):
+    return build_scenario(tf.get_model(model), tf.get_system(hw_id), framework=framework)
+
+
+def _eval(scen, *, tp, pp, ep, concurrency, workload, spec=None):
+    deps = Deployments.grid(tp=tp, pp=pp, ep=ep, concurrency=concurrency)
+    return evaluate(scen, deps, workload, spec=spec)
 
 
 @settings(max_examples=40, deadline=None)
@@ -116,11 +123,13 @@ def _terms(hw_id: str = "h200", model: str = "gpt-oss-120b", framework: str = "v
     tp=st.sampled_from([1, 2, 8]),
 )
 def test_more_bandwidth_or_flops_never_slower(bw, fl, conc, isl, tp):
-    m, hw = _terms()
-    faster = dataclasses.replace(hw, bandwidth=hw.bandwidth * bw, peak_flops=hw.peak_flops * fl)
+    scen = _scen()
+    hw = scen.hw
+    faster_hw = dataclasses.replace(hw, bandwidth=hw.bandwidth * bw, peak_flops=hw.peak_flops * fl)
+    faster = dataclasses.replace(scen, hw=faster_hw)
     w = Workload(isl, 512)
     kw = dict(tp=tp, pp=1, ep=1, concurrency=conc, workload=w)
-    base, new = evaluate(m, hw, **kw), evaluate(m, faster, **kw)
+    base, new = _eval(scen, **kw), _eval(faster, **kw)
     assert new["tpot_s"] <= base["tpot_s"] * (1 + 1e-12)
     if conc == 1:  # closed loop: at C > 1 faster decoding raises the arrival rate
         assert new["ttft_s"] <= base["ttft_s"] * (1 + 1e-12)
@@ -134,9 +143,9 @@ def test_more_bandwidth_or_flops_never_slower(bw, fl, conc, isl, tp):
     osl=st.sampled_from([128, 1024]),
 )
 def test_concurrency_trades_interactivity_for_throughput(hw_id, isl, osl):
-    m, hw = _terms(hw_id)
+    scen = _scen(hw_id)
     conc = np.array([1, 2, 4, 8, 16, 32, 64, 128])
-    r = evaluate(m, hw, tp=8 if hw_id != "cs-3" else 1, pp=2 if hw_id == "cs-3" else 1, ep=1,
+    r = _eval(scen, tp=8 if hw_id != "cs-3" else 1, pp=2 if hw_id == "cs-3" else 1, ep=1,
                  concurrency=conc, workload=Workload(isl, osl))  # fmt: skip
     assert np.all(np.diff(r["tok_s_per_user"]) <= 1e-9)
     assert np.all(np.diff(r["total_tok_s_per_chip"]) >= -1e-9)
@@ -145,12 +154,12 @@ def test_concurrency_trades_interactivity_for_throughput(hw_id, isl, osl):
 @settings(max_examples=30, deadline=None)
 @given(k=st.integers(1, 8), conc=st.sampled_from([1, 8, 64]))
 def test_spec_decode_with_zero_acceptance_never_helps(k, conc):
-    m, hw = _terms("dgx-h200", "deepseek-r1", "sglang")
+    scen = _scen("dgx-h200", "deepseek-r1", "sglang")
     kw = dict(tp=8, pp=1, ep=1, concurrency=conc, workload=Workload(1024, 1024))
-    base = evaluate(m, hw, **kw)
-    spec = evaluate(m, hw, **kw, spec=SpecDecode(k=k, acceptance=0.0))
+    base = _eval(scen, **kw)
+    spec = _eval(scen, **kw, spec=SpecDecode(k=k, acceptance=0.0))
     assert spec["tok_s_per_user"] <= base["tok_s_per_user"]
-    good = evaluate(m, hw, **kw, spec=SpecDecode(k=k, acceptance=0.9))
+    good = _eval(scen, **kw, spec=SpecDecode(k=k, acceptance=0.9))
     assert good["tok_s_per_user"] > spec["tok_s_per_user"]
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .arch import ModelArch
 from .catalog import Catalog
@@ -15,15 +13,27 @@ from .resolve import check_choice, get_model, get_system
 from .specs import System
 from .units import parse_context
 
+if TYPE_CHECKING:
+    from .frontier import Frontier
+    from .predict import Prediction
+    from .profiles import Profile
+    from .validation import Validation
+
 __all__ = ["calibrate", "frontier", "predict", "validate"]
 
 
-def _spec(spec: Any, catalog: Catalog | None, weights: str, kv_dtype: str) -> Any:
+def _spec(
+    spec: Any, catalog: Catalog | None, weights: str, kv_dtype: str, arch: ModelArch | None = None
+) -> Any:
     """A SpecDecode from an object, a dict or 'k=3,acceptance=0.7,draft=mtp'."""
     from .serving import SpecDecode
     from .step import ModelTerms
 
-    if spec is None or isinstance(spec, SpecDecode):
+    if spec is None:
+        return None
+    if isinstance(spec, SpecDecode):
+        if arch is not None:
+            spec.check(arch)
         return spec
     if isinstance(spec, str):
         fields: dict[str, Any] = {}
@@ -52,7 +62,10 @@ def _spec(spec: Any, catalog: Catalog | None, weights: str, kv_dtype: str) -> An
     draft: Any = spec.get("draft", "mtp")
     if draft != "mtp":
         draft = ModelTerms.build(get_model(str(draft), catalog), weights, kv_dtype)
-    return SpecDecode(k=k, acceptance=acc, draft=draft, acceptance_lengths=tuple(lengths))
+    out = SpecDecode(k=k, acceptance=acc, draft=draft, acceptance_lengths=tuple(lengths))
+    if arch is not None:
+        out.check(arch)
+    return out
 
 
 def _workload(isl: int | str, osl: int | str, spread: float) -> Any:
@@ -78,79 +91,61 @@ def predict(
     spec_decode: Any = None,
     prefill_on: str | System | None = None,
     prefill_tp: int | None = None,
+    prefill_workers: int | None = None,
+    decode_workers: int = 1,
     activations: str | None = None,
     spread: float = 1.0,
+    policy: str = "closed-loop",
     catalog: Catalog | None = None,
-) -> Any:
-    """TTFT, TPOT, tok/s/user and tok/s/chip of one deployment (or the fastest feasible one)."""
+) -> Prediction:
+    """TTFT, TPOT, tok/s/user and tok/s/chip of one deployment (or the fastest feasible one).
+
+    ``prefill_on`` moves prefill to a pool on other hardware (``prefill_workers`` workers of
+    ``prefill_tp`` chips; sized to keep up with ``decode_workers`` decode copies when omitted).
+    """
     from .predict import predict_one
+    from .scenario import build_scenario
+    from .sweep import build_pool
     from .units import parse_positive_int
 
     check_choice(weights, WEIGHT_DTYPES, "weights dtype")
     check_choice(kv_dtype, KV_DTYPES, "KV dtype")
-    for name, v in (("tp", tp), ("ep", ep), ("pp", pp), ("systems", systems)):
+    for name, v in (("tp", tp), ("ep", ep), ("pp", pp), ("systems", systems),
+                    ("prefill_tp", prefill_tp), ("prefill_workers", prefill_workers)):  # fmt: skip
         if v is not None:
             parse_positive_int(v, name, limit=100_000)
+    parse_positive_int(decode_workers, "decode_workers", limit=100_000)
     conc = parse_positive_int(concurrency, "concurrency", limit=1_000_000)
     arch = get_model(model, catalog)
     system = get_system(on, catalog)
-    disagg = None
+    scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype, activations=activations,
+                          framework=framework, profiles=_profiles(catalog))  # fmt: skip
+    workload = _workload(isl, osl, spread)
+    pool = None
     if prefill_on is not None:
-        disagg = _disaggregation(arch, get_system(prefill_on, catalog), system, weights,
-                                 kv_dtype, prefill_tp, framework)  # fmt: skip
+        pre = build_scenario(arch, get_system(prefill_on, catalog), weights=weights, kv_dtype=kv_dtype,
+                             framework=framework, profiles=_profiles(catalog))  # fmt: skip
+        pool = build_pool(pre, workload, tp=prefill_tp, workers=prefill_workers,
+                          decode_workers=decode_workers)  # fmt: skip
+    elif prefill_tp is not None or prefill_workers is not None:
+        raise InvalidInputError("--prefill-tp / --prefill-workers need --prefill-on HW")
     return predict_one(
-        arch,
-        system,
-        weights=weights,
-        kv_dtype=kv_dtype,
-        workload=_workload(isl, osl, spread),
+        scen,
+        workload=workload,
         concurrency=conc,
-        framework=framework,
         tp=tp,
         ep=ep,
         pp=pp,
         systems=systems,
-        spec=_spec(spec_decode, catalog, weights, kv_dtype),
-        disagg=disagg,
-        activations=activations,
+        spec=_spec(spec_decode, catalog, weights, kv_dtype, arch),
+        pool=pool,
+        policy=policy,
     )
 
 
-def _disaggregation(
-    arch: ModelArch,
-    pre: System,
-    dec: System,
-    weights: str,
-    kv_dtype: str,
-    tp: int | None,
-    framework: str | None,
-) -> Any:
-    from .candidates import candidates
-    from .profiles import resolve_profile
-    from .serving import Disaggregation
-    from .step import HardwareTerms, ModelTerms
-
-    m = ModelTerms.build(arch, weights, kv_dtype)
-    hw = HardwareTerms.build(pre, resolve_profile(pre.chip, framework), m)
-    cand = candidates(m, hw, tp=tp)
-    cap = cand.tp * hw.capacity_per_chip * hw.profile.memory_utilization
-    fits = cand.stage_weight_bytes < cap
-    if not fits.any():
-        raise InvalidInputError(
-            f"prefill hardware '{pre.id}' cannot hold {arch.id} ({m.weight_bytes / 1e9:.1f} GB)"
-        )
-    # the largest TP group with the fewest stages that fits: fastest prefill per copy
-    order = np.lexsort((-cand.tp, cand.pp, ~fits))
-    i = int(order[0])
-    link = min(pre.io_bytes_per_s, dec.io_bytes_per_s)
-    return Disaggregation(
-        prefill_model=m,
-        prefill_hw=hw,
-        tp=int(cand.tp[i]),
-        pp=int(cand.pp[i]),
-        link_bytes_per_s=link,
-        hop_latency_s=max(pre.hop_latency_s, dec.hop_latency_s),
-    )
+def _profiles(catalog: Catalog | None) -> Any:
+    """The catalog's efficiency profiles (None: the default catalog's)."""
+    return getattr(catalog, "profiles", None) if catalog is not None else None
 
 
 def frontier(
@@ -166,10 +161,11 @@ def frontier(
     framework: str | None = None,
     pareto: bool = True,
     spread: float = 1.0,
+    policy: str = "closed-loop",
     rental: bool = False,
     preset: str | None = None,
     catalog: Catalog | None = None,
-) -> Any:
+) -> Frontier:
     """Pareto frontier of tok/s/chip vs tok/s/user over hardware x deployment x concurrency."""
     from .frontier import CONCURRENCIES
     from .frontier import frontier as _frontier
@@ -182,9 +178,10 @@ def frontier(
     conc = tuple(concurrencies) if concurrencies else CONCURRENCIES
     if any(isinstance(c, bool) or int(c) < 1 for c in conc):
         raise InvalidInputError("concurrencies must be positive integers")
-    specs = tuple(_spec(s, catalog, weights[0], kv_dtype) for s in spec_decode)
+    arch = get_model(model, catalog)
+    specs = tuple(_spec(s, catalog, weights[0], kv_dtype, arch) for s in spec_decode)
     result = _frontier(
-        get_model(model, catalog),
+        arch,
         systems,
         _workload(isl, osl, spread),
         weights=tuple(weights),
@@ -193,6 +190,8 @@ def frontier(
         specs=specs,
         framework=framework,
         pareto=pareto,
+        policy=policy,
+        profiles=_profiles(catalog),
     )
     from .economics.frontier_cost import price_points
 
@@ -201,14 +200,14 @@ def frontier(
     return result
 
 
-def validate(measured: str, catalog: Catalog | None = None) -> Any:
+def validate(measured: str, catalog: Catalog | None = None) -> Validation:
     """Predict every row of a measured CSV (nothing fitted) and report the errors."""
     from .validation import validate as _validate
 
     return _validate(measured, catalog)
 
 
-def calibrate(measured: str, out: str, catalog: Catalog | None = None) -> Any:
+def calibrate(measured: str, out: str, catalog: Catalog | None = None) -> list[Profile]:
     """Fit efficiency profiles on a measured CSV and write them as TOML into ``out``."""
     from .calibration import calibrate as _calibrate
 

@@ -11,6 +11,7 @@ an approximation (grouped low-rank output, single latent KV head, compressor and
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,8 +98,18 @@ class ModelArch:
 
 
 def load_arch(path: str | Path, model_id: str | None = None) -> ModelArch:
-    """Read a config.json and normalize it."""
+    """Read a config.json and normalize it (cached per file, modification time and id)."""
     path = Path(path)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return _load_arch(str(path), stamp, model_id or path.stem)
+
+
+@functools.lru_cache(maxsize=256)
+def _load_arch(name: str, _stamp: int, model_id: str) -> ModelArch:
+    path = Path(name)
     try:
         raw = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -107,7 +118,7 @@ def load_arch(path: str | Path, model_id: str | None = None) -> ModelArch:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a JSON object (a Hugging Face config.json)")
-    return parse_config(raw, model_id or path.stem, source=str(path))
+    return parse_config(raw, model_id, source=str(path))
 
 
 class _Cfg:

@@ -24,12 +24,12 @@ _PRIORS: dict[str, dict[str, Any]] = {
     "hbm": dict(
         bandwidth_efficiency=0.8, flops_efficiency=0.4, decode_flops_efficiency=0.2,
         kernel_latency_s=5e-6, collective_latency_s=10e-6, step_overhead_s=1e-3,
-        request_overhead_s=0.02, memory_utilization=0.9,
+        request_overhead_s=0.02,
     ),
     "sram": dict(
         bandwidth_efficiency=0.8, flops_efficiency=0.3, decode_flops_efficiency=0.3,
         kernel_latency_s=1e-6, layer_latency_s_per_sqrt_gb=10e-6, collective_latency_s=1e-6,
-        step_overhead_s=50e-6, request_overhead_s=0.0, memory_utilization=0.95,
+        step_overhead_s=50e-6, request_overhead_s=0.0,
     ),
 }  # fmt: skip
 

@@ -1,16 +1,17 @@
-"""Deployment candidates (TP x EP x PP) for one model on one hardware entry, and the memory
-check that decides which are feasible at a concurrency.
+"""Deployment candidates (TP x EP x PP) for one scenario, and the memory check that decides
+which are feasible at a concurrency.
 
 HBM machines: TP in powers of two inside the scale-up domain (a bare chip id may use up to 8),
 EP in {1, TP} for MoE models, PP in a short ladder of stages. SRAM machines: each stage is one
 system (a bare SRAM chip: the smallest TP group that holds the largest layer), PP from the
-layer-boundary minimum upward. Stage weights come from the same contiguous layer partition as
-:func:`tokenfrontier.placement.deploy`.
+layer-boundary minimum upward. Stage weights and KV come from the scenario's layer partition —
+the same one :func:`tokenfrontier.placement.deploy` uses — and the memory check applies the
+scenario's one capacity rule per stage, so ``deploy``, ``predict``, ``frontier`` and the
+calculator agree on what fits.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -18,11 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import InvalidInputError
-from .footprint import layer_weight_bytes
-from .placement import _balanced, pack_layers
-from .step import HardwareTerms, ModelTerms
+from .placement import stage_group
+from .scenario import Scenario
 
-__all__ = ["Candidates", "candidates", "memory_check", "smallest_pipeline"]
+__all__ = ["Candidates", "MemoryFit", "candidates", "memory_check", "smallest_pipeline"]
 
 Array = NDArray[np.float64]
 _HBM_PP = (1, 2, 3, 4, 6, 8, 12, 16)
@@ -31,31 +31,30 @@ _BARE_CHIP_TP = 8
 
 @dataclass(frozen=True)
 class Candidates:
+    """Arrays of one entry per candidate deployment."""
+
     tp: Array
     pp: Array
     ep: Array
-    stage_weight_bytes: Array
+    stage_weight_bytes: Array  # the largest stage's weights
 
     def __len__(self) -> int:
         return len(self.tp)
 
 
-def _items(m: ModelTerms) -> Array:
-    per_layer, first, last = layer_weight_bytes(m.arch, m.weights)
-    items = per_layer.copy()
-    items[0] += first
-    items[-1] += last
-    return items
+@dataclass(frozen=True)
+class MemoryFit:
+    """The capacity rule applied to candidates x concurrencies.
 
+    ``code``: 0 feasible, 1 weights do not fit, 2 KV does not fit (and no offload room).
+    ``max_sequences``: sequences whose KV fits (main memory + offload tier) per candidate.
+    """
 
-def _stage_max(items: Array, pp: int) -> float:
-    if pp <= 1:
-        return float(items.sum())
-    if pp > len(items):
-        return math.inf
-    stages = _balanced(items, pp, float(items.sum()))
-    bounds = np.cumsum([0, *stages])
-    return max(float(items[a:b].sum()) for a, b in itertools.pairwise(bounds))
+    ok: NDArray[np.bool_]
+    offload_fraction: Array
+    code: NDArray[np.int_]
+    max_sequences: Array
+    main_sequences: Array
 
 
 def _powers(limit: int) -> list[int]:
@@ -67,9 +66,23 @@ def _powers(limit: int) -> list[int]:
     return out
 
 
+def _sram_pipeline(scen: Scenario, group: int, pp: int | None, systems: int | None, kv_bytes: float) -> list[int]:
+    cap = group * scen.capacity_per_chip
+    min_pp = scen.min_stages(cap)
+    system = scen.system
+    if pp:
+        return [pp]
+    if systems:
+        return [systems * (system.chips // group if not system.implicit else 1)]
+    if not min_pp:
+        return [1]
+    kv_pp = math.ceil((scen.layer_bytes.sum() + kv_bytes) / cap)
+    top = min(max(2 * min_pp, 2 * kv_pp), scen.n_items)
+    return list(range(min_pp, max(top, min_pp) + 1))
+
+
 def candidates(
-    m: ModelTerms,
-    hw: HardwareTerms,
+    scen: Scenario,
     tp: int | None = None,
     pp: int | None = None,
     ep: int | None = None,
@@ -81,26 +94,10 @@ def candidates(
     ``kv_bytes`` (KV of every concurrent sequence) extends an SRAM machine's stage range far
     enough to hold it in SRAM rather than an offload tier.
     """
-    items = _items(m)
-    system = hw.system
-    chip_cap = hw.capacity_per_chip * hw.profile.memory_utilization
-    if system.chip.kind == "sram":
-        group = system.chips
-        if system.implicit:
-            group = max(1, math.ceil(items.max() / chip_cap))
-        tps = [tp or group]
-        fits = items.max() <= tps[0] * chip_cap
-        min_pp = len(pack_layers(items, tps[0] * chip_cap)) if fits else 0
-        if pp:
-            pps = [pp]
-        elif systems:
-            pps = [systems * (system.chips // tps[0] if not system.implicit else 1)]
-        elif min_pp:
-            kv_pp = math.ceil((items.sum() + kv_bytes) / (tps[0] * chip_cap))
-            top = min(max(2 * min_pp, kv_pp + 1), len(items))
-            pps = list(range(min_pp, max(top, min_pp) + 1))
-        else:
-            pps = [1]
+    system = scen.system
+    if scen.sram:
+        group = tp or stage_group(scen)
+        tps, pps = [group], _sram_pipeline(scen, group, pp, systems, kv_bytes)
     else:
         domain = system.scale_up_domain_chips if not system.implicit else _BARE_CHIP_TP
         tps = [tp] if tp else _powers(domain)
@@ -111,39 +108,57 @@ def candidates(
             pps = [pp] if pp else list(_HBM_PP)
     rows = []
     for t in tps:
-        eps = [ep] if ep else ([1, t] if m.n_experts and t > 1 else [1])
+        eps = [ep] if ep else ([1, t] if scen.model.n_experts and t > 1 else [1])
         for e in eps:
             if e > t or t % e:
                 raise InvalidInputError(f"ep={e} must divide tp={t} (experts split inside TP)")
             rows += [(t, p, e) for p in pps]
     arr = np.array(rows, dtype=float)
-    per_pp = {int(p): _stage_max(items, int(p)) for p in set(arr[:, 1])}
-    stage = np.array([per_pp[int(p)] for p in arr[:, 1]])
+    stage = np.array([_stage_max(scen, int(p)) for p in arr[:, 1]])
     return Candidates(arr[:, 0], arr[:, 1], arr[:, 2], stage)
 
 
-def memory_check(
-    m: ModelTerms,
-    hw: HardwareTerms,
-    cand: Candidates,
-    concurrency: Array,
-    context: float,
-) -> tuple[NDArray[np.bool_], Array, Array]:
-    """(feasible, offload fraction, code) per candidate x concurrency.
+def _stage_max(scen: Scenario, pp: int) -> float:
+    if pp > scen.n_items:
+        return math.inf
+    return float(scen.stage_weight_bytes(pp).max())
 
-    code: 0 feasible, 1 weights do not fit, 2 KV does not fit (and no offload room).
+
+def memory_check(scen: Scenario, cand: Candidates, concurrency: Array, context: float) -> MemoryFit:
+    """Apply the capacity rule per pipeline stage to every candidate x concurrency.
+
+    Every stage holds its layers' weights and its layers' share of every in-flight sequence's
+    KV at ``context`` tokens; KV that does not fit spills to an offload tier where one exists.
     """
-    cap = cand.tp * hw.capacity_per_chip * hw.profile.memory_utilization
-    free = (cap - cand.stage_weight_bytes)[:, None]
-    need = np.asarray(concurrency, dtype=float)[None, :] * m.kv(context) / cand.pp[:, None]
-    weights_fit = (free > 0) & np.isfinite(free)
-    over = np.maximum(need - np.maximum(free, 0), 0)
-    off_room = hw.offload_bytes_per_system * (cand.tp / hw.system.chips)[:, None]
-    kv_fit = (over <= 0) | (over <= off_room)
-    frac = np.where(need > 0, over / np.maximum(need, 1e-30), 0.0)
-    frac = np.where(over <= 0, 0.0, frac)
-    code = np.where(~weights_fit, 1, np.where(~kv_fit, 2, 0))
-    return code == 0, frac, code
+    conc = np.asarray(concurrency, dtype=float)
+    n = len(cand)
+    main_seq = np.zeros(n)
+    max_seq = np.zeros(n)
+    frac = np.zeros((n, conc.size))
+    weights_fit = np.zeros(n, dtype=bool)
+    kv_fit = np.zeros((n, conc.size), dtype=bool)
+    off_per_system = scen.hw.offload_bytes_per_system
+    for p in np.unique(cand.pp):
+        rows = np.flatnonzero(cand.pp == p)
+        if p > scen.n_items:
+            continue
+        w_s = scen.stage_weight_bytes(int(p))  # (stages,)
+        kv_s = scen.stage_kv_bytes(int(p), context)  # (stages,)
+        cap = cand.tp[rows, None] * scen.capacity_per_chip  # (rows, 1)
+        free = cap - w_s[None, :]  # (rows, stages)
+        weights_fit[rows] = (free > 0).all(axis=1)
+        off = off_per_system * (cand.tp[rows] / scen.system.chips)[:, None]  # per stage
+        safe_kv = np.where(kv_s > 0, kv_s, np.inf)[None, :]
+        main_seq[rows] = np.floor(np.min(np.maximum(free, 0) / safe_kv, axis=1))
+        max_seq[rows] = np.floor(np.min((np.maximum(free, 0) + off) / safe_kv, axis=1))
+        need = conc[None, None, :] * kv_s[None, :, None]  # (1, stages, conc)
+        over = np.maximum(need - np.maximum(free, 0)[:, :, None], 0.0)  # (rows, stages, conc)
+        kv_fit[rows] = (over <= off[:, :, None] * (1 + 1e-12)).all(axis=1)
+        share = np.where(need > 0, over / np.maximum(need, 1e-30), 0.0)
+        frac[rows] = share.max(axis=1)
+    code = np.where(~weights_fit[:, None], 1, np.where(~kv_fit, 2, 0))
+    ok = code == 0
+    return MemoryFit(ok, np.where(ok, frac, 0.0), code, max_seq, main_seq)
 
 
 def smallest_pipeline(cand: Candidates, feasible: NDArray[np.bool_]) -> NDArray[np.bool_]:

@@ -15,13 +15,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .arch import ModelArch
-from .candidates import candidates, memory_check
 from .errors import InvalidInputError
-from .profiles import resolve_profile
+from .profiles import Profile
 from .results import Table
-from .serving import SpecDecode, Workload, evaluate
+from .scenario import build_scenario
+from .serving import SpecDecode, Workload
 from .specs import System
-from .step import HardwareTerms, ModelTerms
+from .sweep import sweep
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,23 +69,6 @@ class Frontier(Table):
         return pd.DataFrame(self.records)
 
 
-def _sweep_one(
-    m: ModelTerms,
-    hw: HardwareTerms,
-    conc: NDArray[np.float64],
-    workload: Workload,
-    spec: SpecDecode | None,
-) -> tuple[dict[str, NDArray[np.float64]], Any, NDArray[np.bool_]]:
-    ctx = workload.isl_mean + workload.osl_mean / 2
-    cand = candidates(m, hw, kv_bytes=float(conc.max()) * float(m.kv(ctx)))
-    ok, frac, _ = memory_check(m, hw, cand, conc, ctx)
-    res = evaluate(
-        m, hw, tp=cand.tp[:, None], pp=cand.pp[:, None], ep=cand.ep[:, None],
-        concurrency=conc[None, :], workload=workload, offload_fraction=frac, spec=spec,
-    )  # fmt: skip
-    return res, cand, ok
-
-
 def frontier(
     arch: ModelArch,
     systems: Sequence[System],
@@ -97,6 +80,8 @@ def frontier(
     specs: Sequence[SpecDecode | None] = (None,),
     framework: str | None = None,
     pareto: bool = True,
+    policy: str = "closed-loop",
+    profiles: dict[str, Profile] | None = None,
 ) -> Frontier:
     """Sweep and return the frontier (per hardware Pareto set when ``pareto``)."""
     if not systems:
@@ -107,14 +92,13 @@ def frontier(
     for system in systems:
         blocks = []
         for w in weights:
-            m = ModelTerms.build(arch, w, kv_dtype)
-            prof = resolve_profile(system.chip, framework)
-            hw = HardwareTerms.build(system, prof, m)
+            scen = build_scenario(arch, system, weights=w, kv_dtype=kv_dtype, framework=framework,
+                                  profiles=profiles)  # fmt: skip
             for spec in specs:
-                res, cand, ok = _sweep_one(m, hw, conc, workload, spec)
-                evaluated += ok.size
-                ci, bi = np.nonzero(ok)
-                blocks.append((w, spec, cand, res, ci, bi))
+                sw = sweep(scen, workload, conc, spec=spec, policy=policy)
+                evaluated += sw.feasible.size
+                ci, bi = np.nonzero(sw.feasible)
+                blocks.append((w, spec, sw.cand, sw.metrics, ci, bi))
         x = np.concatenate([b[3]["tok_s_per_user"][b[4], b[5]] for b in blocks])
         y = np.concatenate([b[3]["total_tok_s_per_chip"][b[4], b[5]] for b in blocks])
         keep = pareto_mask(x, y) if pareto else np.ones(len(x), dtype=bool)

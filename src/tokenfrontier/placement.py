@@ -1,6 +1,7 @@
 """Deployment of one model copy on a system: how many systems, which layers where, KV room.
 
-Method (SPEC §4): weights are placed strictly on layer boundaries across systems (pipeline
+Method (SPEC §4), on a :class:`~tokenfrontier.scenario.Scenario` and its one capacity rule
+(weights + KV may fill the chip's ``usable_memory_fraction`` of main memory): weights are placed strictly on layer boundaries across systems (pipeline
 stages); inside a system the chips share each layer (tensor parallel in the scale-up domain).
 The input embedding rides with the first stage; LM head, final norm and MTP layers with the
 last. The minimum system count is a contiguous bin packing of the layers (weights only), then
@@ -12,20 +13,16 @@ scale-out link in parallel. When main memory cannot hold one sequence's KV, an o
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
 from .arch import ModelArch
-from .footprint import kv_bytes_per_layer, layer_weight_bytes
 from .results import Result
+from .scenario import Scenario, build_scenario
 from .specs import System
 
-__all__ = ["Deployment", "deploy", "pack_layers"]
+__all__ = ["Deployment", "deploy", "deploy_scenario", "stage_group"]
 
 
 @dataclass(frozen=True)
@@ -129,33 +126,6 @@ def _compact(values: Any) -> str:
     return ", ".join(vals)
 
 
-def pack_layers(items: NDArray[np.float64], capacity: float) -> list[int]:
-    """Greedy contiguous packing; returns stage sizes (item counts). Optimal stage count.
-
-    An item larger than ``capacity`` gets a stage of its own.
-    """
-    csum = np.concatenate([[0.0], np.cumsum(items)])
-    n, start, stages = len(items), 0, []
-    while start < n:
-        end = int(np.searchsorted(csum, csum[start] + capacity * (1 + 1e-12), side="right")) - 1
-        end = min(max(end, start + 1), n)
-        stages.append(end - start)
-        start = end
-    return stages
-
-
-def _balanced(items: NDArray[np.float64], n: int, capacity: float) -> list[int]:
-    """Contiguous partition into at most ``n`` stages minimising the largest stage."""
-    lo, hi = float(items.max()), capacity
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if len(pack_layers(items, mid)) <= n:
-            hi = mid
-        else:
-            lo = mid
-    return pack_layers(items, hi)
-
-
 def deploy(
     arch: ModelArch,
     system: System,
@@ -166,27 +136,36 @@ def deploy(
     systems: int | None = None,
 ) -> Deployment:
     """Place one copy of ``arch`` on ``system`` (see module docstring for the method)."""
-    per_layer, first, last = layer_weight_bytes(arch, weights)
-    items = per_layer.copy()
-    items[0] += first
-    items[-1] += last
-    n_main = len(arch.main_layers)
-    kv_layers = kv_bytes_per_layer(arch, context, kv_dtype, full_attention)
-    kv_items = np.zeros(len(items))
-    kv_items[:n_main] = kv_layers
-    chips_per = system.chips
-    cap = system.memory_bytes
+    scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype)
+    return deploy_scenario(scen, context, full_attention, systems)
+
+
+def stage_group(scen: Scenario) -> int:
+    """Chips that share one pipeline stage: the whole system, or for a bare chip too small to
+    hold the largest layer, the smallest tensor-parallel group that does."""
+    system = scen.system
+    if system.implicit and scen.layer_bytes.max() > scen.capacity_per_chip:
+        return math.ceil(scen.layer_bytes.max() / scen.capacity_per_chip)
+    return system.chips
+
+
+def deploy_scenario(
+    scen: Scenario, context: int = 8192, full_attention: bool = False, systems: int | None = None
+) -> Deployment:
+    """Place one copy of the scenario's model on its hardware under the one capacity rule."""
+    arch, system = scen.arch, scen.system
+    items = scen.layer_bytes
+    chips_per = stage_group(scen)
+    cap = chips_per * scen.capacity_per_chip
     notes: list[str] = []
-    if items.max() > cap and system.implicit:
-        # one chip cannot hold a layer: split layers over a tensor-parallel group of chips
-        group = math.ceil(items.max() / cap)
-        chips_per, cap = group, group * cap
-        notes.append(f"a layer exceeds one chip; each stage is a group of {group} chips (TP)")
+    if chips_per != system.chips:
+        notes.append(f"a layer exceeds one chip; each stage is a group of {chips_per} chips (TP)")
+    kv_items = scen.kv_layer_bytes(context, full_attention)
     ctx = dict(
         model=arch.id,
         hardware=system.id,
-        weights_dtype=weights,
-        kv_dtype=kv_dtype,
+        weights_dtype=scen.weights,
+        kv_dtype=scen.kv_dtype,
         context=int(context),
         chips_per_system=chips_per,
         capacity_bytes_per_system=cap,
@@ -199,25 +178,26 @@ def deploy(
             ctx,
             "layer_size",
             f"the largest layer needs {items.max() / 1e9:.1f} GB but one system holds "
-            f"{cap / 1e9:.1f} GB, and layers are never split across systems",
+            f"{cap / 1e9:.1f} GB ({scen.memory_fraction:.0%} of its memory), and layers are "
+            "never split across systems",
             notes,
         )
-    min_n = len(pack_layers(items, cap))
+    min_n = scen.min_stages(cap)
     n = systems or min_n
     if n < min_n:
         return _infeasible(
             ctx,
             "systems",
-            f"weights need at least {min_n} systems of {system.id}; {n} given",
+            f"weights need at least {min_n} systems of {system.id} "
+            f"({scen.memory_fraction:.0%} of memory usable); {n} given",
             notes,
             min_n,
         )
     if n > len(items):
         return _infeasible(ctx, "systems", f"{n} systems but only {len(items)} layers to place", notes, min_n)
-    stages = _balanced(items, n, cap) if n > 1 else [len(items)]
-    bounds = np.cumsum([0, *stages])
-    w_sys = [float(items[a:b].sum()) for a, b in itertools.pairwise(bounds)]
-    kv_sys = [float(kv_items[a:b].sum()) for a, b in itertools.pairwise(bounds)]
+    stages = scen.stages(n)
+    w_sys = [float(w) for w in scen.stage_weight_bytes(n)]
+    kv_sys = [float(k) for k in scen.stage_kv_bytes(n, context, full_attention)]
     free = [cap - w for w in w_sys]
     fits = [int(f // k) if k > 0 else 10**9 for f, k in zip(free, kv_sys, strict=True)]
     max_seq = min(fits)
@@ -251,7 +231,7 @@ def deploy(
         binding, why = (
             "weight_capacity",
             f"weights ({sum(w_sys) / 1e9:.1f} GB) need {min_n} system(s) of "
-            f"{cap / 1e9:.1f} GB, placed on layer boundaries",
+            f"{cap / 1e9:.1f} GB usable ({scen.memory_fraction:.0%}), placed on layer boundaries",
         )
     return Deployment(
         **ctx,  # type: ignore[arg-type]
@@ -269,7 +249,7 @@ def deploy(
         offload_max_concurrent_sequences=off_seq,
         kv_transfer_s=kv_move,
         offload_read_s=off_read,
-        notes=tuple(notes),
+        notes=(*notes, f"capacity rule: {scen.capacity_rule()}"),
     )
 
 

@@ -1,6 +1,7 @@
 """``predict``: serving metrics of one model on one hardware entry at one concurrency.
 
-With parallelism left open it evaluates every candidate deployment (vectorized) and keeps the
+One point of :func:`tokenfrontier.sweep.sweep` on a scenario. With parallelism left open it
+evaluates every candidate deployment (vectorized) and keeps the
 fastest feasible one (highest tok/s/user; fewer chips on ties), and says which it chose.
 """
 
@@ -11,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from .arch import ModelArch
-from .candidates import candidates, memory_check, smallest_pipeline
-from .profiles import Profile, resolve_profile
+from .candidates import MemoryFit, smallest_pipeline
+from .profiles import Profile
 from .results import Result
-from .serving import Disaggregation, SpecDecode, Workload, evaluate
-from .specs import System
-from .step import COMPONENTS, HardwareTerms, ModelTerms
+from .scenario import Scenario
+from .serving import LIMITS, PrefillPool, SpecDecode, Workload
+from .step import COMPONENTS
+from .sweep import sweep
 
 __all__ = ["BINDING_NAMES", "Prediction", "binding_of", "predict_one"]
 
@@ -65,6 +66,8 @@ class Prediction(Result):
     step_breakdown_s: dict[str, float]
     profile: str
     candidates_evaluated: int
+    policy: str = "closed-loop"
+    pools: tuple[dict[str, Any], ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     title = "prediction"
@@ -86,6 +89,8 @@ class Prediction(Result):
             "step_breakdown_s": self.step_breakdown_s,
             "profile": self.profile,
             "candidates_evaluated": self.candidates_evaluated,
+            "policy": self.policy,
+            "pools": [dict(p) for p in self.pools],
             "notes": list(self.notes),
         }
 
@@ -101,10 +106,20 @@ class Prediction(Result):
             rows.append(
                 (
                     "deployment",
-                    f"TP{d['tp']} EP{d['ep']} PP{d['pp']} = {self.chips} chips, "
+                    f"TP{d['tp']} EP{d['ep']} PP{d['pp']} = {d['tp'] * d['pp']} chips, "
                     f"{d['weights']} weights, {d['kv_dtype']} KV",
                 )
             )
+        for p in self.pools[1:]:
+            rows.append(
+                (
+                    f"{p['role']} pool",
+                    f"{p['workers']} x TP{p['tp']} PP{p['pp']} on {p['hardware']} = {p['chips']} chips "
+                    f"({p['utilization']:.0%} busy)",
+                )
+            )
+        if len(self.pools) > 1:
+            rows.append(("chips, both pools", self.chips))
         if self.feasible:
             rows += [
                 ("TTFT (ms)", round((self.ttft_s or 0.0) * 1e3, 2)),
@@ -121,108 +136,132 @@ class Prediction(Result):
         return rows
 
 
-def _explain(code: np.ndarray, m: ModelTerms, hw: HardwareTerms, ctx: float) -> tuple[str, str]:
-    if (code == 2).any():
-        kv = float(m.kv(ctx)) / 1e9
+def _explain(fit: MemoryFit, scen: Scenario, ctx: float) -> tuple[str, str]:
+    hw = scen.hw
+    if (fit.code == 2).any():
+        kv = float(scen.kv_bytes(ctx)) / 1e9
         return "kv_capacity", (
             f"weights fit but the KV cache of the requested concurrency ({kv:.2f} GB per "
             f"sequence at {ctx:,.0f} tokens) does not fit in free {hw.system.chip.main_memory.name}"
             + ("" if hw.offload_bytes_per_system else " and there is no offload tier")
         )
     return "weight_capacity", (
-        f"weights ({m.weight_bytes / 1e9:.1f} GB) do not fit the deployments considered "
-        f"({hw.capacity_per_chip / 1e9:.2f} GB per chip, "
-        f"{hw.profile.memory_utilization:.0%} usable)"
+        f"weights ({scen.model.weight_bytes / 1e9:.1f} GB) do not fit the deployments considered "
+        f"({scen.capacity_per_chip / 1e9:.2f} GB per chip usable, "
+        f"{scen.memory_fraction:.0%} of {hw.system.chip.main_memory.name})"
     )
 
 
 def predict_one(
-    arch: ModelArch,
-    system: System,
+    scen: Scenario,
     *,
-    weights: str,
-    kv_dtype: str,
     workload: Workload,
     concurrency: int,
-    framework: str | None = None,
     tp: int | None = None,
     ep: int | None = None,
     pp: int | None = None,
     systems: int | None = None,
     spec: SpecDecode | None = None,
-    disagg: Disaggregation | None = None,
-    activations: str | None = None,
-    profile: Profile | None = None,
+    pool: PrefillPool | None = None,
+    policy: str = "closed-loop",
 ) -> Prediction:
     """Predict serving metrics; see the module docstring for the deployment choice."""
-    m = ModelTerms.build(arch, weights, kv_dtype, activations)
-    prof = profile or resolve_profile(system.chip, framework)
-    hw = HardwareTerms.build(system, prof, m)
-    ctx = workload.isl_mean + workload.osl_mean / 2
-    cand = candidates(m, hw, tp, pp, ep, systems, kv_bytes=concurrency * float(m.kv(ctx)))
-    conc = np.array([float(concurrency)])
-    ok, frac, code = memory_check(m, hw, cand, conc, ctx)
+    arch, system, prof = scen.arch, scen.system, scen.profile
+    sw = sweep(scen, workload, [concurrency], tp=tp, pp=pp, ep=ep, systems=systems, spec=spec,
+               pool=pool, policy=policy)  # fmt: skip
+    cand, res = sw.cand, {k: v[:, 0] for k, v in sw.metrics.items()}
+    ok = res["feasible"] > 0
     notes = [] if prof.fitted else [_profile_note(prof)]
     base: dict[str, Any] = dict(
-        model=arch.id, hardware=system.id, profile=prof.id, candidates_evaluated=len(cand)
-    )
+        model=arch.id, hardware=system.id, profile=prof.id, candidates_evaluated=len(cand),
+        policy=sw.policy,
+    )  # fmt: skip
+    if workload.isl + workload.osl > arch.max_context:
+        notes.append(
+            f"ISL + OSL = {workload.isl + workload.osl:,} tokens exceeds {arch.id}'s context "
+            f"window of {arch.max_context:,}"
+        )
     if not ok.any():
-        binding, why = _explain(code, m, hw, ctx)
+        binding, why = _explain(sw.fit, scen, workload.kv_context)
         return Prediction(
             **base, feasible=False, binding_constraint=binding, explanation=why,
             deployment={}, chips=0, ttft_s=None, tpot_s=None, tok_s_per_user=None,
             output_tok_s_per_chip=None, total_tok_s_per_chip=None, step_breakdown_s={},
-            notes=tuple(notes),
+            notes=(*notes, f"capacity rule: {scen.capacity_rule()}"),
         )  # fmt: skip
-    res = evaluate(
-        m, hw, tp=cand.tp, pp=cand.pp, ep=cand.ep, concurrency=conc[0], workload=workload,
-        offload_fraction=frac[:, 0], spec=spec, disagg=disagg,
-    )  # fmt: skip
-    usable = ok[:, 0]
-    if not hw.sram:  # HBM: pipeline stages for capacity only; SRAM: stages are the machine
-        usable = usable & smallest_pipeline(cand, ok[:, 0])
+    usable = ok
+    if not scen.sram:  # HBM: pipeline stages for capacity only; SRAM: stages are the machine
+        usable = usable & smallest_pipeline(cand, ok)
     score = np.where(usable, res["tok_s_per_user"] - 1e-9 * res["chips"], -np.inf)
     i = int(np.argmax(score))
     breakdown = {k: float(res[f"step_{k}_s"][i]) for k in (*COMPONENTS, "prefill")}
     if "step_draft_s" in res:
         breakdown["draft"] = float(res["step_draft_s"][i])
     binding = binding_of(breakdown)
-    if frac[i, 0] > 0:
-        notes.append(f"{frac[i, 0]:.0%} of the KV cache lives in the offload tier")
-    if disagg is not None:
-        move = float(res["kv_transfer_s"][i])
+    explanation = f"decode step dominated by {binding}"
+    frac = float(sw.deps.offload_fraction[i, 0])
+    if frac > 0 and res["served_concurrency"][i] >= concurrency:
+        notes.append(f"{frac:.0%} of the KV cache lives in the offload tier")
+    if res["served_concurrency"][i] < concurrency:
         notes.append(
-            f"disaggregated: prefill on {disagg.prefill_hw.system.id} "
-            f"TP{disagg.tp} PP{disagg.pp} takes {float(res['remote_prefill_s'][i]) * 1e3:.1f} ms; "
-            f"the prompt's KV ({float(m.kv(workload.isl_mean)) / 1e9:.2f} GB) crosses "
-            f"{disagg.link_bytes_per_s / 1e9:.0f} GB/s in {move * 1e3:.1f} ms; "
-            + ("the link limits TTFT" if move > float(res["remote_prefill_s"][i])
-               else "prefill compute limits TTFT")
-        )  # fmt: skip
+            f"KV holds {int(res['served_concurrency'][i])} of {concurrency} requests; the server "
+            "runs those and queues the rest"
+        )
+    pools: list[dict[str, Any]] = []
+    tp_i, pp_i = int(cand.tp[i]), int(cand.pp[i])
+    decode_pool = {"role": "decode", "hardware": system.id, "tp": tp_i, "pp": pp_i,
+                   "ep": int(cand.ep[i]), "workers": 1, "chips": tp_i * pp_i}  # fmt: skip
+    if pool is not None:
+        limit = LIMITS[int(res["limited_by"][i])]
+        pre = pool.scenario.system
+        decode_pool["workers"] = pool.decode_workers
+        decode_pool["chips"] = tp_i * pp_i * pool.decode_workers
+        pools = [
+            decode_pool,
+            {"role": "prefill", "hardware": pre.id, "tp": pool.tp, "pp": pool.pp, "ep": pool.ep,
+             "workers": int(res["prefill_workers"][i]), "chips": int(res["prefill_chips"][i]),
+             "utilization": float(res["prefill_utilization"][i])},
+        ]  # fmt: skip
+        move, remote = float(res["kv_transfer_s"][i]), float(res["remote_prefill_s"][i])
+        notes.append(
+            f"disaggregated: {int(res['prefill_workers'][i])} prefill worker(s) on {pre.id} "
+            f"TP{pool.tp} PP{pool.pp} ({int(res['prefill_chips'][i])} chips, "
+            f"{float(res['prefill_utilization'][i]):.0%} busy) feed {pool.decode_workers} decode "
+            f"cop{'y' if pool.decode_workers == 1 else 'ies'}; one prompt prefills in "
+            f"{remote * 1e3:.1f} ms and its KV ({float(scen.kv_bytes(workload.isl_mean)) / 1e9:.2f} GB) "
+            f"crosses the link in {move * 1e3:.1f} ms ({float(res['link_utilization'][i]):.0%} of "
+            f"the link busy); throughput limited by the {limit}"
+        )
+        if limit != "decode pool":
+            binding = limit
+            explanation = f"the {limit} cannot keep up with the decode pool's demand"
+    else:
+        pools = [decode_pool]
     deployment = {
         "hardware": system.id,
-        "tp": int(cand.tp[i]),
+        "tp": tp_i,
         "ep": int(cand.ep[i]),
-        "pp": int(cand.pp[i]),
-        "systems": _systems(system, int(cand.tp[i] * cand.pp[i])),
-        "weights": weights,
-        "kv_dtype": kv_dtype,
-        "compute_dtype": hw.compute_dtype,
+        "pp": pp_i,
+        "systems": tp_i * pp_i / system.chips,
+        "weights": scen.weights,
+        "kv_dtype": scen.kv_dtype,
+        "compute_dtype": scen.hw.compute_dtype,
         "chosen": "given" if (tp or pp or systems) else "fastest feasible",
     }
     return Prediction(
         **base,
         feasible=True,
         binding_constraint=binding,
-        explanation=f"decode step dominated by {binding}",
+        explanation=explanation,
         deployment=deployment,
-        chips=int(res["chips"][i]),
+        chips=int(round(float(res["chips"][i]))),
         ttft_s=float(res["ttft_s"][i]),
         tpot_s=float(res["tpot_s"][i]),
         tok_s_per_user=float(res["tok_s_per_user"][i]),
         output_tok_s_per_chip=float(res["output_tok_s_per_chip"][i]),
         total_tok_s_per_chip=float(res["total_tok_s_per_chip"][i]),
         step_breakdown_s=breakdown,
+        pools=tuple(pools),
         notes=tuple(notes),
     )
 
@@ -231,7 +270,3 @@ def _profile_note(prof: Profile) -> str:
     if prof.derived_from:
         return f"profile '{prof.id}' is derived from fitted profile(s): {prof.derived_from}"
     return f"profile '{prof.id}' is not fitted to measurements"
-
-
-def _systems(system: System, chips: int) -> float:
-    return chips / system.chips

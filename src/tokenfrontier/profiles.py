@@ -38,7 +38,6 @@ class Profile(BaseModel):
     collective_latency_s: float = Field(ge=0)
     step_overhead_s: float = Field(ge=0)
     request_overhead_s: float = Field(default=0.0, ge=0)
-    memory_utilization: float = Field(default=0.9, gt=0, le=1)
     fitted: bool = False
     fitted_on: str = ""
     fit_rows: int = 0

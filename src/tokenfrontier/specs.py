@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DTYPE_BYTES", "Chip", "MemoryTier", "System"]
+__all__ = ["DEFAULT_MEMORY_FRACTION", "DTYPE_BYTES", "Chip", "MemoryTier", "System"]
 
 #: Bytes per element of each storage dtype. ``mxfp4``: 4-bit values + one 8-bit scale per 32.
 DTYPE_BYTES: dict[str, float] = {
@@ -22,6 +22,12 @@ DTYPE_BYTES: dict[str, float] = {
     "fp4": 0.5,
     "mxfp4": 4.25 / 8,
 }
+
+
+#: Share of main memory weights + KV may fill when a chip's catalog entry does not say:
+#: HBM GPUs 0.9 (vLLM's default ``gpu_memory_utilization``; the rest is the CUDA context,
+#: activations and communication buffers), SRAM machines 0.95 (activations and routing buffers).
+DEFAULT_MEMORY_FRACTION: dict[str, float] = {"hbm": 0.9, "sram": 0.95}
 
 
 class _Frozen(BaseModel):
@@ -63,6 +69,7 @@ class Chip(_Frozen):
     board_power_w: float | None = Field(default=None, gt=0)
     price_usd: float | None = Field(default=None, ge=0)
     process_node: str = ""
+    usable_memory_fraction: float | None = Field(default=None, gt=0, le=1)
     sources: tuple[str, ...] = Field(min_length=1)
     notes: str = ""
 
@@ -80,6 +87,22 @@ class Chip(_Frozen):
     @property
     def main_memory(self) -> MemoryTier:
         return self.memory[0]
+
+    @property
+    def memory_fraction(self) -> float:
+        """The one capacity rule: share of main memory that weights + KV may fill.
+
+        The rest holds activations, runtime buffers and fragmentation. Stated per chip in the
+        catalog (``usable_memory_fraction``); absent, the memory kind's default applies.
+        """
+        if self.usable_memory_fraction is not None:
+            return self.usable_memory_fraction
+        return DEFAULT_MEMORY_FRACTION[self.kind]
+
+    @property
+    def usable_memory_bytes(self) -> float:
+        """Main memory that weights + KV may fill (usable capacity x ``memory_fraction``)."""
+        return self.main_memory.usable_bytes * self.memory_fraction
 
     def peak_flops(self, dtype: str) -> float:
         """Dense FLOP/s for ``dtype``; a dtype without tensor cores runs at the best wider rate.
@@ -131,6 +154,11 @@ class System(_Frozen):
     def memory_bytes(self) -> float:
         """Main-tier memory of the whole system (usable capacity)."""
         return self.chips * self.chip.main_memory.usable_bytes
+
+    @property
+    def usable_memory_bytes(self) -> float:
+        """Main-tier memory of the whole system that weights + KV may fill (capacity rule)."""
+        return self.chips * self.chip.usable_memory_bytes
 
     @property
     def io_bytes_per_s(self) -> float:

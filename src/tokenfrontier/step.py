@@ -217,7 +217,7 @@ class HardwareTerms:
             scale_up=max(chip.scale_up_bytes_per_s, per_chip_io, 1e9),
             io=per_chip_io or chip.scale_up_bytes_per_s or 1e9,  # no NIC figure: chip links
             hop_latency_s=system.hop_latency_s,
-            capacity_per_chip=chip.main_memory.usable_bytes,
+            capacity_per_chip=chip.usable_memory_bytes,
             offload_bytes_per_system=off_bytes,
             offload_bandwidth=off_bw,
             sram=chip.kind == "sram",

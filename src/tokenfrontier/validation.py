@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from .errors import InvalidInputError, TokenFrontierError
 from .predict import Prediction, predict_one
 from .profiles import Profile, resolve_profile
 from .results import Result, render_table
+from .scenario import build_scenario
 from .serving import Workload
 
 __all__ = [
@@ -85,21 +86,36 @@ def _num(row: dict[str, str], key: str) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _weights(model: str, precision: str) -> str:
+#: Weights when a row leaves ``precision`` empty (the vendor chose): what the vendor serves by
+#: default — Cerebras 16-bit weights (SPEC §3 deployment table), Groq 8-bit (the 2024 Groq rows'
+#: own label) — else the checkpoint as shipped.
+DEFAULT_PRECISION = {"wse": "bf16", "lpu": "fp8"}
+
+
+def _weights(model: str, precision: str, family: str = "") -> str:
     p = precision.strip().lower()
+    if not p:
+        return DEFAULT_PRECISION.get(family, "native")
     if p == "fp4" and model.startswith("gpt-oss"):
         return "native"  # gpt-oss's own MXFP4 checkpoint
     if p in ("fp4", "nvfp4"):
         return "fp4"
     if p in ("fp8", "bf16", "fp16", "mxfp4", "int8"):
         return p
-    raise InvalidInputError(f"precision '{precision}' unknown; valid: fp4, fp8, bf16, mxfp4")
+    raise InvalidInputError(
+        f"precision '{precision}' unknown; valid: fp4, nvfp4, fp8, int8, bf16, fp16, mxfp4 "
+        "(empty = the vendor's default)"
+    )
 
 
 def predict_row(
     row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile] | None = None
 ) -> Prediction:
-    """Predict one measured row with the deployment it states (or predict's choice)."""
+    """Predict one measured row with the deployment it states (or predict's choice).
+
+    Uses the ``queued`` serving policy: a server whose KV cannot hold the row's concurrency
+    runs what fits and queues the rest, as the measured stacks do.
+    """
     model, hw = row["model"].strip(), row["hardware"].strip()
     arch = get_model(model, catalog)
     system = get_system(hw, catalog)
@@ -116,39 +132,13 @@ def predict_row(
     ep_i = int(ep) if ep else None
     if tp_i and ep_i and (ep_i > tp_i or tp_i % ep_i):
         ep_i = tp_i if ep_i > tp_i else 1  # attention-DP layouts: experts over the TP group
-    kw: dict[str, Any] = dict(
-        weights=_weights(model, row["precision"]),
-        kv_dtype="fp8" if arch.model_type == "deepseek_v4" else "bf16",
-        workload=workload,
-        tp=tp_i,
-        ep=ep_i,
-        pp=1 if tp_i else None,
-        profile=prof,
-    )
-    pred = predict_one(arch, system, concurrency=conc, **kw)
-    if pred.feasible or pred.binding_constraint != "kv_capacity" or conc == 1:
-        return pred
-    return _queued(arch, system, conc, workload, kw) or pred
-
-
-def _queued(arch: Any, system: Any, conc: int, workload: Workload, kw: dict[str, Any]) -> Prediction | None:
-    """A server whose KV holds only b < C requests runs b and queues the rest: throughput and
-    TPOT are those at b; TTFT adds the wait, (C / b - 1) request times."""
-    lo, hi, best = 1, conc - 1, None
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        p = predict_one(arch, system, concurrency=mid, **kw)
-        if p.feasible:
-            best, lo = (mid, p), mid + 1
-        else:
-            hi = mid - 1
-    if best is None:
-        return None
-    b, p = best
-    assert p.ttft_s is not None and p.tpot_s is not None
-    request_s = p.ttft_s + (workload.osl_mean - 1) * p.tpot_s
-    note = f"KV holds {b} of {conc} requests; the server runs {b} and queues the rest"
-    return replace(p, ttft_s=p.ttft_s + (conc / b - 1) * request_s, notes=(*p.notes, note))
+    kv_dtype = "fp8" if arch.model_type == "deepseek_v4" else "bf16"
+    scen = build_scenario(arch, system, weights=_weights(model, row["precision"], system.chip.family), kv_dtype=kv_dtype,
+                          profile=prof)  # fmt: skip
+    return predict_one(
+        scen, workload=workload, concurrency=conc, tp=tp_i, ep=ep_i, pp=1 if tp_i else None,
+        policy="queued",
+    )  # fmt: skip
 
 
 def _ape(pred: float | None, meas: float | None) -> float | None:

@@ -1,0 +1,205 @@
+"""A scenario: one model (weight and KV dtype) on one hardware entry under one efficiency
+profile, resolved once and handed to placement, candidates, serving policies and economics.
+
+It holds what every question about that pair needs and nothing re-derives: the normalized
+architecture, the per-model step terms (:class:`~tokenfrontier.step.ModelTerms`), the
+per-chip hardware terms (:class:`~tokenfrontier.step.HardwareTerms`), the weight bytes of each
+placement item (layers; the input embedding rides with the first, LM head, final norm and MTP
+with the last), the KV bytes per layer, the layer partitions into pipeline stages (computed
+once per stage count) and **one capacity rule**: weights + KV may fill
+``chip.memory_fraction`` of each chip's main memory (``usable_memory_fraction`` in the chip's
+catalog entry). Scenarios are cached: building the same one twice returns the same object.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .arch import ModelArch
+from .footprint import kv_bytes_per_layer, layer_weight_bytes
+from .profiles import Profile, resolve_profile
+from .specs import System
+from .step import HardwareTerms, ModelTerms
+
+__all__ = ["Scenario", "balanced_stages", "build_scenario", "pack_layers"]
+
+Array = NDArray[np.float64]
+_CACHE: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+_CACHE_LIMIT = 512
+
+
+def pack_layers(items: Array, capacity: float) -> list[int]:
+    """Greedy contiguous packing; returns stage sizes (item counts). Optimal stage count.
+
+    An item larger than ``capacity`` gets a stage of its own.
+    """
+    csum = np.concatenate([[0.0], np.cumsum(items)])
+    n, start, stages = len(items), 0, []
+    while start < n:
+        end = int(np.searchsorted(csum, csum[start] + capacity * (1 + 1e-12), side="right")) - 1
+        end = min(max(end, start + 1), n)
+        stages.append(end - start)
+        start = end
+    return stages
+
+
+def balanced_stages(items: Array, n: int) -> list[int]:
+    """Contiguous partition into at most ``n`` stages minimising the largest stage."""
+    lo, hi = float(items.max()), float(items.sum())
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if len(pack_layers(items, mid)) <= n:
+            hi = mid
+        else:
+            lo = mid
+    return pack_layers(items, hi)
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """One model x hardware x profile, resolved. Bytes, seconds, FLOP/s."""
+
+    arch: ModelArch
+    system: System
+    model: ModelTerms
+    hw: HardwareTerms
+    layer_bytes: Array  # weight bytes per placement item (main layers, then MTP layers)
+    _stages: dict[int, tuple[int, ...]] = field(default_factory=dict, repr=False)
+
+    # -- identity -----------------------------------------------------------------------
+    @property
+    def profile(self) -> Profile:
+        return self.hw.profile
+
+    @property
+    def weights(self) -> str:
+        return self.model.weights
+
+    @property
+    def kv_dtype(self) -> str:
+        return self.model.kv_dtype
+
+    @property
+    def sram(self) -> bool:
+        return self.hw.sram
+
+    # -- the capacity rule --------------------------------------------------------------
+    @property
+    def memory_fraction(self) -> float:
+        """Share of each chip's main memory that weights + KV may fill."""
+        return self.system.chip.memory_fraction
+
+    @property
+    def capacity_per_chip(self) -> float:
+        """Bytes of one chip's main memory that weights + KV may fill."""
+        return self.system.chip.usable_memory_bytes
+
+    def capacity_rule(self) -> str:
+        chip = self.system.chip
+        stated = "catalog" if chip.usable_memory_fraction is not None else f"default for {chip.kind}"
+        return (
+            f"weights + KV may fill {self.memory_fraction:.0%} ({stated}) of each "
+            f"{chip.id} {chip.main_memory.name}: {self.capacity_per_chip / 1e9:.2f} GB of "
+            f"{chip.main_memory.usable_bytes / 1e9:.2f} GB per chip"
+        )
+
+    # -- weights and KV per layer ------------------------------------------------------
+    @property
+    def n_items(self) -> int:
+        return len(self.layer_bytes)
+
+    def kv_layer_bytes(self, context: float, full_attention: bool = False) -> Array:
+        """KV bytes of one sequence at ``context`` per placement item (MTP layers hold none)."""
+        out = np.zeros(self.n_items)
+        n_main = len(self.arch.main_layers)
+        out[:n_main] = kv_bytes_per_layer(self.arch, float(context), self.kv_dtype, full_attention)
+        return out
+
+    def kv_bytes(self, context: ArrayLike) -> Array:
+        """KV bytes of one sequence at ``context`` tokens (windows honored)."""
+        return self.model.kv(context)
+
+    # -- pipeline stages ---------------------------------------------------------------
+    def stages(self, n: int) -> tuple[int, ...]:
+        """Items per stage of the balanced contiguous partition into ``n`` stages (cached)."""
+        n = int(n)
+        if n not in self._stages:
+            if n <= 1:
+                self._stages[n] = (self.n_items,)
+            else:
+                self._stages[n] = tuple(balanced_stages(self.layer_bytes, min(n, self.n_items)))
+        return self._stages[n]
+
+    def _bounds(self, n: int) -> Array:
+        return np.cumsum([0, *self.stages(n)])
+
+    def stage_weight_bytes(self, n: int) -> Array:
+        """Weight bytes of each of the ``n`` stages."""
+        b = self._bounds(n)
+        return np.array([self.layer_bytes[x:y].sum() for x, y in itertools.pairwise(b)])
+
+    def stage_kv_bytes(self, n: int, context: float, full_attention: bool = False) -> Array:
+        """KV bytes of one sequence at ``context`` held by each of the ``n`` stages."""
+        kv = self.kv_layer_bytes(context, full_attention)
+        b = self._bounds(n)
+        return np.array([kv[x:y].sum() for x, y in itertools.pairwise(b)])
+
+    def min_stages(self, stage_capacity: float) -> int:
+        """Fewest contiguous stages of ``stage_capacity`` bytes that hold the weights; 0 if a
+        single item is larger than a stage."""
+        if self.layer_bytes.max() > stage_capacity:
+            return 0
+        return len(pack_layers(self.layer_bytes, stage_capacity))
+
+
+def _layer_items(arch: ModelArch, weights: str) -> Array:
+    per_layer, first, last = layer_weight_bytes(arch, weights)
+    items = per_layer.copy()
+    items[0] += first
+    items[-1] += last
+    return items
+
+
+def _cached(key: tuple[Any, ...], keep: tuple[Any, ...], make: Any) -> Any:
+    hit = _CACHE.get(key)
+    if hit is None:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        hit = _CACHE[key] = (*keep, make())  # keep the keyed objects alive while cached
+    return hit[-1]
+
+
+def build_scenario(
+    arch: ModelArch,
+    system: System,
+    *,
+    weights: str = "native",
+    kv_dtype: str = "bf16",
+    activations: str | None = None,
+    framework: str | None = None,
+    profile: Profile | None = None,
+    profiles: dict[str, Profile] | None = None,
+) -> Scenario:
+    """The scenario for ``arch`` on ``system`` (cached: the same inputs give the same object).
+
+    ``profile`` pins the efficiency profile; otherwise it is resolved for the chip and
+    ``framework`` from ``profiles`` (default: the catalog's). Model terms, layer sizes and
+    stage partitions are shared by every scenario of the same model and dtypes.
+    """
+    prof = profile or resolve_profile(system.chip, framework, profiles)
+    mkey = ("model", id(arch), weights, kv_dtype, activations)
+    m = _cached(mkey, (arch,), lambda: ModelTerms.build(arch, weights, kv_dtype, activations))
+    items = _cached(("items", id(arch), weights), (arch,), lambda: _layer_items(arch, weights))
+    stages = _cached(("stages", id(arch), weights), (arch,), dict)
+
+    def make() -> Scenario:
+        hw = HardwareTerms.build(system, prof, m)
+        return Scenario(arch=arch, system=system, model=m, hw=hw, layer_bytes=items, _stages=stages)
+
+    key = ("scenario", id(arch), id(system), weights, kv_dtype, activations, id(prof))
+    return _cached(key, (arch, system, prof), make)  # type: ignore[no-any-return]

@@ -1,0 +1,138 @@
+"""Closed-loop steady state (policy ``closed-loop``): TTFT, TPOT, tok/s/user and tok/s/chip.
+
+Closed loop at concurrency C, prompt/output lengths uniform in [spread L, L]. Per decode step
+C/osl new requests arrive; prefilling each stalls every pipeline stage for that stage's share
+of the prompt's prefill work (stages overlap, so a step grows by (C/osl) x work / pp — the
+``prefill`` component). TTFT = fixed request overhead + prefill of one prompt + queueing behind
+the other C - 1 requests' prefills (M/D/1 on a stage's prefill utilisation) + half a decode
+step. (In a closed loop a faster machine raises the arrival rate, so TTFT at C > 1 may grow
+with speed; throughput and TPOT never get worse.) Throughput per chip = C (isl + osl) / request
+time / chips. Speculative decoding verifies k + 1 tokens per step and drafts with the model's
+MTP layers or a draft model. A prefill pool (:mod:`.pools`) removes the stall, adds the KV
+transfer to TTFT, and counts its chips.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..step import COMPONENTS, ModelTerms, decode_step, prefill_time, total
+from .policy import Array, Deployments, Metrics, register_policy
+from .pools import PrefillPool, apply_pool
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+    from .workload import SpecDecode, Workload
+
+__all__ = ["ClosedLoop", "steady_state"]
+
+
+def _draft_cost(scen: Scenario, spec: SpecDecode, ctx: dict[str, Any]) -> Array:
+    """Time to draft ``k`` tokens with a draft model or the model's MTP layers."""
+    m, hw = scen.model, scen.hw
+    if isinstance(spec.draft, ModelTerms):
+        parts = decode_step(spec.draft, hw, **ctx)
+        return spec.k * (total(parts) - parts["overhead"])
+    parts = decode_step(m, hw, **ctx)
+    per_layer = (total(parts) - parts["overhead"] - parts["pipeline"]) / m.n_layers
+    return spec.k * len(scen.arch.mtp_layers) * per_layer
+
+
+def steady_state(
+    scen: Scenario,
+    *,
+    tp: Array,
+    pp: Array,
+    ep: Array,
+    concurrency: Array,
+    offload_fraction: Array | float,
+    workload: Workload,
+    spec: SpecDecode | None = None,
+    pool: PrefillPool | None = None,
+) -> Metrics:
+    """Closed-loop metrics at ``concurrency`` sequences in flight (arrays broadcast)."""
+    m, hw = scen.model, scen.hw
+    if spec is not None:
+        spec.check(scen.arch)
+    c = np.asarray(concurrency, dtype=float)
+    tp, pp = np.asarray(tp, dtype=float), np.asarray(pp, dtype=float)
+    isl, osl = workload.isl_mean, workload.osl_mean
+    pf = prefill_time(m, hw, tp=tp, pp=pp, ep=ep, tokens=isl)
+    t_pf = total(pf)
+    # one prompt's prefill work on one stage group; each of pp stages does 1/pp of it
+    pf_one = prefill_time(m, hw, tp=tp, pp=1, ep=ep, tokens=isl)
+    stage_work = (total(pf_one) - pf_one["overhead"] - pf_one["latency"]) / pp
+    arrivals = c / osl  # prompts arriving per decode step
+    stall = arrivals * stage_work if pool is None else 0.0 * c
+    q = spec.k + 1 if spec else 1
+    ctx: dict[str, Any] = dict(tp=tp, pp=pp, ep=ep, batch=c, context=workload.decode_context)
+    parts = decode_step(m, hw, **ctx, tokens_per_seq=q, offload_fraction=offload_fraction)
+    parts = {**parts, "prefill": np.asarray(stall)}
+    step = total(parts) + parts["prefill"]
+    if spec:
+        step = step + _draft_cost(scen, spec, ctx)
+        per_token = step / spec.tokens_per_step
+    else:
+        per_token = step
+    chips = tp * pp
+    extra: dict[str, Array] = {}
+    if pool is not None:
+        extra = apply_pool(scen, pool, tp=tp, pp=pp, concurrency=c, per_token=per_token, isl=isl, osl=osl)
+        ttft, req_rate = extra.pop("ttft_s"), extra.pop("request_rate") / pool.decode_workers
+        chips = extra.pop("chips") / pool.decode_workers  # chips per decode copy, both pools
+        t_pf = extra.pop("prefill_s")
+    else:
+        req = t_pf + osl * per_token
+        rho = np.minimum((c - 1) / req * stage_work, 0.9)  # a stage busy with other prompts
+        ttft = t_pf * (1 + rho / (2 * (1 - rho))) + 0.5 * per_token + hw.profile.request_overhead_s
+        req_rate = c / (ttft + (osl - 1) * per_token)
+    out: Metrics = {
+        "ttft_s": ttft,
+        "tpot_s": per_token,
+        "tok_s_per_user": 1.0 / per_token,
+        "output_tok_s_per_chip": req_rate * osl / chips,
+        "total_tok_s_per_chip": req_rate * (isl + osl) / chips,
+        "chips": chips,
+        "request_rate": req_rate,
+        "prefill_s": t_pf,
+        "step_s": step,
+        "served_concurrency": c,
+    }
+    scale = per_token / step  # breakdown per emitted token when speculating
+    for k in (*COMPONENTS, "prefill"):
+        out[f"step_{k}_s"] = parts[k] * scale
+    if spec:
+        out["step_draft_s"] = per_token - (total(parts) + parts["prefill"]) * scale
+    out.update(extra)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
+    return {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in out.items()}
+
+
+class ClosedLoop:
+    """Every one of C sequences is resident and decoding; the capacity rule must hold at C."""
+
+    name = "closed-loop"
+    description = "C sequences always in flight; KV of all C must fit (main memory or offload tier)"
+
+    def evaluate(
+        self,
+        scen: Scenario,
+        deps: Deployments,
+        workload: Workload,
+        *,
+        spec: SpecDecode | None = None,
+        pool: PrefillPool | None = None,
+    ) -> Metrics:
+        out = steady_state(
+            scen, tp=deps.tp, pp=deps.pp, ep=deps.ep, concurrency=deps.concurrency,
+            offload_fraction=deps.offload_fraction, workload=workload, spec=spec, pool=pool,
+        )  # fmt: skip
+        shape = np.broadcast_shapes(np.shape(out["tpot_s"]), np.shape(deps.fits))
+        out = {k: np.broadcast_to(v, shape) for k, v in out.items()}
+        out["feasible"] = np.broadcast_to(deps.fits, shape).astype(float)
+        return out
+
+
+register_policy(ClosedLoop())

@@ -1,0 +1,115 @@
+"""Disaggregated serving: a prefill pool beside the decode pool, with the KV link between them.
+
+Prefill workers (model copies of ``tp x pp`` chips on their own hardware) prefill prompts and
+ship each prompt's KV to a decode copy over the network. A worker with ``pp`` stages has ``pp``
+prompts in flight, so it prefills ``pp / W`` prompts per second (``W`` = one prompt's prefill
+work on one stage group). The pool either has a given number of workers or is sized to keep up
+with the decode pool's demand (``ceil(request rate / worker rate)``). The link between pools is
+the slower of the decode pool's ingress (every decode stage receives its layers' share of the KV
+over its own scale-out link) and the prefill pool's egress, with the catalog's hop latency.
+When the prefill pool or the link cannot keep up, they limit throughput and the answer says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..scenario import Scenario
+from ..step import prefill_time, total
+
+__all__ = ["LIMITS", "PrefillPool", "apply_pool"]
+
+Array = NDArray[np.float64]
+#: ``limited_by`` codes of a disaggregated deployment
+LIMITS = {0: "decode pool", 1: "prefill pool", 2: "KV link between pools"}
+
+
+@dataclass(frozen=True)
+class PrefillPool:
+    """Prefill workers for a decode pool of ``decode_workers`` copies."""
+
+    scenario: Scenario
+    tp: int
+    pp: int
+    ep: int = 1
+    workers: int | None = None  # None: sized to keep up with the decode pool
+    decode_workers: int = 1
+
+    @property
+    def chips_per_worker(self) -> int:
+        return self.tp * self.pp
+
+    @property
+    def egress_bytes_per_s(self) -> float:
+        """Scale-out bandwidth leaving one prefill worker."""
+        return self.scenario.hw.io * self.tp * self.pp
+
+    def prefill_s(self, tokens: float) -> float:
+        """Latency of prefilling one prompt on one worker (seconds)."""
+        return float(total(prefill_time(self.scenario.model, self.scenario.hw, tp=self.tp, pp=self.pp,
+                                        ep=self.ep, tokens=tokens)))  # fmt: skip
+
+    def prompts_per_s(self, tokens: float) -> float:
+        """Prompts one worker prefills per second with its stages busy."""
+        work = float(total(prefill_time(self.scenario.model, self.scenario.hw, tp=self.tp, pp=1,
+                                        ep=self.ep, tokens=tokens)))  # fmt: skip
+        return self.pp / work
+
+
+def _mdc_wait(rho: Array, servers: Array, service_s: float) -> Array:
+    """Mean queueing delay of M/D/c (Sakasegawa's approximation; deterministic service)."""
+    rho = np.minimum(rho, 0.99)
+    return rho ** (np.sqrt(2 * (servers + 1)) - 1) / (servers * (1 - rho)) * service_s * 0.5
+
+
+def apply_pool(
+    scen: Scenario,
+    pool: PrefillPool,
+    *,
+    tp: Array,
+    pp: Array,
+    concurrency: Array,
+    per_token: Array,
+    isl: float,
+    osl: float,
+) -> dict[str, Array]:
+    """TTFT, request rate and chips of the decode deployments fed by ``pool``."""
+    kv = float(scen.kv_bytes(isl))
+    ingress = scen.hw.io * tp * pp  # one decode copy: every stage receives its share
+    link = np.minimum(ingress, pool.egress_bytes_per_s)
+    hop = max(scen.system.hop_latency_s, pool.scenario.system.hop_latency_s)
+    move = kv / link + hop
+    remote = pool.prefill_s(isl)
+    ttft0 = remote + move + 0.5 * per_token + scen.profile.request_overhead_s
+    demand = pool.decode_workers * concurrency / (ttft0 + (osl - 1) * per_token)  # requests/s
+    mu = pool.prompts_per_s(isl)
+    if pool.workers is None:
+        workers = np.maximum(np.ceil(demand / mu - 1e-9), 1.0)
+    else:
+        workers = np.full(np.shape(demand), float(pool.workers))
+    link_rate = np.minimum(pool.decode_workers * ingress, workers * pool.egress_bytes_per_s) / max(kv, 1.0)
+    rate = np.minimum(np.minimum(demand, workers * mu), link_rate)
+    limited = np.where(rate < demand * (1 - 1e-9), np.where(workers * mu <= link_rate, 1, 2), 0)
+    ttft = ttft0 + _mdc_wait(demand / (workers * mu), workers, 1.0 / mu)
+    # a closed loop that the prefill pool or the link cannot keep up with: Little's law
+    ttft = np.where(limited > 0, pool.decode_workers * concurrency / rate - (osl - 1) * per_token, ttft)
+    decode_chips = pool.decode_workers * tp * pp
+    prefill_chips = workers * pool.chips_per_worker
+    return {
+        "ttft_s": ttft,
+        "request_rate": rate,
+        "chips": decode_chips + prefill_chips,
+        "decode_chips": decode_chips + 0.0 * rate,
+        "prefill_chips": prefill_chips,
+        "prefill_workers": workers,
+        "kv_transfer_s": move + 0.0 * rate,
+        "remote_prefill_s": remote + 0.0 * rate,
+        "prefill_s": remote + move + 0.0 * rate,
+        "link_utilization": rate * kv / (np.minimum(pool.decode_workers * ingress,
+                                                    workers * pool.egress_bytes_per_s)),  # fmt: skip
+        "prefill_utilization": rate / (workers * mu),
+        "limited_by": limited.astype(float),
+    }

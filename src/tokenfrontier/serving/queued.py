@@ -1,0 +1,59 @@
+"""Queued serving (policy ``queued``): a server whose KV holds only b < C sequences runs b and
+queues the rest.
+
+Throughput and TPOT are the closed loop's at b = min(C, max sequences whose KV fits); TTFT adds
+the wait for a slot, (C / b - 1) request times. With b = C it equals ``closed-loop``. This is
+how a measured benchmark at a concurrency the server cannot hold behaves (vLLM, SGLang and
+TensorRT-LLM admit what fits and queue the rest).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .closed_loop import steady_state
+from .policy import Deployments, Metrics, register_policy
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+    from .pools import PrefillPool
+    from .workload import SpecDecode, Workload
+
+__all__ = ["Queued"]
+
+
+class Queued:
+    """Admit what the KV capacity holds; queue the rest."""
+
+    name = "queued"
+    description = "runs min(C, sequences whose KV fits); the rest wait for a slot (TTFT grows)"
+
+    def evaluate(
+        self,
+        scen: Scenario,
+        deps: Deployments,
+        workload: Workload,
+        *,
+        spec: SpecDecode | None = None,
+        pool: PrefillPool | None = None,
+    ) -> Metrics:
+        c = np.asarray(deps.concurrency, dtype=float)
+        b = np.maximum(np.minimum(c, deps.max_sequences), 1.0)
+        # offload share at b: what does not fit in main memory stays in the offload tier
+        frac = np.where(b < c, 0.0, deps.offload_fraction)
+        out = steady_state(
+            scen, tp=deps.tp, pp=deps.pp, ep=deps.ep, concurrency=b, offload_fraction=frac,
+            workload=workload, spec=spec, pool=pool,
+        )  # fmt: skip
+        request_s = out["ttft_s"] + (workload.osl_mean - 1) * out["tpot_s"]
+        shape = np.broadcast_shapes(np.shape(out["tpot_s"]), np.shape(c), np.shape(deps.weights_fit))
+        out = {k: np.broadcast_to(v, shape) for k, v in out.items()}
+        out["ttft_s"] = out["ttft_s"] + np.broadcast_to((c / b - 1) * request_s, shape)
+        feasible = deps.weights_fit & (deps.max_sequences >= 1)
+        out["feasible"] = np.broadcast_to(feasible, shape).astype(float)
+        return out
+
+
+register_policy(Queued())
