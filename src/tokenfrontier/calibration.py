@@ -14,7 +14,16 @@ import numpy as np
 from .catalog import Catalog, default_catalog
 from .errors import TokenFrontierError
 from .profiles import Profile
-from .validation import BUNDLED_CALIBRATION, METRICS, _num, _stats, predict_row, read_measured, validate_rows
+from .validation import (
+    BUNDLED_CALIBRATION,
+    METRICS,
+    _num,
+    _stats,
+    predict_row,
+    read_measured,
+    row_era,
+    validate_rows,
+)
 
 __all__ = ["calibrate"]
 
@@ -75,12 +84,12 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
     rows = read_measured(path)
     if str(path) == "calibration" and not Path(path).exists():
         path = BUNDLED_CALIBRATION
-    groups: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+    groups: dict[tuple[str, str, str, str], list[dict[str, str]]] = {}
     for r in rows:
         chip = cat.chip(r["hardware"].strip())
-        groups.setdefault((chip.family, chip.kind, r["framework"].strip()), []).append(r)
+        groups.setdefault((chip.family, chip.kind, r["framework"].strip(), row_era(r)), []).append(r)
     written = []
-    for (family, kind, fw), grp in sorted(groups.items()):
+    for (family, kind, fw, era), grp in sorted(groups.items()):
         start = Profile(id="prior", families=(), framework="prior", **_PRIORS[kind])
         params = _HBM_PARAMS if kind == "hbm" else _SRAM_PARAMS
         names = [p[0] for p in params]
@@ -90,10 +99,11 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
         scale = np.maximum(hi, 1e-9)
 
         def make(x: np.ndarray, _start: Profile = start, _fw: str = fw, _fam: str = family,
-                 _names: list[str] = names) -> Profile:  # fmt: skip
+                 _names: list[str] = names, _era: str = era) -> Profile:  # fmt: skip
             upd = dict(zip(_names, (float(v) for v in x), strict=True))
+            pid = f"{_fam}-{_fw}" + (f"-{_era}" if _era else "")
             return _start.model_copy(
-                update={**upd, "id": f"{_fam}-{_fw}", "families": (_fam,), "framework": _fw}
+                update={**upd, "id": pid, "families": (_fam,), "framework": _fw, "era": _era}
             )
 
         prior = np.array([_PRIORS[kind][n] for n in names])
@@ -135,6 +145,7 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
 def _defaults(fitted: list[Profile]) -> list[Profile]:
     """Family defaults and memory-kind defaults: geometric means of the fitted profiles."""
     out = []
+    fitted = [p for p in fitted if not p.era]  # defaults describe today's software
     by_family: dict[str, list[Profile]] = {}
     for p in fitted:
         by_family.setdefault(p.families[0], []).append(p)

@@ -38,6 +38,7 @@ class Profile(BaseModel):
     collective_latency_s: float = Field(ge=0)
     step_overhead_s: float = Field(ge=0)
     request_overhead_s: float = Field(default=0.0, ge=0)
+    era: str = ""  # software era of vendor-API rows it was fitted on ("2024"); "" = current
     fitted: bool = False
     fitted_on: str = ""
     fit_rows: int = 0
@@ -77,13 +78,20 @@ def load_profiles(folder: str = str(PROFILE_DIR)) -> dict[str, Profile]:
 
 
 def resolve_profile(
-    chip: Chip, framework: str | None = None, profiles: dict[str, Profile] | None = None
+    chip: Chip,
+    framework: str | None = None,
+    profiles: dict[str, Profile] | None = None,
+    era: str = "",
 ) -> Profile:
-    """The profile for ``chip`` on ``framework`` (``None`` = the family's default stack)."""
+    """The profile for ``chip`` on ``framework`` (``None`` = the family's default stack).
+
+    ``era`` picks a profile fitted on an older software era of a vendor API ("2024") where
+    one exists; otherwise the current one.
+    """
     profiles = profiles if profiles is not None else load_profiles()
     fw = (framework or "").strip().lower()
     fw = _ALIASES.get(fw, fw)
-    ordered = sorted(profiles.values(), key=lambda p: p.id)
+    ordered = sorted(profiles.values(), key=lambda p: (p.era != era, p.era != "", p.id))
     for p in ordered:
         if fw and p.framework == fw and chip.family in p.families:
             return p

@@ -32,6 +32,7 @@ __all__ = [
     "METRICS",
     "Validation",
     "predict_row",
+    "row_era",
     "read_measured",
     "validate",
     "validate_rows",
@@ -108,6 +109,16 @@ def _weights(model: str, precision: str, family: str = "") -> str:
     )
 
 
+def row_era(row: dict[str, str]) -> str:
+    """Software era of a single-stream vendor-API row: "2024" for rows dated before 2025;
+    "" (current) for later or undated ones (the measured README marks those current-era).
+    Serving sweeps state their stack and version, so they carry no era."""
+    if (row.get("tp") or "").strip():
+        return ""
+    date = (row.get("date") or "").strip()
+    return "2024" if date and date < "2025" else ""
+
+
 def predict_row(
     row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile] | None = None
 ) -> Prediction:
@@ -127,7 +138,7 @@ def predict_row(
         isl, osl = _DEFAULT_SINGLE_STREAM
     workload = Workload(int(isl), int(osl), 1.0 if single else 0.8)
     conc = int(_num(row, "concurrency") or 1)
-    prof = resolve_profile(system.chip, row["framework"], profiles)
+    prof = resolve_profile(system.chip, row["framework"], profiles, row_era(row))
     tp_i = int(tp) if tp else None
     ep_i = int(ep) if ep else None
     if tp_i and ep_i and (ep_i > tp_i or tp_i % ep_i):
