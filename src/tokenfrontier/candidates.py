@@ -66,7 +66,9 @@ def _powers(limit: int) -> list[int]:
     return out
 
 
-def _sram_pipeline(scen: Scenario, group: int, pp: int | None, systems: int | None, kv_bytes: float) -> list[int]:
+def _sram_pipeline(
+    scen: Scenario, group: int, pp: int | None, systems: int | None, kv_bytes: float
+) -> list[int]:
     cap = group * scen.capacity_per_chip
     min_pp = scen.min_stages(cap)
     system = scen.system

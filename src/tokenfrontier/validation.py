@@ -220,6 +220,7 @@ def validate(
     for raw in read_measured(path):
         row: dict[str, Any] = dict(raw)
         row["kind"] = "single-stream" if not (raw.get("tp") or "").strip() else "serving"
+        row["status"] = "skipped"
         try:
             pred = predict_row(raw, cat, profiles)
         except TokenFrontierError as exc:
@@ -234,6 +235,7 @@ def validate(
             row["skipped_reason"] = f"infeasible: {pred.explanation}"
             out_rows.append(row)
             continue
+        row["status"] = "predicted"
         row["pred_chips"] = pred.chips
         row["pred_deployment"] = pred.deployment
         row["profile"] = pred.profile

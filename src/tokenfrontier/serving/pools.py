@@ -108,8 +108,9 @@ def apply_pool(
         "kv_transfer_s": move + 0.0 * rate,
         "remote_prefill_s": remote + 0.0 * rate,
         "prefill_s": remote + move + 0.0 * rate,
-        "link_utilization": rate * kv / (np.minimum(pool.decode_workers * ingress,
-                                                    workers * pool.egress_bytes_per_s)),  # fmt: skip
+        "link_utilization": rate
+        * kv
+        / (np.minimum(pool.decode_workers * ingress, workers * pool.egress_bytes_per_s)),  # fmt: skip
         "prefill_utilization": rate / (workers * mu),
         "limited_by": limited.astype(float),
     }
