@@ -41,7 +41,7 @@ def test_prefill_stall_is_per_stage():
 
 @pytest.mark.parametrize("model", ["gpt-oss-120b", "llama-3.1-70b"])
 def test_mtp_needs_mtp_layers(model):
-    with pytest.raises(InvalidInputError, match="ships no MTP layers.*draft=MODEL"):
+    with pytest.raises(InvalidInputError, match=r"ships no MTP layers.*draft=MODEL"):
         tf.predict(model, "dgx-h200", isl=1024, osl=1024, spec_decode="k=3,acceptance=0.7,draft=mtp")
     with pytest.raises(InvalidInputError, match="ships no MTP layers"):
         tf.frontier(model, "dgx-h200", isl=1024, osl=1024, spec_decode=["k=3,draft=mtp"])

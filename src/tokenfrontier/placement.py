@@ -1,14 +1,15 @@
 """Deployment of one model copy on a system: how many systems, which layers where, KV room.
 
 Method (SPEC §4), on a :class:`~tokenfrontier.scenario.Scenario` and its one capacity rule
-(weights + KV may fill the chip's ``usable_memory_fraction`` of main memory): weights are placed strictly on layer boundaries across systems (pipeline
-stages); inside a system the chips share each layer (tensor parallel in the scale-up domain).
-The input embedding rides with the first stage; LM head, final norm and MTP layers with the
-last. The minimum system count is a contiguous bin packing of the layers (weights only), then
-the layers are rebalanced over that many systems to minimise the largest stage. What is left
-in each system is room for KV cache; one sequence's KV moves on/off each system over its own
-scale-out link in parallel. When main memory cannot hold one sequence's KV, an offload tier
-(the CS-3 KVSS) takes it, at the offload link's bandwidth.
+(weights + KV may fill the chip's ``usable_memory_fraction`` of main memory): weights are
+placed strictly on layer boundaries across systems (pipeline stages); inside a system the
+chips share each layer (tensor parallel in the scale-up domain). The input embedding rides
+with the first stage; LM head, final norm and MTP layers with the last. The minimum system
+count is a contiguous bin packing of the layers (weights only), then the layers are
+rebalanced over that many systems to minimise the largest stage. What is left in each system
+is room for KV cache; one sequence's KV moves on/off each system over its own scale-out link
+in parallel. When main memory cannot hold one sequence's KV, an offload tier (the CS-3 KVSS)
+takes it, at the offload link's bandwidth.
 """
 
 from __future__ import annotations

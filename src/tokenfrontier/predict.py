@@ -254,7 +254,7 @@ def predict_one(
         binding_constraint=binding,
         explanation=explanation,
         deployment=deployment,
-        chips=int(round(float(res["chips"][i]))),
+        chips=round(float(res["chips"][i])),
         ttft_s=float(res["ttft_s"][i]),
         tpot_s=float(res["tpot_s"][i]),
         tok_s_per_user=float(res["tok_s_per_user"][i]),

@@ -32,8 +32,8 @@ __all__ = [
     "METRICS",
     "Validation",
     "predict_row",
-    "row_era",
     "read_measured",
+    "row_era",
     "validate",
     "validate_rows",
 ]
@@ -144,7 +144,8 @@ def predict_row(
     if tp_i and ep_i and (ep_i > tp_i or tp_i % ep_i):
         ep_i = tp_i if ep_i > tp_i else 1  # attention-DP layouts: experts over the TP group
     kv_dtype = "fp8" if arch.model_type == "deepseek_v4" else "bf16"
-    scen = build_scenario(arch, system, weights=_weights(model, row["precision"], system.chip.family), kv_dtype=kv_dtype,
+    weights = _weights(model, row["precision"], system.chip.family)
+    scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype,
                           profile=prof)  # fmt: skip
     return predict_one(
         scen, workload=workload, concurrency=conc, tp=tp_i, ep=ep_i, pp=1 if tp_i else None,

@@ -59,10 +59,10 @@ class Deployments:
         offload_fraction: ArrayLike = 0.0,
     ) -> Deployments:
         """Deployments with no memory limit (every one fits): for direct step-model studies."""
-        arrays = [np.asarray(x, dtype=float) for x in (tp, pp, ep, concurrency, offload_fraction)]
-        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        t, p, e, c, off = (np.asarray(x, dtype=float) for x in (tp, pp, ep, concurrency, offload_fraction))
+        shape = np.broadcast_shapes(t.shape, p.shape, e.shape, c.shape, off.shape)
         ones = np.ones(shape, dtype=bool)
-        return cls(*arrays, fits=ones, weights_fit=ones, max_sequences=np.full(shape, np.inf))
+        return cls(t, p, e, c, off, fits=ones, weights_fit=ones, max_sequences=np.full(shape, np.inf))
 
     @property
     def chips(self) -> Array:

@@ -90,7 +90,8 @@ def apply_pool(
         workers = np.maximum(np.ceil(demand / mu - 1e-9), 1.0)
     else:
         workers = np.full(np.shape(demand), float(pool.workers))
-    link_rate = np.minimum(pool.decode_workers * ingress, workers * pool.egress_bytes_per_s) / max(kv, 1.0)
+    link_capacity = np.minimum(pool.decode_workers * ingress, workers * pool.egress_bytes_per_s)
+    link_rate = link_capacity / max(kv, 1.0)
     rate = np.minimum(np.minimum(demand, workers * mu), link_rate)
     limited = np.where(rate < demand * (1 - 1e-9), np.where(workers * mu <= link_rate, 1, 2), 0)
     ttft = ttft0 + _mdc_wait(demand / (workers * mu), workers, 1.0 / mu)
@@ -108,9 +109,7 @@ def apply_pool(
         "kv_transfer_s": move + 0.0 * rate,
         "remote_prefill_s": remote + 0.0 * rate,
         "prefill_s": remote + move + 0.0 * rate,
-        "link_utilization": rate
-        * kv
-        / (np.minimum(pool.decode_workers * ingress, workers * pool.egress_bytes_per_s)),  # fmt: skip
+        "link_utilization": rate * kv / link_capacity,
         "prefill_utilization": rate / (workers * mu),
         "limited_by": limited.astype(float),
     }
