@@ -174,8 +174,32 @@ def decode_flops_per_token(arch: ModelArch, context: ArrayLike) -> NDArray[np.fl
 def attention_flops_per_token(arch: ModelArch, context: ArrayLike) -> NDArray[np.float64]:
     """Attention (QK and AV) FLOPs of one new token at ``context`` (windows honored)."""
     ctx = np.asarray(context, dtype=float)
-    attn = sum(layer.attn_flop_per_token * _attended(layer, ctx) for layer in arch.main_layers)
+    attn = sum(flop * _attended(layer, ctx) for layer, flop in _attention_groups(arch))
     return np.asarray(attn + 0.0 * ctx)
+
+
+_GROUPS: dict[int, tuple[ModelArch, list[tuple[Layer, float]], float]] = {}
+
+
+def _attention_groups(arch: ModelArch) -> list[tuple[Layer, float]]:
+    """Main layers grouped by attention shape, with their summed attention FLOPs per pair
+    (computed once per architecture; layers of one shape cost the same per attended token)."""
+    return _arch_cache(arch)[1]
+
+
+def _arch_cache(arch: ModelArch) -> tuple[ModelArch, list[tuple[Layer, float]], float]:
+    hit = _GROUPS.get(id(arch))
+    if hit is None or hit[0] is not arch:
+        groups: dict[tuple[object, ...], tuple[Layer, float]] = {}
+        for layer in arch.main_layers:
+            key = (layer.attention, layer.window, layer.compress_ratio, layer.attn_topk)
+            first, flop = groups.get(key, (layer, 0.0))
+            groups[key] = (first, flop + layer.attn_flop_per_token)
+        layers = sum(layer.attention_params + layer.active_ffn_params for layer in arch.main_layers)
+        if len(_GROUPS) > 256:
+            _GROUPS.clear()
+        hit = _GROUPS[id(arch)] = (arch, list(groups.values()), float(layers + arch.lm_head_params))
+    return hit
 
 
 def prefill_flops(arch: ModelArch, tokens: ArrayLike) -> NDArray[np.float64]:
@@ -183,8 +207,7 @@ def prefill_flops(arch: ModelArch, tokens: ArrayLike) -> NDArray[np.float64]:
     s = np.asarray(tokens, dtype=float)
     dense = 2.0 * _matmul_active_params(arch) * s
     attn = 0.0 * s
-    for layer in arch.main_layers:
-        w_full, _ = _stored_tokens(layer, s, full_attention=False)
+    for layer, flop in _attention_groups(arch):
         if layer.attention == "compressed":
             r = layer.compress_ratio or np.inf
             mean_compressed = s / (2 * r)
@@ -199,8 +222,7 @@ def prefill_flops(arch: ModelArch, tokens: ArrayLike) -> NDArray[np.float64]:
                 pairs = n_full * w * (w + 1) / 2 + rem * (rem + 1) / 2
         else:
             pairs = s * (s + 1) / 2
-        attn = attn + layer.attn_flop_per_token * pairs
-        del w_full
+        attn = attn + flop * pairs
     return np.asarray(dense + attn)
 
 
@@ -212,8 +234,7 @@ def prefill_attention_flops(arch: ModelArch, tokens: ArrayLike) -> NDArray[np.fl
 
 def _matmul_active_params(arch: ModelArch) -> float:
     """Active parameters that do matmuls per token: layers + LM head (not the lookup)."""
-    layers = sum(layer.attention_params + layer.active_ffn_params for layer in arch.main_layers)
-    return float(layers + arch.lm_head_params)
+    return _arch_cache(arch)[2]
 
 
 @dataclass(frozen=True)

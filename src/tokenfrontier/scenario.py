@@ -57,7 +57,16 @@ def balanced_stages(items: Array, n: int) -> list[int]:
             hi = mid
         else:
             lo = mid
-    return pack_layers(items, hi)
+    stages = pack_layers(items, hi)
+    # greedy packing may use fewer stages than asked: split the heaviest multi-item stages
+    # (this never raises the largest stage) so n systems really hold n stages
+    while len(stages) < min(n, len(items)):
+        bounds = np.cumsum([0, *stages])
+        sizes = [items[a:b].sum() if b - a > 1 else -1.0 for a, b in itertools.pairwise(bounds)]
+        k = int(np.argmax(sizes))
+        half = stages[k] // 2
+        stages[k : k + 1] = [stages[k] - half, half]
+    return stages
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,7 +78,7 @@ class Scenario:
     model: ModelTerms
     hw: HardwareTerms
     layer_bytes: Array  # weight bytes per placement item (main layers, then MTP layers)
-    _stages: dict[int, tuple[int, ...]] = field(default_factory=dict, repr=False)
+    _stages: dict[Any, Any] = field(default_factory=dict, repr=False)  # partitions, KV per layer
 
     # -- identity -----------------------------------------------------------------------
     @property
@@ -115,10 +124,13 @@ class Scenario:
 
     def kv_layer_bytes(self, context: float, full_attention: bool = False) -> Array:
         """KV bytes of one sequence at ``context`` per placement item (MTP layers hold none)."""
-        out = np.zeros(self.n_items)
-        n_main = len(self.arch.main_layers)
-        out[:n_main] = kv_bytes_per_layer(self.arch, float(context), self.kv_dtype, full_attention)
-        return out
+        key = ("kv", float(context), full_attention, self.kv_dtype)
+        if key not in self._stages:
+            out = np.zeros(self.n_items)
+            n_main = len(self.arch.main_layers)
+            out[:n_main] = kv_bytes_per_layer(self.arch, float(context), self.kv_dtype, full_attention)
+            self._stages[key] = out
+        return self._stages[key]  # type: ignore[no-any-return]
 
     def kv_bytes(self, context: ArrayLike) -> Array:
         """KV bytes of one sequence at ``context`` tokens (windows honored)."""
@@ -152,9 +164,11 @@ class Scenario:
     def min_stages(self, stage_capacity: float) -> int:
         """Fewest contiguous stages of ``stage_capacity`` bytes that hold the weights; 0 if a
         single item is larger than a stage."""
-        if self.layer_bytes.max() > stage_capacity:
-            return 0
-        return len(pack_layers(self.layer_bytes, stage_capacity))
+        key = ("min", float(stage_capacity))
+        if key not in self._stages:
+            fits = self.layer_bytes.max() <= stage_capacity
+            self._stages[key] = len(pack_layers(self.layer_bytes, stage_capacity)) if fits else 0
+        return self._stages[key]  # type: ignore[no-any-return]
 
 
 def _layer_items(arch: ModelArch, weights: str) -> Array:

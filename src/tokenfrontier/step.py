@@ -23,7 +23,7 @@ The pieces sum to the step time; :func:`tokenfrontier.predict.binding_of` names 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -96,6 +96,7 @@ class ModelTerms:
     sqrt_active_gb: float  # sum over layers of sqrt(active bytes of the layer / 1e9)
     weight_bytes: float
     activations: str | None  # compute dtype asked for; None = chosen per chip
+    _kv: dict[float, Array] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -138,6 +139,12 @@ class ModelTerms:
         )
 
     def kv(self, context: ArrayLike) -> Array:
+        """KV bytes of one sequence at ``context`` tokens (cached for scalar contexts)."""
+        if np.ndim(context) == 0:
+            key = float(context)  # type: ignore[arg-type]
+            if key not in self._kv:
+                self._kv[key] = np.asarray(kv_bytes(self.arch, key, self.kv_dtype))
+            return self._kv[key]
         return np.asarray(kv_bytes(self.arch, context, self.kv_dtype))
 
     def matmul_flops(self, tokens: ArrayLike) -> Array:

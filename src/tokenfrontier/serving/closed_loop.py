@@ -26,7 +26,14 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
     from .workload import SpecDecode, Workload
 
-__all__ = ["ClosedLoop", "steady_state"]
+__all__ = ["ClosedLoop", "broadcast", "steady_state"]
+
+
+def broadcast(out: Metrics) -> Metrics:
+    """Every metric as a float array of the common grid shape."""
+    arrays = {k: np.asarray(v, dtype=float) for k, v in out.items()}
+    shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    return {k: a if a.shape == shape else np.broadcast_to(a, shape) for k, a in arrays.items()}
 
 
 def _draft_cost(scen: Scenario, spec: SpecDecode, ctx: dict[str, Any]) -> Array:
@@ -106,8 +113,7 @@ def steady_state(
     if spec:
         out["step_draft_s"] = per_token - (total(parts) + parts["prefill"]) * scale
     out.update(extra)
-    shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
-    return {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in out.items()}
+    return out
 
 
 class ClosedLoop:
@@ -129,10 +135,8 @@ class ClosedLoop:
             scen, tp=deps.tp, pp=deps.pp, ep=deps.ep, concurrency=deps.concurrency,
             offload_fraction=deps.offload_fraction, workload=workload, spec=spec, pool=pool,
         )  # fmt: skip
-        shape = np.broadcast_shapes(np.shape(out["tpot_s"]), np.shape(deps.fits))
-        out = {k: np.broadcast_to(v, shape) for k, v in out.items()}
-        out["feasible"] = np.broadcast_to(deps.fits, shape).astype(float)
-        return out
+        out["feasible"] = np.asarray(deps.fits, dtype=float)
+        return broadcast(out)
 
 
 register_policy(ClosedLoop())

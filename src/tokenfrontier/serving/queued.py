@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .closed_loop import steady_state
+from .closed_loop import broadcast, steady_state
 from .policy import Deployments, Metrics, register_policy
 
 if TYPE_CHECKING:
@@ -48,12 +48,9 @@ class Queued:
             workload=workload, spec=spec, pool=pool,
         )  # fmt: skip
         request_s = out["ttft_s"] + (workload.osl_mean - 1) * out["tpot_s"]
-        shape = np.broadcast_shapes(np.shape(out["tpot_s"]), np.shape(c), np.shape(deps.weights_fit))
-        out = {k: np.broadcast_to(v, shape) for k, v in out.items()}
-        out["ttft_s"] = out["ttft_s"] + np.broadcast_to((c / b - 1) * request_s, shape)
-        feasible = deps.weights_fit & (deps.max_sequences >= 1)
-        out["feasible"] = np.broadcast_to(feasible, shape).astype(float)
-        return out
+        out["ttft_s"] = out["ttft_s"] + (c / b - 1) * request_s
+        out["feasible"] = np.asarray(deps.weights_fit & (deps.max_sequences >= 1), dtype=float)
+        return broadcast(out)
 
 
 register_policy(Queued())
