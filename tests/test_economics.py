@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import numpy_financial as npf
@@ -14,7 +15,7 @@ import tokenfrontier as tf
 from conftest import assert_cli_error
 from tokenfrontier.economics.cost import cost_of
 from tokenfrontier.economics.deal import irr, npv
-from tokenfrontier.economics.pricing import HourlyRate, load_card
+from tokenfrontier.economics.pricing import TOKEN_TYPES, Card, HourlyRate, load_card
 from tokenfrontier.errors import InvalidInputError
 from tokenfrontier.views.cli import main
 
@@ -109,6 +110,69 @@ def test_agentic_mix_shares():
     assert c.usd_per_mtok_by_type["output"] == pytest.approx(20 * c.usd_per_mtok_by_type["input"])
     assert sum(c.spend_share_by_type.values()) == pytest.approx(1.0)
     assert c.gross_margin is not None
+
+
+def _served(total_tok_s_per_chip, output_tok_s_per_chip, chips):
+    """A feasible prediction stub: only what the cost method reads."""
+    return SimpleNamespace(
+        feasible=True, explanation="", model="m", hardware="h", deployment={}, chips=chips,
+        tok_s_per_user=50.0, total_tok_s_per_chip=total_tok_s_per_chip,
+        output_tok_s_per_chip=output_tok_s_per_chip,
+    )  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    usd_h=st.floats(0.0, 1e5),
+    chips=st.integers(1, 256),
+    in_rate=st.floats(0.0, 1e7),
+    out_rate=st.floats(1e-3, 1e6),
+    shares=st.lists(st.floats(1e-6, 1.0), min_size=4, max_size=4),
+    prices=st.lists(st.floats(0.0, 100.0), min_size=4, max_size=4),
+    multiple=st.floats(1.0, 100.0),
+    conc=st.integers(1, 4096),
+)
+def test_cost_by_token_type_adds_up_to_the_hourly_rate(
+    usd_h, chips, in_rate, out_rate, shares, prices, multiple, conc
+):
+    # issue 8: sum over types of tokens/hour x $/token == the deployment's $/hour
+    pred = _served(in_rate + out_rate, out_rate, chips)
+    share = dict(zip(TOKEN_TYPES, (x / sum(shares) for x in shares), strict=True))
+    card = Card(dict(zip(TOKEN_TYPES, prices, strict=True)), share)
+    in_h, out_h = in_rate * chips * 3600, out_rate * chips * 3600
+    rest = sum(share[t] for t in TOKEN_TYPES if t != "output")
+    served = {
+        "workload": {"input": in_h, "output": out_h},
+        "agentic": {t: out_h if t == "output" else in_h * share[t] / rest for t in TOKEN_TYPES},
+    }
+    for mix, tokens in served.items():
+        c = cost_of(pred, HourlyRate(usd_h / chips, "given", ""), mix=mix, card=card,
+                    cache_read_multiple=multiple, concurrency=conc)  # fmt: skip
+        assert all(v >= 0 for v in c.usd_per_mtok_by_type.values())
+        spent = sum(n * c.usd_per_mtok_by_type[t] / 1e6 for t, n in tokens.items())
+        assert spent == pytest.approx(usd_h, rel=1e-9, abs=1e-12)
+        assert c.usd_per_mtok * c.tokens_per_hour / 1e6 == pytest.approx(usd_h, rel=1e-9, abs=1e-12)
+        assert c.tokens_per_hour_by_type == pytest.approx(tokens, rel=1e-9, abs=1e-9 * (in_h + out_h))
+        assert sum(c.usd_per_hour_by_type.values()) == pytest.approx(usd_h, rel=1e-9, abs=1e-12)
+        if mix == "agentic":
+            assert sum(c.spend_share_by_type.values()) == pytest.approx(1.0)
+            by = c.usd_per_mtok_by_type
+            assert by["output"] == pytest.approx(multiple * by["cache_read"], rel=1e-9)
+
+
+@pytest.mark.parametrize(("isl", "osl", "target"), [(1000, 1000, 150), (96_000, 213, 100)])
+def test_agentic_cost_of_the_readme_example_conserves_money(isl, osl, target):
+    # before issue 8 the agentic $/Mtok x tokens/hour was 0.21x (1k/1k) and 37x (96k/213)
+    # the deployment's $/hour
+    c = tf.cost("gpt-oss-120b", "cs-3", isl=isl, osl=osl, mix="agentic",
+                target_tok_s_per_user=target)  # fmt: skip
+    assert c.usd_per_mtok * c.tokens_per_hour / 1e6 / c.usd_per_hour == pytest.approx(1.0, rel=1e-9)
+    tok = c.tokens_per_hour_by_type
+    assert tok["output"] == pytest.approx(c.tokens_per_hour * osl / (isl + osl), rel=1e-9)
+    spent = sum(tok[t] * c.usd_per_mtok_by_type[t] / 1e6 for t in TOKEN_TYPES)
+    assert spent / c.usd_per_hour == pytest.approx(1.0, rel=1e-9)
+    revenue = sum(tok[t] * load_card().usd_per_mtok[t] / 1e6 for t in TOKEN_TYPES)
+    assert c.gross_margin == pytest.approx(1 - c.usd_per_hour / revenue)
 
 
 def test_matched_interactivity_picks_a_point_meeting_the_target():
