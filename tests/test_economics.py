@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 import tokenfrontier as tf
 from conftest import assert_cli_error
+from tokenfrontier.api import get_system
 from tokenfrontier.economics.cost import cost_of
 from tokenfrontier.economics.deal import irr, npv
 from tokenfrontier.economics.pricing import TOKEN_TYPES, Card, HourlyRate, load_card
@@ -201,6 +203,82 @@ def test_custom_model_and_phase_diagram():
     assert ph.systems.shape == (7, 10)
     assert np.all(np.diff(ph.systems, axis=0) >= 0) and np.all(np.diff(ph.systems, axis=1) >= 0)
     assert {m["model"] for m in ph.markers} >= {"llama-3.1-405b", "deepseek-v3"}
+
+
+CALC_INFEASIBLE = ["calculator", "deepseek-v4-pro", "--on", "cs-3", "--isl", "96.3k", "--osl", "1k",
+                   "--concurrency", "64"]  # fmt: skip
+
+
+def test_calculator_infeasible_says_what_ran_out(capsys):
+    # issue 8: it printed "systems 0" and a KV share of 5604587468800%
+    from tokenfrontier.api import get_model
+    from tokenfrontier.footprint import layer_weight_bytes
+
+    assert main(CALC_INFEASIBLE) == 0
+    out = capsys.readouterr().out
+    assert "systems needed" not in out and "capex" not in out
+    assert all(float(x.replace(",", "")) <= 100 for x in re.findall(r"([\d,.]+)%", out))
+    per_layer, first, last = layer_weight_bytes(get_model("deepseek-v4-pro"), "bf16")
+    largest = max(per_layer.max(), per_layer[0] + first, per_layer[-1] + last)
+    usable = 0.95 * 44e9  # the CS-3's 44 GB at the wafer profile's 95% memory utilisation
+    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in out.splitlines()[3:])
+    assert rows["feasible"] == "no"
+    assert "largest layer" in rows["ran out"]
+    assert rows["short by (GB)"] == f"{(largest - usable) / 1e9:,.1f}"
+    assert main([*CALC_INFEASIBLE, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["feasible"] is False and "largest layer" in d["short_of"]
+    assert d["shortfall_bytes"] == pytest.approx(largest - usable)
+    for key in ("systems_needed", "capacity_bytes", "capex_usd", "usd_per_mtok", "tok_s_per_user"):
+        assert key in d and d[key] is None, key
+    assert d["memory_composition"] == {"weights": None, "kv": None}
+    assert d["weight_bytes"] == pytest.approx(float(per_layer.sum() + first + last))
+    assert d["kv_bytes"] > 0
+
+
+def test_calculator_infeasible_kv_and_no_plot(capsys, tmp_path):
+    c = tf.calculator("llama-3.1-405b", "cs-3", isl="1M", osl="1k", concurrency=2000)
+    assert not c.feasible and c.systems_needed is None and c.capex_usd is None
+    assert "KV cache of 2,000 request(s)" in (c.short_of or "")
+    assert c.shortfall_bytes and c.shortfall_bytes > 0
+    text = str(c)
+    assert "ran out" in text and "systems needed" not in text
+    assert all(float(x.replace(",", "")) <= 100 for x in re.findall(r"([\d,.]+)%", text))
+    assert_cli_error(capsys, [*CALC_INFEASIBLE, "--plot", str(tmp_path / "m.html")], "nothing to draw")
+
+
+@pytest.mark.parametrize(
+    ("model", "hw", "weights", "isl", "conc"),
+    [
+        ("gpt-oss-20b", "cs-3", "bf16", "1k", 1),
+        ("deepseek-v3", "hgx-b200", "bf16", "1k", 1),
+        ("deepseek-v3", "dgx-h100", "bf16", "96k", 64),
+        ("gpt-oss-120b", "cs-3", "bf16", "96k", 64),
+    ],
+)
+def test_calculator_systems_and_fit_agree_with_the_performance_model(model, hw, weights, isl, conc):
+    # issue 8: "systems needed 1" next to "weights do not fit" (full vs 95% usable memory)
+    c = tf.calculator(model, hw, isl=isl, osl="1k", concurrency=conc, weights=weights)
+    assert c.feasible and c.systems_needed
+    assert not c.notes, c.notes  # the prediction at that many systems is feasible too
+    assert c.tok_s_per_user and c.usd_per_mtok
+    assert c.weight_bytes + c.kv_bytes <= c.capacity_bytes
+    assert c.capacity_bytes == pytest.approx(c.systems_needed * c.usable_fraction
+                                             * get_system(hw).memory_bytes)  # fmt: skip
+
+
+def test_fit_uses_one_usable_fraction_for_count_and_fit():
+    from tokenfrontier.api import get_model
+    from tokenfrontier.economics.calculator import fit
+
+    arch, cs3 = get_model("gpt-oss-20b"), get_system("cs-3")
+    whole, most = (fit(arch, cs3, "bf16", "bf16", 2000, 1, f) for f in (1.0, 0.95))
+    assert whole.weight_bytes == most.weight_bytes and 0.95 * 44e9 < whole.weight_bytes < 44e9
+    assert (whole.systems, most.systems) == (1, 2)
+    assert most.usable_bytes_per_system == pytest.approx(0.95 * 44e9)
+    assert tf.calculator("gpt-oss-20b", "cs-3", isl="1k", osl="1k", usable_fraction=1.0).notes
+    with pytest.raises(InvalidInputError):
+        fit(arch, cs3, "bf16", "bf16", 2000, 1, 0.0)
 
 
 def test_fleet_colocation_sensitivity():

@@ -31,6 +31,10 @@ def _figure(command: str, result: Any, args: argparse.Namespace) -> Any:
             raise InvalidInputError(f"--plot: nothing to draw, {result.explanation}")
         return plots.breakdown_figure(result)
     if command in ("deploy", "calculator"):
+        if command == "calculator" and not result.feasible:
+            from ..errors import InvalidInputError
+
+            raise InvalidInputError(f"--plot: nothing to draw, {result.explanation}")
         return plots.memory_figure(result)
     if command == "frontier":
         return plots.frontier_figure(result)

@@ -160,10 +160,10 @@ def memory_figure(result: Any) -> go.Figure:
         cap = result.capacity_bytes_per_system / 1e9
         title = f"{result.model} on {result.hardware}: per system (KV of one sequence)"
     else:  # Calculation
-        n = max(result.systems_needed, 1)
+        n = max(result.systems_needed or 0, 1)
         w = np.full(n, result.weight_bytes / n / 1e9)
         kv = np.full(n, result.kv_bytes / n / 1e9)
-        cap = result.capacity_bytes / n / 1e9
+        cap = (result.capacity_bytes or 0.0) / n / 1e9
         title = f"{result.model} on {result.hardware}: {n} systems (weights + all KV)"
     idx = [f"#{i + 1}" for i in range(len(w))]
     fig = go.Figure([
