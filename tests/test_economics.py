@@ -339,6 +339,57 @@ def test_bad_economics_input(capsys, argv, needle):
     assert_cli_error(capsys, argv, needle)
 
 
+TCO_RENTAL_HGX_B200 = """\
+hourly rate per system
+quantity             value
+-------------------  --------------------------------------------------------------
+system               hgx-b200 (rental)
+rate                 rental $1.95-2.9 per chip-hour, midpoint $2.425
+total ($/h)          19.40
+per chip ($/h)       2.425
+capital / operating  n/a (a rental rate covers capital and operating cost together)
+$/h per dense PFLOP  1.078
+"""
+
+
+def test_tco_prices_by_rental_or_a_given_rate(capsys):
+    # issue 8: the README offered --usd-per-hour / --rental on tco, which rejected them
+    assert main(["tco", "hgx-b200", "--rental"]) == 0
+    assert capsys.readouterr().out == TCO_RENTAL_HGX_B200
+    assert main(["tco", "cs-3", "--usd-per-hour", "30", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    tco_keys = set(tf.tco("cs-3").to_dict())
+    assert tco_keys <= set(d)
+    assert (d["basis"], d["total_usd_per_hour"], d["usd_per_chip_hour"]) == ("given", 30.0, 30.0)
+    assert d["usd_per_hour_per_pflop"] == pytest.approx(30.0 / tf.tco("cs-3").dense_pflops)
+    for key in ("capital_usd_per_hour", "operating_usd_per_hour", "capital_share", "capex_usd"):
+        assert d[key] is None
+    assert "not applicable" in tf.tco("cs-3", rental=True).explain()
+    from tokenfrontier.views import plots
+
+    assert sum(plots.tco_figure(tf.tco("cs-3", rental=True)).data[0].y) == pytest.approx(42.0)
+    # the same rate prices a serving point
+    c = tf.cost("gpt-oss-120b", "hgx-b200", isl=1024, osl=1024, rental=True)
+    assert c.usd_per_chip_hour == pytest.approx(tf.tco("hgx-b200", rental=True).usd_per_chip_hour)
+
+
+@pytest.mark.parametrize("value", ["-3", "nan", "0", "inf"])
+def test_tco_rejects_bad_hourly_rates(capsys, value):
+    assert_cli_error(capsys, ["tco", "cs-3", f"--usd-per-hour={value}"], "--usd-per-hour must be > 0")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["tco", "cs-3", "--rental", "--usd-per-hour", "3"], "not both"),
+        (["tco", "cs-3", "--rental", "--set", "pue=1.2"], "not with --usd-per-hour or --rental"),
+        (["tco", "groq-lpu1", "--rental"], "no rental rate"),
+    ],
+)
+def test_tco_rental_bad_combinations(capsys, argv, needle):
+    assert_cli_error(capsys, argv, needle)
+
+
 def test_cli_json_and_explain(capsys):
     assert main(["tco", "cs-3", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)

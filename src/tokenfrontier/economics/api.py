@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from ..api import get_model, get_system, predict
 from ..arch import ModelArch
@@ -18,7 +19,7 @@ from .deal import deal as _deal
 from .fleet import Fleet
 from .fleet import fleet as _fleet
 from .pricing import hourly_rate, load_card
-from .tco import Tco, apply_overrides, preset_for
+from .tco import RentalRate, Tco, apply_overrides, preset_for
 from .tco import tco as _tco
 
 __all__ = ["calculator", "cost", "deal", "fleet", "phase", "tco"]
@@ -38,18 +39,70 @@ def parse_settings(items: Sequence[str] | None, flag: str = "--set") -> dict[str
     return out
 
 
+@overload
 def tco(
     system: str | System,
     preset: str | None = None,
     overrides: dict[str, Any] | None = None,
     catalog: Catalog | None = None,
-) -> Tco:
-    """$/hour of one system (SPEC §5); ``cs-3`` defaults to the vendor-fleet preset."""
+    *,
+    usd_per_hour: None = None,
+    rental: Literal[False] = False,
+) -> Tco: ...
+
+
+@overload
+def tco(
+    system: str | System,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    catalog: Catalog | None = None,
+    *,
+    usd_per_hour: float | None = None,
+    rental: bool = False,
+) -> Tco | RentalRate: ...
+
+
+def tco(
+    system: str | System,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    catalog: Catalog | None = None,
+    *,
+    usd_per_hour: float | None = None,
+    rental: bool = False,
+) -> Tco | RentalRate:
+    """$/hour of one system (SPEC §5); ``cs-3`` defaults to the vendor-fleet preset.
+
+    ``rental`` (the catalog's rental rate for the chip, midpoint) or ``usd_per_hour`` (a given
+    rate per system-hour) price by rental instead: a :class:`RentalRate` with no
+    capital/operating split.
+    """
     sys_ = get_system(system, catalog)
-    inputs = preset_for(sys_, preset)
+    if usd_per_hour is not None or rental:
+        if usd_per_hour is not None and rental:
+            raise InvalidInputError("give --usd-per-hour or --rental, not both")
+        if preset is not None or overrides:
+            raise InvalidInputError("--preset and --set price by TCO; not with --usd-per-hour or --rental")
+        if usd_per_hour is not None and not (math.isfinite(usd_per_hour) and usd_per_hour > 0):
+            raise InvalidInputError(f"--usd-per-hour must be > 0 ($ per system-hour), got {usd_per_hour}")
+        rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, rental=rental)
+        return RentalRate(
+            system=sys_.id,
+            chips=sys_.chips,
+            basis=rate.basis,
+            usd_per_hour=rate.usd_per_hour(sys_.chips),
+            derivation=rate.derivation,
+            dense_pflops=sys_.chips * sys_.chip.peak_flops("bf16") / 1e15,
+        )
+    return _tco_of(sys_, preset, overrides)
+
+
+def _tco_of(system: System, preset: str | None, overrides: dict[str, Any] | None = None) -> Tco:
+    inputs = preset_for(system, preset)
     if overrides:
         inputs = apply_overrides(inputs, overrides)
-    return _tco(sys_, inputs)
+    return _tco(system, inputs)
 
 
 def deal(
@@ -71,7 +124,7 @@ def deal(
     sys_ = get_system(system, catalog)
     return _deal(
         sys_,
-        tco(sys_, preset, catalog=catalog),
+        _tco_of(sys_, preset),
         contract_usd=contract_usd,
         mw=mw,
         years=years,

@@ -94,7 +94,14 @@ def _run(args: argparse.Namespace) -> Any:
             preset=args.preset,
             catalog=cat,
         ),
-        "tco": lambda: econ.tco(args.system, args.preset, econ.parse_settings(args.set), cat),
+        "tco": lambda: econ.tco(
+            args.system,
+            args.preset,
+            econ.parse_settings(args.set),
+            cat,
+            usd_per_hour=args.usd_per_hour,
+            rental=args.rental,
+        ),
         "deal": lambda: econ.deal(
             contract_usd=args.contract_usd,
             mw=args.mw,

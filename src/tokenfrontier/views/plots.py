@@ -197,14 +197,14 @@ def phase_figure(phase: Any) -> go.Figure:
 
 
 def tco_figure(tco: Any) -> go.Figure:
-    """TCO waterfall: capital, electricity, colocation, support -> $/hour."""
+    """TCO waterfall: capital, electricity, colocation, support -> $/hour (a rental rate: one bar)."""
     go = _go()
     parts = [
         ("capital", tco.capital_usd_per_hour),
         ("electricity", tco.electricity_usd_per_hour),
         ("colocation", tco.colocation_usd_per_hour),
         ("support", tco.support_usd_per_hour),
-    ]
+    ] if hasattr(tco, "capital_usd_per_hour") else [(tco.basis, tco.total_usd_per_hour)]  # fmt: skip
     fig = go.Figure(go.Waterfall(
         x=[k for k, _ in parts] + ["total"], y=[v for _, v in parts] + [0],
         measure=["relative"] * len(parts) + ["total"],
