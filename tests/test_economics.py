@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from types import SimpleNamespace
 
 import numpy as np
 import numpy_financial as npf
@@ -12,9 +14,10 @@ from hypothesis import strategies as st
 
 import tokenfrontier as tf
 from conftest import assert_cli_error
+from tokenfrontier.api import get_system
 from tokenfrontier.economics.cost import cost_of
 from tokenfrontier.economics.deal import irr, npv
-from tokenfrontier.economics.pricing import HourlyRate, load_card
+from tokenfrontier.economics.pricing import TOKEN_TYPES, Card, HourlyRate, load_card
 from tokenfrontier.errors import InvalidInputError
 from tokenfrontier.views.cli import main
 
@@ -111,6 +114,69 @@ def test_agentic_mix_shares():
     assert c.gross_margin is not None
 
 
+def _served(total_tok_s_per_chip, output_tok_s_per_chip, chips):
+    """A feasible prediction stub: only what the cost method reads."""
+    return SimpleNamespace(
+        feasible=True, explanation="", model="m", hardware="h", deployment={}, chips=chips,
+        tok_s_per_user=50.0, total_tok_s_per_chip=total_tok_s_per_chip,
+        output_tok_s_per_chip=output_tok_s_per_chip,
+    )  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    usd_h=st.floats(0.0, 1e5),
+    chips=st.integers(1, 256),
+    in_rate=st.floats(0.0, 1e7),
+    out_rate=st.floats(1e-3, 1e6),
+    shares=st.lists(st.floats(1e-6, 1.0), min_size=4, max_size=4),
+    prices=st.lists(st.floats(0.0, 100.0), min_size=4, max_size=4),
+    multiple=st.floats(1.0, 100.0),
+    conc=st.integers(1, 4096),
+)
+def test_cost_by_token_type_adds_up_to_the_hourly_rate(
+    usd_h, chips, in_rate, out_rate, shares, prices, multiple, conc
+):
+    # issue 8: sum over types of tokens/hour x $/token == the deployment's $/hour
+    pred = _served(in_rate + out_rate, out_rate, chips)
+    share = dict(zip(TOKEN_TYPES, (x / sum(shares) for x in shares), strict=True))
+    card = Card(dict(zip(TOKEN_TYPES, prices, strict=True)), share)
+    in_h, out_h = in_rate * chips * 3600, out_rate * chips * 3600
+    rest = sum(share[t] for t in TOKEN_TYPES if t != "output")
+    served = {
+        "workload": {"input": in_h, "output": out_h},
+        "agentic": {t: out_h if t == "output" else in_h * share[t] / rest for t in TOKEN_TYPES},
+    }
+    for mix, tokens in served.items():
+        c = cost_of(pred, HourlyRate(usd_h / chips, "given", ""), mix=mix, card=card,
+                    cache_read_multiple=multiple, concurrency=conc)  # fmt: skip
+        assert all(v >= 0 for v in c.usd_per_mtok_by_type.values())
+        spent = sum(n * c.usd_per_mtok_by_type[t] / 1e6 for t, n in tokens.items())
+        assert spent == pytest.approx(usd_h, rel=1e-9, abs=1e-12)
+        assert c.usd_per_mtok * c.tokens_per_hour / 1e6 == pytest.approx(usd_h, rel=1e-9, abs=1e-12)
+        assert c.tokens_per_hour_by_type == pytest.approx(tokens, rel=1e-9, abs=1e-9 * (in_h + out_h))
+        assert sum(c.usd_per_hour_by_type.values()) == pytest.approx(usd_h, rel=1e-9, abs=1e-12)
+        if mix == "agentic":
+            assert sum(c.spend_share_by_type.values()) == pytest.approx(1.0)
+            by = c.usd_per_mtok_by_type
+            assert by["output"] == pytest.approx(multiple * by["cache_read"], rel=1e-9)
+
+
+@pytest.mark.parametrize(("isl", "osl", "target"), [(1000, 1000, 150), (96_000, 213, 100)])
+def test_agentic_cost_of_the_readme_example_conserves_money(isl, osl, target):
+    # before issue 8 the agentic $/Mtok x tokens/hour was 0.21x (1k/1k) and 37x (96k/213)
+    # the deployment's $/hour
+    c = tf.cost("gpt-oss-120b", "cs-3", isl=isl, osl=osl, mix="agentic",
+                target_tok_s_per_user=target)  # fmt: skip
+    assert c.usd_per_mtok * c.tokens_per_hour / 1e6 / c.usd_per_hour == pytest.approx(1.0, rel=1e-9)
+    tok = c.tokens_per_hour_by_type
+    assert tok["output"] == pytest.approx(c.tokens_per_hour * osl / (isl + osl), rel=1e-9)
+    spent = sum(tok[t] * c.usd_per_mtok_by_type[t] / 1e6 for t in TOKEN_TYPES)
+    assert spent / c.usd_per_hour == pytest.approx(1.0, rel=1e-9)
+    revenue = sum(tok[t] * load_card().usd_per_mtok[t] / 1e6 for t in TOKEN_TYPES)
+    assert c.gross_margin == pytest.approx(1 - c.usd_per_hour / revenue)
+
+
 def test_matched_interactivity_picks_a_point_meeting_the_target():
     c = tf.cost("gpt-oss-120b", "hgx-b200", isl=1024, osl=1024, target_tok_s_per_user=100)
     assert c.prediction["tok_s_per_user"] >= 100
@@ -137,6 +203,82 @@ def test_custom_model_and_phase_diagram():
     assert ph.systems.shape == (7, 10)
     assert np.all(np.diff(ph.systems, axis=0) >= 0) and np.all(np.diff(ph.systems, axis=1) >= 0)
     assert {m["model"] for m in ph.markers} >= {"llama-3.1-405b", "deepseek-v3"}
+
+
+CALC_INFEASIBLE = ["calculator", "deepseek-v4-pro", "--on", "cs-3", "--isl", "96.3k", "--osl", "1k",
+                   "--concurrency", "64"]  # fmt: skip
+
+
+def test_calculator_infeasible_says_what_ran_out(capsys):
+    # issue 8: it printed "systems 0" and a KV share of 5604587468800%
+    from tokenfrontier.api import get_model
+    from tokenfrontier.footprint import layer_weight_bytes
+
+    assert main(CALC_INFEASIBLE) == 0
+    out = capsys.readouterr().out
+    assert "systems needed" not in out and "capex" not in out
+    assert all(float(x.replace(",", "")) <= 100 for x in re.findall(r"([\d,.]+)%", out))
+    per_layer, first, last = layer_weight_bytes(get_model("deepseek-v4-pro"), "bf16")
+    largest = max(per_layer.max(), per_layer[0] + first, per_layer[-1] + last)
+    usable = 0.95 * 44e9  # the CS-3's 44 GB at the wafer profile's 95% memory utilisation
+    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in out.splitlines()[3:])
+    assert rows["feasible"] == "no"
+    assert "largest layer" in rows["ran out"]
+    assert rows["short by (GB)"] == f"{(largest - usable) / 1e9:,.1f}"
+    assert main([*CALC_INFEASIBLE, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["feasible"] is False and "largest layer" in d["short_of"]
+    assert d["shortfall_bytes"] == pytest.approx(largest - usable)
+    for key in ("systems_needed", "capacity_bytes", "capex_usd", "usd_per_mtok", "tok_s_per_user"):
+        assert key in d and d[key] is None, key
+    assert d["memory_composition"] == {"weights": None, "kv": None}
+    assert d["weight_bytes"] == pytest.approx(float(per_layer.sum() + first + last))
+    assert d["kv_bytes"] > 0
+
+
+def test_calculator_infeasible_kv_and_no_plot(capsys, tmp_path):
+    c = tf.calculator("llama-3.1-405b", "cs-3", isl="1M", osl="1k", concurrency=2000)
+    assert not c.feasible and c.systems_needed is None and c.capex_usd is None
+    assert "KV cache of 2,000 request(s)" in (c.short_of or "")
+    assert c.shortfall_bytes and c.shortfall_bytes > 0
+    text = str(c)
+    assert "ran out" in text and "systems needed" not in text
+    assert all(float(x.replace(",", "")) <= 100 for x in re.findall(r"([\d,.]+)%", text))
+    assert_cli_error(capsys, [*CALC_INFEASIBLE, "--plot", str(tmp_path / "m.html")], "nothing to draw")
+
+
+@pytest.mark.parametrize(
+    ("model", "hw", "weights", "isl", "conc"),
+    [
+        ("gpt-oss-20b", "cs-3", "bf16", "1k", 1),
+        ("deepseek-v3", "hgx-b200", "bf16", "1k", 1),
+        ("deepseek-v3", "dgx-h100", "bf16", "96k", 64),
+        ("gpt-oss-120b", "cs-3", "bf16", "96k", 64),
+    ],
+)
+def test_calculator_systems_and_fit_agree_with_the_performance_model(model, hw, weights, isl, conc):
+    # issue 8: "systems needed 1" next to "weights do not fit" (full vs 95% usable memory)
+    c = tf.calculator(model, hw, isl=isl, osl="1k", concurrency=conc, weights=weights)
+    assert c.feasible and c.systems_needed
+    assert not c.notes, c.notes  # the prediction at that many systems is feasible too
+    assert c.tok_s_per_user and c.usd_per_mtok
+    assert c.weight_bytes + c.kv_bytes <= c.capacity_bytes
+    assert c.capacity_bytes == pytest.approx(c.systems_needed * c.usable_fraction
+                                             * get_system(hw).memory_bytes)  # fmt: skip
+
+
+def test_fit_uses_one_usable_fraction_for_count_and_fit():
+    from tokenfrontier.api import get_model
+    from tokenfrontier.economics.calculator import fit
+
+    arch, cs3 = get_model("gpt-oss-20b"), get_system("cs-3")
+    whole, most = (fit(arch, cs3, "bf16", "bf16", 2000, 1, f) for f in (1.0, 0.95))
+    assert whole.weight_bytes == most.weight_bytes and 0.95 * 44e9 < whole.weight_bytes < 44e9
+    assert (whole.systems, most.systems) == (1, 2)
+    assert most.usable_bytes_per_system == pytest.approx(0.95 * 44e9)
+    assert tf.calculator("gpt-oss-20b", "cs-3", isl="1k", osl="1k", usable_fraction=1.0).notes
+    with pytest.raises(InvalidInputError):
+        fit(arch, cs3, "bf16", "bf16", 2000, 1, 0.0)
 
 
 def test_fleet_colocation_sensitivity():
@@ -194,6 +336,57 @@ def test_fleet_colocation_sensitivity():
     ],
 )
 def test_bad_economics_input(capsys, argv, needle):
+    assert_cli_error(capsys, argv, needle)
+
+
+TCO_RENTAL_HGX_B200 = """\
+hourly rate per system
+quantity             value
+-------------------  --------------------------------------------------------------
+system               hgx-b200 (rental)
+rate                 rental $1.95-2.9 per chip-hour, midpoint $2.425
+total ($/h)          19.40
+per chip ($/h)       2.425
+capital / operating  n/a (a rental rate covers capital and operating cost together)
+$/h per dense PFLOP  1.078
+"""
+
+
+def test_tco_prices_by_rental_or_a_given_rate(capsys):
+    # issue 8: the README offered --usd-per-hour / --rental on tco, which rejected them
+    assert main(["tco", "hgx-b200", "--rental"]) == 0
+    assert capsys.readouterr().out == TCO_RENTAL_HGX_B200
+    assert main(["tco", "cs-3", "--usd-per-hour", "30", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    tco_keys = set(tf.tco("cs-3").to_dict())
+    assert tco_keys <= set(d)
+    assert (d["basis"], d["total_usd_per_hour"], d["usd_per_chip_hour"]) == ("given", 30.0, 30.0)
+    assert d["usd_per_hour_per_pflop"] == pytest.approx(30.0 / tf.tco("cs-3").dense_pflops)
+    for key in ("capital_usd_per_hour", "operating_usd_per_hour", "capital_share", "capex_usd"):
+        assert d[key] is None
+    assert "not applicable" in tf.tco("cs-3", rental=True).explain()
+    from tokenfrontier.views import plots
+
+    assert sum(plots.tco_figure(tf.tco("cs-3", rental=True)).data[0].y) == pytest.approx(42.0)
+    # the same rate prices a serving point
+    c = tf.cost("gpt-oss-120b", "hgx-b200", isl=1024, osl=1024, rental=True)
+    assert c.usd_per_chip_hour == pytest.approx(tf.tco("hgx-b200", rental=True).usd_per_chip_hour)
+
+
+@pytest.mark.parametrize("value", ["-3", "nan", "0", "inf"])
+def test_tco_rejects_bad_hourly_rates(capsys, value):
+    assert_cli_error(capsys, ["tco", "cs-3", f"--usd-per-hour={value}"], "--usd-per-hour must be > 0")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["tco", "cs-3", "--rental", "--usd-per-hour", "3"], "not both"),
+        (["tco", "cs-3", "--rental", "--set", "pue=1.2"], "not with --usd-per-hour or --rental"),
+        (["tco", "groq-lpu1", "--rental"], "no rental rate"),
+    ],
+)
+def test_tco_rental_bad_combinations(capsys, argv, needle):
     assert_cli_error(capsys, argv, needle)
 
 

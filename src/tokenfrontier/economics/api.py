@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from ..api import get_model, get_system, predict
 from ..arch import ModelArch
@@ -11,14 +12,14 @@ from ..catalog import Catalog
 from ..errors import InvalidInputError
 from ..specs import System
 from ..units import parse_context
-from .calculator import Calculation, PhaseDiagram, custom_arch, phase_diagram, systems_needed
+from .calculator import Calculation, PhaseDiagram, custom_arch, fit, phase_diagram
 from .cost import Cost, cost_of
 from .deal import Deal
 from .deal import deal as _deal
 from .fleet import Fleet
 from .fleet import fleet as _fleet
 from .pricing import hourly_rate, load_card
-from .tco import Tco, apply_overrides, preset_for
+from .tco import RentalRate, Tco, apply_overrides, preset_for
 from .tco import tco as _tco
 
 __all__ = ["calculator", "cost", "deal", "fleet", "phase", "tco"]
@@ -38,18 +39,70 @@ def parse_settings(items: Sequence[str] | None, flag: str = "--set") -> dict[str
     return out
 
 
+@overload
 def tco(
     system: str | System,
     preset: str | None = None,
     overrides: dict[str, Any] | None = None,
     catalog: Catalog | None = None,
-) -> Tco:
-    """$/hour of one system (SPEC §5); ``cs-3`` defaults to the vendor-fleet preset."""
+    *,
+    usd_per_hour: None = None,
+    rental: Literal[False] = False,
+) -> Tco: ...
+
+
+@overload
+def tco(
+    system: str | System,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    catalog: Catalog | None = None,
+    *,
+    usd_per_hour: float | None = None,
+    rental: bool = False,
+) -> Tco | RentalRate: ...
+
+
+def tco(
+    system: str | System,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    catalog: Catalog | None = None,
+    *,
+    usd_per_hour: float | None = None,
+    rental: bool = False,
+) -> Tco | RentalRate:
+    """$/hour of one system (SPEC §5); ``cs-3`` defaults to the vendor-fleet preset.
+
+    ``rental`` (the catalog's rental rate for the chip, midpoint) or ``usd_per_hour`` (a given
+    rate per system-hour) price by rental instead: a :class:`RentalRate` with no
+    capital/operating split.
+    """
     sys_ = get_system(system, catalog)
-    inputs = preset_for(sys_, preset)
+    if usd_per_hour is not None or rental:
+        if usd_per_hour is not None and rental:
+            raise InvalidInputError("give --usd-per-hour or --rental, not both")
+        if preset is not None or overrides:
+            raise InvalidInputError("--preset and --set price by TCO; not with --usd-per-hour or --rental")
+        if usd_per_hour is not None and not (math.isfinite(usd_per_hour) and usd_per_hour > 0):
+            raise InvalidInputError(f"--usd-per-hour must be > 0 ($ per system-hour), got {usd_per_hour}")
+        rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, rental=rental)
+        return RentalRate(
+            system=sys_.id,
+            chips=sys_.chips,
+            basis=rate.basis,
+            usd_per_hour=rate.usd_per_hour(sys_.chips),
+            derivation=rate.derivation,
+            dense_pflops=sys_.chips * sys_.chip.peak_flops("bf16") / 1e15,
+        )
+    return _tco_of(sys_, preset, overrides)
+
+
+def _tco_of(system: System, preset: str | None, overrides: dict[str, Any] | None = None) -> Tco:
+    inputs = preset_for(system, preset)
     if overrides:
         inputs = apply_overrides(inputs, overrides)
-    return _tco(sys_, inputs)
+    return _tco(system, inputs)
 
 
 def deal(
@@ -71,7 +124,7 @@ def deal(
     sys_ = get_system(system, catalog)
     return _deal(
         sys_,
-        tco(sys_, preset, catalog=catalog),
+        _tco_of(sys_, preset),
         contract_usd=contract_usd,
         mw=mw,
         years=years,
@@ -162,6 +215,15 @@ def _model_for_calculator(model: str | ModelArch | dict[str, Any], catalog: Cata
     return get_model(model, catalog)
 
 
+def usable_fraction_of(system: System, framework: str | None = None) -> float:
+    """The share of main memory the calculator may fill: the memory utilisation of the
+    efficiency profile the performance model uses for ``system`` (one rule for "systems
+    needed", "fits" and the prediction at that deployment)."""
+    from ..profiles import resolve_profile
+
+    return resolve_profile(system.chip, framework).memory_utilization
+
+
 def calculator(
     model: str | ModelArch | dict[str, Any],
     on: str | System = "cs-3",
@@ -173,9 +235,14 @@ def calculator(
     kv_dtype: str = "bf16",
     usd_per_system: float | None = None,
     preset: str | None = None,
+    usable_fraction: float | None = None,
     catalog: Catalog | None = None,
 ) -> Calculation:
-    """Systems for weights + every request's KV, capex, interactivity and $ per Mtok."""
+    """Systems for weights + every request's KV, capex, interactivity and $ per Mtok.
+
+    ``usable_fraction`` of each system's main memory may be filled (default: the performance
+    model's memory utilisation for that hardware).
+    """
     from ..units import parse_positive_int
 
     arch = _model_for_calculator(model, catalog)
@@ -184,18 +251,22 @@ def calculator(
     i, o = parse_context(isl, "isl"), parse_context(osl, "osl")
     if usd_per_system is not None and not usd_per_system >= 0:
         raise InvalidInputError(f"--usd-per-system must be >= 0, got {usd_per_system}")
-    n, dep = systems_needed(arch, sys_, weights, kv_dtype, i + o, conc)
-    kv_total = conc * dep.kv_bytes_per_sequence
-    w_total = sum(dep.weight_bytes_per_system)
-    if n == 0:
+    frac = usable_fraction_of(sys_) if usable_fraction is None else usable_fraction
+    f = fit(arch, sys_, weights, kv_dtype, i + o, conc, frac)
+    dep = f.deployment
+    common: dict[str, Any] = dict(
+        model=arch.id, hardware=sys_.id, weight_bytes=f.weight_bytes, kv_bytes=f.kv_bytes,
+        usable_fraction=frac, usable_bytes_per_system=f.usable_bytes_per_system,
+    )  # fmt: skip
+    if not f.fits:
         return Calculation(
-            model=arch.id, hardware=sys_.id, feasible=False,
-            explanation=dep.explanation if dep.binding_constraint == "layer_size" else (
-                f"the KV of {conc} requests at {i + o:,} tokens ({kv_total / 1e9:,.0f} GB) does not "
-                f"fit even with one system per layer ({len(arch.layers)} systems)"),
-            systems_needed=0, weight_bytes=w_total, kv_bytes=kv_total, capacity_bytes=0.0,
-            layers_per_system=(), capex_usd=0.0, tok_s_per_user=None, usd_per_mtok=None,
+            **common, feasible=False,
+            explanation=f"does not fit: {f.short_of} is short by {f.shortfall_bytes / 1e9:,.1f} GB",
+            systems_needed=None, capacity_bytes=None, layers_per_system=(), capex_usd=None,
+            tok_s_per_user=None, usd_per_mtok=None, short_of=f.short_of,
+            shortfall_bytes=f.shortfall_bytes,
         )  # fmt: skip
+    n = f.systems
     inputs = preset_for(sys_, preset)
     # a buyer's view: the catalog list price unless told otherwise (CS-3: $1.0M list)
     price = usd_per_system if usd_per_system is not None else (sys_.price_usd or inputs.server_usd)
@@ -217,15 +288,12 @@ def calculator(
     else:
         notes.append(f"performance model: {pred.explanation}")
     return Calculation(
-        model=arch.id,
-        hardware=sys_.id,
+        **common,
         feasible=True,
-        explanation=f"{n} system(s) hold {w_total / 1e9:,.1f} GB of weights and "
-        f"{kv_total / 1e9:,.1f} GB of KV for {conc} request(s) at {i + o:,} tokens",
+        explanation=f"{n} system(s) hold {f.weight_bytes / 1e9:,.1f} GB of weights and "
+        f"{f.kv_bytes / 1e9:,.1f} GB of KV for {conc} request(s) at {i + o:,} tokens",
         systems_needed=n,
-        weight_bytes=w_total,
-        kv_bytes=kv_total,
-        capacity_bytes=n * dep.capacity_bytes_per_system,
+        capacity_bytes=n * f.usable_bytes_per_system,
         layers_per_system=dep.layers_per_system,
         capex_usd=n * (price or 0.0),
         tok_s_per_user=pred.tok_s_per_user,
@@ -244,9 +312,11 @@ def phase(
     models: Sequence[str] = ("llama-3.1-405b", "deepseek-v3", "kimi-k2", "qwen3-coder-480b-a35b"),
     catalog: Catalog | None = None,
 ) -> PhaseDiagram:
-    """Systems needed over ISL (16k-10M) x model size (100B-4T), catalog models marked."""
+    """Systems needed over ISL (16k-10M) x model size (100B-4T), catalog models marked, in the
+    calculator's usable memory."""
     sys_ = get_system(on, catalog)
-    return phase_diagram(sys_, [get_model(m, catalog) for m in models], concurrency, kv_dtype)
+    arches = [get_model(m, catalog) for m in models]
+    return phase_diagram(sys_, arches, concurrency, kv_dtype, usable_fraction=usable_fraction_of(sys_))
 
 
 def fleet(

@@ -1,9 +1,11 @@
 """The wafer calculator (any hardware, CS-3 by default) and its feasibility phase diagram.
 
 Systems needed for one copy = the fewest systems whose layer-boundary placement (SPEC §4) holds
-the weights plus the KV of every concurrent request at ISL + OSL tokens. Interactivity comes
-from the performance model at that deployment (not a curve fit); cost per Mtok from the
-system's TCO with the given $ per system.
+the weights plus the KV of every concurrent request at ISL + OSL tokens in the *usable* part of
+each system's main memory (``usable_fraction`` x capacity). One function, :func:`fit`, answers
+both "how many systems" and "does it fit at all" (and, if not, what ran out and by how much)
+with that one rule. Interactivity comes from the performance model at that deployment (not a
+curve fit); cost per Mtok from the system's TCO with the given $ per system.
 """
 
 from __future__ import annotations
@@ -16,12 +18,21 @@ import numpy as np
 
 from ..arch import Layer, ModelArch
 from ..errors import InvalidInputError
-from ..footprint import kv_bytes, weight_bytes
-from ..placement import deploy
+from ..footprint import kv_bytes, layer_weight_bytes, weight_bytes
+from ..placement import Deployment, deploy
 from ..results import Result
 from ..specs import DTYPE_BYTES, System
 
-__all__ = ["Calculation", "PhaseDiagram", "custom_arch", "phase_diagram", "systems_needed"]
+__all__ = [
+    "Calculation",
+    "Fit",
+    "PhaseDiagram",
+    "custom_arch",
+    "fit",
+    "phase_diagram",
+    "systems_needed",
+    "usable_system",
+]
 
 _MAX_SYSTEMS = 100_000
 
@@ -68,62 +79,164 @@ def custom_arch(
     )  # fmt: skip
 
 
-def systems_needed(
-    arch: ModelArch, system: System, weights: str, kv_dtype: str, context: int, concurrency: int
-) -> tuple[int, Any]:
-    """(systems, deployment) holding weights + ``concurrency`` sequences' KV at ``context``."""
-    first = deploy(arch, system, weights, kv_dtype, context)
-    if first.binding_constraint == "layer_size":
-        return 0, first
-    kv_total = concurrency * first.kv_bytes_per_sequence
-    total = sum(first.weight_bytes_per_system) + kv_total
-    n = max(first.min_systems, math.ceil(total / first.capacity_bytes_per_system))
+def usable_system(system: System, usable_fraction: float) -> System:
+    """``system`` whose main memory offers ``usable_fraction`` of its usable capacity."""
+    if not 0 < usable_fraction <= 1:
+        raise InvalidInputError(f"usable memory fraction must be in (0, 1], got {usable_fraction}")
+    if usable_fraction == 1:
+        return system
+    main = system.chip.main_memory
+    tier = main.model_copy(update={"usable_capacity_bytes": main.usable_bytes * usable_fraction})
+    chip = system.chip.model_copy(update={"memory": (tier, *system.chip.memory[1:])})
+    return system.model_copy(update={"chip": chip})
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Systems holding weights + every request's KV, or what ran out. Bytes."""
+
+    systems: int  # 0: no number of systems holds them
+    deployment: Deployment
+    usable_fraction: float
+    usable_bytes_per_system: float
+    weight_bytes: float
+    kv_bytes: float
+    short_of: str = ""
+    shortfall_bytes: float = 0.0
+
+    @property
+    def fits(self) -> bool:
+        return self.systems > 0
+
+
+def fit(
+    arch: ModelArch,
+    system: System,
+    weights: str,
+    kv_dtype: str,
+    context: int,
+    concurrency: int,
+    usable_fraction: float,
+) -> Fit:
+    """The calculator's one capacity rule: the fewest systems whose layer-boundary placement
+    holds the weights + ``concurrency`` sequences' KV at ``context`` in ``usable_fraction`` of
+    each system's main memory; when none does, what ran out and by how many bytes."""
+    sys_ = usable_system(system, usable_fraction)
+    per_layer, first, last = layer_weight_bytes(arch, weights)
+    items = per_layer.copy()
+    items[0] += first
+    items[-1] += last
+    d = deploy(arch, sys_, weights, kv_dtype, context)
+    cap = d.capacity_bytes_per_system
+    w_total, kv_total = float(items.sum()), concurrency * d.kv_bytes_per_sequence
+
+    def answer(n: int, dep: Deployment, short_of: str = "", short: float = 0.0) -> Fit:
+        return Fit(n, dep, usable_fraction, cap, w_total, kv_total, short_of, short)
+
+    if d.binding_constraint == "layer_size":
+        return answer(
+            0, d, f"one system's usable memory for the largest layer ({items.max() / 1e9:,.1f} GB;"
+            " layers are never split across systems)", float(items.max()) - cap,
+        )  # fmt: skip
     limit = len(arch.layers)
-    while n <= limit:
-        d = deploy(arch, system, weights, kv_dtype, context, systems=n)
+    n = min(limit, max(d.min_systems, math.ceil((w_total + kv_total) / cap)))
+    low = n - 1  # the largest count known (or assumed) too small
+    while True:
+        d = deploy(arch, sys_, weights, kv_dtype, context, systems=n)
         if d.max_concurrent_sequences >= concurrency:
-            return n, d
-        n += max(1, n // 20)
-    return 0, deploy(arch, system, weights, kv_dtype, context, systems=limit)
+            break
+        if n >= limit:
+            free = [cap - w for w in d.weight_bytes_per_system]
+            need = [concurrency * k for k in d.kv_bytes_per_sequence_per_system]
+            short = max((k - f for k, f in zip(need, free, strict=True)), default=kv_total)
+            return answer(
+                0, d, f"usable memory for the KV cache of {concurrency:,} request(s) at "
+                f"{context:,} tokens, even with {limit} systems (one per layer at most)", float(short),
+            )  # fmt: skip
+        low, n = n, min(limit, n + max(1, n // 20))
+    while n - low > 1:  # the stride may have overshot: the fewest systems that hold it
+        mid = (low + n) // 2
+        m = deploy(arch, sys_, weights, kv_dtype, context, systems=mid)
+        if m.max_concurrent_sequences >= concurrency:
+            n, d = mid, m
+        else:
+            low = mid
+    return answer(n, d)
+
+
+def systems_needed(
+    arch: ModelArch,
+    system: System,
+    weights: str,
+    kv_dtype: str,
+    context: int,
+    concurrency: int,
+    usable_fraction: float = 1.0,
+) -> tuple[int, Any]:
+    """(systems, deployment) of :func:`fit`; 0 systems when nothing fits."""
+    f = fit(arch, system, weights, kv_dtype, context, concurrency, usable_fraction)
+    return f.systems, f.deployment
 
 
 @dataclass(frozen=True)
 class Calculation(Result):
-    """The calculator's answer for one model, workload and hardware."""
+    """The calculator's answer for one model, workload and hardware.
+
+    Infeasible: ``systems_needed``, ``capacity_bytes`` and ``capex_usd`` are ``None``;
+    ``short_of`` says what ran out and ``shortfall_bytes`` by how much.
+    """
 
     model: str
     hardware: str
     feasible: bool
     explanation: str
-    systems_needed: int
+    systems_needed: int | None
     weight_bytes: float
     kv_bytes: float
-    capacity_bytes: float
+    capacity_bytes: float | None
     layers_per_system: tuple[int, ...]
-    capex_usd: float
+    capex_usd: float | None
     tok_s_per_user: float | None
     usd_per_mtok: float | None
     usd_per_mtok_by_type: dict[str, float] = field(default_factory=dict)
     usd_per_hour: float | None = None
     notes: tuple[str, ...] = ()
     derivation: str = ""
+    usable_fraction: float = 1.0
+    usable_bytes_per_system: float | None = None
+    short_of: str | None = None
+    shortfall_bytes: float | None = None
 
     title = "wafer calculator"
 
     def explain(self) -> str:
         """How every figure was obtained."""
+        usable = (
+            f"{self.usable_fraction:.0%} of each system's main memory "
+            f"({(self.usable_bytes_per_system or 0) / 1e9:,.1f} GB) is usable"
+        )
+        if not self.feasible:
+            return "\n".join([
+                f"{usable}; no number of systems holds weights "
+                f"({self.weight_bytes / 1e9:,.1f} GB) + every request's KV "
+                f"({self.kv_bytes / 1e9:,.1f} GB)",
+                f"ran out: {self.short_of}, short by {(self.shortfall_bytes or 0) / 1e9:,.1f} GB",
+            ])  # fmt: skip
         lines = [
+            f"{usable} (the performance model's memory utilisation)",
             f"systems = fewest n whose layer-boundary placement holds weights "
             f"({self.weight_bytes / 1e9:,.1f} GB) + every request's KV ({self.kv_bytes / 1e9:,.1f} GB)"
-            f" -> {self.systems_needed}",
-            f"capex = {self.systems_needed} x $ per system = ${self.capex_usd:,.0f}",
+            f" in usable memory -> {self.systems_needed}",
+            f"capex = {self.systems_needed} x $ per system = ${self.capex_usd or 0:,.0f}",
             "tok/s per user = 1 / TPOT of the step model at that deployment (tokenfrontier predict)",
-            "$ per Mtok = deployment $/h / (tokens per hour / 1e6); by type: agentic slot method",
+            "$ per Mtok = deployment $/h / (tokens per hour / 1e6); by type: agentic mix, "
+            "money-conserving (tokenfrontier cost --mix agentic --explain)",
         ]
         return "\n".join(lines) + ("\n--- hourly rate ---\n" + self.derivation if self.derivation else "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        cap = self.capacity_bytes
+        d: dict[str, Any] = {
             "model": self.model,
             "hardware": self.hardware,
             "feasible": self.feasible,
@@ -131,10 +244,12 @@ class Calculation(Result):
             "systems_needed": self.systems_needed,
             "weight_bytes": self.weight_bytes,
             "kv_bytes": self.kv_bytes,
-            "capacity_bytes": self.capacity_bytes,
+            "capacity_bytes": cap,
+            "usable_fraction": self.usable_fraction,
+            "usable_bytes_per_system": self.usable_bytes_per_system,
             "memory_composition": {
-                "weights": self.weight_bytes / self.capacity_bytes if self.capacity_bytes else None,
-                "kv": self.kv_bytes / self.capacity_bytes if self.capacity_bytes else None,
+                "weights": self.weight_bytes / cap if cap else None,
+                "kv": self.kv_bytes / cap if cap else None,
             },
             "layers_per_system": list(self.layers_per_system),
             "capex_usd": self.capex_usd,
@@ -144,23 +259,40 @@ class Calculation(Result):
             "usd_per_mtok_by_type": self.usd_per_mtok_by_type,
             "notes": list(self.notes),
         }
+        if not self.feasible:
+            d["short_of"] = self.short_of
+            d["shortfall_bytes"] = self.shortfall_bytes
+        return d
 
     def human_rows(self) -> list[tuple[str, Any]]:
-        cap = self.capacity_bytes or 1.0
+        usable = self.usable_bytes_per_system or 0.0
         rows: list[tuple[str, Any]] = [
             ("model / hardware", f"{self.model} on {self.hardware}"),
+            ("usable memory per system (GB)", f"{usable / 1e9:,.1f} ({self.usable_fraction:.0%})"),
+        ]
+        if not self.feasible:
+            rows += [
+                ("feasible", False),
+                ("ran out", self.short_of),
+                ("short by (GB)", f"{(self.shortfall_bytes or 0) / 1e9:,.1f}"),
+                ("weights (GB)", f"{self.weight_bytes / 1e9:,.1f}"),
+                ("KV, all requests (GB)", f"{self.kv_bytes / 1e9:,.1f}"),
+            ]
+            return rows + [("note", n) for n in self.notes]
+        cap = self.capacity_bytes or 0.0
+        rows += [
             ("systems needed", self.systems_needed),
             ("weights (GB)", f"{self.weight_bytes / 1e9:,.1f} ({self.weight_bytes / cap:.0%})"),
             ("KV, all requests (GB)", f"{self.kv_bytes / 1e9:,.1f} ({self.kv_bytes / cap:.0%})"),
             ("layers per system", ", ".join(map(str, self.layers_per_system[:12]))
              + (" ..." if len(self.layers_per_system) > 12 else "")),
-            ("capex ($M)", round(self.capex_usd / 1e6, 2)),
+            ("capex ($M)", round((self.capex_usd or 0.0) / 1e6, 2)),
         ]  # fmt: skip
         if self.tok_s_per_user is not None:
             rows.append(("tok/s per user", round(self.tok_s_per_user, 1)))
         if self.usd_per_mtok is not None:
-            rows.append(("$ per Mtok (workload)", round(self.usd_per_mtok, 4)))
-        rows += [(f"  $ per Mtok {k} (agentic)", round(v, 4))
+            rows.append(("$ per Mtok (workload)", f"{self.usd_per_mtok:.4f}"))
+        rows += [(f"  $ per Mtok {k} (agentic)", f"{v:.4f}")
                  for k, v in self.usd_per_mtok_by_type.items()]  # fmt: skip
         rows.append(("why", self.explanation))
         rows += [("note", n) for n in self.notes]
@@ -235,14 +367,16 @@ def phase_diagram(
     concurrency: int = 1,
     kv_dtype: str = "bf16",
     weights: str = "bf16",
+    usable_fraction: float = 1.0,
 ) -> PhaseDiagram:
     """Systems for weights + KV over ISL x size, vectorized.
 
     Synthetic models follow a dense-GQA scaling: layers = 126 (P / 405B)^(1/3) (Llama 3.1 405B
-    has 126), 8 KV heads x 128 dims per layer. Systems = ceil(bytes / system memory) — the
-    layer-boundary rounding is ignored here (the calculator applies it for one point).
+    has 126), 8 KV heads x 128 dims per layer. Systems = ceil(bytes / usable system memory)
+    (``usable_fraction`` x capacity, the calculator's rule) — the layer-boundary rounding is
+    ignored here (the calculator applies it for one point).
     """
-    cap = system.memory_bytes
+    cap = usable_system(system, usable_fraction).memory_bytes
     wb, kb = DTYPE_BYTES[weights], DTYPE_BYTES[kv_dtype]
     layers = np.round(126 * (PHASE_PARAMS / 405e9) ** (1 / 3))
     kv_tok = layers * 2 * 8 * 128 * kb

@@ -1,10 +1,23 @@
 """$ per million tokens for a serving point, plain or for an agentic token mix.
 
-Plain: $/Mtok = deployment $/hour / (tokens per hour / 1e6), over input + output tokens (and
-over output tokens alone). Agentic mix (SPEC §5): one request slot costs $/hour / concurrency;
-output tokens take 1 / (tok/s/user) seconds of it, every non-output token (cache read, cache
-write, fresh input) 1 / (multiple x tok/s/user) with the cache-read multiple 5-20x; blended
-$/Mtok weights the types by their token share; margin compares with the selling card.
+Both methods conserve money: for the deployment that serves the traffic,
+``sum over token types of tokens/hour[type] x $/token[type] == deployment $/hour``.
+
+Tokens per hour come from the served workload (the prediction): output tokens/h = output
+tok/s per chip x chips x 3600 (= request rate x output tokens per request); input tokens/h =
+(total - output) tok/s per chip x chips x 3600 (= request rate x prompt tokens per request).
+
+Plain (``workload``): every token costs the same, $/Mtok = deployment $/hour / (tokens per
+hour / 1e6), over input + output tokens (and, as a second figure, over output tokens alone).
+
+Agentic mix (SPEC §5): the prompt tokens are split among cache reads, cache writes and fresh
+input in the proportions of the agentic token mix (SPEC §5's spend mix divided by the card's
+prices, normalised, restricted to those three types); output tokens stay as served. Each
+non-output token is weighted 1 / (cache-read multiple, 5-20) of an output token's machine
+time. The deployment's $/hour is shared out in proportion to tokens/hour x weight:
+$/token[type] = weight[type] x $/hour / sum(tokens/hour x weight), so the types add back up to
+the $/hour. Blended $/Mtok = $/hour / (tokens/hour / 1e6); the card's revenue is priced on
+the same tokens, margin = 1 - $/hour / revenue per hour.
 """
 
 from __future__ import annotations
@@ -16,7 +29,7 @@ from ..errors import InvalidInputError
 from ..results import Result
 from .pricing import TOKEN_TYPES, Card, HourlyRate
 
-__all__ = ["Cost", "cost_of"]
+__all__ = ["Cost", "agentic_tokens_per_hour", "cost_of", "share_out"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,9 @@ class Cost(Result):
     token_share_by_type: dict[str, float] = field(default_factory=dict)
     revenue_usd_per_mtok: float | None = None
     gross_margin: float | None = None
+    tokens_per_hour_by_type: dict[str, float] = field(default_factory=dict)
+    revenue_usd_per_hour: float | None = None
+    cache_read_multiple: float | None = None
     mix: str = "workload"
     derivation: str = ""
     prediction: dict[str, Any] = field(default_factory=dict)
@@ -54,32 +70,54 @@ class Cost(Result):
             "token_share_by_type": self.token_share_by_type,
             "revenue_usd_per_mtok": self.revenue_usd_per_mtok,
             "gross_margin": self.gross_margin,
+            "tokens_per_hour_by_type": self.tokens_per_hour_by_type,
+            "usd_per_hour_by_type": self.usd_per_hour_by_type,
+            "revenue_usd_per_hour": self.revenue_usd_per_hour,
+            "cache_read_multiple": self.cache_read_multiple,
             "prediction": self.prediction,
         }
+
+    @property
+    def usd_per_hour_by_type(self) -> dict[str, float]:
+        """$/hour attributed to each token type (tokens/hour x $/token); sums to $/hour."""
+        return {t: n * self.usd_per_mtok_by_type[t] / 1e6 for t, n in self.tokens_per_hour_by_type.items()}
 
     def explain(self) -> str:
         """Inputs, formulas and intermediate values behind every $ figure."""
         p = self.prediction
-        chips, user = p.get("chips"), p.get("tok_s_per_user") or 0.0
+        chips = p.get("chips")
+        tok = self.tokens_per_hour_by_type
+        out_h = tok.get("output", 0.0)
         lines = [
             f"$ per chip-hour: {self.usd_per_chip_hour:.4f} ({self.basis})",
             f"deployment $/h = {self.usd_per_chip_hour:.4f} x {chips} chips = {self.usd_per_hour:.4f}",
             f"tokens/h = {p.get('total_tok_s_per_chip', 0):,.1f} tok/s/chip x {chips} x 3600 = "
-            f"{self.tokens_per_hour:,.0f}",
+            f"{self.tokens_per_hour:,.0f} (request rate x (prompt + output) tokens per request)",
+            f"output tokens/h = {p.get('output_tok_s_per_chip', 0):,.1f} tok/s/chip x {chips} x 3600"
+            f" = {out_h:,.0f}; prompt tokens/h = {self.tokens_per_hour - out_h:,.0f}",
             f"$/Mtok (input + output) = {self.usd_per_hour:.4f} / ({self.tokens_per_hour:,.0f} / 1e6)"
             f" = {self.tokens_per_hour and self.usd_per_hour / (self.tokens_per_hour / 1e6):.6f}",
         ]
         if self.mix == "agentic":
-            out = self.usd_per_mtok_by_type["output"]
+            m = self.cache_read_multiple or 1.0
+            units = out_h + sum(n for t, n in tok.items() if t != "output") / m
             lines += [
-                f"slot $/s = deployment $/h / 3600 / concurrency {p.get('concurrency')}",
-                f"output $/Mtok = slot $/s / {user:,.1f} tok/s/user x 1e6 = {out:.6f}",
-                f"non-output $/Mtok = output $/Mtok / cache-read multiple = "
-                f"{self.usd_per_mtok_by_type['cache_read']:.6f}",
-                "blended = sum(token share x $/Mtok): "
-                + ", ".join(f"{t} {s:.4f}" for t, s in self.token_share_by_type.items())
-                + f" -> {self.usd_per_mtok:.6f}",
-                f"revenue (card) {self.revenue_usd_per_mtok:.4f} $/Mtok; margin = 1 - cost/revenue",
+                "prompt tokens split by the agentic mix (SPEC §5 spend shares / card prices, "
+                "normalised over cache_read, cache_write, input): "
+                + ", ".join(f"{t} {n:,.0f}/h" for t, n in tok.items() if t != "output"),
+                f"weights: output 1, every other token 1 / cache-read multiple {m:g}",
+                f"$ per output token = deployment $/h / sum(tokens/h x weight) = "
+                f"{self.usd_per_hour:.4f} / {units:,.0f} -> "
+                f"{self.usd_per_mtok_by_type['output']:.6f} $/Mtok; other types 1/{m:g} of that = "
+                f"{self.usd_per_mtok_by_type['cache_read']:.6f} $/Mtok",
+                "check: sum(tokens/h x $/token) = "
+                + " + ".join(f"{v:.4f}" for v in self.usd_per_hour_by_type.values())
+                + f" = {sum(self.usd_per_hour_by_type.values()):.4f} $/h (= deployment $/h)",
+                "blended $/Mtok = deployment $/h / (tokens/h / 1e6) = sum(token share x $/Mtok) = "
+                f"{self.usd_per_mtok:.6f}",
+                f"revenue at the card = sum(tokens/h x card $/Mtok / 1e6) = "
+                f"{self.revenue_usd_per_hour or 0:.4f} $/h ({self.revenue_usd_per_mtok or 0:.4f} $/Mtok);"
+                " margin = 1 - deployment $/h / revenue $/h",
             ]
         return "\n".join(lines) + "\n--- hourly rate ---\n" + self.derivation
 
@@ -91,17 +129,48 @@ class Cost(Result):
             ("tok/s per user", round(p.get("tok_s_per_user") or 0.0, 1)),
             ("price basis", self.basis),
             ("$ per hour (deployment)", round(self.usd_per_hour, 2)),
-            (f"$ per Mtok ({self.mix}, blended)", round(self.usd_per_mtok, 4)),
-            ("$ per Mtok, all cost on output", round(self.usd_per_mtok_output, 4)),
+            (f"$ per Mtok ({self.mix}, blended)", f"{self.usd_per_mtok:.4f}"),
+            ("$ per Mtok, all cost on output", f"{self.usd_per_mtok_output:.4f}"),
         ]
         for t, v in self.usd_per_mtok_by_type.items():
-            share = self.spend_share_by_type.get(t)
-            extra = f"  ({share:.1%} of spend)" if share is not None else ""
+            parts = []
+            if t in self.token_share_by_type:
+                parts.append(f"{self.token_share_by_type[t]:.1%} of tokens")
+            if t in self.spend_share_by_type:
+                parts.append(f"{self.spend_share_by_type[t]:.1%} of spend")
+            extra = f"  ({', '.join(parts)})" if parts else ""
             rows.append((f"  $ per Mtok {t}", f"{v:.4f}{extra}"))
         if self.gross_margin is not None:
-            rows.append(("revenue $ per Mtok (card)", round(self.revenue_usd_per_mtok or 0, 4)))
+            rows.append(("revenue $ per Mtok (card)", f"{self.revenue_usd_per_mtok or 0:.4f}"))
             rows.append(("gross margin", f"{self.gross_margin:.1%}"))
         return rows
+
+
+def agentic_tokens_per_hour(
+    input_per_hour: float, output_per_hour: float, token_share: dict[str, float]
+) -> dict[str, float]:
+    """Tokens per hour by type: the prompt tokens split among cache read, cache write and
+    fresh input in the proportions of ``token_share`` (renormalised over those three types);
+    output tokens as served."""
+    rest = [t for t in TOKEN_TYPES if t != "output"]
+    total = sum(token_share[t] for t in rest)
+    if not total > 0:
+        raise InvalidInputError("agentic mix: the cache-read, cache-write and input shares sum to 0")
+    split = {t: input_per_hour * token_share[t] / total for t in rest}
+    return {t: output_per_hour if t == "output" else split[t] for t in TOKEN_TYPES}
+
+
+def share_out(
+    usd_per_hour: float, tokens_per_hour: dict[str, float], weight: dict[str, float]
+) -> dict[str, float]:
+    """$ per token by type: ``usd_per_hour`` shared in proportion to tokens/hour x weight.
+
+    Conserves money: sum(tokens_per_hour[t] x result[t]) == usd_per_hour.
+    """
+    units = sum(tokens_per_hour[t] * weight[t] for t in tokens_per_hour)
+    if not units > 0:
+        raise InvalidInputError("no tokens served: cannot price per token")
+    return {t: usd_per_hour * weight[t] / units for t in tokens_per_hour}
 
 
 def cost_of(
@@ -115,16 +184,23 @@ def cost_of(
     isl: float = 0.0,
     osl: float = 0.0,
 ) -> Cost:
-    """Cost of a feasible :class:`~tokenfrontier.predict.Prediction`."""
+    """Cost of a feasible :class:`~tokenfrontier.predict.Prediction` (method: module docstring).
+
+    ``isl`` and ``osl`` are accepted for callers' convenience; the token counts come from the
+    prediction's served throughput.
+    """
     if not pred.feasible:
         raise InvalidInputError(f"cannot price an infeasible deployment: {pred.explanation}")
     if not 1 <= cache_read_multiple <= 100:
         raise InvalidInputError(
             f"cache-read multiple must be in 1..100 (SPEC: 5-20), got {cache_read_multiple}"
         )
+    if mix not in ("workload", "agentic"):
+        raise InvalidInputError(f"--mix '{mix}' unknown; valid: workload, agentic")
     usd_h = rate.usd_per_hour(pred.chips)
     tokens_h = pred.total_tok_s_per_chip * pred.chips * 3600
     out_h = pred.output_tok_s_per_chip * pred.chips * 3600
+    in_h = max(tokens_h - out_h, 0.0)
     summary = {
         "model": pred.model,
         "hardware": pred.hardware,
@@ -132,6 +208,7 @@ def cost_of(
         "concurrency": concurrency,
         "tok_s_per_user": pred.tok_s_per_user,
         "total_tok_s_per_chip": pred.total_tok_s_per_chip,
+        "output_tok_s_per_chip": pred.output_tok_s_per_chip,
         "deployment": pred.deployment,
     }
     common = dict(
@@ -145,29 +222,30 @@ def cost_of(
         prediction=summary,
     )
     if mix == "workload":
-        per_tok = usd_h / (tokens_h / 1e6)
-        by_type = {"input": per_tok, "output": per_tok}
-        share = {"input": isl / (isl + osl), "output": osl / (isl + osl)} if isl + osl else {}
-        return Cost(**common, usd_per_mtok_by_type=by_type, token_share_by_type=share)
-    if mix != "agentic":
-        raise InvalidInputError(f"--mix '{mix}' unknown; valid: workload, agentic")
+        tok = {"input": in_h, "output": out_h}
+        per_tok = share_out(usd_h, tok, {"input": 1.0, "output": 1.0})
+        return Cost(
+            **common,
+            usd_per_mtok_by_type={t: v * 1e6 for t, v in per_tok.items()},
+            token_share_by_type={t: v / tokens_h for t, v in tok.items()},
+            tokens_per_hour_by_type=tok,
+        )
     card = card or _default_card()
-    slot_usd_s = usd_h / 3600 / concurrency
-    per_output = slot_usd_s / pred.tok_s_per_user * 1e6
-    per_other = per_output / cache_read_multiple
-    by_type = {t: (per_output if t == "output" else per_other) for t in TOKEN_TYPES}
-    share = card.token_share
-    blended = sum(share[t] * by_type[t] for t in TOKEN_TYPES)
-    spend = {t: share[t] * by_type[t] / blended for t in TOKEN_TYPES}
-    revenue = card.revenue_per_mtok()
-    common["usd_per_mtok"] = blended
+    tok = agentic_tokens_per_hour(in_h, out_h, card.token_share)
+    weight = {t: 1.0 if t == "output" else 1.0 / cache_read_multiple for t in TOKEN_TYPES}
+    per_tok = share_out(usd_h, tok, weight)
+    units = sum(tok[t] * weight[t] for t in TOKEN_TYPES)
+    revenue_h = sum(tok[t] * card.usd_per_mtok[t] / 1e6 for t in TOKEN_TYPES)
     return Cost(
         **common,
-        usd_per_mtok_by_type=by_type,
-        spend_share_by_type=spend,
-        token_share_by_type=dict(share),
-        revenue_usd_per_mtok=revenue,
-        gross_margin=(revenue - blended) / revenue if revenue > 0 else None,
+        usd_per_mtok_by_type={t: v * 1e6 for t, v in per_tok.items()},
+        spend_share_by_type={t: tok[t] * weight[t] / units for t in TOKEN_TYPES},
+        token_share_by_type={t: tok[t] / tokens_h for t in TOKEN_TYPES},
+        tokens_per_hour_by_type=tok,
+        revenue_usd_per_mtok=revenue_h / (tokens_h / 1e6),
+        revenue_usd_per_hour=revenue_h,
+        gross_margin=1 - usd_h / revenue_h if revenue_h > 0 else None,
+        cache_read_multiple=cache_read_multiple,
         mix="agentic",
     )
 

@@ -20,7 +20,7 @@ from ..errors import CatalogError, InvalidInputError, UnknownIdError
 from ..results import Result
 from ..specs import System
 
-__all__ = ["HOURS_PER_MONTH", "Tco", "TcoInputs", "load_presets", "preset_for", "tco"]
+__all__ = ["HOURS_PER_MONTH", "RentalRate", "Tco", "TcoInputs", "load_presets", "preset_for", "tco"]
 
 HOURS_PER_MONTH = 730.0
 PRICES_DIR = CATALOG_DIR / "prices"
@@ -161,6 +161,7 @@ class Tco(Result):
         return {
             "system": self.system,
             "preset": self.inputs.id,
+            "basis": f"tco:{self.inputs.id}",
             "chips": self.chips,
             "capex_usd": self.capex_usd,
             "wacc": self.wacc,
@@ -227,6 +228,84 @@ class Tco(Result):
         ]
         lines += [f"source: {s}" for s in i.sources]
         return "\n".join(lines)
+
+
+_NOT_APPLICABLE = "a rental rate covers capital and operating cost together"
+
+
+@dataclass(frozen=True)
+class RentalRate(Result):
+    """$/hour of one system priced by rental or a given rate instead of TCO.
+
+    The JSON keys are those of :class:`Tco`; figures a rate does not determine (capex, WACC,
+    the capital/operating split, upfront $ per PFLOP, the inputs) are ``null``.
+    """
+
+    system: str
+    chips: int
+    basis: str  # "rental" or "given"
+    usd_per_hour: float
+    derivation: str
+    dense_pflops: float
+
+    title = "hourly rate per system"
+
+    @property
+    def total_usd_per_hour(self) -> float:
+        return self.usd_per_hour
+
+    @property
+    def usd_per_chip_hour(self) -> float:
+        return self.usd_per_hour / self.chips
+
+    def to_dict(self) -> dict[str, Any]:
+        none = dict.fromkeys(
+            (
+                "capex_usd", "wacc", "monthly_payment_usd", "capital_usd_per_hour",
+                "operating_usd_per_hour", "electricity_usd_per_hour", "colocation_usd_per_hour",
+                "support_usd_per_hour",
+            )
+        )  # fmt: skip
+        return {
+            "system": self.system,
+            "preset": None,
+            "basis": self.basis,
+            "chips": self.chips,
+            **none,
+            "total_usd_per_hour": self.usd_per_hour,
+            "usd_per_chip_hour": self.usd_per_chip_hour,
+            "capital_share": None,
+            "dense_pflops": self.dense_pflops,
+            "usd_per_hour_per_pflop": self.usd_per_hour / self.dense_pflops,
+            "upfront_usd_per_pflop": None,
+            "upfront_usd_per_tb_per_s": None,
+            "cooling_lpm": None,
+            "inputs": None,
+            "derivation": self.derivation,
+            "not_applicable": _NOT_APPLICABLE,
+        }
+
+    def human_rows(self) -> list[tuple[str, Any]]:
+        return [
+            ("system", f"{self.system} ({self.basis})"),
+            ("rate", self.derivation),
+            ("total ($/h)", f"{self.usd_per_hour:,.2f}"),
+            ("per chip ($/h)", f"{self.usd_per_chip_hour:,.3f}"),
+            ("capital / operating", f"n/a ({_NOT_APPLICABLE})"),
+            ("$/h per dense PFLOP", f"{self.usd_per_hour / self.dense_pflops:,.3f}"),
+        ]
+
+    def explain(self) -> str:
+        """Where the rate comes from."""
+        return "\n".join(
+            [
+                f"hourly rate of {self.system}: {self.derivation}",
+                f"total $/h = {self.usd_per_chip_hour:.4f} $/chip-hour x {self.chips} chips = "
+                f"{self.usd_per_hour:.4f}",
+                f"per dense PFLOP: {self.usd_per_hour:.4f} / {self.dense_pflops:g} PF",
+                f"capital / operating split, capex, upfront $ per PFLOP: not applicable ({_NOT_APPLICABLE})",
+            ]
+        )
 
 
 def tco(system: System, inputs: TcoInputs) -> Tco:

@@ -31,6 +31,10 @@ def _figure(command: str, result: Any, args: argparse.Namespace) -> Any:
             raise InvalidInputError(f"--plot: nothing to draw, {result.explanation}")
         return plots.breakdown_figure(result)
     if command in ("deploy", "calculator"):
+        if command == "calculator" and not result.feasible:
+            from ..errors import InvalidInputError
+
+            raise InvalidInputError(f"--plot: nothing to draw, {result.explanation}")
         return plots.memory_figure(result)
     if command == "frontier":
         return plots.frontier_figure(result)
@@ -90,7 +94,14 @@ def _run(args: argparse.Namespace) -> Any:
             preset=args.preset,
             catalog=cat,
         ),
-        "tco": lambda: econ.tco(args.system, args.preset, econ.parse_settings(args.set), cat),
+        "tco": lambda: econ.tco(
+            args.system,
+            args.preset,
+            econ.parse_settings(args.set),
+            cat,
+            usd_per_hour=args.usd_per_hour,
+            rental=args.rental,
+        ),
         "deal": lambda: econ.deal(
             contract_usd=args.contract_usd,
             mw=args.mw,

@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("system", help="system or chip id")
     p.add_argument("--preset", metavar="NAME", help="TCO preset (cs-3: cs-3-vendor-fleet)")
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
+    p.add_argument(
+        "--usd-per-hour", type=float, metavar="USD", help="price by this rate per system-hour instead"
+    )
+    p.add_argument("--rental", action="store_true", help="price by the catalog's rental rate instead")
 
     p = sub.add_parser("deal", parents=[common, explain], help="implied rate, IRR, NPV of a deal")
     p.add_argument("--contract-usd", type=float, required=True, help="contract value ($)")

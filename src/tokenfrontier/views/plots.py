@@ -160,10 +160,10 @@ def memory_figure(result: Any) -> go.Figure:
         cap = result.capacity_bytes_per_system / 1e9
         title = f"{result.model} on {result.hardware}: per system (KV of one sequence)"
     else:  # Calculation
-        n = max(result.systems_needed, 1)
+        n = max(result.systems_needed or 0, 1)
         w = np.full(n, result.weight_bytes / n / 1e9)
         kv = np.full(n, result.kv_bytes / n / 1e9)
-        cap = result.capacity_bytes / n / 1e9
+        cap = (result.capacity_bytes or 0.0) / n / 1e9
         title = f"{result.model} on {result.hardware}: {n} systems (weights + all KV)"
     idx = [f"#{i + 1}" for i in range(len(w))]
     fig = go.Figure([
@@ -197,14 +197,14 @@ def phase_figure(phase: Any) -> go.Figure:
 
 
 def tco_figure(tco: Any) -> go.Figure:
-    """TCO waterfall: capital, electricity, colocation, support -> $/hour."""
+    """TCO waterfall: capital, electricity, colocation, support -> $/hour (a rental rate: one bar)."""
     go = _go()
     parts = [
         ("capital", tco.capital_usd_per_hour),
         ("electricity", tco.electricity_usd_per_hour),
         ("colocation", tco.colocation_usd_per_hour),
         ("support", tco.support_usd_per_hour),
-    ]
+    ] if hasattr(tco, "capital_usd_per_hour") else [(tco.basis, tco.total_usd_per_hour)]  # fmt: skip
     fig = go.Figure(go.Waterfall(
         x=[k for k, _ in parts] + ["total"], y=[v for _, v in parts] + [0],
         measure=["relative"] * len(parts) + ["total"],

@@ -131,7 +131,7 @@ def page_calculator() -> None:
         f"{calc.usd_per_mtok or 0:,.4f}",
         help="deployment $/h (TCO, SPEC §5, with this $ per system) / (tokens per hour / 1e6)",
     )
-    m[3].metric("capex", f"${calc.capex_usd / 1e6:,.2f}M", help="systems x $ per system")
+    m[3].metric("capex", f"${(calc.capex_usd or 0.0) / 1e6:,.2f}M", help="systems x $ per system")
     st.caption(calc.explanation)
     st.plotly_chart(plots.memory_figure(calc), width="stretch")
     frame = calc.to_frame()
