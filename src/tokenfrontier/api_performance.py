@@ -84,6 +84,8 @@ def predict(
 ) -> Any:
     """TTFT, TPOT, tok/s/user and tok/s/chip of one deployment (or the fastest feasible one)."""
     from .predict import predict_one
+    from .profiles import resolve_profile
+    from .resolve import catalog_or_default
     from .units import parse_positive_int
 
     check_choice(weights, WEIGHT_DTYPES, "weights dtype")
@@ -113,6 +115,7 @@ def predict(
         spec=_spec(spec_decode, catalog, weights, kv_dtype),
         disagg=disagg,
         activations=activations,
+        profile=resolve_profile(system.chip, framework, catalog_or_default(catalog).profiles),
     )
 
 
@@ -196,7 +199,8 @@ def frontier(
     )
     from .economics.frontier_cost import price_points
 
-    notes = price_points(result.records, {s.id: s for s in systems}, rental=rental, preset=preset)
+    notes = price_points(result.records, {s.id: s for s in systems}, rental=rental, preset=preset,
+                         catalog=catalog)  # fmt: skip
     result.extra["pricing_notes"] = notes
     return result
 

@@ -46,7 +46,7 @@ def tco(
 ) -> Tco:
     """$/hour of one system (SPEC §5); ``cs-3`` defaults to the vendor-fleet preset."""
     sys_ = get_system(system, catalog)
-    inputs = preset_for(sys_, preset)
+    inputs = preset_for(sys_, preset, catalog)
     if overrides:
         inputs = apply_overrides(inputs, overrides)
     return _tco(sys_, inputs)
@@ -108,7 +108,8 @@ def cost(
     the most tok/s per chip that still gives each user at least that speed.
     """
     sys_ = get_system(on, catalog)
-    rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, preset=preset, overrides=overrides, rental=rental)
+    rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, preset=preset, overrides=overrides, rental=rental,
+                       catalog=catalog)  # fmt: skip
     if target_tok_s_per_user is not None:
         concurrency, chosen = _matched_point(
             model, sys_, isl, osl, target_tok_s_per_user, predict_options, catalog
@@ -120,7 +121,7 @@ def cost(
         pred,
         rate,
         mix=mix,
-        card=load_card(prices),
+        card=load_card(prices, catalog),
         cache_read_multiple=cache_read_multiple,
         concurrency=concurrency,
         isl=parse_context(isl, "isl"),
@@ -196,7 +197,7 @@ def calculator(
             systems_needed=0, weight_bytes=w_total, kv_bytes=kv_total, capacity_bytes=0.0,
             layers_per_system=(), capex_usd=0.0, tok_s_per_user=None, usd_per_mtok=None,
         )  # fmt: skip
-    inputs = preset_for(sys_, preset)
+    inputs = preset_for(sys_, preset, catalog)
     # a buyer's view: the catalog list price unless told otherwise (CS-3: $1.0M list)
     price = usd_per_system if usd_per_system is not None else (sys_.price_usd or inputs.server_usd)
     overrides = {"server_usd": price} if price is not None else None
@@ -205,9 +206,9 @@ def calculator(
     notes: list[str] = []
     per_mtok, by_type, usd_h, derivation = None, {}, None, ""
     if pred.feasible:
-        rate = hourly_rate(sys_, preset=preset, overrides=overrides)
+        rate = hourly_rate(sys_, preset=preset, overrides=overrides, catalog=catalog)
         plain = cost_of(pred, rate, concurrency=conc, isl=i, osl=o)
-        agentic = cost_of(pred, rate, mix="agentic", concurrency=conc)
+        agentic = cost_of(pred, rate, mix="agentic", concurrency=conc, card=load_card(catalog=catalog))
         per_mtok, by_type, usd_h = (
             plain.usd_per_mtok,
             agentic.usd_per_mtok_by_type,
@@ -270,7 +271,7 @@ def fleet(
                    **predict_options)  # fmt: skip
     if not pred.feasible:
         raise InvalidInputError(f"fleet: the serving point is infeasible: {pred.explanation}")
-    inputs = preset_for(sys_, preset)
+    inputs = preset_for(sys_, preset, catalog)
     if overrides:
         inputs = apply_overrides(inputs, overrides)
     return _fleet(
