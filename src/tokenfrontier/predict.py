@@ -235,3 +235,9 @@ def _profile_note(prof: Profile) -> str:
 
 def _systems(system: System, chips: int) -> float:
     return chips / system.chips
+
+
+# `tokenfrontier.predict` is this module; calling it calls the API function `tokenfrontier.api.predict`
+from .callable_module import CallableModule  # noqa: E402 (appended: the module is also a function)
+
+CallableModule.install(__name__)
