@@ -162,6 +162,8 @@ def test_user_entries_override_by_id_and_extend_each_other(tmp_path):
         ('id = "x"\nframework = "vllm"\nfamilies = []\n', "invalid profile"),
         ('id = "x"\nextends = "default"\npue = 0.5\n', "invalid TCO preset"),
         ("[usd_per_chip_hour]\nh100 = [3.0, 1.0]\n", "usd_per_chip_hour.h100"),
+        ('extends = "x"\n[usd_per_chip_hour]\nh100 = [1.0, 2.0]\n', "unknown key.*extends"),
+        ('id = "c"\nextends = "default"\n[usd_per_mtok]\ninput = 1.0\n', "invalid price card"),
     ],
 )
 def test_bad_user_toml_names_the_file(tmp_path, text, needle):

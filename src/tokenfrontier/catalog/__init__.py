@@ -124,6 +124,15 @@ def kind_of(path: Path, raw: dict[str, Any]) -> str | None:
     return next(iter(found), None)
 
 
+def _known_keys_only(path: Path, raw: dict[str, Any], kind: str) -> None:
+    unknown = sorted(set(raw) - _SCHEMA_KEYS[kind])
+    if unknown:
+        raise CatalogError(
+            f"{path}: invalid {_KIND_NAMES[kind]}: unknown key(s) {', '.join(unknown)}; valid: "
+            + ", ".join(sorted(_SCHEMA_KEYS[kind]))
+        )
+
+
 def _no_kind(path: Path) -> CatalogError:
     return CatalogError(
         f"{path}: not a catalog entry: none of its keys says what it is (a chip has e.g. 'memory' "
@@ -315,14 +324,14 @@ class Catalog:
         self._tco[pid] = PriceTable(pid, path, raw)
 
     def _add_card(self, path: Path, raw: dict[str, Any]) -> None:
+        _known_keys_only(path, raw, "card")
         cid = raw.get("id")
         if not isinstance(cid, str):
             raise CatalogError(f"{path}: a price card needs an 'id' string")
-        if "extends" in raw:
-            raise CatalogError(f"{path}: price cards cannot use 'extends'; write the whole card")
         self._cards[cid] = PriceTable(cid, path, raw)
 
     def _add_rental(self, path: Path, raw: dict[str, Any]) -> None:
+        _known_keys_only(path, raw, "rental")
         table = raw["usd_per_chip_hour"]
         if not isinstance(table, dict):
             raise CatalogError(f"{path}: 'usd_per_chip_hour' must be a table of chip = [low, high]")
