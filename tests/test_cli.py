@@ -143,7 +143,7 @@ def test_malformed_config_and_catalog(capsys, tmp_path):
     code, _, err = run(capsys, "footprint", str(missing))
     assert code == 2 and "lacks 'vocab_size'" in err
     toml = tmp_path / "chip.toml"
-    toml.write_text('id = "x"\nname = 3\n')
+    toml.write_text('id = "x"\nname = 3\nvendor = "v"\n')
     code, _, err = run(capsys, "hardware", "--catalog", str(toml))
     assert code == 2 and "chip.toml" in err and "invalid chip" in err
     toml.write_text("id = [\n")

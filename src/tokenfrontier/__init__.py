@@ -1,16 +1,35 @@
 """tokenfrontier: LLM inference speed, footprint and cost on GPUs and SRAM machines.
 
-The public API lives in :mod:`tokenfrontier.api` and is re-exported here lazily so that
-``import tokenfrontier`` (and ``tokenfrontier --help``) stays fast. Some API functions share a
-name with the core module that implements them (``footprint``, ``frontier``, ...); the package
-attribute is always the API function.
+The public API lives in :mod:`tokenfrontier.api` and :mod:`tokenfrontier.economics.api` and is
+re-exported here lazily so that ``import tokenfrontier`` (and ``tokenfrontier --help``) stays fast.
+Five API functions share their name with the module that implements them (``footprint``,
+``frontier``, ``predict``, ``reproduce``, ``roofline``): ``tokenfrontier.footprint`` is that
+module, and calling it calls the API function, so ``tf.footprint("llama-3.1-8b")`` and
+``import tokenfrontier.footprint`` both work (:mod:`tokenfrontier.callable_module`).
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what type checkers see; at run time the names resolve on first use
+    from .api import (
+        calibrate,
+        deploy,
+        footprint,
+        frontier,
+        gemm,
+        get_model,
+        get_system,
+        hardware,
+        models,
+        predict,
+        reproduce,
+        roofline,
+        validate,
+    )
+    from .economics.api import calculator, cost, deal, fleet, phase, tco
 
 __version__ = "0.1.0"
 
@@ -35,31 +54,20 @@ __all__ = [
     "tco",
     "validate",
 ]
-_API = frozenset(__all__)
-_ECONOMICS = frozenset({"calculator", "cost", "deal", "fleet", "phase", "tco"})
-
-
-def _lookup(name: str) -> Any:
-    if name in _ECONOMICS:
-        from .economics import api as econ
-
-        return getattr(econ, name)
-    from . import api
-
-    return getattr(api, name)
-
-
-class _Package(types.ModuleType):
-    def __getattribute__(self, name: str) -> Any:
-        if name in _API:
-            return _lookup(name)
-        return super().__getattribute__(name)
+#: API names that are also modules of this package (callable modules).
+CALLABLE_MODULES = frozenset({"footprint", "frontier", "predict", "reproduce", "roofline"})
+ECONOMICS = frozenset({"calculator", "cost", "deal", "fleet", "phase", "tco"})
 
 
 def __getattr__(name: str) -> Any:
-    if name in _API:
-        return _lookup(name)
+    if name in CALLABLE_MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in ECONOMICS:
+        return getattr(importlib.import_module(f"{__name__}.economics.api"), name)
+    if name in __all__:
+        return getattr(importlib.import_module(f"{__name__}.api"), name)
     raise AttributeError(f"module 'tokenfrontier' has no attribute {name!r}")
 
 
-sys.modules[__name__].__class__ = _Package
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -195,7 +195,8 @@ def frontier(
     )
     from .economics.frontier_cost import price_points
 
-    notes = price_points(result.records, {s.id: s for s in systems}, rental=rental, preset=preset)
+    notes = price_points(result.records, {s.id: s for s in systems}, rental=rental, preset=preset,
+                         catalog=catalog)  # fmt: skip
     result.extra["pricing_notes"] = notes
     return result
 

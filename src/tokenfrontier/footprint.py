@@ -331,3 +331,9 @@ def footprint(
         decode_flops_per_token={int(c): float(f) for c, f in zip(contexts, dec, strict=True)},
         prefill_flops={int(c): float(f) for c, f in zip(contexts, pre, strict=True)},
     )
+
+
+# `tokenfrontier.footprint` is this module; calling it calls the API function `tokenfrontier.api.footprint`
+from .callable_module import CallableModule  # noqa: E402 (appended: the module is also a function)
+
+CallableModule.install(__name__)

@@ -270,3 +270,9 @@ def _profile_note(prof: Profile) -> str:
     if prof.derived_from:
         return f"profile '{prof.id}' is derived from fitted profile(s): {prof.derived_from}"
     return f"profile '{prof.id}' is not fitted to measurements"
+
+
+# `tokenfrontier.predict` is this module; calling it calls the API function `tokenfrontier.api.predict`
+from .callable_module import CallableModule  # noqa: E402 (appended: the module is also a function)
+
+CallableModule.install(__name__)

@@ -1,51 +1,26 @@
 """Efficiency profiles: the few physical, calibrated parameters of the step model.
 
-One TOML file per hardware family x serving stack in ``catalog/profiles/``. Each states which
-calibration rows fitted it and the fit error. Resolution order for (family, framework):
-exact match, then the family's default profile, then the same stack fitted on another
-family of the same memory kind, then the default for the memory kind (``hbm`` / ``sram``).
+One TOML file per hardware family x serving stack in ``catalog/profiles/``; users add their own
+through the catalog (``--catalog DIR``, ``TOKENFRONTIER_CATALOG``), for example the folder
+``tokenfrontier calibrate --out DIR`` writes. Each states which calibration rows fitted it and
+the fit error. Resolution order for (family, framework): exact match, then the family's default
+profile, then the same stack fitted on another family of the same memory kind, then the default
+for the memory kind (``hbm`` / ``sram``).
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from .catalog import CATALOG_DIR, read_toml
+from .catalog import CATALOG_DIR, default_catalog, read_toml
 from .errors import CatalogError, UnknownIdError
-from .specs import Chip
+from .specs import Chip, Profile
 
-__all__ = ["Profile", "load_profiles", "resolve_profile"]
+__all__ = ["PROFILE_DIR", "Profile", "load_profiles", "resolve_profile"]
 
 PROFILE_DIR = CATALOG_DIR / "profiles"
-
-
-class Profile(BaseModel):
-    """Achievable fractions and latency floors of one hardware family on one serving stack."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str
-    families: tuple[str, ...]
-    framework: str
-    bandwidth_efficiency: float = Field(gt=0, le=1)
-    flops_efficiency: float = Field(gt=0, le=1)
-    decode_flops_efficiency: float = Field(default=0.1, gt=0, le=1)
-    kernel_latency_s: float = Field(ge=0)
-    layer_latency_s_per_sqrt_gb: float = Field(default=0.0, ge=0)
-    collective_latency_s: float = Field(ge=0)
-    step_overhead_s: float = Field(ge=0)
-    request_overhead_s: float = Field(default=0.0, ge=0)
-    era: str = ""  # software era of vendor-API rows it was fitted on ("2024"); "" = current
-    fitted: bool = False
-    fitted_on: str = ""
-    fit_rows: int = 0
-    fit_error: dict[str, float] = Field(default_factory=dict)
-    derived_from: str = ""
-    sources: tuple[str, ...] = ()
-    notes: str = ""
 
 
 _ALIASES = {
@@ -71,9 +46,11 @@ def _load(path: Path) -> Profile:
         raise CatalogError(f"{path}: invalid profile: {loc}: {first['msg']}") from None
 
 
-@functools.cache
-def load_profiles(folder: str = str(PROFILE_DIR)) -> dict[str, Profile]:
-    """All profiles in ``folder`` by id."""
+def load_profiles(folder: str | Path | None = None) -> dict[str, Profile]:
+    """Profiles by id: the default catalog's (bundled plus ``TOKENFRONTIER_CATALOG`` folders),
+    or, given ``folder``, every ``*.toml`` in it read as a profile."""
+    if folder is None:
+        return default_catalog().profiles
     return {p.id: p for p in map(_load, sorted(Path(folder).glob("*.toml")))}
 
 
@@ -87,6 +64,8 @@ def resolve_profile(
 
     ``era`` picks a profile fitted on an older software era of a vendor API ("2024") where
     one exists; otherwise the current one.
+    ``profiles`` defaults to the default catalog's (:func:`load_profiles`); pass
+    ``catalog.profiles`` to resolve against a catalog with user folders added.
     """
     profiles = profiles if profiles is not None else load_profiles()
     fw = (framework or "").strip().lower()

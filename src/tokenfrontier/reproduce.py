@@ -270,3 +270,9 @@ def _deployment_rows(catalog: Catalog) -> list[dict[str, Any]]:
             )
         rows.append({"model": row["model"], "served": served, "minimum": minimum, "note": note})
     return rows
+
+
+# `tokenfrontier.reproduce` is this module; calling it calls the API function `tokenfrontier.api.reproduce`
+from .callable_module import CallableModule  # noqa: E402 (appended: the module is also a function)
+
+CallableModule.install(__name__)

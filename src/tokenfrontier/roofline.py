@@ -103,3 +103,9 @@ def gemm(m: int, n: int, k: int, chips: Iterable[Chip], dtype: str = "fp8") -> T
     extra["arithmetic_intensity"] = ai
     title = f"GEMM {m}x{n}x{k} {dtype}: arithmetic intensity {ai:,.1f} FLOP/B"
     return Table(records, cols, title=title, extra=extra, records_key="chips")
+
+
+# `tokenfrontier.roofline` is this module; calling it calls the API function `tokenfrontier.api.roofline`
+from .callable_module import CallableModule  # noqa: E402 (appended: the module is also a function)
+
+CallableModule.install(__name__)

@@ -1,7 +1,8 @@
-"""Frozen hardware specs: chips, memory tiers and systems. SI units throughout.
+"""Frozen catalog specs: chips, memory tiers, systems and efficiency profiles. SI units throughout.
 
-The catalog TOML files (``catalog/chips/*.toml``, ``catalog/systems/*.toml``) are validated
-into these models; unknown keys are errors (``extra="forbid"``).
+The catalog TOML files (``catalog/chips/*.toml``, ``catalog/systems/*.toml``,
+``catalog/profiles/*.toml`` and the user's own) are validated into these models; unknown keys are
+errors (``extra="forbid"``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DEFAULT_MEMORY_FRACTION", "DTYPE_BYTES", "Chip", "MemoryTier", "System"]
+__all__ = ["DEFAULT_MEMORY_FRACTION", "DTYPE_BYTES", "Chip", "MemoryTier", "Profile", "System"]
 
 #: Bytes per element of each storage dtype. ``mxfp4``: 4-bit values + one 8-bit scale per 32.
 DTYPE_BYTES: dict[str, float] = {
@@ -166,3 +167,30 @@ class System(_Frozen):
         if self.scale_out_bytes_per_s is not None:
             return self.scale_out_bytes_per_s
         return self.chips * self.chip.scale_out_bytes_per_s
+
+
+class Profile(_Frozen):
+    """Achievable fractions and latency floors of one hardware family on one serving stack.
+
+    The few physical, calibrated parameters of the step model (see :mod:`tokenfrontier.profiles`).
+    """
+
+    id: str
+    families: tuple[str, ...]
+    framework: str
+    bandwidth_efficiency: float = Field(gt=0, le=1)
+    flops_efficiency: float = Field(gt=0, le=1)
+    decode_flops_efficiency: float = Field(default=0.1, gt=0, le=1)
+    kernel_latency_s: float = Field(ge=0)
+    layer_latency_s_per_sqrt_gb: float = Field(default=0.0, ge=0)
+    collective_latency_s: float = Field(ge=0)
+    step_overhead_s: float = Field(ge=0)
+    request_overhead_s: float = Field(default=0.0, ge=0)
+    era: str = ""  # software era of vendor-API rows it was fitted on ("2024"); "" = current
+    fitted: bool = False
+    fitted_on: str = ""
+    fit_rows: int = 0
+    fit_error: dict[str, float] = Field(default_factory=dict)
+    derived_from: str = ""
+    sources: tuple[str, ...] = ()
+    notes: str = ""

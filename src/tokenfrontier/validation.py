@@ -217,6 +217,7 @@ def validate(
 ) -> Validation:
     """Predict every row of a measured CSV with the bundled profiles; nothing is fitted."""
     cat = catalog or default_catalog()
+    profiles = cat.profiles if profiles is None else profiles
     out_rows = []
     for raw in read_measured(path):
         row: dict[str, Any] = dict(raw)

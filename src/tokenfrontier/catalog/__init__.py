@@ -1,10 +1,30 @@
-"""The catalog: chips and systems as TOML data, models as Hugging Face ``config.json`` files.
+"""The catalog: chips, systems, efficiency profiles and prices as TOML data; models as Hugging
+Face ``config.json`` files.
 
-Bundled files live beside this module. Users add their own with :meth:`Catalog.with_paths`
-(a TOML file, a ``config.json`` or a folder of them) or the ``TOKENFRONTIER_CATALOG``
-environment variable (folders separated by ``:``). A TOML file with a ``chip`` key is a
-system, otherwise a chip. ``extends = "cs-3"`` starts from a catalog entry and overrides keys,
-which is how what-if machines (a CS-3 with 10x I/O, more SRAM, a faster clock) are written.
+Bundled files live beside this module (``chips/``, ``systems/``, ``profiles/``, ``prices/``,
+``models/``). Users add their own with :meth:`Catalog.with_paths` (a TOML file, a
+``config.json`` or a folder searched recursively; the CLI's ``--catalog PATH``) or the
+``TOKENFRONTIER_CATALOG`` environment variable (folders separated by ``:``). A later entry
+replaces an earlier one with the same id. ``extends = "cs-3"`` starts from an entry of the same
+kind and overrides keys, which is how what-if machines (a CS-3 with 10x I/O, more SRAM, a faster
+clock) and price variants are written.
+
+What a TOML file is comes from its keys, never from its name or folder, so any folder works as
+it is, including the one ``tokenfrontier calibrate --out DIR`` writes. Each kind has
+*distinctive keys*: the fields of its schema that no other kind has (:data:`KIND_KEYS`):
+
+- chip: ``vendor``, ``family``, ``kind``, ``memory``, ``dense_flops_per_s``, ... (:class:`Chip`)
+- system: ``chip``, ``chips``, ``scale_up_domain_chips``, ``offload``, ``power_w``, ... (:class:`System`)
+- profile: ``families``, ``framework``, ``bandwidth_efficiency``, ... (:class:`Profile`)
+- tco (a TCO preset): ``server_usd``, ``equity_cost``, ``pue``, ``utilization``, ``system``, ...
+  (validated by ``tokenfrontier.economics.tco.TcoInputs``)
+- card (a selling-price card): ``usd_per_mtok``, ``agentic_spend_share``
+- rental (rental rates): ``usd_per_chip_hour`` (chip id -> [low, high] USD per chip-hour)
+
+A file with distinctive keys of exactly one kind is that kind. A file with none (only ``id``,
+``name``, ``extends``, ``sources``, ``notes`` and the keys chips and systems share) is the kind of
+the entry it ``extends``. Anything else — no kind, or two — is a :class:`CatalogError` naming the
+file.
 """
 
 from __future__ import annotations
@@ -13,18 +33,64 @@ import functools
 import os
 import tomllib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from ..errors import CatalogError, UnknownIdError
-from ..specs import Chip, System
+from ..specs import Chip, Profile, System
 
-__all__ = ["CATALOG_DIR", "Catalog", "default_catalog", "read_toml"]
+__all__ = [
+    "CATALOG_DIR",
+    "KINDS",
+    "KIND_KEYS",
+    "Catalog",
+    "PriceTable",
+    "default_catalog",
+    "kind_of",
+    "read_toml",
+]
 
 CATALOG_DIR = Path(__file__).parent
+BUNDLED_FOLDERS = ("chips", "systems", "profiles", "prices")
 _MERGED_TABLES = ("dense_flops_per_s",)
+_COMMON_KEYS = frozenset({"id", "name", "extends", "sources", "notes"})
+#: The inputs of a TCO preset (the fields of ``economics.tco.TcoInputs``; a test keeps them equal).
+TCO_KEYS = frozenset(
+    {
+        "id", "system", "server_usd", "service_usd", "networking_usd", "storage_usd",
+        "software_usd", "installation_usd", "equity_cost", "debt_cost", "equity_share",
+        "useful_life_years", "electricity_usd_per_kwh", "utilization", "pue",
+        "colocation_usd_per_kw_month", "power_kw", "remote_hands_usd_per_month",
+        "internet_usd_per_month", "cooling_lpm_per_kw", "sources", "notes",
+    }
+)  # fmt: skip
+_SCHEMA_KEYS: dict[str, frozenset[str]] = {
+    "chip": frozenset(Chip.model_fields),
+    "system": frozenset(System.model_fields),
+    "profile": frozenset(Profile.model_fields),
+    "tco": TCO_KEYS,
+    "card": frozenset({"id", "usd_per_mtok", "agentic_spend_share", "sources", "notes"}),
+    "rental": frozenset({"usd_per_chip_hour", "sources", "notes"}),
+}
+#: Kinds of catalog TOML, in the order they are added (a system needs its chip first).
+KINDS = tuple(_SCHEMA_KEYS)
+#: The distinctive keys of each kind: fields of its schema that no other kind has.
+KIND_KEYS: dict[str, frozenset[str]] = {
+    kind: keys - _COMMON_KEYS - frozenset().union(*(v for k, v in _SCHEMA_KEYS.items() if k != kind))
+    for kind, keys in _SCHEMA_KEYS.items()
+}
+_EXTENDABLE = ("chip", "system", "tco")
+_KIND_NAMES = {
+    "chip": "chip",
+    "system": "system",
+    "profile": "efficiency profile",
+    "tco": "TCO preset",
+    "card": "price card",
+    "rental": "rental-rate table",
+}
 
 
 def _describe(err: ValidationError) -> str:
@@ -45,33 +111,87 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise CatalogError(f"{path}: cannot read: {exc.strerror}") from None
 
 
+def kind_of(path: Path, raw: dict[str, Any]) -> str | None:
+    """The kind of a catalog TOML from its distinctive keys (see the module docstring).
+
+    ``None`` when it has none (an ``extends``-only file: the kind of the entry it extends).
+    Keys of two kinds are a :class:`CatalogError` naming the file.
+    """
+    found = {k: sorted(keys & raw.keys()) for k, keys in KIND_KEYS.items() if keys & raw.keys()}
+    if len(found) > 1:
+        which = " and ".join(f"a {_KIND_NAMES[k]} ({', '.join(v)})" for k, v in found.items())
+        raise CatalogError(f"{path}: ambiguous catalog entry: it has keys of {which}")
+    return next(iter(found), None)
+
+
+def _known_keys_only(path: Path, raw: dict[str, Any], kind: str) -> None:
+    unknown = sorted(set(raw) - _SCHEMA_KEYS[kind])
+    if unknown:
+        raise CatalogError(
+            f"{path}: invalid {_KIND_NAMES[kind]}: unknown key(s) {', '.join(unknown)}; valid: "
+            + ", ".join(sorted(_SCHEMA_KEYS[kind]))
+        )
+
+
+def _no_kind(path: Path) -> CatalogError:
+    return CatalogError(
+        f"{path}: not a catalog entry: none of its keys says what it is (a chip has e.g. 'memory' "
+        "and 'dense_flops_per_s', a system 'chip', a profile 'families' and 'framework', a TCO "
+        "preset 'server_usd' or 'equity_cost', a price card 'usd_per_mtok', rental rates "
+        "'usd_per_chip_hour'; or 'extends' names an existing entry)"
+    )
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """A TCO preset or price card as written in TOML, ``extends`` resolved.
+
+    The economics layer validates it (``economics.tco.load_presets``,
+    ``economics.pricing.load_card``) and names ``path`` in its errors.
+    """
+
+    id: str
+    path: Path
+    data: dict[str, Any]
+
+
 class Catalog:
-    """Chips, systems and model configs by id. Immutable once built."""
+    """Chips, systems, model configs, efficiency profiles and prices by id. Immutable once built."""
 
     def __init__(
         self,
         chips: dict[str, Chip],
         systems: dict[str, System],
         models: dict[str, Path],
+        profiles: dict[str, Profile] | None = None,
+        tco_presets: dict[str, PriceTable] | None = None,
+        price_cards: dict[str, PriceTable] | None = None,
+        rental_rates: dict[str, tuple[float, float]] | None = None,
     ) -> None:
         self._chips = dict(chips)
         self._systems = dict(systems)
         self._models = dict(models)
+        self._profiles = dict(profiles or {})
+        self._tco = dict(tco_presets or {})
+        self._cards = dict(price_cards or {})
+        self._rental = dict(rental_rates or {})
 
     # -- construction -------------------------------------------------------------------
     @classmethod
     def load(cls, paths: Iterable[str | Path] = ()) -> Catalog:
         """The bundled catalog plus the given files/folders (later entries override)."""
         cat = cls({}, {}, {})
-        files = sorted((CATALOG_DIR / "chips").glob("*.toml"))
-        files += sorted((CATALOG_DIR / "systems").glob("*.toml"))
+        files = [p for sub in BUNDLED_FOLDERS for p in sorted((CATALOG_DIR / sub).glob("*.toml"))]
         cat._add_toml_files(files)
         cat._models.update({p.stem: p for p in sorted((CATALOG_DIR / "models").glob("*.json"))})
         return cat.with_paths(paths)
 
     def with_paths(self, paths: Iterable[str | Path]) -> Catalog:
         """A new catalog with user TOML / config.json files or folders added."""
-        new = Catalog(self._chips, self._systems, self._models)
+        new = Catalog(
+            self._chips, self._systems, self._models, self._profiles, self._tco, self._cards,
+            self._rental,
+        )  # fmt: skip
         tomls: list[Path] = []
         for raw in paths:
             path = Path(raw).expanduser()
@@ -91,14 +211,53 @@ class Catalog:
         new._add_toml_files(tomls)
         return new
 
+    def _ids(self, kind: str) -> set[str]:
+        if kind == "chip":
+            return set(self._chips)
+        return set(self._systems) if kind == "system" else set(self._tco)
+
     def _add_toml_files(self, files: list[Path]) -> None:
-        raws = [(p, read_toml(p)) for p in files]
-        # chips first, then systems, so a user system may use a user chip
-        for path, raw in sorted(raws, key=lambda pr: "chip" in pr[1]):
-            if "chip" in raw or (raw.get("extends") in self._systems):
-                self._add_system(path, raw)
-            else:
-                self._add_chip(path, raw)
+        entries = [(p, read_toml(p)) for p in files]
+        kinds = {p: kind_of(p, raw) for p, raw in entries}
+        # extends-only files take the kind of the entry they extend (here or in this batch)
+        pending = [(p, raw) for p, raw in entries if kinds[p] is None]
+        while pending:
+            ids = {
+                k: self._ids(k) | {str(r.get("id")) for p, r in entries if kinds[p] == k} for k in _EXTENDABLE
+            }
+            left = []
+            for path, raw in pending:
+                match = [k for k in _EXTENDABLE if raw.get("extends") in ids[k]]
+                if len(match) > 1:
+                    raise CatalogError(
+                        f"{path}: ambiguous catalog entry: it extends '{raw['extends']}', which is "
+                        f"both a {_KIND_NAMES[match[0]]} and a {_KIND_NAMES[match[1]]}"
+                    )
+                if match:
+                    kinds[path] = match[0]
+                else:
+                    left.append((path, raw))
+            if len(left) == len(pending):
+                path, raw = left[0]
+                if "extends" in raw:
+                    raise CatalogError(
+                        f"{path}: extends '{raw['extends']}', which is no chip, system or TCO "
+                        "preset in the catalog"
+                    )
+                raise _no_kind(path)
+            pending = left
+        add = {
+            "chip": self._add_chip,
+            "system": self._add_system,
+            "profile": self._add_profile,
+            "tco": self._add_tco,
+            "card": self._add_card,
+            "rental": self._add_rental,
+        }
+        for kind in KINDS:
+            batch = [(p, raw) for p, raw in entries if kinds[p] == kind]
+            for path, raw in _extends_order(batch):
+                add[kind](path, raw)
 
     def _merge_base(self, path: Path, raw: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         merged = {**base, **raw}
@@ -146,6 +305,50 @@ class Catalog:
             raise CatalogError(f"{path}: invalid system: {_describe(exc)}") from None
         self._systems[system.id] = system
 
+    def _add_profile(self, path: Path, raw: dict[str, Any]) -> None:
+        try:
+            profile = Profile.model_validate(raw)
+        except ValidationError as exc:
+            raise CatalogError(f"{path}: invalid profile: {_describe(exc)}") from None
+        self._profiles[profile.id] = profile
+
+    def _add_tco(self, path: Path, raw: dict[str, Any]) -> None:
+        if "extends" in raw:
+            base = self._tco.get(raw["extends"])
+            if base is None:
+                raise UnknownIdError("TCO preset", str(raw["extends"]), self._tco)
+            raw = self._merge_base(path, raw, base.data)
+        pid = raw.get("id")
+        if not isinstance(pid, str):
+            raise CatalogError(f"{path}: a TCO preset needs an 'id' string")
+        self._tco[pid] = PriceTable(pid, path, raw)
+
+    def _add_card(self, path: Path, raw: dict[str, Any]) -> None:
+        _known_keys_only(path, raw, "card")
+        cid = raw.get("id")
+        if not isinstance(cid, str):
+            raise CatalogError(f"{path}: a price card needs an 'id' string")
+        self._cards[cid] = PriceTable(cid, path, raw)
+
+    def _add_rental(self, path: Path, raw: dict[str, Any]) -> None:
+        _known_keys_only(path, raw, "rental")
+        table = raw["usd_per_chip_hour"]
+        if not isinstance(table, dict):
+            raise CatalogError(f"{path}: 'usd_per_chip_hour' must be a table of chip = [low, high]")
+        for chip_id, pair in table.items():
+            ok = (
+                isinstance(pair, list)
+                and len(pair) == 2
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
+                and 0 <= pair[0] <= pair[1]
+            )
+            if not ok:
+                raise CatalogError(
+                    f"{path}: usd_per_chip_hour.{chip_id}: expected [low, high] USD with "
+                    f"0 <= low <= high, got {pair!r}"
+                )
+            self._rental[chip_id] = (float(pair[0]), float(pair[1]))
+
     # -- lookup -------------------------------------------------------------------------
     @property
     def chips(self) -> dict[str, Chip]:
@@ -154,6 +357,33 @@ class Catalog:
     @property
     def systems(self) -> dict[str, System]:
         return dict(self._systems)
+
+    @property
+    def profiles(self) -> dict[str, Profile]:
+        """Efficiency profiles by id (see :func:`tokenfrontier.profiles.resolve_profile`)."""
+        return dict(self._profiles)
+
+    @property
+    def tco_presets(self) -> dict[str, PriceTable]:
+        """TCO presets by id, ``extends`` resolved, in load order (validated by the economics)."""
+        return dict(self._tco)
+
+    @property
+    def price_cards(self) -> dict[str, PriceTable]:
+        """Selling-price cards ($/Mtok by token type and the agentic mix) by id."""
+        return dict(self._cards)
+
+    @property
+    def rental_rates(self) -> dict[str, tuple[float, float]]:
+        """Rental rates by chip id: (low, high) USD per chip-hour."""
+        return dict(self._rental)
+
+    def profile(self, profile_id: str) -> Profile:
+        """A profile by id."""
+        key = profile_id.strip()
+        if key in self._profiles:
+            return self._profiles[key]
+        raise UnknownIdError("profile", profile_id, self._profiles)
 
     @property
     def model_ids(self) -> list[str]:
@@ -206,6 +436,24 @@ class Catalog:
                 raise UnknownIdError("model", model, self._models)
             return path
         raise UnknownIdError("model", model, self._models)
+
+
+def _extends_order(entries: list[tuple[Path, dict[str, Any]]]) -> list[tuple[Path, dict[str, Any]]]:
+    """Entries with an entry of this batch they extend placed after it (stable otherwise)."""
+    done: list[tuple[Path, dict[str, Any]]] = []
+    left = list(entries)
+    while left:
+        waiting = {str(r.get("id")) for _, r in left}
+        # an entry may extend the existing entry it replaces (id = extends = "cs-3")
+        ready = [
+            (p, r) for p, r in left if r.get("extends") not in waiting or r.get("extends") == r.get("id")
+        ]
+        if not ready:
+            path, raw = left[0]
+            raise CatalogError(f"{path}: 'extends' forms a cycle ('{raw.get('extends')}')")
+        done += ready
+        left = [e for e in left if e not in ready]
+    return done
 
 
 @functools.cache

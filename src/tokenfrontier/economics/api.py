@@ -86,7 +86,7 @@ def tco(
             raise InvalidInputError("--preset and --set price by TCO; not with --usd-per-hour or --rental")
         if usd_per_hour is not None and not (math.isfinite(usd_per_hour) and usd_per_hour > 0):
             raise InvalidInputError(f"--usd-per-hour must be > 0 ($ per system-hour), got {usd_per_hour}")
-        rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, rental=rental)
+        rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, rental=rental, catalog=catalog)
         return RentalRate(
             system=sys_.id,
             chips=sys_.chips,
@@ -95,11 +95,16 @@ def tco(
             derivation=rate.derivation,
             dense_pflops=sys_.chips * sys_.chip.peak_flops("bf16") / 1e15,
         )
-    return _tco_of(sys_, preset, overrides)
+    return _tco_of(sys_, preset, overrides, catalog)
 
 
-def _tco_of(system: System, preset: str | None, overrides: dict[str, Any] | None = None) -> Tco:
-    inputs = preset_for(system, preset)
+def _tco_of(
+    system: System,
+    preset: str | None,
+    overrides: dict[str, Any] | None = None,
+    catalog: Catalog | None = None,
+) -> Tco:
+    inputs = preset_for(system, preset, catalog)
     if overrides:
         inputs = apply_overrides(inputs, overrides)
     return _tco(system, inputs)
@@ -161,7 +166,8 @@ def cost(
     the most tok/s per chip that still gives each user at least that speed.
     """
     sys_ = get_system(on, catalog)
-    rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, preset=preset, overrides=overrides, rental=rental)
+    rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, preset=preset, overrides=overrides, rental=rental,
+                       catalog=catalog)  # fmt: skip
     if target_tok_s_per_user is not None:
         concurrency, chosen = _matched_point(
             model, sys_, isl, osl, target_tok_s_per_user, predict_options, catalog
@@ -173,7 +179,7 @@ def cost(
         pred,
         rate,
         mix=mix,
-        card=load_card(prices),
+        card=load_card(prices, catalog),
         cache_read_multiple=cache_read_multiple,
         concurrency=concurrency,
         isl=parse_context(isl, "isl"),
@@ -215,13 +221,10 @@ def _model_for_calculator(model: str | ModelArch | dict[str, Any], catalog: Cata
     return get_model(model, catalog)
 
 
-def usable_fraction_of(system: System, framework: str | None = None) -> float:
-    """The share of main memory the calculator may fill: the memory utilisation of the
-    efficiency profile the performance model uses for ``system`` (one rule for "systems
-    needed", "fits" and the prediction at that deployment)."""
-    from ..profiles import resolve_profile
-
-    return resolve_profile(system.chip, framework).memory_utilization
+def usable_fraction_of(system: System) -> float:
+    """The share of main memory the calculator may fill: the chip's one capacity rule
+    (``usable_memory_fraction`` in the catalog), shared with deploy, predict and frontier."""
+    return system.chip.memory_fraction
 
 
 def calculator(
@@ -240,8 +243,8 @@ def calculator(
 ) -> Calculation:
     """Systems for weights + every request's KV, capex, interactivity and $ per Mtok.
 
-    ``usable_fraction`` of each system's main memory may be filled (default: the performance
-    model's memory utilisation for that hardware).
+    ``usable_fraction`` of each system's main memory may be filled (default: the chip's
+    capacity rule from the catalog, the same one deploy, predict and frontier use).
     """
     from ..units import parse_positive_int
 
@@ -267,7 +270,7 @@ def calculator(
             shortfall_bytes=f.shortfall_bytes,
         )  # fmt: skip
     n = f.systems
-    inputs = preset_for(sys_, preset)
+    inputs = preset_for(sys_, preset, catalog)
     # a buyer's view: the catalog list price unless told otherwise (CS-3: $1.0M list)
     price = usd_per_system if usd_per_system is not None else (sys_.price_usd or inputs.server_usd)
     overrides = {"server_usd": price} if price is not None else None
@@ -276,9 +279,9 @@ def calculator(
     notes: list[str] = []
     per_mtok, by_type, usd_h, derivation = None, {}, None, ""
     if pred.feasible:
-        rate = hourly_rate(sys_, preset=preset, overrides=overrides)
+        rate = hourly_rate(sys_, preset=preset, overrides=overrides, catalog=catalog)
         plain = cost_of(pred, rate, concurrency=conc, isl=i, osl=o)
-        agentic = cost_of(pred, rate, mix="agentic", concurrency=conc)
+        agentic = cost_of(pred, rate, mix="agentic", concurrency=conc, card=load_card(catalog=catalog))
         per_mtok, by_type, usd_h = (
             plain.usd_per_mtok,
             agentic.usd_per_mtok_by_type,
@@ -340,7 +343,7 @@ def fleet(
                    **predict_options)  # fmt: skip
     if not pred.feasible:
         raise InvalidInputError(f"fleet: the serving point is infeasible: {pred.explanation}")
-    inputs = preset_for(sys_, preset)
+    inputs = preset_for(sys_, preset, catalog)
     if overrides:
         inputs = apply_overrides(inputs, overrides)
     return _fleet(

@@ -80,14 +80,13 @@ def custom_arch(
 
 
 def usable_system(system: System, usable_fraction: float) -> System:
-    """``system`` whose main memory offers ``usable_fraction`` of its usable capacity."""
+    """``system`` whose capacity rule lets weights + KV fill ``usable_fraction`` of main memory
+    (the catalog's ``usable_memory_fraction`` replaced; unchanged when equal)."""
     if not 0 < usable_fraction <= 1:
         raise InvalidInputError(f"usable memory fraction must be in (0, 1], got {usable_fraction}")
-    if usable_fraction == 1:
+    if usable_fraction == system.chip.memory_fraction:
         return system
-    main = system.chip.main_memory
-    tier = main.model_copy(update={"usable_capacity_bytes": main.usable_bytes * usable_fraction})
-    chip = system.chip.model_copy(update={"memory": (tier, *system.chip.memory[1:])})
+    chip = system.chip.model_copy(update={"usable_memory_fraction": usable_fraction})
     return system.model_copy(update={"chip": chip})
 
 
@@ -116,11 +115,13 @@ def fit(
     kv_dtype: str,
     context: int,
     concurrency: int,
-    usable_fraction: float,
+    usable_fraction: float | None = None,
 ) -> Fit:
     """The calculator's one capacity rule: the fewest systems whose layer-boundary placement
     holds the weights + ``concurrency`` sequences' KV at ``context`` in ``usable_fraction`` of
     each system's main memory; when none does, what ran out and by how many bytes."""
+    if usable_fraction is None:
+        usable_fraction = system.chip.memory_fraction
     sys_ = usable_system(system, usable_fraction)
     per_layer, first, last = layer_weight_bytes(arch, weights)
     items = per_layer.copy()
@@ -171,7 +172,7 @@ def systems_needed(
     kv_dtype: str,
     context: int,
     concurrency: int,
-    usable_fraction: float = 1.0,
+    usable_fraction: float | None = None,
 ) -> tuple[int, Any]:
     """(systems, deployment) of :func:`fit`; 0 systems when nothing fits."""
     f = fit(arch, system, weights, kv_dtype, context, concurrency, usable_fraction)
@@ -367,7 +368,7 @@ def phase_diagram(
     concurrency: int = 1,
     kv_dtype: str = "bf16",
     weights: str = "bf16",
-    usable_fraction: float = 1.0,
+    usable_fraction: float | None = None,
 ) -> PhaseDiagram:
     """Systems for weights + KV over ISL x size, vectorized.
 
@@ -376,7 +377,8 @@ def phase_diagram(
     (``usable_fraction`` x capacity, the calculator's rule) — the layer-boundary rounding is
     ignored here (the calculator applies it for one point).
     """
-    cap = usable_system(system, usable_fraction).memory_bytes
+    frac = system.chip.memory_fraction if usable_fraction is None else usable_fraction
+    cap = usable_system(system, frac).usable_memory_bytes
     wb, kb = DTYPE_BYTES[weights], DTYPE_BYTES[kv_dtype]
     layers = np.round(126 * (PHASE_PARAMS / 405e9) ** (1 / 3))
     kv_tok = layers * 2 * 8 * 128 * kb

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..catalog import Catalog
 from ..errors import InvalidInputError
 from ..specs import System
 from .pricing import HourlyRate, hourly_rate
@@ -20,13 +21,14 @@ def price_points(
     *,
     rental: bool = False,
     preset: str | None = None,
+    catalog: Catalog | None = None,
 ) -> list[str]:
     """Add ``usd_per_hour`` and ``usd_per_mtok`` to each record in place; return notes."""
     rates: dict[str, HourlyRate | None] = {}
     notes = []
     for hw_id, system in systems.items():
         try:
-            rates[hw_id] = hourly_rate(system, rental=rental, preset=preset)
+            rates[hw_id] = hourly_rate(system, rental=rental, preset=preset, catalog=catalog)
         except InvalidInputError as exc:
             rates[hw_id] = None
             notes.append(f"{hw_id}: not priced ({exc})")

@@ -3,14 +3,13 @@ selling-price card with the agentic token mix (SPEC §5)."""
 
 from __future__ import annotations
 
-import functools
-import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInputError
+from ..catalog import Catalog, default_catalog
+from ..errors import CatalogError, InvalidInputError, UnknownIdError
 from ..specs import System
-from .tco import PRICES_DIR, apply_overrides, preset_for, tco
+from .tco import apply_overrides, preset_for, tco
 
 __all__ = ["TOKEN_TYPES", "Card", "HourlyRate", "hourly_rate", "load_card", "rental_rates"]
 
@@ -29,11 +28,9 @@ class HourlyRate:
         return self.usd_per_chip_hour * chips
 
 
-@functools.cache
-def rental_rates() -> dict[str, tuple[float, float]]:
-    with (PRICES_DIR / "rental.toml").open("rb") as fh:
-        raw = tomllib.load(fh)
-    return {k: (float(v[0]), float(v[1])) for k, v in raw["usd_per_chip_hour"].items()}
+def rental_rates(catalog: Catalog | None = None) -> dict[str, tuple[float, float]]:
+    """(low, high) USD per chip-hour by chip id, from the catalog's rental tables."""
+    return (catalog or default_catalog()).rental_rates
 
 
 def hourly_rate(
@@ -43,18 +40,19 @@ def hourly_rate(
     preset: str | None = None,
     overrides: dict[str, Any] | None = None,
     rental: bool = False,
+    catalog: Catalog | None = None,
 ) -> HourlyRate:
     """Price one chip-hour of ``system``.
 
     ``usd_per_hour`` is per system. Without it: rental when asked, else the TCO preset (the
     system's own, or ``default`` from its catalog price and power), else rental if the chip has
-    a rate.
+    a rate. Presets and rental rates come from ``catalog`` (default: the default catalog).
     """
     if usd_per_hour is not None:
         if not usd_per_hour >= 0:
             raise InvalidInputError(f"--usd-per-hour must be >= 0, got {usd_per_hour}")
         return HourlyRate(usd_per_hour / system.chips, "given", f"${usd_per_hour:g}/h per {system.id}")
-    rates = rental_rates()
+    rates = rental_rates(catalog)
     if rental:
         if system.chip.id not in rates:
             raise InvalidInputError(
@@ -64,14 +62,14 @@ def hourly_rate(
         lo, hi = rates[system.chip.id]
         mid = (lo + hi) / 2
         return HourlyRate(mid, "rental", f"rental ${lo:g}-{hi:g} per chip-hour, midpoint ${mid:g}")
-    inputs = preset_for(system, preset)
+    inputs = preset_for(system, preset, catalog)
     if overrides:
         inputs = apply_overrides(inputs, overrides)
     try:
         t = tco(system, inputs)
     except InvalidInputError:
         if preset is None and not overrides and system.chip.id in rates:
-            return hourly_rate(system, rental=True)
+            return hourly_rate(system, rental=True, catalog=catalog)
         raise
     return HourlyRate(t.usd_per_chip_hour, f"tco:{inputs.id}", t.explain())
 
@@ -87,29 +85,45 @@ class Card:
         return sum(self.token_share[t] * self.usd_per_mtok[t] for t in TOKEN_TYPES)
 
 
-@functools.cache
-def _card_raw() -> dict[str, Any]:
-    with (PRICES_DIR / "card-default.toml").open("rb") as fh:
-        return tomllib.load(fh)
+def _positive(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and v > 0
 
 
-def load_card(prices: dict[str, float] | None = None) -> Card:
-    """The default card with ``prices`` overriding $/Mtok per token type.
+def _card_tables(catalog: Catalog | None, card: str) -> tuple[dict[str, float], dict[str, float]]:
+    cards = (catalog or default_catalog()).price_cards
+    if card not in cards:
+        raise UnknownIdError("price card", card, cards)
+    entry = cards[card]
+    tables = []
+    for key in ("usd_per_mtok", "agentic_spend_share"):
+        table = entry.data.get(key)
+        if isinstance(table, dict) and set(table) == set(TOKEN_TYPES) and all(map(_positive, table.values())):
+            tables.append({k: float(v) for k, v in table.items()})
+        else:
+            raise CatalogError(
+                f"{entry.path}: price card '{card}': [{key}] needs a positive number for each of "
+                + ", ".join(TOKEN_TYPES)
+            )
+    return tables[0], tables[1]
 
-    Token shares of the agentic mix = spend share / price of the *default* card, normalised
+
+def load_card(
+    prices: dict[str, float] | None = None, catalog: Catalog | None = None, card: str = "default"
+) -> Card:
+    """The catalog's price card ``card`` with ``prices`` overriding $/Mtok per token type.
+
+    Token shares of the agentic mix = spend share / price of the catalog card, normalised
     (the published mix is a spend mix under published prices).
     """
-    raw = _card_raw()
-    base = {k: float(v) for k, v in raw["usd_per_mtok"].items()}
-    spend = {k: float(v) for k, v in raw["agentic_spend_share"].items()}
+    base, spend = _card_tables(catalog, card)
     tokens = {k: spend[k] / base[k] for k in TOKEN_TYPES}
     total = sum(tokens.values())
     share = {k: v / total for k, v in tokens.items()}
-    card = dict(base)
+    prices_out = dict(base)
     for k, v in (prices or {}).items():
         if k not in TOKEN_TYPES:
             raise InvalidInputError(f"price card: unknown token type '{k}'; valid: {TOKEN_TYPES}")
         if not v >= 0:
             raise InvalidInputError(f"price card: {k} must be >= 0, got {v}")
-        card[k] = float(v)
-    return Card(card, share)
+        prices_out[k] = float(v)
+    return Card(prices_out, share)

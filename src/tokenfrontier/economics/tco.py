@@ -9,13 +9,12 @@ x kW, remote hands and internet per month. A month is 730 hours.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..catalog import CATALOG_DIR, read_toml
+from ..catalog import Catalog, default_catalog
 from ..errors import CatalogError, InvalidInputError, UnknownIdError
 from ..results import Result
 from ..specs import System
@@ -23,7 +22,6 @@ from ..specs import System
 __all__ = ["HOURS_PER_MONTH", "RentalRate", "Tco", "TcoInputs", "load_presets", "preset_for", "tco"]
 
 HOURS_PER_MONTH = 730.0
-PRICES_DIR = CATALOG_DIR / "prices"
 _CAPEX_LINES = (
     "server_usd",
     "service_usd",
@@ -77,29 +75,20 @@ class TcoInputs(BaseModel):
         return sum(getattr(self, k) or 0.0 for k in _CAPEX_LINES)
 
 
-@functools.cache
-def load_presets() -> dict[str, TcoInputs]:
-    """TCO presets in ``catalog/prices`` (files with an ``id``), ``extends`` resolved."""
-    raws = {}
-    for path in sorted(PRICES_DIR.glob("*.toml")):
-        raw = read_toml(path)
-        if "id" in raw and "usd_per_mtok" not in raw:
-            raws[raw["id"]] = (path, raw)
+def load_presets(catalog: Catalog | None = None) -> dict[str, TcoInputs]:
+    """TCO presets of the catalog (``catalog/prices`` plus user folders), ``extends`` resolved."""
     out: dict[str, TcoInputs] = {}
-    for pid, (path, raw) in sorted(raws.items(), key=lambda kv: "extends" in kv[1][1]):
-        if "extends" in raw:
-            base = out[raw["extends"]].model_dump()
-            raw = {**base, **{k: v for k, v in raw.items() if k != "extends"}}
+    for pid, entry in (catalog or default_catalog()).tco_presets.items():
         try:
-            out[pid] = TcoInputs.model_validate(raw)
+            out[pid] = TcoInputs.model_validate(entry.data)
         except ValidationError as exc:
-            raise CatalogError(f"{path}: invalid TCO preset: {exc.errors()[0]['msg']}") from None
+            raise CatalogError(f"{entry.path}: invalid TCO preset: {exc.errors()[0]['msg']}") from None
     return out
 
 
-def preset_for(system: System, name: str | None = None) -> TcoInputs:
+def preset_for(system: System, name: str | None = None, catalog: Catalog | None = None) -> TcoInputs:
     """The named preset, or the system's own (first preset naming it), or ``default``."""
-    presets = load_presets()
+    presets = load_presets(catalog)
     if name is not None:
         if name not in presets:
             raise UnknownIdError("TCO preset", name, presets)
