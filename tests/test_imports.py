@@ -176,11 +176,6 @@ def private_imports() -> list[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the call sites are in modules being refactored (validation, calibration, step, ...); "
-    "their owners remove these imports",
-)
 def test_no_private_names_across_modules():
     found = private_imports()
     assert not found, "private names imported from another module:\n" + "\n".join(found)
@@ -234,21 +229,7 @@ def _api_functions() -> dict[str, object]:
     return {n: getattr(econ if n in tokenfrontier.ECONOMICS else api, n) for n in tokenfrontier.__all__}
 
 
-_ANY_IN_API_PERFORMANCE = {"calibrate", "frontier", "predict", "validate"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(strict=False, reason="api_performance.py is being refactored"),
-        )
-        if n in _ANY_IN_API_PERFORMANCE
-        else n
-        for n in tokenfrontier.__all__
-    ],
-)
+@pytest.mark.parametrize("name", tokenfrontier.__all__)
 def test_api_function_returns_a_concrete_type(name):
     returns = _api_functions()[name].__annotations__.get("return")  # type: ignore[attr-defined]
     assert returns not in (None, "Any", "object"), f"{name} -> {returns}"

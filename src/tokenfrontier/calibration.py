@@ -17,8 +17,8 @@ from .profiles import Profile
 from .validation import (
     BUNDLED_CALIBRATION,
     METRICS,
-    _num,
-    _stats,
+    cell_number,
+    error_stats,
     predict_row,
     read_measured,
     row_era,
@@ -67,7 +67,7 @@ def _residuals(rows: list[dict[str, str]], cat: Catalog, prof: Profile) -> np.nd
         except TokenFrontierError:
             continue
         for col, _, attr, scale in METRICS[:2] + METRICS[3:4]:
-            meas = _num(raw, col)
+            meas = cell_number(raw, col)
             value = getattr(pred, attr) if pred.feasible else None
             if meas and meas > 0:
                 weight = 0.5 if col == "ttft_ms" else 1.0
@@ -124,7 +124,7 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
             max_nfev=200,
         )
         prof = make(fit.x * scale)
-        errs = _stats(validate_rows(grp, cat, {prof.id: prof}))
+        errs = error_stats(validate_rows(grp, cat, {prof.id: prof}))
         prof = prof.model_copy(
             update={
                 "fitted": True,

@@ -31,6 +31,8 @@ __all__ = [
     "BUNDLED_CALIBRATION",
     "METRICS",
     "Validation",
+    "cell_number",
+    "error_stats",
     "predict_row",
     "read_measured",
     "row_era",
@@ -76,7 +78,7 @@ def read_measured(path: str | Path) -> list[dict[str, str]]:
     return rows
 
 
-def _num(row: dict[str, str], key: str) -> float | None:
+def cell_number(row: dict[str, str], key: str) -> float | None:
     v = (row.get(key) or "").strip()
     if not v:
         return None
@@ -130,14 +132,14 @@ def predict_row(
     model, hw = row["model"].strip(), row["hardware"].strip()
     arch = get_model(model, catalog)
     system = get_system(hw, catalog)
-    tp = _num(row, "tp")
-    ep = _num(row, "ep")
-    isl, osl = _num(row, "isl"), _num(row, "osl")
+    tp = cell_number(row, "tp")
+    ep = cell_number(row, "ep")
+    isl, osl = cell_number(row, "isl"), cell_number(row, "osl")
     single = tp is None
     if isl is None or osl is None:
         isl, osl = _DEFAULT_SINGLE_STREAM
     workload = Workload(int(isl), int(osl), 1.0 if single else 0.8)
-    conc = int(_num(row, "concurrency") or 1)
+    conc = int(cell_number(row, "concurrency") or 1)
     prof = resolve_profile(system.chip, row["framework"], profiles, row_era(row))
     tp_i = int(tp) if tp else None
     ep_i = int(ep) if ep else None
@@ -196,7 +198,7 @@ class Validation(Result):
         )
 
 
-def _stats(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def error_stats(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     rows = list(rows)
     out = {}
     for col, _pred_col, _, _ in METRICS:
@@ -244,17 +246,17 @@ def validate(
         for col, pred_col, attr, scale in METRICS:
             value = getattr(pred, attr)
             row[pred_col] = None if value is None else value * scale
-            row[f"ape_{col}"] = _ape(row[pred_col], _num(raw, col))
+            row[f"ape_{col}"] = _ape(row[pred_col], cell_number(raw, col))
         out_rows.append(row)
     summary = {
-        "overall": _stats(out_rows),
+        "overall": error_stats(out_rows),
         "by_kind": {
-            k: _stats(r for r in out_rows if r["kind"] == k)
+            k: error_stats(r for r in out_rows if r["kind"] == k)
             for k in ("serving", "single-stream")
             if any(r["kind"] == k for r in out_rows)
         },
         "by_hardware_model": {
-            f"{h} x {m}": _stats(r for r in out_rows if (r["hardware"], r["model"]) == (h, m))
+            f"{h} x {m}": error_stats(r for r in out_rows if (r["hardware"], r["model"]) == (h, m))
             for h, m in sorted({(r["hardware"], r["model"]) for r in out_rows})
         },
     }
@@ -275,6 +277,6 @@ def validate_rows(
             continue
         for col, _pred_col, attr, scale in METRICS:
             value = getattr(pred, attr)
-            row[f"ape_{col}"] = _ape(None if value is None else value * scale, _num(raw, col))
+            row[f"ape_{col}"] = _ape(None if value is None else value * scale, cell_number(raw, col))
         out.append(row)
     return out
