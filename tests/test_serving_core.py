@@ -143,3 +143,36 @@ def test_scenario_replace_keeps_working():
         sweep(faster, w, [1], tp=1).metrics["tpot_s"][0, 0]
         < sweep(scen, w, [1], tp=1).metrics["tpot_s"][0, 0]
     )
+
+
+def test_cost_counts_both_pools():
+    from tokenfrontier.economics.pricing import hourly_rate
+
+    kw = dict(isl="96k", osl=213, concurrency=64)
+    c = tf.cost("gpt-oss-120b", "cs-3", prefill_on="dgx-b300", **kw)
+    p = tf.predict("gpt-oss-120b", "cs-3", prefill_on="dgx-b300", **kw)
+    decode, prefill = p.pools
+    expected = (
+        decode["chips"] * hourly_rate(tf.get_system("cs-3")).usd_per_chip_hour
+        + prefill["chips"] * hourly_rate(tf.get_system("dgx-b300")).usd_per_chip_hour
+    )
+    assert c.usd_per_hour == pytest.approx(expected, rel=1e-12)
+    assert prefill["chips"] > 0 and c.usd_per_hour > decode["chips"] * 23.0  # more than the wafers alone
+
+
+def test_cli_pools_and_policy(capsys):
+    from tokenfrontier.views.cli import main
+
+    argv = "predict gpt-oss-120b --on cs-3 --isl 96k --osl 213 --concurrency 64 --prefill-on dgx-b300"
+    argv = [*argv.split(), "--prefill-workers", "1", "--decode-workers", "4", "--json"]
+    assert main(argv) == 0
+    import json
+
+    out = json.loads(capsys.readouterr().out)
+    assert [p["role"] for p in out["pools"]] == ["decode", "prefill"]
+    assert out["pools"][1]["workers"] == 1 and out["pools"][0]["workers"] == 4
+    assert out["binding_constraint"] == "prefill pool"
+    assert main(["predict", "llama-3.1-70b", "--on", "h100", "--isl", "1k", "--osl", "1k", "--weights", "fp8",
+                 "--tp", "2", "--concurrency", "512", "--policy", "queued", "--json"]) == 0  # fmt: skip
+    q = json.loads(capsys.readouterr().out)
+    assert q["policy"] == "queued" and any("queues the rest" in n for n in q["notes"])

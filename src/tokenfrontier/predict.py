@@ -119,7 +119,7 @@ class Prediction(Result):
                 )
             )
         if len(self.pools) > 1:
-            rows.append(("chips, both pools", self.chips))
+            rows.append(("chips, both pools", self.chips))  # per-chip figures divide by these
         if self.feasible:
             rows += [
                 ("TTFT (ms)", round((self.ttft_s or 0.0) * 1e3, 2)),

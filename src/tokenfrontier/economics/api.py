@@ -18,7 +18,7 @@ from .deal import Deal
 from .deal import deal as _deal
 from .fleet import Fleet
 from .fleet import fleet as _fleet
-from .pricing import hourly_rate, load_card
+from .pricing import HourlyRate, hourly_rate, load_card
 from .tco import RentalRate, Tco, apply_overrides, preset_for
 from .tco import tco as _tco
 
@@ -175,6 +175,8 @@ def cost(
         predict_options = {**predict_options, **chosen}
     pred = predict(model, sys_, isl=isl, osl=osl, concurrency=concurrency, catalog=catalog,
                    **predict_options)  # fmt: skip
+    if len(pred.pools) > 1:
+        rate = pooled_rate(pred, rate, rental=rental, catalog=catalog)
     return cost_of(
         pred,
         rate,
@@ -184,6 +186,35 @@ def cost(
         concurrency=concurrency,
         isl=parse_context(isl, "isl"),
         osl=parse_context(osl, "osl"),
+    )
+
+
+def pooled_rate(pred: Any, decode: HourlyRate, *, rental: bool, catalog: Catalog | None) -> HourlyRate:
+    """One $/chip-hour for a disaggregated deployment: every pool priced on its own hardware
+    (the prefill pool by its catalog rental rate or default TCO preset), averaged over all chips,
+    so $/hour = sum over pools of chips x that pool's $/chip-hour."""
+    total_usd, total_chips, parts = 0.0, 0.0, []
+    for pool in pred.pools:
+        if pool["role"] == "decode":
+            rate = decode
+        else:
+            try:
+                rate = hourly_rate(get_system(pool["hardware"], catalog), rental=rental, catalog=catalog)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"pricing the {pool['role']} pool: {exc}") from None
+        usd = rate.usd_per_chip_hour * pool["chips"]
+        total_usd, total_chips = total_usd + usd, total_chips + pool["chips"]
+        parts.append(
+            f"{pool['role']} pool: {pool['chips']} x {pool['hardware']} chips x "
+            f"${rate.usd_per_chip_hour:,.3f}/chip-h ({rate.basis}) = ${usd:,.2f}/h"
+        )
+    return HourlyRate(
+        usd_per_chip_hour=total_usd / total_chips,
+        basis="pools: " + "; ".join(p.split(" = ")[0] for p in parts),
+        derivation="\n".join(
+            [*parts, f"all pools: ${total_usd:,.2f}/h over {total_chips:,.0f} chips"]
+            + ["--- decode pool rate ---", decode.derivation]
+        ),
     )
 
 
@@ -351,8 +382,8 @@ def fleet(
         inputs,
         mw=mw,
         chips_per_copy=pred.chips,
-        tok_s_per_chip=pred.total_tok_s_per_chip,
-        tok_s_per_user=pred.tok_s_per_user,
+        tok_s_per_chip=pred.total_tok_s_per_chip or 0.0,  # feasible: both are set
+        tok_s_per_user=pred.tok_s_per_user or 0.0,
         usd_per_mtok=usd_per_mtok,
         kw_per_system=kw_per_system,
     )

@@ -87,8 +87,8 @@ def steady_state(
     extra: dict[str, Array] = {}
     if pool is not None:
         extra = apply_pool(scen, pool, tp=tp, pp=pp, concurrency=c, per_token=per_token, isl=isl, osl=osl)
-        ttft, req_rate = extra.pop("ttft_s"), extra.pop("request_rate") / pool.decode_workers
-        chips = extra.pop("chips") / pool.decode_workers  # chips per decode copy, both pools
+        ttft, req_rate = extra.pop("ttft_s"), extra.pop("request_rate")  # all decode copies
+        chips = extra.pop("chips")  # every chip of both pools
         t_pf = extra.pop("prefill_s")
     else:
         req = t_pf + osl * per_token

@@ -177,6 +177,8 @@ def _deployment(args: argparse.Namespace) -> dict[str, Any]:
         spec_decode=args.spec_decode,
         prefill_on=args.prefill_on,
         prefill_tp=args.prefill_tp,
+        prefill_workers=args.prefill_workers,
+        decode_workers=args.decode_workers,
         activations=args.activations,
     )
 
@@ -189,6 +191,7 @@ def _serving(args: argparse.Namespace) -> dict[str, Any]:
         kv_dtype=args.kv_dtype,
         framework=args.framework,
         spread=args.length_spread,
+        policy=args.policy,
     )
 
 

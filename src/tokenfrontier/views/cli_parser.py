@@ -214,7 +214,16 @@ def _deployment_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--activations", choices=("bf16", "fp8", "fp4"), help="compute dtype")
     p.add_argument("--spec-decode", metavar="SPEC", help="e.g. k=3,acceptance=0.7,draft=mtp")
     p.add_argument("--prefill-on", metavar="HW", help="disaggregated prefill hardware")
-    p.add_argument("--prefill-tp", type=int, metavar="N", help="TP of the prefill side")
+    p.add_argument("--prefill-tp", type=int, metavar="N", help="TP of each prefill worker")
+    p.add_argument(
+        "--prefill-workers",
+        type=int,
+        metavar="N",
+        help="prefill workers (default: as many as keep up with the decode pool)",
+    )
+    p.add_argument(
+        "--decode-workers", type=int, default=1, metavar="N", help="decode copies the prefill pool feeds"
+    )
 
 
 def _serving_opts(p: argparse.ArgumentParser) -> None:
@@ -222,6 +231,12 @@ def _serving_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--osl", required=True, metavar="N", help="output tokens")
     p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
     p.add_argument("--framework", metavar="NAME", help="serving stack (vllm, sglang, trt, ...)")
+    p.add_argument(
+        "--policy",
+        default="closed-loop",
+        choices=("closed-loop", "queued"),
+        help="serving policy: closed-loop (every request resident) or queued (run what fits, queue the rest)",
+    )
     p.add_argument(
         "--length-spread",
         type=float,
