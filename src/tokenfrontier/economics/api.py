@@ -212,8 +212,12 @@ def pooled_rate(pred: Any, decode: HourlyRate, *, rental: bool, catalog: Catalog
         usd_per_chip_hour=total_usd / total_chips,
         basis="pools: " + "; ".join(p.split(" = ")[0] for p in parts),
         derivation="\n".join(
-            [*parts, f"all pools: ${total_usd:,.2f}/h over {total_chips:,.0f} chips"]
-            + ["--- decode pool rate ---", decode.derivation]
+            [
+                *parts,
+                f"all pools: ${total_usd:,.2f}/h over {total_chips:,.0f} chips",
+                "--- decode pool rate ---",
+                decode.derivation,
+            ]
         ),
     )
 
