@@ -116,7 +116,8 @@ def candidates(
                 raise InvalidInputError(f"ep={e} must divide tp={t} (experts split inside TP)")
             rows += [(t, p, e) for p in pps]
     arr = np.array(rows, dtype=float)
-    stage = np.array([_stage_max(scen, int(p)) for p in arr[:, 1]])
+    per_pp = {p: _stage_max(scen, int(p)) for p in set(arr[:, 1])}
+    stage = np.array([per_pp[p] for p in arr[:, 1]])
     return Candidates(arr[:, 0], arr[:, 1], arr[:, 2], stage)
 
 

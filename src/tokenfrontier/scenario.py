@@ -51,7 +51,7 @@ def pack_layers(items: Array, capacity: float) -> list[int]:
 def balanced_stages(items: Array, n: int) -> list[int]:
     """Contiguous partition into at most ``n`` stages minimising the largest stage."""
     lo, hi = float(items.max()), float(items.sum())
-    for _ in range(60):
+    while hi - lo > 1e-9 * hi:  # the largest stage to a relative 1e-9
         mid = 0.5 * (lo + hi)
         if len(pack_layers(items, mid)) <= n:
             hi = mid
@@ -151,15 +151,17 @@ class Scenario:
         return np.cumsum([0, *self.stages(n)])
 
     def stage_weight_bytes(self, n: int) -> Array:
-        """Weight bytes of each of the ``n`` stages."""
-        b = self._bounds(n)
-        return np.array([self.layer_bytes[x:y].sum() for x, y in itertools.pairwise(b)])
+        """Weight bytes of each of the ``n`` stages (cached)."""
+        key = ("weights", int(n))
+        if key not in self._stages:
+            csum = np.concatenate([[0.0], np.cumsum(self.layer_bytes)])
+            self._stages[key] = np.diff(csum[self._bounds(n)])
+        return self._stages[key]  # type: ignore[no-any-return]
 
     def stage_kv_bytes(self, n: int, context: float, full_attention: bool = False) -> Array:
         """KV bytes of one sequence at ``context`` held by each of the ``n`` stages."""
-        kv = self.kv_layer_bytes(context, full_attention)
-        b = self._bounds(n)
-        return np.array([kv[x:y].sum() for x, y in itertools.pairwise(b)])
+        csum = np.concatenate([[0.0], np.cumsum(self.kv_layer_bytes(context, full_attention))])
+        return np.diff(csum[self._bounds(n)])
 
     def min_stages(self, stage_capacity: float) -> int:
         """Fewest contiguous stages of ``stage_capacity`` bytes that hold the weights; 0 if a
