@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .api import get_model, get_system
+from .resolve import get_model, get_system
 from .catalog import CATALOG_DIR, Catalog, default_catalog
 from .errors import InvalidInputError, TokenFrontierError
 from .predict import Prediction, predict_one
