@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from .resolve import get_model, get_system
 from .catalog import CATALOG_DIR, Catalog, default_catalog
 from .errors import InvalidInputError, TokenFrontierError
 from .predict import Prediction, predict_one
 from .profiles import Profile, resolve_profile
+from .resolve import get_model, get_system
 from .results import Result, render_table
 from .scenario import build_scenario
 from .serving import Workload

@@ -18,9 +18,10 @@ import numpy as np
 
 from ..arch import Layer, ModelArch
 from ..errors import InvalidInputError
-from ..footprint import kv_bytes, layer_weight_bytes, weight_bytes
+from ..footprint import kv_bytes, weight_bytes
 from ..placement import Deployment, deploy
 from ..results import Result
+from ..scenario import build_scenario
 from ..specs import DTYPE_BYTES, System
 
 __all__ = [
@@ -123,10 +124,7 @@ def fit(
     if usable_fraction is None:
         usable_fraction = system.chip.memory_fraction
     sys_ = usable_system(system, usable_fraction)
-    per_layer, first, last = layer_weight_bytes(arch, weights)
-    items = per_layer.copy()
-    items[0] += first
-    items[-1] += last
+    items = build_scenario(arch, sys_, weights=weights, kv_dtype=kv_dtype).layer_bytes
     d = deploy(arch, sys_, weights, kv_dtype, context)
     cap = d.capacity_bytes_per_system
     w_total, kv_total = float(items.sum()), concurrency * d.kv_bytes_per_sequence
