@@ -115,6 +115,7 @@ def test_irr_of_one_outlay_then_returns_is_numpy_financials(returns):
 
 def test_frontier_usd_per_mtok_is_rate_over_tokens():
     f = tf.frontier("gpt-oss-120b", "cs-3,hgx-b200,h100", isl=1024, osl=1024)
+    assert {r["hardware"] for r in f} == {"cs-3", "hgx-b200", "h100"}
     for r in f:
         tokens_h = r["total_tok_s_per_chip"] * r["chips"] * 3600
         assert r["usd_per_mtok"] == pytest.approx(r["usd_per_hour"] / (tokens_h / 1e6))
@@ -320,8 +321,12 @@ def test_fit_uses_one_usable_fraction_for_count_and_fit():
 def test_fleet_colocation_sensitivity():
     f = tf.fleet("gpt-oss-120b", "cs-3", mw=750, isl=1024, osl=1024, concurrency=64)
     assert f.systems == 25_000
+    rates = [s["colocation_usd_per_kw_month"] for s in f.colocation_sensitivity]
     costs = [s["cost_usd_per_year"] for s in f.colocation_sensitivity]
-    assert costs == sorted(costs)
+    assert len(rates) >= 2 and 165.0 in rates  # SPEC §5's $165 per kW per month among them
+    # each extra $ per kW-month costs 750,000 kW x 12 months a year
+    for r0, r1, c0, c1 in zip(rates, rates[1:], costs, costs[1:], strict=False):
+        assert r1 > r0 and c1 - c0 == pytest.approx((r1 - r0) * 750_000 * 12, rel=1e-9)
     assert f.cooling_lpm == pytest.approx(4.0 * 750_000)
 
 
