@@ -254,7 +254,8 @@ def test_calculator_infeasible_says_what_ran_out(capsys):
     assert main(CALC_INFEASIBLE) == 0
     out = capsys.readouterr().out
     assert "systems needed" not in out and "capex" not in out
-    assert all(float(x.replace(",", "")) <= 100 for x in re.findall(r"([\d,.]+)%", out))
+    percents = re.findall(r"([\d,.]+)%", out)
+    assert percents and all(float(x.replace(",", "")) <= 100 for x in percents)
     per_layer, first, last = layer_weight_bytes(get_model("deepseek-v4-pro"), "bf16")
     largest = max(per_layer.max(), per_layer[0] + first, per_layer[-1] + last)
     usable = 0.95 * 44e9  # the CS-3's 44 GB at the wafer profile's 95% memory utilisation
@@ -280,7 +281,8 @@ def test_calculator_infeasible_kv_and_no_plot(capsys, tmp_path):
     assert c.shortfall_bytes and c.shortfall_bytes > 0
     text = str(c)
     assert "ran out" in text and "systems needed" not in text
-    assert all(float(x.replace(",", "")) <= 100 for x in re.findall(r"([\d,.]+)%", text))
+    percents = re.findall(r"([\d,.]+)%", text)
+    assert percents and all(float(x.replace(",", "")) <= 100 for x in percents)
     assert_cli_error(capsys, [*CALC_INFEASIBLE, "--plot", str(tmp_path / "m.html")], "nothing to draw")
 
 

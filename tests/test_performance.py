@@ -194,6 +194,7 @@ def test_frontier_points_are_pareto_and_fast_enough():
     f = tf.frontier("gpt-oss-120b", "cs-3,hgx-b200", isl=1024, osl=1024)
     assert f.points_evaluated > 100 and len(f) > 2
     df = f.to_frame()
+    assert set(df["hardware"]) == {"cs-3", "hgx-b200"}
     for _, g in df.groupby("hardware"):
         g = g.sort_values("tok_s_per_user", ascending=False)
         assert np.all(np.diff(g["total_tok_s_per_chip"].to_numpy()) > 0)
