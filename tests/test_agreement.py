@@ -42,4 +42,4 @@ def test_feasibility_agrees_over_the_catalog(system, weights):
             assert needed > n, (model, system, weights)
         assert len(front) > 0, (model, system, weights)
         checked += 1
-    assert checked > 0 or system in ("groq-rack",)
+    assert checked > 0, (system, weights)  # every system serves some catalog model
