@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import AppTest  # a [test] dependency: missing, this module fails
 
 from tokenfrontier.views.dashboard import APP
 

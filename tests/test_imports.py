@@ -176,6 +176,13 @@ def private_imports() -> list[str]:
     return found
 
 
+def test_private_import_finder_finds_one(tmp_path, monkeypatch):
+    path = tmp_path / "fake.py"
+    path.write_text("def f():\n    from .catalog import _private, __version__\n")
+    monkeypatch.setitem(MODULES, "tokenfrontier.fake", path)
+    assert private_imports() == ["tokenfrontier.fake:2: from tokenfrontier.catalog import _private"]
+
+
 def test_no_private_names_across_modules():
     found = private_imports()
     assert not found, "private names imported from another module:\n" + "\n".join(found)

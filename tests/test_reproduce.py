@@ -4,23 +4,46 @@ from __future__ import annotations
 
 from tokenfrontier import api
 
+# SPEC §3 cells that break the table's own method, and a word from the reason each is given
+FOOTPRINT_FLAGS = {
+    ("gpt-oss-120b", "bf16_gb"): "rounded total",  # 233.6 = 2 x rounded 116.8; unrounded 233.66
+    ("deepseek-v3", "total_b"): "omits",  # 682.5 = attention + FFN + embedding, no norms / MTP
+    ("deepseek-v3", "fp8_gb"): "rounded total",
+    ("deepseek-v3", "bf16_gb"): "arithmetic slip",
+    ("deepseek-v3", "checkpoint_gb"): "arithmetic slip",
+}
+# the labelled DeepSeek V4 approximation: its attention count and what follows from it
+V4_FLAGGED_COLUMNS = {"total_b", "attention_b", "bf16_gb", "fp8_gb", "fp4_gb", "checkpoint_gb"}
+
 
 def test_gemm_flags_only_wse3_in_row_one(catalog):
     rep = api.reproduce(catalog)
+    assert len(rep.gemm) == 8  # every row of the SPEC §4 table is checked
     flagged = [(g["shape"], g["flagged_chips"]) for g in rep.gemm if not g["agrees"]]
     assert flagged == [("decode batch 1", ["wse-3"])]
+    row1 = rep.gemm[0]
+    assert "ridge 0.74" in row1["reason"] and "wse-3" in row1["compute_bound"]
+    batch32 = next(g for g in rep.gemm if g["shape"] == "decode batch 32")  # a known-good row
+    assert batch32["agrees"] and batch32["flagged_chips"] == [] and batch32["reason"] == ""
 
 
 def test_footprint_flags_have_reasons(catalog):
     rep = api.reproduce(catalog)
-    flagged = {(c["model"], c["column"]): c["reason"] for c in rep.footprint if not c["agrees"]}
-    # gpt-oss BF16: 233.6 = 2 x rounded 116.8; unrounded 116.83 B x 2 = 233.66
-    assert "rounded total" in flagged[("gpt-oss-120b", "bf16_gb")]
-    # every non-V4 Llama / Scout / Maverick cell agrees
-    assert not [k for k in flagged if k[0].startswith("llama")]
-    # every V4 flag is attributed to the labelled approximation
-    assert all("approximat" in r for k, r in flagged.items() if "v4" in k[0])
-    assert all(r for r in flagged.values())
+    cells = {(c["model"], c["column"]): c for c in rep.footprint}
+    flagged = {k: c["reason"] for k, c in cells.items() if not c["agrees"]}
+    v4 = {k for k in flagged if k[0].startswith("deepseek-v4")}
+    assert set(flagged) - v4 == set(FOOTPRINT_FLAGS)
+    for key, word in FOOTPRINT_FLAGS.items():
+        assert word in flagged[key], (key, flagged[key])
+    # every V4 flag is attributed to the labelled approximation, and only the parameter columns
+    assert v4 == {(m, col) for m in ("deepseek-v4-pro", "deepseek-v4-flash") for col in V4_FLAGGED_COLUMNS}
+    assert all("approximat" in flagged[k] for k in v4)
+    # known-good cells agree and carry no reason: every Llama / Scout / Maverick cell, and the
+    # DeepSeek V3 attention count, gpt-oss FP8 weights and the V4 KV cells
+    llama = [k for k in cells if k[0].startswith("llama")]
+    assert len(llama) >= 5 * 8 and not [k for k in llama if k in flagged]
+    for key in [("deepseek-v3", "attention_b"), ("gpt-oss-120b", "fp8_gb"), ("deepseek-v4-pro", "kv_1m_gb")]:
+        assert cells[key]["agrees"] and cells[key]["reason"] == "", key
 
 
 def test_window_explanations(catalog):
@@ -28,6 +51,7 @@ def test_window_explanations(catalog):
     notes = {w["model"]: w["reason"] for w in rep.windows}
     assert "sliding window" in notes["gpt-oss-120b"]
     assert "chunked" in notes["llama-4-scout-17b-16e"]
+    assert "no difference" in notes["llama-3.1-8b"]
 
 
 def test_cerebras_served_vs_minimum(catalog):

@@ -35,6 +35,7 @@ def test_prefill_stall_is_per_stage():
         ]
         for pp in (1, 2, 4, 8)
     }
+    assert stall[1] > 0
     for pp in (2, 4, 8):
         assert stall[pp] == pytest.approx(stall[1] / pp, rel=1e-9)
 
