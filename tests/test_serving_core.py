@@ -177,3 +177,66 @@ def test_cli_pools_and_policy(capsys):
                  "--tp", "2", "--concurrency", "512", "--policy", "queued", "--json"]) == 0  # fmt: skip
     q = json.loads(capsys.readouterr().out)
     assert q["policy"] == "queued" and any("queues the rest" in n for n in q["notes"])
+
+
+# -- invariants (hypothesis) -------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tokenfrontier.step import prefill_time, total  # noqa: E402
+
+_PAIRS = [("llama-3.1-70b", "dgx-h100"), ("deepseek-r1", "dgx-h100"), ("gpt-oss-120b", "cs-3"),
+          ("llama-3.1-8b", "groq-rack"), ("qwen3-235b-a22b", "gb300-nvl72")]  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None)
+@given(pair=st.sampled_from(_PAIRS), isl=st.sampled_from([1024, 8192, 96_000]),
+       osl=st.sampled_from([1, 2, 213, 1024]), conc=st.sampled_from([1, 8, 64, 512]))  # fmt: skip
+def test_queued_equals_closed_loop_where_everything_fits(pair, isl, osl, conc):
+    model, hw = pair
+    scen = build_scenario(tf.get_model(model), tf.get_system(hw))
+    w = Workload(isl, osl)
+    a = sweep(scen, w, [conc], policy="closed-loop")
+    b = sweep(scen, w, [conc], policy="queued")
+    fits = a.feasible[:, 0]
+    assert np.all(b.feasible[fits, 0])  # what fits resident also runs queued
+    for key in ("ttft_s", "tpot_s", "total_tok_s_per_chip"):
+        np.testing.assert_allclose(a.metrics[key][fits, 0], b.metrics[key][fits, 0], rtol=1e-12)
+    # a stage never prefills more than it can: request rate x per-stage prefill work <= 1
+    m = a.metrics
+    pf = prefill_time(scen.model, scen.hw, tp=a.cand.tp, pp=1, ep=a.cand.ep, tokens=w.isl_mean)
+    work = (total(pf) - pf["overhead"] - pf["latency"]) / a.cand.pp
+    assert np.all(m["request_rate"][:, 0] * work <= 1 + 1e-9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(conc=st.sampled_from([1, 4, 64]), isl=st.sampled_from([8192, 96_000]),
+       workers=st.integers(1, 12), decode_workers=st.integers(1, 4))  # fmt: skip
+def test_more_prefill_workers_never_raise_ttft(conc, isl, workers, decode_workers):
+    arch = tf.get_model("llama-3.1-70b")
+    scen = build_scenario(arch, tf.get_system("cs-3"), weights="bf16")
+    pre = build_scenario(arch, tf.get_system("dgx-h100"), weights="bf16")
+    w = Workload(isl, 213)
+    out = []
+    for n in (workers, workers + 1):
+        pool = build_pool(pre, w, workers=n, decode_workers=decode_workers)
+        out.append(sweep(scen, w, [conc], pp=8, pool=pool).metrics)
+    assert out[1]["ttft_s"][0, 0] <= out[0]["ttft_s"][0, 0] * (1 + 1e-12)
+    assert out[1]["link_utilization"][0, 0] <= 1 + 1e-12
+    if conc * decode_workers == 1:  # nothing can queue: TTFT is the no-wait value
+        assert out[0]["ttft_s"][0, 0] == pytest.approx(out[1]["ttft_s"][0, 0])
+
+
+def test_spec_decode_speeds_arrivals_too():
+    # prompts per step grow with tokens per step: speculation cannot beat the prefill ceiling
+    kw = dict(isl=96_000, osl=213, concurrency=64, tp=72, pp=1)
+    base = tf.predict("deepseek-r1", "gb300-nvl72", **kw)
+    spec = tf.predict("deepseek-r1", "gb300-nvl72", spec_decode="k=3,acceptance=1.0,draft=mtp", **kw)
+    assert spec.total_tok_s_per_chip < 1.2 * base.total_tok_s_per_chip
+
+
+def test_stage_without_kv_does_not_block_queued():
+    # DeepSeek R1's MTP layer alone on the last stage holds no KV
+    p = tf.predict("deepseek-r1", "dgx-h100", isl=1024, osl=1024, concurrency=64, tp=8, pp=16,
+                   policy="queued")  # fmt: skip
+    assert p.feasible

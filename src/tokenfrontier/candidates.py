@@ -151,9 +151,12 @@ def memory_check(scen: Scenario, cand: Candidates, concurrency: Array, context: 
         free = cap - w_s[None, :]  # (rows, stages)
         weights_fit[rows] = (free > 0).all(axis=1)
         off = off_per_system * (cand.tp[rows] / scen.system.chips)[:, None]  # per stage
-        safe_kv = np.where(kv_s > 0, kv_s, np.inf)[None, :]
-        main_seq[rows] = np.floor(np.min(np.maximum(free, 0) / safe_kv, axis=1))
-        max_seq[rows] = np.floor(np.min((np.maximum(free, 0) + off) / safe_kv, axis=1))
+        holds_kv = (kv_s > 0)[None, :]  # a stage with no KV layers (e.g. MTP alone) limits nothing
+        safe_kv = np.where(holds_kv, kv_s[None, :], 1.0)
+        main_seq[rows] = np.floor(np.min(np.where(holds_kv, np.maximum(free, 0) / safe_kv, np.inf), axis=1))
+        max_seq[rows] = np.floor(
+            np.min(np.where(holds_kv, (np.maximum(free, 0) + off) / safe_kv, np.inf), axis=1)
+        )
         need = conc[None, None, :] * kv_s[None, :, None]  # (1, stages, conc)
         over = np.maximum(need - np.maximum(free, 0)[:, :, None], 0.0)  # (rows, stages, conc)
         kv_fit[rows] = (over <= off[:, :, None] * (1 + 1e-12)).all(axis=1)

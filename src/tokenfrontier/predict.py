@@ -210,12 +210,17 @@ def predict_one(
     pools: list[dict[str, Any]] = []
     tp_i, pp_i = int(cand.tp[i]), int(cand.pp[i])
     decode_pool = {"role": "decode", "hardware": system.id, "tp": tp_i, "pp": pp_i,
-                   "ep": int(cand.ep[i]), "workers": 1, "chips": tp_i * pp_i}  # fmt: skip
+                   "ep": int(cand.ep[i]), "workers": 1, "chips": tp_i * pp_i,
+                   "concurrency_per_worker": concurrency}  # fmt: skip
     if pool is not None:
         limit = LIMITS[int(res["limited_by"][i])]
         pre = pool.scenario.system
         decode_pool["workers"] = pool.decode_workers
         decode_pool["chips"] = tp_i * pp_i * pool.decode_workers
+        notes.append(
+            f"{pool.decode_workers * concurrency:,} requests in flight: {concurrency:,} per decode "
+            f"copy x {pool.decode_workers}; chips and per-chip figures count both pools"
+        )
         pools = [
             decode_pool,
             {"role": "prefill", "hardware": pre.id, "tp": pool.tp, "pp": pool.pp, "ep": pool.ep,

@@ -66,6 +66,7 @@ def sweep(
         fits=fit.ok,
         weights_fit=(fit.code != 1),
         max_sequences=fit.max_sequences[:, None],
+        main_sequences=fit.main_sequences[:, None],
     )
     metrics = pol.evaluate(scen, deps, workload, spec=spec, pool=pool)
     return Sweep(scen, cand, fit, deps, metrics, conc, pol.name)

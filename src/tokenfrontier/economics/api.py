@@ -190,12 +190,13 @@ def cost(
 
 
 def pooled_rate(pred: Any, decode: HourlyRate, *, rental: bool, catalog: Catalog | None) -> HourlyRate:
-    """One $/chip-hour for a disaggregated deployment: every pool priced on its own hardware
-    (the prefill pool by its catalog rental rate or default TCO preset), averaged over all chips,
-    so $/hour = sum over pools of chips x that pool's $/chip-hour."""
+    """One $/chip-hour for a disaggregated deployment: every pool priced on its own hardware,
+    averaged over all chips, so $/hour = sum over pools of chips x that pool's $/chip-hour. A
+    pool on the decode pool's hardware takes the decode rate (any --usd-per-hour, --preset or
+    --set included); a pool on other hardware its catalog rental rate or default TCO preset."""
     total_usd, total_chips, parts = 0.0, 0.0, []
     for pool in pred.pools:
-        if pool["role"] == "decode":
+        if pool["role"] == "decode" or pool["hardware"] == pred.hardware:
             rate = decode
         else:
             try:

@@ -71,7 +71,8 @@ def steady_state(
     # one prompt's prefill work on one stage group; each of pp stages does 1/pp of it
     pf_one = prefill_time(m, hw, tp=tp, pp=1, ep=ep, tokens=isl)
     stage_work = (total(pf_one) - pf_one["overhead"] - pf_one["latency"]) / pp
-    arrivals = c / osl  # prompts arriving per decode step
+    tokens_per_step = spec.tokens_per_step if spec else 1.0
+    arrivals = c * tokens_per_step / osl  # prompts arriving per decode step
     stall = arrivals * stage_work if pool is None else 0.0 * c
     q = spec.k + 1 if spec else 1
     ctx: dict[str, Any] = dict(tp=tp, pp=pp, ep=ep, batch=c, context=workload.decode_context)
@@ -93,8 +94,16 @@ def steady_state(
     else:
         req = t_pf + osl * per_token
         rho = np.minimum((c - 1) / req * stage_work, 0.9)  # a stage busy with other prompts
-        ttft = t_pf * (1 + rho / (2 * (1 - rho))) + 0.5 * per_token + hw.profile.request_overhead_s
+        wait = stage_work * rho / (2 * (1 - rho))  # M/D/1 behind their per-stage prefill work
+        next_step = 0.5 * (step - parts["prefill"]) / tokens_per_step  # own stall not included
+        ttft = t_pf + wait + next_step + hw.profile.request_overhead_s
         req_rate = c / (ttft + (osl - 1) * per_token)
+        # a stage cannot prefill more than 1 / stage_work prompts per second: beyond that the
+        # closed loop waits for prefill (Little's law gives TTFT)
+        cap = 1.0 / np.maximum(stage_work, 1e-30)
+        over = req_rate > cap
+        req_rate = np.where(over, cap, req_rate)
+        ttft = np.where(over, c / cap - (osl - 1) * per_token, ttft)
     out: Metrics = {
         "ttft_s": ttft,
         "tpot_s": per_token,

@@ -36,7 +36,8 @@ class Deployments:
 
     ``fits``: the capacity rule holds with every one of ``concurrency`` sequences' KV resident
     (main memory or offload tier); ``max_sequences``: how many sequences' KV fits at most;
-    ``offload_fraction``: share of KV in the offload tier at ``concurrency``.
+    ``offload_fraction``: share of KV in the offload tier at ``concurrency``;
+    ``main_sequences``: how many sequences' KV fits in main memory alone.
     """
 
     tp: Array
@@ -47,6 +48,7 @@ class Deployments:
     fits: NDArray[np.bool_]
     weights_fit: NDArray[np.bool_]
     max_sequences: Array
+    main_sequences: Array | float = np.inf  # sequences whose KV fits main memory alone
 
     @classmethod
     def grid(

@@ -7,6 +7,8 @@ work on one stage group). The pool either has a given number of workers or is si
 with the decode pool's demand (``ceil(request rate / worker rate)``). The link between pools is
 the slower of the decode pool's ingress (every decode stage receives its layers' share of the KV
 over its own scale-out link) and the prefill pool's egress, with the catalog's hop latency.
+The k x C requests form a closed population: TTFT is the no-wait value until the prefill pool or
+the link saturates, then Little's law (asymptotic bounds), so it never rises with more workers.
 When the prefill pool or the link cannot keep up, they limit throughput and the answer says so.
 """
 
@@ -59,12 +61,6 @@ class PrefillPool:
         return self.pp / work
 
 
-def _mdc_wait(rho: Array, servers: Array, service_s: float) -> Array:
-    """Mean queueing delay of M/D/c (Sakasegawa's approximation; deterministic service)."""
-    rho = np.minimum(rho, 0.99)
-    return rho ** (np.sqrt(2 * (servers + 1)) - 1) / (servers * (1 - rho)) * service_s * 0.5
-
-
 def apply_pool(
     scen: Scenario,
     pool: PrefillPool,
@@ -84,19 +80,22 @@ def apply_pool(
     move = kv / link + hop
     remote = pool.prefill_s(isl)
     ttft0 = remote + move + 0.5 * per_token + scen.profile.request_overhead_s
-    demand = pool.decode_workers * concurrency / (ttft0 + (osl - 1) * per_token)  # requests/s
+    in_flight = pool.decode_workers * concurrency  # requests cycling through both pools
+    think = (osl - 1) * per_token  # time a request spends decoding after its first token
+    demand = in_flight / (ttft0 + think)  # requests/s when nothing waits
     mu = pool.prompts_per_s(isl)
-    if pool.workers is None:
-        workers = np.maximum(np.ceil(demand / mu - 1e-9), 1.0)
+    kv_rate = pool.decode_workers * ingress / max(kv, 1.0)  # prompts/s the decode side can take in
+    if pool.workers is None:  # as many workers as the decode pool (and the link) can use
+        workers = np.maximum(np.ceil(np.minimum(demand, kv_rate) / mu - 1e-9), 1.0)
     else:
         workers = np.full(np.shape(demand), float(pool.workers))
     link_capacity = np.minimum(pool.decode_workers * ingress, workers * pool.egress_bytes_per_s)
     link_rate = link_capacity / max(kv, 1.0)
     rate = np.minimum(np.minimum(demand, workers * mu), link_rate)
     limited = np.where(rate < demand * (1 - 1e-9), np.where(workers * mu <= link_rate, 1, 2), 0)
-    ttft = ttft0 + _mdc_wait(demand / (workers * mu), workers, 1.0 / mu)
-    # a closed loop that the prefill pool or the link cannot keep up with: Little's law
-    ttft = np.where(limited > 0, pool.decode_workers * concurrency / rate - (osl - 1) * per_token, ttft)
+    # closed population (asymptotic bounds): below saturation nothing waits; at saturation the
+    # served rate sets TTFT by Little's law. Never below ttft0, never rising with more workers.
+    ttft = np.maximum(ttft0, in_flight / rate - think)
     decode_chips = pool.decode_workers * tp * pp
     prefill_chips = workers * pool.chips_per_worker
     return {

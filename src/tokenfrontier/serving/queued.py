@@ -41,8 +41,9 @@ class Queued:
     ) -> Metrics:
         c = np.asarray(deps.concurrency, dtype=float)
         b = np.maximum(np.minimum(c, deps.max_sequences), 1.0)
-        # offload share at b: what does not fit in main memory stays in the offload tier
-        frac = np.where(b < c, 0.0, deps.offload_fraction)
+        # offload share at b: what main memory cannot hold of b sequences' KV stays offloaded
+        at_b = np.clip(1.0 - deps.main_sequences / b, 0.0, 1.0)
+        frac = np.where(b < c, at_b, deps.offload_fraction)
         out = steady_state(
             scen, tp=deps.tp, pp=deps.pp, ep=deps.ep, concurrency=b, offload_fraction=frac,
             workload=workload, spec=spec, pool=pool,
