@@ -98,7 +98,8 @@ def test_user_profile_changes_predict(capsys, tmp_path):
     bundled = run_json(capsys, *argv)
     user = run_json(capsys, *argv, "--catalog", str(tmp_path / "cat"))
     assert user["profile"] == bundled["profile"] == "hopper-vllm"
-    assert user["tpot_s"] == pytest.approx(bundled["tpot_s"] + 0.010, rel=1e-6)
+    # 10 ms more per step (plus a little more prefill stall: a longer step admits more prompts)
+    assert bundled["tpot_s"] + 0.010 <= user["tpot_s"] <= bundled["tpot_s"] + 0.0105
 
 
 def test_environment_catalog_reaches_resolve_profile(monkeypatch, tmp_path):
@@ -112,7 +113,7 @@ def test_environment_catalog_reaches_resolve_profile(monkeypatch, tmp_path):
     chip = default_catalog().chip("h100")
     assert resolve_profile(chip, "vllm").step_overhead_s == pytest.approx(base + 0.010)
     after = tf.predict("llama-3.1-8b", "h100", isl=1024, osl=256, tp=1, framework="vllm").tpot_s
-    assert after == pytest.approx(before + 0.010, rel=1e-6)
+    assert before + 0.010 <= after <= before + 0.0105  # + the stall of a longer step
 
 
 def test_user_tco_preset_with_catalog(capsys, tmp_path):

@@ -44,18 +44,19 @@ def test_calculator_bad_input_shows_message():
 def test_whatif_io_moves_calculator_and_frontier():
     base = app(page="Calculator", isl="32k", osl="256", conc="16")
     fast = app(page="Calculator", isl="32k", osl="256", conc="16", io="10")
-    b = float(base.metric[1].value.replace(",", ""))
-    f = float(fast.metric[1].value.replace(",", ""))
-    assert f > b  # tok/s per user rises with 10x wafer I/O
-    # at 96k-token prompts the KVSS link matters: 10x I/O moves the CS-3 frontier
+    b = float(base.metric[2].value.replace(",", ""))
+    f = float(fast.metric[2].value.replace(",", ""))
+    # $ per Mtok falls with 10x wafer I/O (prompts cross the wafers faster, more requests per
+    # hour; in a closed loop tok/s per user may even dip as more prompts arrive per step)
+    assert f < b
+    # at 96k-token prompts the prompt crosses the wafers' I/O: 10x I/O moves the CS-3 frontier
     q = dict(page="Frontier", hws="cs-3", isl="96k", osl="256")
     slow, quick = app(**q).dataframe[0].value, app(**q, io="10").dataframe[0].value
-    top = slow["tok_s_per_user"].max()  # the most interactive point: long prompts cross the I/O
-
-    def best(frame):
-        return frame[frame["tok_s_per_user"] >= 0.99 * top]["total_tok_s_per_chip"].max()
-
-    assert best(quick) > 1.1 * best(slow)
+    assert (quick["hardware"] != "cs-3").all()  # the what-if machine, not the catalog's
+    top_slow = slow.sort_values("tok_s_per_user").iloc[-1]
+    top_quick = quick.sort_values("tok_s_per_user").iloc[-1]
+    assert top_quick["ttft_s"] < top_slow["ttft_s"]  # the 96k prompt crosses stage links faster
+    assert top_quick["total_tok_s_per_chip"] > top_slow["total_tok_s_per_chip"]
 
 
 def test_state_round_trips_through_the_url():

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
     from .workload import SpecDecode, Workload
 
-__all__ = ["ClosedLoop", "broadcast", "steady_state"]
+__all__ = ["ClosedLoop", "broadcast", "draft_cost", "steady_state"]
 
 
 def broadcast(out: Metrics) -> Metrics:
@@ -36,7 +36,7 @@ def broadcast(out: Metrics) -> Metrics:
     return {k: a if a.shape == shape else np.broadcast_to(a, shape) for k, a in arrays.items()}
 
 
-def _draft_cost(scen: Scenario, spec: SpecDecode, ctx: dict[str, Any]) -> Array:
+def draft_cost(scen: Scenario, spec: SpecDecode, ctx: dict[str, Any]) -> Array:
     """Time to draft ``k`` tokens with a draft model or the model's MTP layers."""
     m, hw = scen.model, scen.hw
     if isinstance(spec.draft, ModelTerms):
@@ -72,38 +72,42 @@ def steady_state(
     pf_one = prefill_time(m, hw, tp=tp, pp=1, ep=ep, tokens=isl)
     stage_work = (total(pf_one) - pf_one["overhead"] - pf_one["latency"]) / pp
     tokens_per_step = spec.tokens_per_step if spec else 1.0
-    arrivals = c * tokens_per_step / osl  # prompts arriving per decode step
-    stall = arrivals * stage_work if pool is None else 0.0 * c
     q = spec.k + 1 if spec else 1
     ctx: dict[str, Any] = dict(tp=tp, pp=pp, ep=ep, batch=c, context=workload.decode_context)
     parts = decode_step(m, hw, **ctx, tokens_per_seq=q, offload_fraction=offload_fraction)
-    parts = {**parts, "prefill": np.asarray(stall)}
-    step = total(parts) + parts["prefill"]
-    if spec:
-        step = step + _draft_cost(scen, spec, ctx)
-        per_token = step / spec.tokens_per_step
-    else:
-        per_token = step
+    base = total(parts) + (draft_cost(scen, spec, ctx) if spec else 0.0)
     chips = tp * pp
     extra: dict[str, Array] = {}
     if pool is not None:
+        stall = 0.0 * c
+        step = base + stall
+        per_token = step / tokens_per_step
         extra = apply_pool(scen, pool, tp=tp, pp=pp, concurrency=c, per_token=per_token, isl=isl, osl=osl)
         ttft, req_rate = extra.pop("ttft_s"), extra.pop("request_rate")  # all decode copies
         chips = extra.pop("chips")  # every chip of both pools
         t_pf = extra.pop("prefill_s")
     else:
-        req = t_pf + osl * per_token
-        rho = np.minimum((c - 1) / req * stage_work, 0.9)  # a stage busy with other prompts
-        wait = stage_work * rho / (2 * (1 - rho))  # M/D/1 behind their per-stage prefill work
-        next_step = 0.5 * (step - parts["prefill"]) / tokens_per_step  # own stall not included
-        ttft = t_pf + wait + next_step + hw.profile.request_overhead_s
-        req_rate = c / (ttft + (osl - 1) * per_token)
-        # a stage cannot prefill more than 1 / stage_work prompts per second: beyond that the
-        # closed loop waits for prefill (Little's law gives TTFT)
-        cap = 1.0 / np.maximum(stage_work, 1e-30)
-        over = req_rate > cap
-        req_rate = np.where(over, cap, req_rate)
-        ttft = np.where(over, c / cap - (osl - 1) * per_token, ttft)
+        # the other C - 1 users' prompts arriving per decode step = their request rate x step
+        # time, and the stall lengthens the step: a fixed point, reached in a few iterations (the
+        # first assumes every request is decoding, (C - 1) x tokens per step / OSL). A request's
+        # own prompt is in its TTFT, not in its decode steps.
+        cap = 1.0 / np.maximum(stage_work, 1e-30)  # prompts per second a stage can prefill
+        next_step = 0.5 * base / tokens_per_step  # the first token waits for the next step
+        others = (c - 1) / c
+        arrivals = (c - 1) * tokens_per_step / osl
+        for _ in range(6):
+            stall = arrivals * stage_work
+            step = base + stall
+            per_token = step / tokens_per_step
+            req = t_pf + osl * per_token
+            rho = np.minimum((c - 1) / req * stage_work, 0.9)  # a stage busy with other prompts
+            wait = stage_work * rho / (2 * (1 - rho))  # M/D/1 behind their per-stage prefill work
+            ttft = t_pf + wait + next_step + hw.profile.request_overhead_s
+            req_rate = np.minimum(c / (ttft + (osl - 1) * per_token), cap)
+            arrivals = req_rate * step * others
+        # beyond the prefill ceiling the closed loop waits for prefill (Little's law gives TTFT)
+        ttft = np.maximum(ttft, c / req_rate - (osl - 1) * per_token)
+    parts = {**parts, "prefill": np.asarray(stall)}
     out: Metrics = {
         "ttft_s": ttft,
         "tpot_s": per_token,

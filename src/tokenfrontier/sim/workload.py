@@ -43,7 +43,9 @@ class Requests:
         n = len(self.isl)
         for key in ("arrival_s", "osl", "follows", "delay_s", "session"):
             if len(getattr(self, key)) != n:
-                raise InvalidInputError(f"workload: '{key}' has {len(getattr(self, key))} entries, isl has {n}")
+                raise InvalidInputError(
+                    f"workload: '{key}' has {len(getattr(self, key))} entries, isl has {n}"
+                )
         if n == 0:
             raise InvalidInputError("workload: no requests")
         if (self.isl < 1).any() or (self.osl < 1).any():
@@ -68,7 +70,7 @@ def lengths(rng: np.random.Generator, nominal: int, n: int, spread: float) -> In
         raise InvalidInputError(f"length spread must be in (0, 1], got {spread}")
     if spread == 1:
         return np.full(n, int(nominal), dtype=np.int64)
-    lo = max(1, int(round(spread * nominal)))
+    lo = max(1, round(spread * nominal))
     return rng.integers(lo, int(nominal) + 1, n).astype(np.int64)
 
 

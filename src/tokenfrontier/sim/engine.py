@@ -1,0 +1,326 @@
+"""One serving engine (a model copy) under continuous batching, simulated event by event.
+
+Per step the engine runs every admitted decode (one token each; ``tokens_per_step`` with
+speculative decoding) plus up to the step's token budget of prompt tokens (chunked prefill),
+under a scheduling policy:
+
+- ``chunked-mixed``: decodes and prompt chunks share every step (budget - decodes for prompts);
+- ``prefill-first``: while prompt tokens wait, steps run prompts only and decodes pause;
+- ``decode-first``: decodes every step, prompts get at most one small chunk per step.
+
+A request is admitted when its KV fits: each reserves KV for its full prompt + output (the
+capacity rule of the analytic model); what main memory cannot hold goes to the offload tier
+where the system has one (the step then pays the offload read). A prompt's prefix found in the
+prefix cache is not prefilled; a lower-tier hit first reloads over the engine's link. Step
+times come from :class:`~tokenfrontier.sim.steptable.StepTable` (the step model).
+
+Speed: the engine never loops per token. It advances over stretches of identical steps — until
+the next decode finishes, the head prompt's prefill completes, or a request arrives — so the
+work is a few heap operations per request.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_left
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .cache import PrefixCache
+from .steptable import StepTable
+from .workload import BLOCK_TOKENS, Requests
+
+__all__ = ["POLICIES", "EngineConfig", "EngineOutput", "run_engine"]
+
+POLICIES = ("chunked-mixed", "prefill-first", "decode-first")
+_DECODE_FIRST_CHUNK = 512  # prompt tokens per step under decode-first
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Scheduling and capacity of one engine. Bytes, tokens, seconds."""
+
+    policy: str
+    token_budget: int
+    max_seqs: int
+    kv_capacity_bytes: float  # main memory for KV
+    offload_capacity_bytes: float  # decode KV that may live in an offload tier
+    link_bytes_per_s: float  # reloads from lower cache tiers cross this link
+
+
+@dataclass
+class EngineOutput:
+    """Per-request results (arrays over all requests; this engine fills its own)."""
+
+    arrival: NDArray[np.float64]
+    admitted: NDArray[np.float64]
+    first_token: NDArray[np.float64]
+    finish: NDArray[np.float64]
+    cached_tokens: NDArray[np.int64]
+    hit_tier: NDArray[np.int64]  # -1 miss, 0 device, 1.. lower tiers
+    reload_s: NDArray[np.float64]
+    engine: NDArray[np.int64]
+    rejected: NDArray[np.bool_]  # KV of the request alone exceeds the engine's capacity
+    timeline: list[tuple[float, int, float, int]]  # (t, running, KV bytes used, waiting)
+
+    @classmethod
+    def empty(cls, n: int) -> EngineOutput:
+        nan = np.full(n, np.nan)
+        return cls(nan.copy(), nan.copy(), nan.copy(), nan.copy(), np.zeros(n, dtype=np.int64),
+                   np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, -1, dtype=np.int64),
+                   np.zeros(n, dtype=bool), [])  # fmt: skip
+
+
+def run_engine(
+    engine_id: int,
+    ids: NDArray[np.int64],
+    req: Requests,
+    table: StepTable,
+    cfg: EngineConfig,
+    kv_need: NDArray[np.float64],
+    kv_of_tokens: NDArray[np.float64],
+    cache: PrefixCache | None,
+    decode_steps: NDArray[np.int64],
+    out: EngineOutput,
+    next_of: NDArray[np.int64],
+    timeline_every: int = 1,
+) -> None:
+    """Simulate the requests ``ids`` (roots and their followers) on one engine.
+
+    ``kv_need[i]``: KV bytes request ``i`` reserves; ``kv_of_tokens``: KV bytes of a prefix of
+    ``k * BLOCK_TOKENS`` tokens at index ``k`` (cache sizes); ``decode_steps[i]``: decode steps
+    after the first token (speculative decoding already sampled).
+    """
+    if cfg.policy not in POLICIES:
+        raise ValueError(cfg.policy)
+    isl = req.isl
+    delay = req.delay_s
+    session = req.session
+    blocks = req.blocks
+    ctx_grid = table.ctx_grid.tolist()
+    n_ctx = len(ctx_grid)
+    dec = table.decode_s
+    dec_rows = dec.tolist()
+    off_rows = table.offload_s.tolist()
+    max_b = table.max_batch
+    pp = float(table.pp)
+    fixed = table.fixed_s
+    budget = int(cfg.token_budget)
+    policy = cfg.policy
+    kv_cap = cfg.kv_capacity_bytes
+    kv_total_cap = kv_cap + cfg.offload_capacity_bytes
+    max_seqs = min(int(cfg.max_seqs), max_b)
+
+    arrivals: list[tuple[float, int]] = [(float(req.arrival_s[i]), int(i)) for i in ids if req.follows[i] < 0]
+    heapq.heapify(arrivals)
+    loading: list[tuple[float, int]] = []  # (ready time, request) for lower-tier reloads
+    joining: list[tuple[float, int]] = []  # (first-token time, request) leaving the pipeline
+    waiting: deque[int] = deque()
+    prefill: deque[list[float]] = deque()  # [request, tokens left, work per token]
+    running: list[tuple[int, int]] = []  # (finish step, request)
+    sum_ctx = 0.0
+    steps = 0
+    kv_used = 0.0
+    t = 0.0
+    link_free = 0.0
+    timeline = out.timeline
+    tick = 0
+    first_tok = out.first_token
+    finish = out.finish
+    admitted = out.admitted
+    arr_out = out.arrival
+    wpt_cache = table.len_grid, table.prefill_work_s
+
+    def step_time(b: int, ctx: float) -> float:
+        row = dec_rows[b]
+        j = bisect_left(ctx_grid, ctx)
+        if j <= 0:
+            base = row[0]
+        elif j >= n_ctx:
+            base = row[-1]
+        else:
+            x0, x1 = ctx_grid[j - 1], ctx_grid[j]
+            base = row[j - 1] + (row[j] - row[j - 1]) * (ctx - x0) / (x1 - x0)
+        if kv_used > kv_cap and b:
+            share = (kv_used - kv_cap) / kv_used
+            orow = off_rows[b]
+            base += share * orow[min(max(j, 0), n_ctx - 1)]
+        return base
+
+    def admit() -> None:
+        nonlocal kv_used, link_free
+        while waiting:
+            i = waiting[0]
+            need = kv_need[i]
+            busy = len(running) + len(prefill) + len(loading) + len(joining)
+            if need > kv_total_cap:  # never fits, even alone: rejected
+                waiting.popleft()
+                out.rejected[i] = True
+                continue
+            if kv_used + need > kv_total_cap or busy >= max_seqs:
+                return
+            waiting.popleft()
+            kv_used += need
+            admitted[i] = t
+            cached, level, size = 0, -1, 0.0
+            if cache is not None:
+                cache.set_device_room(kv_cap - kv_used)
+                if blocks is not None and blocks[i]:
+                    level, cached, size = cache.find_chain(blocks[i], BLOCK_TOKENS)
+                elif session[i] >= 0:
+                    level, cached, size = cache.find(int(session[i]))
+                cached = min(cached, int(isl[i]) - 1)
+            out.cached_tokens[i] = max(cached, 0)
+            out.hit_tier[i] = level if cached > 0 else -1
+            todo = int(isl[i]) - max(cached, 0)
+            lens, works = wpt_cache
+            w_all = float(np.interp(isl[i], lens, works))
+            w_cached = float(np.interp(cached, lens, works)) if cached > 0 else 0.0
+            item = [float(i), float(todo), (w_all - w_cached) / max(todo, 1)]
+            if cached > 0 and level > 0 and cache is not None:
+                ready = max(link_free, t) + cache.reload_s(level, size)  # one link, first come first served
+                link_free = ready
+                out.reload_s[i] = ready - t
+                heapq.heappush(loading, (ready, int(i)))
+                pending_items[int(i)] = item
+            else:
+                prefill.append(item)
+
+    pending_items: dict[int, list[float]] = {}
+
+    def finish_request(i: int) -> None:
+        nonlocal kv_used
+        finish[i] = t
+        kv_used -= kv_need[i]
+        if cache is not None:
+            cache.set_device_room(kv_cap - kv_used)
+            tokens = int(isl[i]) + int(req.osl[i])
+            if blocks is not None and blocks[i]:
+                per_block = kv_of_tokens[1] if len(kv_of_tokens) > 1 else 0.0
+                for key in blocks[i]:
+                    cache.put(key, BLOCK_TOKENS, per_block)
+            elif session[i] >= 0:
+                k = min(tokens // BLOCK_TOKENS, len(kv_of_tokens) - 1)
+                cache.put(int(session[i]), tokens, float(kv_of_tokens[k]))
+        j = next_of[i]
+        if j >= 0:
+            at = t + float(delay[j])
+            arr_out[j] = at
+            heapq.heappush(arrivals, (at, int(j)))
+
+    def start_decode(i: int, last_chunk_work: float) -> None:
+        # the last chunk still crosses the remaining pp - 1 stages before the first token
+        ready = t + last_chunk_work * (pp - 1.0) / pp
+        if ready > t:
+            heapq.heappush(joining, (ready, i))
+        else:
+            join(i)
+
+    def join(i: int) -> None:
+        nonlocal sum_ctx
+        first_tok[i] = t
+        n = int(decode_steps[i])
+        if n <= 0:
+            finish_request(i)
+        else:
+            heapq.heappush(running, (steps + n, i))
+            sum_ctx += float(isl[i])
+
+    while True:
+        while arrivals and arrivals[0][0] <= t:
+            at, i = heapq.heappop(arrivals)
+            arr_out[i] = at
+            waiting.append(i)
+        while loading and loading[0][0] <= t:
+            _, i = heapq.heappop(loading)
+            prefill.append(pending_items.pop(i))
+        while joining and joining[0][0] <= t:
+            _ready, i = heapq.heappop(joining)
+            join(i)
+        admit()
+        b = len(running)
+        if not b and not prefill:
+            nxt = min(arrivals[0][0] if arrivals else math.inf, loading[0][0] if loading else math.inf,
+                      joining[0][0] if joining else math.inf)  # fmt: skip
+            if nxt == math.inf:
+                break
+            t = max(t, nxt)
+            continue
+        # -- compose the step ----------------------------------------------------------------
+        decoding = b
+        if prefill:
+            if policy == "prefill-first":
+                decoding, pf_budget = 0, budget
+            elif policy == "decode-first":
+                pf_budget = budget if b == 0 else min(_DECODE_FIRST_CHUNK, max(budget - b, 1))
+            else:
+                pf_budget = max(budget - b, budget // 8, 1)
+        else:
+            pf_budget = 0
+        mean_ctx = sum_ctx / b if b else 0.0
+        dt0 = step_time(min(decoding, max_b), mean_ctx) if decoding else fixed
+        k = float(1 << 62)
+        pf_work = 0.0
+        head_only = False
+        if pf_budget:
+            head = prefill[0]
+            if head[1] > pf_budget:  # the head prompt takes the whole prompt budget
+                head_only = True
+                k = int(head[1] // pf_budget)
+                pf_work = pf_budget * head[2]
+            else:  # this step finishes the head and may start the following prompts
+                k = 1
+                left = float(pf_budget)
+                for item in prefill:
+                    take = min(left, item[1])
+                    pf_work += take * item[2]
+                    left -= take
+                    if left <= 0:
+                        break
+        dt = dt0 + pf_work / pp
+        if decoding:
+            k = min(k, running[0][0] - steps)
+        nxt = min(arrivals[0][0] if arrivals else math.inf, loading[0][0] if loading else math.inf,
+                  joining[0][0] if joining else math.inf)  # fmt: skip
+        if nxt < math.inf and k > 1:
+            k = min(k, max(1, math.ceil((nxt - t) / dt)))
+        k = max(int(k), 1)
+        if decoding and k > 1:  # context grows during the stretch: price it at the midpoint
+            dt = step_time(min(decoding, max_b), mean_ctx + 0.5 * k * table.tokens_per_step) + pf_work / pp
+        t += k * dt
+        if decoding:
+            steps += k
+            sum_ctx += decoding * k * table.tokens_per_step
+        # -- prompts ----------------------------------------------------------------------------
+        if pf_budget:
+            if head_only:
+                head = prefill[0]
+                head[1] -= k * pf_budget
+                if head[1] <= 0:
+                    prefill.popleft()
+                    start_decode(int(head[0]), pf_budget * head[2])
+            else:
+                left = float(pf_budget)
+                while prefill and left > 0:
+                    item = prefill[0]
+                    take = min(left, item[1])
+                    item[1] -= take
+                    left -= take
+                    if item[1] <= 0:
+                        prefill.popleft()
+                        start_decode(int(item[0]), take * item[2])
+        # -- decodes that finished ---------------------------------------------------------------
+        while running and running[0][0] <= steps:
+            _, i = heapq.heappop(running)
+            sum_ctx -= float(isl[i]) + (float(decode_steps[i])) * table.tokens_per_step
+            finish_request(i)
+        if not running:
+            sum_ctx = 0.0
+        tick += 1
+        if tick % timeline_every == 0:
+            timeline.append((t, len(running), kv_used, len(waiting)))
+    out.engine[ids] = engine_id

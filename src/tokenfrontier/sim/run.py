@@ -1,0 +1,179 @@
+"""``simulate``: one deployment (or identical replicas behind a round-robin router) serving a
+request stream, event by event, with step times from the step model.
+
+The deployment is the scenario's (``tp``/``pp``/``ep`` given, or the fastest feasible one the
+analytic model picks for the stream's typical request at its peak concurrency); its KV room is
+the capacity rule's, per pipeline stage. Requests are routed by chain: a root request goes to
+the next replica in turn and everything that follows it (the next turn of its session, the next
+request of a closed-loop user) stays on that replica, so its prefix cache can serve it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..candidates import candidates, memory_check
+from ..errors import InvalidInputError
+from ..predict import predict_one
+from ..scenario import Scenario
+from ..serving import SpecDecode, Workload
+from .cache import CacheTier, PrefixCache
+from .engine import POLICIES, EngineConfig, EngineOutput, run_engine
+from .steptable import StepTable
+from .workload import BLOCK_TOKENS, Requests
+
+__all__ = ["SimConfig", "simulate_requests"]
+
+#: Host-DRAM cache tier bandwidth per chip when the caller adds one (PCIe Gen5 x16, one way).
+HOST_BYTES_PER_S_PER_CHIP = 64e9
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """How the engines schedule and cache. Tokens, bytes, seconds."""
+
+    policy: str = "chunked-mixed"
+    token_budget: int = 8192
+    max_seqs: int = 1024
+    replicas: int = 1
+    prefix_cache: bool = True
+    host_cache_bytes: float = 0.0  # an extra host-DRAM tier per replica (GPU servers)
+    seed: int = 0
+    timeline_points: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise InvalidInputError(
+                f"scheduling policy '{self.policy}' unknown; valid: {', '.join(POLICIES)}"
+            )
+        if self.token_budget < 1 or self.max_seqs < 1 or self.replicas < 1:
+            raise InvalidInputError("token budget, max sequences and replicas must be >= 1")
+        if not (np.isfinite(self.host_cache_bytes) and self.host_cache_bytes >= 0):
+            raise InvalidInputError(f"host cache must be >= 0 bytes, got {self.host_cache_bytes}")
+
+
+def _deployment(
+    scen: Scenario, req: Requests, tp: int | None, pp: int | None, ep: int | None, spec: SpecDecode | None
+) -> tuple[int, int, int]:
+    if tp and pp:
+        return tp, pp, ep or 1
+    isl, osl = int(np.median(req.isl)), int(np.median(req.osl))
+    conc = max(1, _peak_concurrency(req))
+    p = predict_one(scen, workload=Workload(isl, osl), concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec,
+                    policy="queued")  # fmt: skip
+    if not p.feasible:
+        raise InvalidInputError(f"simulate: no deployment of {scen.arch.id} on {scen.system.id} holds "
+                                f"one request: {p.explanation}")  # fmt: skip
+    d = p.deployment
+    return int(d["tp"]), int(d["pp"]), int(d["ep"])
+
+
+def _peak_concurrency(req: Requests) -> int:
+    roots = int((req.follows < 0).sum())
+    chained = int((req.follows >= 0).sum())
+    return roots if chained else min(roots, 256)
+
+
+def _kv_room(scen: Scenario, tp: int, pp: int, ep: int, context: float) -> tuple[float, float]:
+    """(main-memory KV bytes, offload-tier KV bytes) of one model copy under the capacity rule,
+    counted in whole-sequence KV bytes (per-stage limits folded in)."""
+    cand = candidates(scen, tp=tp, pp=pp, ep=ep)
+    fit = memory_check(scen, cand, np.array([1.0]), context)
+    kv_seq = float(scen.kv_bytes(context))
+    main = float(fit.main_sequences[0]) * kv_seq
+    total = float(fit.max_sequences[0]) * kv_seq
+    if not np.isfinite(main):
+        main = total = 1e30
+    return main, max(total - main, 0.0)
+
+
+def _decode_steps(req: Requests, spec: SpecDecode | None, rng: np.random.Generator) -> NDArray[np.int64]:
+    after_first = np.maximum(req.osl - 1, 0).astype(float)
+    if spec is None:
+        return after_first.astype(np.int64)
+    if spec.acceptance_lengths:
+        probs = np.asarray(spec.acceptance_lengths)
+        values = 1.0 + np.arange(len(probs))
+    else:
+        a, k = spec.acceptance, spec.k
+        probs = np.array([(a**i) * (1 - a) for i in range(k)] + [a**k])
+        values = 1.0 + np.arange(k + 1)
+    mean = float((probs * values).sum())
+    var = float((probs * values**2).sum()) - mean**2
+    # steps to emit n tokens at i.i.d. tokens per step: normal approximation (renewal theorem)
+    mu = after_first / mean
+    sd = np.sqrt(np.maximum(after_first * var / mean**3, 0.0))
+    draw = np.ceil(mu + sd * rng.standard_normal(len(mu)))
+    return np.where(
+        after_first > 0, np.clip(draw, np.ceil(after_first / values.max()), after_first), 0
+    ).astype(np.int64)
+
+
+def simulate_requests(
+    scen: Scenario,
+    req: Requests,
+    cfg: SimConfig,
+    *,
+    tp: int | None = None,
+    pp: int | None = None,
+    ep: int | None = None,
+    spec: SpecDecode | None = None,
+) -> tuple[EngineOutput, dict[str, float]]:
+    """Run every replica; returns per-request outputs and the deployment facts."""
+    tp_, pp_, ep_ = _deployment(scen, req, tp, pp, ep, spec)
+    rng = np.random.default_rng(cfg.seed)
+    n = len(req)
+    max_ctx = float((req.isl + req.osl).max())
+    typical = float(np.median(req.isl + req.osl))
+    main, offload = _kv_room(scen, tp_, pp_, ep_, typical)
+    kv_need = np.asarray(scen.kv_bytes((req.isl + req.osl).astype(float)), dtype=float)
+    per_seq_min = float(kv_need.min())
+    max_b = int(min(cfg.max_seqs, max(1, (main + offload) // max(per_seq_min, 1.0))))
+    table = StepTable.build(
+        scen, tp=tp_, pp=pp_, ep=ep_, max_batch=max(max_b, 1), max_context=max_ctx, spec=spec
+    )
+    k_max = int(max_ctx // BLOCK_TOKENS) + 2
+    kv_of_tokens = np.asarray(scen.kv_bytes(np.arange(k_max, dtype=float) * BLOCK_TOKENS), dtype=float)
+    decode_steps = _decode_steps(req, spec, rng)
+    next_of = np.full(n, -1, dtype=np.int64)
+    has = req.follows >= 0
+    next_of[req.follows[has]] = np.flatnonzero(has)
+    # chains: a root and everything that follows it stay on one replica
+    chain = np.arange(n)
+    for i in np.flatnonzero(has):
+        chain[i] = chain[req.follows[i]]
+    roots = np.flatnonzero(~has)
+    replica_of_root = np.empty(n, dtype=np.int64)
+    replica_of_root[roots] = np.arange(len(roots)) % cfg.replicas
+    replica = replica_of_root[chain]
+    out = EngineOutput.empty(n)
+    systems_per_copy = tp_ * pp_ / scen.system.chips
+    link = scen.hw.offload_bandwidth * max(systems_per_copy, 1.0) if scen.hw.offload_bandwidth else 0.0
+    every = max(1, int(2 * n / max(cfg.timeline_points, 1)))
+    for r in range(cfg.replicas):
+        ids = np.flatnonzero(replica == r)
+        if not len(ids):
+            continue
+        cache = _cache(scen, cfg, main, tp_ * pp_, systems_per_copy) if cfg.prefix_cache else None
+        ecfg = EngineConfig(policy=cfg.policy, token_budget=cfg.token_budget, max_seqs=max_b,
+                            kv_capacity_bytes=main, offload_capacity_bytes=offload,
+                            link_bytes_per_s=link)  # fmt: skip
+        run_engine(r, ids, req, table, ecfg, kv_need, kv_of_tokens, cache, decode_steps, out, next_of,
+                   timeline_every=every)  # fmt: skip
+    facts = {"tp": tp_, "pp": pp_, "ep": ep_, "chips_per_replica": tp_ * pp_, "replicas": cfg.replicas,
+             "kv_main_bytes": main, "kv_offload_bytes": offload, "max_batch": max_b}  # fmt: skip
+    return out, facts
+
+
+def _cache(scen: Scenario, cfg: SimConfig, main: float, chips: int, systems: float) -> PrefixCache:
+    tiers = [CacheTier("device", main, float("inf"))]
+    if cfg.host_cache_bytes > 0:
+        tiers.append(CacheTier("host", cfg.host_cache_bytes, HOST_BYTES_PER_S_PER_CHIP * chips, 5e-6))
+    for tier in scen.system.offload:
+        scale = max(systems, 1.0)
+        tiers.append(CacheTier(tier.name, tier.usable_bytes * scale, tier.bandwidth_bytes_per_s * scale,
+                               tier.latency_s))  # fmt: skip
+    return PrefixCache(tiers)
