@@ -1,0 +1,236 @@
+"""Python API of the request-level simulator: ``simulate`` and the MLPerf-style ``server_search``."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from .arch import ModelArch
+from .catalog import Catalog
+from .errors import InvalidInputError
+from .footprint import KV_DTYPES, WEIGHT_DTYPES
+from .resolve import check_choice, get_model, get_system
+from .specs import System
+from .units import parse_context, parse_positive_int
+
+if TYPE_CHECKING:
+    from .sim.results import Simulation
+    from .sim.workload import Requests
+
+__all__ = ["WORKLOADS", "server_search", "simulate"]
+
+WORKLOADS = ("closed", "poisson", "gamma", "trace", "agentic")
+
+
+def _requests(
+    workload: str | Requests,
+    *,
+    isl: int | str | None,
+    osl: int | str | None,
+    concurrency: int,
+    qps: float | None,
+    requests: int,
+    spread: float,
+    burstiness: float,
+    trace: str | None,
+    seed: int,
+) -> Requests:
+    from .sim import workload as wl
+
+    if not isinstance(workload, str):
+        return workload
+    kind = workload.strip().lower()
+    check_choice(kind, WORKLOADS, "workload")
+    parse_positive_int(requests, "requests", limit=10_000_000)
+    if kind == "trace":
+        if not trace:
+            raise InvalidInputError(
+                "workload 'trace' needs --trace FILE (CSV or JSONL) or a bundled trace name"
+            )
+        from .sim.traces import read_trace
+
+        return read_trace(trace, limit=requests)
+    if kind == "agentic":
+        from .sim.agentic import agentic
+
+        return agentic(requests=requests, seed=seed)
+    if isl is None or osl is None:
+        raise InvalidInputError(f"workload '{kind}' needs --isl and --osl")
+    i, o = parse_context(isl, "isl"), parse_context(osl, "osl")
+    if kind == "closed":
+        return wl.closed_loop(parse_positive_int(concurrency, "concurrency"), requests, i, o, spread=spread,
+                              seed=seed)  # fmt: skip
+    if qps is None:
+        raise InvalidInputError(f"workload '{kind}' needs --qps (requests per second)")
+    shape = 1.0 if kind == "poisson" else burstiness
+    return wl.open_loop(qps, requests, i, o, spread=spread, burstiness=shape, seed=seed)
+
+
+def simulate(
+    model: str | ModelArch,
+    on: str | System,
+    *,
+    workload: str | Requests = "closed",
+    isl: int | str | None = None,
+    osl: int | str | None = None,
+    concurrency: int = 1,
+    qps: float | None = None,
+    requests: int = 2000,
+    spread: float = 1.0,
+    burstiness: float = 0.5,
+    trace: str | None = None,
+    tp: int | None = None,
+    ep: int | None = None,
+    pp: int | None = None,
+    weights: str = "native",
+    kv_dtype: str = "bf16",
+    framework: str | None = None,
+    spec_decode: Any = None,
+    scheduling: str = "chunked-mixed",
+    token_budget: int = 8192,
+    max_seqs: int = 1024,
+    replicas: int = 1,
+    prefix_cache: bool = True,
+    host_cache_gb: float = 0.0,
+    slo_ttft_s: float | None = None,
+    slo_tpot_s: float | None = None,
+    seed: int = 0,
+    catalog: Catalog | None = None,
+) -> Simulation:
+    """Simulate ``workload`` request by request on one deployment (or ``replicas`` copies).
+
+    Workloads: ``closed`` (``concurrency`` users), ``poisson`` / ``gamma`` (``qps``; gamma gaps
+    with shape ``burstiness``), ``trace`` (a CSV/JSONL file or bundled name), ``agentic`` (the
+    synthetic agentic-coding generator). Step times come from the same step model as
+    ``predict``; see :mod:`tokenfrontier.sim.engine` for scheduling and caching.
+    """
+    import numpy as np
+
+    from .api_performance import _profiles, _spec
+    from .scenario import build_scenario
+    from .sim.results import Simulation, summarize
+    from .sim.run import SimConfig, simulate_requests
+
+    check_choice(weights, WEIGHT_DTYPES, "weights dtype")
+    check_choice(kv_dtype, KV_DTYPES, "KV dtype")
+    for name, v in (("slo_ttft_s", slo_ttft_s), ("slo_tpot_s", slo_tpot_s)):
+        if v is not None and not (math.isfinite(v) and v > 0):
+            raise InvalidInputError(f"{name} must be > 0 seconds, got {v}")
+    if not (math.isfinite(host_cache_gb) and host_cache_gb >= 0):
+        raise InvalidInputError(f"host cache must be >= 0 GB, got {host_cache_gb}")
+    arch = get_model(model, catalog)
+    system = get_system(on, catalog)
+    scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype, framework=framework,
+                          profiles=_profiles(catalog))  # fmt: skip
+    req = _requests(workload, isl=isl, osl=osl, concurrency=concurrency, qps=qps, requests=requests,
+                    spread=spread, burstiness=burstiness, trace=trace, seed=seed)  # fmt: skip
+    cfg = SimConfig(policy=scheduling, token_budget=int(token_budget), max_seqs=int(max_seqs),
+                    replicas=int(replicas), prefix_cache=prefix_cache, host_cache_bytes=host_cache_gb * 1e9,
+                    seed=seed)  # fmt: skip
+    spec = _spec(spec_decode, catalog, weights, kv_dtype, arch)
+    out, facts = simulate_requests(scen, req, cfg, tp=tp, pp=pp, ep=ep, spec=spec)
+    osl_arr = req.osl.astype(float)
+    cols = {
+        "arrival_s": out.arrival,
+        "admitted_s": out.admitted,
+        "first_token_s": out.first_token,
+        "finish_s": out.finish,
+        "ttft_s": out.first_token - out.arrival,
+        "tpot_s": np.where(osl_arr > 1, (out.finish - out.first_token) / np.maximum(osl_arr - 1, 1), np.nan),
+        "e2e_s": out.finish - out.arrival,
+        "input_tokens": req.isl,
+        "output_tokens": req.osl,
+        "cached_tokens": out.cached_tokens,
+        "hit_tier": out.hit_tier,
+        "reload_s": out.reload_s,
+        "session": req.session,
+        "replica": out.engine,
+        "rejected": out.rejected,
+    }
+    tiers = ["device"] + (["host"] if host_cache_gb > 0 else []) + [t.name for t in system.offload]
+    chips = int(facts["chips_per_replica"] * cfg.replicas)
+    summary = summarize(cols, chips, tuple(tiers) if prefix_cache else (), slo_ttft_s, slo_tpot_s)
+    summary["kv"] = _kv_summary(out.timeline, facts)
+    tl = np.array(out.timeline, dtype=float).reshape(-1, 4)
+    timeline = {"t_s": tl[:, 0], "running": tl[:, 1], "kv_bytes": tl[:, 2], "waiting": tl[:, 3]}
+    notes = []
+    if summary["rejected"]:
+        notes.append(f"{summary['rejected']} request(s) need more KV than one engine holds and were rejected")
+    deployment = {k: facts[k] for k in ("tp", "pp", "ep", "replicas", "max_batch")}
+    deployment |= {"kv_main_bytes": facts["kv_main_bytes"], "kv_offload_bytes": facts["kv_offload_bytes"]}
+    return Simulation(
+        model=arch.id, hardware=system.id, workload=req.name, deployment=deployment, scheduling=scheduling,
+        seed=seed, chips=chips, summary=summary, columns=cols, timeline=timeline, notes=tuple(notes),
+    )  # fmt: skip
+
+
+def _kv_summary(timeline: list[tuple[float, int, float, int]], facts: dict[str, Any]) -> dict[str, float]:
+    import numpy as np
+
+    if not timeline:
+        return {"mean_occupancy": 0.0, "max_occupancy": 0.0, "mean_running": 0.0, "mean_waiting": 0.0}
+    tl = np.asarray(timeline, dtype=float)
+    cap = max(facts["kv_main_bytes"], 1.0)
+    return {
+        "mean_occupancy": float(np.mean(tl[:, 2]) / cap),
+        "max_occupancy": float(np.max(tl[:, 2]) / cap),
+        "mean_running": float(np.mean(tl[:, 1])),
+        "mean_waiting": float(np.mean(tl[:, 3])),
+    }
+
+
+def server_search(
+    model: str | ModelArch,
+    on: str | System,
+    *,
+    isl: int | str,
+    osl: int | str,
+    slo_ttft_p99_s: float,
+    slo_tpot_p99_s: float,
+    requests: int = 2000,
+    max_qps: float = 1e5,
+    iterations: int = 14,
+    **options: Any,
+) -> dict[str, Any]:
+    """MLPerf-style Server scenario: Poisson arrivals; the highest QPS whose P99 TTFT and P99
+    TPOT meet the limits (bisection on a log scale). "No QPS meets the SLO" is an answer."""
+    for name, v in (("slo_ttft_p99_s", slo_ttft_p99_s), ("slo_tpot_p99_s", slo_tpot_p99_s)):
+        if not (math.isfinite(v) and v > 0):
+            raise InvalidInputError(f"{name} must be > 0 seconds, got {v}")
+
+    def meets(qps: float) -> tuple[bool, Any]:
+        sim = simulate(model, on, workload="poisson", isl=isl, osl=osl, qps=qps, requests=requests, **options)
+        s = sim.summary
+        ttft, tpot = s["ttft_s"]["p99"], s["tpot_s"]["p99"]
+        good = (s["completed"] == s["requests"] and ttft is not None and ttft <= slo_ttft_p99_s
+                and (tpot is None or tpot <= slo_tpot_p99_s))  # fmt: skip
+        return good, sim
+
+    trials: list[dict[str, Any]] = []
+    lo, hi, best = 0.0, None, None
+    qps = 1.0
+    for _ in range(iterations):
+        ok, sim = meets(qps)
+        trials.append({"qps": qps, "meets": ok, "p99_ttft_s": sim.summary["ttft_s"]["p99"],
+                       "p99_tpot_s": sim.summary["tpot_s"]["p99"]})  # fmt: skip
+        if ok:
+            lo, best = qps, sim
+        else:
+            hi = qps
+        if hi is None:
+            qps = min(qps * 4, max_qps)
+        elif lo == 0.0:
+            qps = qps / 4
+        else:
+            qps = math.sqrt(lo * hi)
+        if hi is not None and lo > 0 and hi / lo < 1.05:
+            break
+    return {
+        "max_qps": lo if best is not None else None,
+        "meets_slo": best is not None,
+        "slo": {"p99_ttft_s": slo_ttft_p99_s, "p99_tpot_s": slo_tpot_p99_s},
+        "trials": trials,
+        "simulation": best.to_dict() if best is not None else None,
+        "explanation": "highest QPS whose P99 TTFT and P99 TPOT meet the limits" if best is not None
+        else f"no QPS tried (down to {trials[-1]['qps']:.3g}) meets the SLO",
+    }  # fmt: skip
