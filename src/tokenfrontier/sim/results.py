@@ -32,10 +32,11 @@ PERCENTILES = (50, 90, 99)
 
 def _pct(values: NDArray[np.float64]) -> dict[str, float | None]:
     v = values[np.isfinite(values)]
-    if not len(v):
-        return {f"p{p}": None for p in PERCENTILES} | {"mean": None}
-    q = np.percentile(v, PERCENTILES)
-    return {f"p{p}": float(x) for p, x in zip(PERCENTILES, q, strict=True)} | {"mean": float(v.mean())}
+    out: dict[str, float | None] = {f"p{p}": None for p in PERCENTILES} | {"mean": None}
+    if len(v):
+        q = np.percentile(v, PERCENTILES)
+        out = {f"p{p}": float(x) for p, x in zip(PERCENTILES, q, strict=True)} | {"mean": float(v.mean())}
+    return out
 
 
 def summarize(
@@ -158,7 +159,7 @@ class Simulation(Result):
                 "deployment",
                 f"{d['replicas']} x TP{d['tp']} EP{d['ep']} PP{d['pp']} = {self.chips} chips, "
                 f"{self.scheduling}",
-            ),  # fmt: skip
+            ),
             (
                 "requests in / completed / rejected",
                 f"{s['requests']:,} / {s['completed']:,} / {s['rejected']:,}",
