@@ -32,11 +32,11 @@ PERCENTILES = (50, 90, 99)
 
 def _pct(values: NDArray[np.float64]) -> dict[str, float | None]:
     v = values[np.isfinite(values)]
-    out: dict[str, float | None] = {f"p{p}": None for p in PERCENTILES} | {"mean": None}
-    if len(v):
-        q = np.percentile(v, PERCENTILES)
-        out = {f"p{p}": float(x) for p, x in zip(PERCENTILES, q, strict=True)} | {"mean": float(v.mean())}
-    return out
+    keys = [f"p{p}" for p in PERCENTILES] + ["mean"]
+    if not len(v):
+        return dict.fromkeys(keys)
+    values_: list[float | None] = [float(x) for x in np.percentile(v, PERCENTILES)] + [float(v.mean())]
+    return dict(zip(keys, values_, strict=True))
 
 
 def summarize(
