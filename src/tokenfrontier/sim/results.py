@@ -35,8 +35,8 @@ def _pct(values: NDArray[np.float64]) -> dict[str, float | None]:
     keys = [f"p{p}" for p in PERCENTILES] + ["mean"]
     if not len(v):
         return dict.fromkeys(keys)
-    values_: list[float | None] = [float(x) for x in np.percentile(v, PERCENTILES)] + [float(v.mean())]
-    return dict(zip(keys, values_, strict=True))
+    stats = [*np.percentile(v, PERCENTILES).tolist(), float(v.mean())]
+    return {k: float(x) for k, x in zip(keys, stats, strict=True)}
 
 
 def summarize(
