@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # what type checkers see; at run time the names resolve on fi
         predict,
         reproduce,
         roofline,
+        server_search,
+        simulate,
         validate,
     )
     from .economics.api import calculator, cost, deal, fleet, phase, tco
@@ -51,6 +53,8 @@ __all__ = [
     "predict",
     "reproduce",
     "roofline",
+    "server_search",
+    "simulate",
     "tco",
     "validate",
 ]

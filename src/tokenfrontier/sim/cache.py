@@ -82,7 +82,7 @@ class PrefixCache:
     def set_device_room(self, room: float) -> None:
         """The device tier may use ``room`` bytes (KV not reserved by running requests)."""
         if self._lru:
-            self.device_limit = max(room, 0.0)
+            self.device_limit = max(min(room, self.tiers[0].capacity_bytes), 0.0)
             self._spill(0)
 
     def _spill(self, level: int) -> None:

@@ -191,6 +191,7 @@ def run_engine(
                 prefill.append(item)
 
     pending_items: dict[int, list[float]] = {}
+    block_index = np.arange(len(kv_of_tokens), dtype=float)
 
     def finish_request(i: int) -> None:
         nonlocal kv_used
@@ -204,8 +205,8 @@ def run_engine(
                 for key in blocks[i]:
                     cache.put(key, BLOCK_TOKENS, per_block)
             elif session[i] >= 0:
-                k = min(tokens // BLOCK_TOKENS, len(kv_of_tokens) - 1)
-                cache.put(int(session[i]), tokens, float(kv_of_tokens[k]))
+                size = float(np.interp(tokens / BLOCK_TOKENS, block_index, kv_of_tokens))
+                cache.put(int(session[i]), tokens, size)
         j = next_of[i]
         if j >= 0:
             at = t + float(delay[j])
