@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     from .profiles import Profile
     from .validation import Validation
 
-__all__ = ["calibrate", "frontier", "predict", "validate"]
+__all__ = ["calibrate", "catalog_profiles", "frontier", "predict", "spec_decode_of", "validate"]
 
 
-def _spec(
+def spec_decode_of(
     spec: Any, catalog: Catalog | None, weights: str, kv_dtype: str, arch: ModelArch | None = None
 ) -> Any:
     """A SpecDecode from an object, a dict or 'k=3,acceptance=0.7,draft=mtp'."""
@@ -119,12 +119,12 @@ def predict(
     arch = get_model(model, catalog)
     system = get_system(on, catalog)
     scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype, activations=activations,
-                          framework=framework, profiles=_profiles(catalog))  # fmt: skip
+                          framework=framework, profiles=catalog_profiles(catalog))  # fmt: skip
     workload = _workload(isl, osl, spread)
     pool = None
     if prefill_on is not None:
         pre = build_scenario(arch, get_system(prefill_on, catalog), weights=weights, kv_dtype=kv_dtype,
-                             framework=framework, profiles=_profiles(catalog))  # fmt: skip
+                             framework=framework, profiles=catalog_profiles(catalog))  # fmt: skip
         pool = build_pool(pre, workload, tp=prefill_tp, workers=prefill_workers,
                           decode_workers=decode_workers)  # fmt: skip
     elif prefill_tp is not None or prefill_workers is not None:
@@ -137,13 +137,13 @@ def predict(
         ep=ep,
         pp=pp,
         systems=systems,
-        spec=_spec(spec_decode, catalog, weights, kv_dtype, arch),
+        spec=spec_decode_of(spec_decode, catalog, weights, kv_dtype, arch),
         pool=pool,
         policy=policy,
     )
 
 
-def _profiles(catalog: Catalog | None) -> Any:
+def catalog_profiles(catalog: Catalog | None) -> Any:
     """The catalog's efficiency profiles (None: the default catalog's)."""
     return getattr(catalog, "profiles", None) if catalog is not None else None
 
@@ -179,7 +179,7 @@ def frontier(
     if any(isinstance(c, bool) or int(c) < 1 for c in conc):
         raise InvalidInputError("concurrencies must be positive integers")
     arch = get_model(model, catalog)
-    specs = tuple(_spec(s, catalog, weights[0], kv_dtype, arch) for s in spec_decode)
+    specs = tuple(spec_decode_of(s, catalog, weights[0], kv_dtype, arch) for s in spec_decode)
     result = _frontier(
         arch,
         systems,
@@ -191,7 +191,7 @@ def frontier(
         framework=framework,
         pareto=pareto,
         policy=policy,
-        profiles=_profiles(catalog),
+        profiles=catalog_profiles(catalog),
     )
     from .economics.frontier_cost import price_points
 

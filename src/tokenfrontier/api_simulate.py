@@ -106,7 +106,7 @@ def simulate(
     """
     import numpy as np
 
-    from .api_performance import _profiles, _spec
+    from .api_performance import catalog_profiles, spec_decode_of
     from .scenario import build_scenario
     from .sim.results import Simulation, summarize
     from .sim.run import SimConfig, simulate_requests
@@ -121,13 +121,13 @@ def simulate(
     arch = get_model(model, catalog)
     system = get_system(on, catalog)
     scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype, framework=framework,
-                          profiles=_profiles(catalog))  # fmt: skip
+                          profiles=catalog_profiles(catalog))  # fmt: skip
     req = _requests(workload, isl=isl, osl=osl, concurrency=concurrency, qps=qps, requests=requests,
                     spread=spread, burstiness=burstiness, trace=trace, seed=seed)  # fmt: skip
     cfg = SimConfig(policy=scheduling, token_budget=int(token_budget), max_seqs=int(max_seqs),
                     replicas=int(replicas), prefix_cache=prefix_cache, host_cache_bytes=host_cache_gb * 1e9,
                     seed=seed)  # fmt: skip
-    spec = _spec(spec_decode, catalog, weights, kv_dtype, arch)
+    spec = spec_decode_of(spec_decode, catalog, weights, kv_dtype, arch)
     out, facts = simulate_requests(scen, req, cfg, tp=tp, pp=pp, ep=ep, spec=spec)
     osl_arr = req.osl.astype(float)
     cols = {

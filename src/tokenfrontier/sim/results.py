@@ -6,8 +6,8 @@ inter-token latency (the simulator advances whole steps, so token gaps inside on
 its TPOT); E2E = finish - arrival. Throughput per chip = tokens of completed requests / (last
 finish - first arrival) / chips; the steady-state figures count the tokens of requests finishing
 in the middle 60% of that span (20% to 80%), divided by its length. Goodput = requests (and
-their output tokens) meeting every SLO given. Cache tiers: share of requests whose prompt prefix was found in each
-tier, and share of prompt tokens served from cache.
+their output tokens) meeting every SLO given. Cache tiers: share of requests whose prompt prefix
+was found in each tier, and share of prompt tokens served from cache.
 """
 
 from __future__ import annotations
