@@ -164,3 +164,26 @@ def test_lower_tier_hit_pays_the_reload_over_the_link():
     reload = 0.5 + (66 / 512) / 1024.0
     assert out.reload_s[1] == pytest.approx(reload)
     assert out.first_token[1] - 10.0 == pytest.approx(reload + 62 / 1024)
+
+
+def test_disaggregated_pools_agree_with_the_analytic_model():
+    kw = dict(isl="32k", osl=256, concurrency=32)
+    sim = tf.simulate("gpt-oss-120b", "cs-3", workload="closed", requests=2000, prefill_on="dgx-b300", **kw)
+    d = sim.deployment
+    p = tf.predict("gpt-oss-120b", "cs-3", prefill_on="dgx-b300", tp=d["tp"], pp=d["pp"], **kw)
+    assert d["prefill"]["workers_per_replica"] == p.pools[1]["workers"]
+    assert sim.chips == p.chips
+    assert sim.summary["total_tok_s_per_chip"] == pytest.approx(p.total_tok_s_per_chip, rel=0.05)
+    assert sim.summary["ttft_s"]["p50"] == pytest.approx(p.ttft_s, rel=0.1)
+
+
+@settings(max_examples=6, deadline=None)
+@given(workers=st.integers(1, 6), qps=st.sampled_from([2.0, 8.0, 20.0]))
+def test_more_prefill_workers_never_raise_p99_ttft(workers, qps):
+    def p99(n: int) -> float:
+        sim = tf.simulate("llama-3.1-70b", "cs-3", workload="poisson", isl="8k", osl=128, qps=qps,
+                          requests=400, weights="bf16", prefill_on="dgx-h100", prefill_workers=n,
+                          seed=1)  # fmt: skip
+        return sim.summary["ttft_s"]["p99"]
+
+    assert p99(workers + 1) <= p99(workers) * (1 + 1e-9)

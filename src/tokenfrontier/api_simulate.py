@@ -94,6 +94,9 @@ def simulate(
     host_cache_gb: float = 0.0,
     slo_ttft_s: float | None = None,
     slo_tpot_s: float | None = None,
+    prefill_on: str | System | None = None,
+    prefill_tp: int | None = None,
+    prefill_workers: int | None = None,
     seed: int = 0,
     catalog: Catalog | None = None,
 ) -> Simulation:
@@ -102,7 +105,9 @@ def simulate(
     Workloads: ``closed`` (``concurrency`` users), ``poisson`` / ``gamma`` (``qps``; gamma gaps
     with shape ``burstiness``), ``trace`` (a CSV/JSONL file or bundled name), ``agentic`` (the
     synthetic agentic-coding generator). Step times come from the same step model as
-    ``predict``; see :mod:`tokenfrontier.sim.engine` for scheduling and caching.
+    ``predict``; see :mod:`tokenfrontier.sim.engine` for scheduling and caching. ``prefill_on``
+    puts a prefill pool (``prefill_workers`` workers of ``prefill_tp`` chips per replica; sized
+    by the analytic model when omitted) and the KV link in front of every decode replica.
     """
     import numpy as np
 
@@ -128,7 +133,11 @@ def simulate(
                     replicas=int(replicas), prefix_cache=prefix_cache, host_cache_bytes=host_cache_gb * 1e9,
                     seed=seed)  # fmt: skip
     spec = spec_decode_of(spec_decode, catalog, weights, kv_dtype, arch)
-    out, facts = simulate_requests(scen, req, cfg, tp=tp, pp=pp, ep=ep, spec=spec)
+    pool, workers = None, 1
+    if prefill_on is not None:
+        pool, workers = _pool(scen, req, prefill_on, prefill_tp, prefill_workers, tp, pp, ep, catalog)
+    out, facts = simulate_requests(scen, req, cfg, tp=tp, pp=pp, ep=ep, spec=spec, pool=pool,
+                                   prefill_workers=workers)  # fmt: skip
     osl_arr = req.osl.astype(float)
     cols = {
         "arrival_s": out.arrival,
@@ -156,12 +165,53 @@ def simulate(
     notes = []
     if summary["rejected"]:
         notes.append(f"{summary['rejected']} request(s) need more KV than one engine holds and were rejected")
-    deployment = {k: facts[k] for k in ("tp", "pp", "ep", "replicas", "max_batch")}
+    deployment: dict[str, Any] = {k: facts[k] for k in ("tp", "pp", "ep", "replicas", "max_batch")}
+    if pool is not None:
+        deployment["prefill"] = {"hardware": pool.scenario.system.id, "tp": pool.tp, "pp": pool.pp,
+                                 "workers_per_replica": workers,
+                                 "chips_per_replica": facts["prefill_chips_per_replica"]}  # fmt: skip
+        span = max(summary["duration_s"], 1e-12)
+        summary["prefill_pool"] = {
+            "utilization": facts["prefill_busy_s"] / (span * workers * pool.pp * cfg.replicas),
+            "kv_transfer_s_total": facts["kv_transfer_s"],
+        }
     deployment |= {"kv_main_bytes": facts["kv_main_bytes"], "kv_offload_bytes": facts["kv_offload_bytes"]}
     return Simulation(
         model=arch.id, hardware=system.id, workload=req.name, deployment=deployment, scheduling=scheduling,
         seed=seed, chips=chips, summary=summary, columns=cols, timeline=timeline, notes=tuple(notes),
     )  # fmt: skip
+
+
+def _pool(
+    scen: Any,
+    req: Any,
+    prefill_on: Any,
+    prefill_tp: int | None,
+    workers: int | None,
+    tp: int | None,
+    pp: int | None,
+    ep: int | None,
+    catalog: Catalog | None,
+) -> tuple[Any, int]:
+    """The prefill pool and its workers per replica (the analytic sizing when not given)."""
+    import numpy as np
+
+    from .predict import predict_one
+    from .scenario import build_scenario
+    from .serving import Workload
+    from .sweep import build_pool
+
+    pre = build_scenario(scen.arch, get_system(prefill_on, catalog), weights=scen.weights,
+                         kv_dtype=scen.kv_dtype)  # fmt: skip
+    w = Workload(int(np.median(req.isl)), int(np.median(req.osl)))
+    if workers is not None:
+        parse_positive_int(workers, "prefill_workers", limit=100_000)
+        return build_pool(pre, w, tp=prefill_tp, workers=workers), int(workers)
+    pool = build_pool(pre, w, tp=prefill_tp)
+    conc = max(1, int((req.follows < 0).sum()) if (req.follows >= 0).any() else 64)
+    p = predict_one(scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, pool=pool)
+    sized = int(p.pools[1]["workers"]) if p.feasible and len(p.pools) > 1 else 1
+    return build_pool(pre, w, tp=prefill_tp, workers=sized), sized
 
 
 def _kv_summary(timeline: list[tuple[float, int, float, int]], facts: dict[str, Any]) -> dict[str, float]:

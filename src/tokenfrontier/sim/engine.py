@@ -34,10 +34,42 @@ from .cache import PrefixCache
 from .steptable import StepTable
 from .workload import BLOCK_TOKENS, Requests
 
-__all__ = ["POLICIES", "EngineConfig", "EngineOutput", "run_engine"]
+__all__ = ["POLICIES", "EngineConfig", "EngineOutput", "RemotePrefill", "run_engine"]
 
 POLICIES = ("chunked-mixed", "prefill-first", "decode-first")
 _DECODE_FIRST_CHUNK = 512  # prompt tokens per step under decode-first
+
+
+class RemotePrefill:
+    """A prefill pool and the KV link in front of a decode engine (disaggregated serving).
+
+    ``slots`` = workers x pipeline stages, each prefilling one prompt at a time in
+    ``prefill_s(tokens)``; the prompt's KV then crosses one first-come-first-served link in
+    ``kv_bytes / link + hop``. Both are queues resolved at arrival, in arrival order.
+    """
+
+    def __init__(self, slots: int, lens: NDArray[np.float64], latency_s: NDArray[np.float64],
+                 kv_bytes: NDArray[np.float64], link_bytes_per_s: float, hop_s: float,
+                 isl: NDArray[np.int64]) -> None:  # fmt: skip
+        self.free = [0.0] * max(slots, 1)
+        self.lens, self.latency, self.kv = lens, latency_s, kv_bytes
+        self.link, self.hop, self.isl = link_bytes_per_s, hop_s, isl
+        self.link_free = 0.0
+        self.busy_s = 0.0
+        self.transfer_s = 0.0
+
+    def ready_at(self, i: int, arrival: float) -> float:
+        """When request ``i``'s KV has landed on the decode side."""
+        service = float(np.interp(self.isl[i], self.lens, self.latency))
+        start = max(arrival, heapq.heappop(self.free))
+        done = start + service
+        heapq.heappush(self.free, done)
+        self.busy_s += service
+        move = float(self.kv[i]) / self.link + self.hop
+        landed = max(done, self.link_free) + move
+        self.link_free = landed - self.hop
+        self.transfer_s += move
+        return landed
 
 
 @dataclass(frozen=True)
@@ -88,6 +120,7 @@ def run_engine(
     out: EngineOutput,
     next_of: NDArray[np.int64],
     timeline_every: int = 1,
+    pool: RemotePrefill | None = None,
 ) -> None:
     """Simulate the requests ``ids`` (roots and their followers) on one engine.
 
@@ -119,6 +152,7 @@ def run_engine(
     heapq.heapify(arrivals)
     loading: list[tuple[float, int]] = []  # (ready time, request) for lower-tier reloads
     joining: list[tuple[float, int]] = []  # (first-token time, request) leaving the pipeline
+    remote: list[tuple[float, int]] = []  # (KV landed, request) from a prefill pool
     waiting: deque[int] = deque()
     prefill: deque[list[float]] = deque()  # [request, tokens left, work per token]
     running: list[tuple[int, int]] = []  # (finish step, request)
@@ -166,6 +200,9 @@ def run_engine(
             waiting.popleft()
             kv_used += need
             admitted[i] = t
+            if pool is not None:  # prefilled remotely, KV arrived: joins the decode batch
+                join(i)
+                continue
             cached, level, size = 0, -1, 0.0
             if cache is not None:
                 cache.set_device_room(kv_cap - kv_used)
@@ -191,6 +228,11 @@ def run_engine(
                 prefill.append(item)
 
     pending_items: dict[int, list[float]] = {}
+
+    def next_event() -> float:
+        """The next time something enters the engine (arrival, reload, first token, KV landing)."""
+        return min(h[0][0] if h else math.inf for h in (arrivals, loading, joining, remote))
+
     block_index = np.arange(len(kv_of_tokens), dtype=float)
 
     def finish_request(i: int) -> None:
@@ -235,6 +277,12 @@ def run_engine(
         while arrivals and arrivals[0][0] <= t:
             at, i = heapq.heappop(arrivals)
             arr_out[i] = at
+            if pool is None:
+                waiting.append(i)
+            else:  # prefill pool and KV link first (first come, first served)
+                heapq.heappush(remote, (pool.ready_at(i, at), i))
+        while remote and remote[0][0] <= t:
+            _, i = heapq.heappop(remote)
             waiting.append(i)
         while loading and loading[0][0] <= t:
             _, i = heapq.heappop(loading)
@@ -245,8 +293,7 @@ def run_engine(
         admit()
         b = len(running)
         if not b and not prefill:
-            nxt = min(arrivals[0][0] if arrivals else math.inf, loading[0][0] if loading else math.inf,
-                      joining[0][0] if joining else math.inf)  # fmt: skip
+            nxt = next_event()
             if nxt == math.inf:
                 break
             t = max(t, nxt)
@@ -285,8 +332,7 @@ def run_engine(
         dt = dt0 + pf_work / pp
         if decoding:
             k = min(k, running[0][0] - steps)
-        nxt = min(arrivals[0][0] if arrivals else math.inf, loading[0][0] if loading else math.inf,
-                  joining[0][0] if joining else math.inf)  # fmt: skip
+        nxt = next_event()
         if nxt < math.inf and k > 1:
             k = min(k, max(1, math.ceil((nxt - t) / dt)))
         k = max(int(k), 1)

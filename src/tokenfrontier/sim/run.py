@@ -19,9 +19,10 @@ from ..candidates import candidates, memory_check
 from ..errors import InvalidInputError
 from ..predict import predict_one
 from ..scenario import Scenario
-from ..serving import SpecDecode, Workload
+from ..serving import PrefillPool, SpecDecode, Workload
+from ..step import prefill_time, total
 from .cache import CacheTier, PrefixCache
-from .engine import POLICIES, EngineConfig, EngineOutput, run_engine
+from .engine import POLICIES, EngineConfig, EngineOutput, RemotePrefill, run_engine
 from .steptable import StepTable
 from .workload import BLOCK_TOKENS, Requests
 
@@ -112,6 +113,18 @@ def _decode_steps(req: Requests, spec: SpecDecode | None, rng: np.random.Generat
     ).astype(np.int64)
 
 
+def _remote(
+    scen: Scenario, pool: PrefillPool, req: Requests, tp: int, pp: int, workers: int
+) -> RemotePrefill:
+    pre = pool.scenario
+    lens = np.unique(np.geomspace(1.0, float(req.isl.max()) + 1, 64).round())
+    latency = total(prefill_time(pre.model, pre.hw, tp=pool.tp, pp=pool.pp, ep=pool.ep, tokens=lens))
+    kv = np.asarray(scen.kv_bytes(req.isl.astype(float)), dtype=float)
+    link = min(scen.hw.io * tp * pp, pool.egress_bytes_per_s)
+    hop = max(scen.system.hop_latency_s, pre.system.hop_latency_s)
+    return RemotePrefill(workers * pool.pp, lens, np.asarray(latency, dtype=float), kv, link, hop, req.isl)
+
+
 def simulate_requests(
     scen: Scenario,
     req: Requests,
@@ -121,8 +134,13 @@ def simulate_requests(
     pp: int | None = None,
     ep: int | None = None,
     spec: SpecDecode | None = None,
+    pool: PrefillPool | None = None,
+    prefill_workers: int = 1,
 ) -> tuple[EngineOutput, dict[str, float]]:
-    """Run every replica; returns per-request outputs and the deployment facts."""
+    """Run every replica; returns per-request outputs and the deployment facts.
+
+    With ``pool`` every replica has its own ``prefill_workers`` prefill workers in front of it.
+    """
     tp_, pp_, ep_ = _deployment(scen, req, tp, pp, ep, spec)
     rng = np.random.default_rng(cfg.seed)
     n = len(req)
@@ -153,18 +171,27 @@ def simulate_requests(
     systems_per_copy = tp_ * pp_ / scen.system.chips
     link = scen.hw.offload_bandwidth * max(systems_per_copy, 1.0) if scen.hw.offload_bandwidth else 0.0
     every = max(1, int(2 * n / max(cfg.timeline_points, 1)))
+    busy = moving = 0.0
     for r in range(cfg.replicas):
         ids = np.flatnonzero(replica == r)
         if not len(ids):
             continue
-        cache = _cache(scen, cfg, main, tp_ * pp_, systems_per_copy) if cfg.prefix_cache else None
+        use_cache = cfg.prefix_cache and pool is None  # a prefill pool keeps no prefix cache here
+        cache = _cache(scen, cfg, main, tp_ * pp_, systems_per_copy) if use_cache else None
         ecfg = EngineConfig(policy=cfg.policy, token_budget=cfg.token_budget, max_seqs=max_b,
                             kv_capacity_bytes=main, offload_capacity_bytes=offload,
                             link_bytes_per_s=link)  # fmt: skip
+        remote = _remote(scen, pool, req, tp_, pp_, prefill_workers) if pool is not None else None
         run_engine(r, ids, req, table, ecfg, kv_need, kv_of_tokens, cache, decode_steps, out, next_of,
-                   timeline_every=every)  # fmt: skip
-    facts = {"tp": tp_, "pp": pp_, "ep": ep_, "chips_per_replica": tp_ * pp_, "replicas": cfg.replicas,
-             "kv_main_bytes": main, "kv_offload_bytes": offload, "max_batch": max_b}  # fmt: skip
+                   timeline_every=every, pool=remote)  # fmt: skip
+        if remote is not None:
+            busy += remote.busy_s
+            moving += remote.transfer_s
+    prefill_chips = pool.chips_per_worker * prefill_workers if pool is not None else 0
+    facts = {"tp": tp_, "pp": pp_, "ep": ep_, "chips_per_replica": tp_ * pp_ + prefill_chips,
+             "decode_chips_per_replica": tp_ * pp_, "prefill_chips_per_replica": prefill_chips,
+             "replicas": cfg.replicas, "kv_main_bytes": main, "kv_offload_bytes": offload, "max_batch": max_b,
+             "prefill_busy_s": busy, "kv_transfer_s": moving}  # fmt: skip
     return out, facts
 
 
