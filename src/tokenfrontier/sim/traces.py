@@ -232,6 +232,8 @@ def _read_jsonl(file: Path, label: str, limit: int | None) -> tuple[list[str], C
     header = list(rows[0])
 
     def columns(name: str) -> list[Any]:
+        if name == _SESSION or name in _BLOCKS:  # optional: a row without it has none
+            return [r.get(name) for r in rows]
         try:
             return [r[name] for r in rows]
         except KeyError:
@@ -286,7 +288,7 @@ def _schema(header: Sequence[str], label: str) -> _Schema:
     )
 
 
-def _numbers(values: list[Any], column: str, label: str) -> NDArray[np.float64]:
+def _numbers(values: list[Any], column: str, label: str, expect: str = "a number") -> NDArray[np.float64]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -297,7 +299,7 @@ def _numbers(values: list[Any], column: str, label: str) -> NDArray[np.float64]:
                 float(v)
             except (ValueError, TypeError):
                 raise InvalidInputError(
-                    f"trace {label} row {i + 1}: {column} {v!r} is not a number; expected a number"
+                    f"trace {label} row {i + 1}: {column} {v!r} is not a number; expected {expect}"
                 ) from None
         raise
 
@@ -309,7 +311,7 @@ def _arrivals(values: list[Any], schema: _Schema, label: str) -> NDArray[np.floa
             return np.array(values, dtype=np.float64) * schema.seconds_per_unit
     except (ValueError, TypeError):
         if not schema.datetimes:
-            _numbers(values, schema.arrival, label)  # raises, naming the row
+            _numbers(values, schema.arrival, label, "a time in seconds")  # raises, naming the row
     try:  # ISO date-times: numpy parses naive ones in one pass
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -334,7 +336,7 @@ def _arrivals(values: list[Any], schema: _Schema, label: str) -> NDArray[np.floa
 
 
 def _lengths(values: list[Any], column: str, label: str) -> NDArray[np.int64]:
-    x = _numbers(values, column, label)
+    x = _numbers(values, column, label, "an integer token count >= 0")
     bad = ~np.isfinite(x) | (x < 0) | (x != np.floor(x))
     if bad.any():
         i = int(np.argmax(bad))
