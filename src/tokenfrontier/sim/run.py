@@ -73,9 +73,18 @@ def _deployment(
 
 
 def _peak_concurrency(req: Requests) -> int:
-    roots = int((req.follows < 0).sum())
-    chained = int((req.follows >= 0).sum())
-    return roots if chained else min(roots, 256)
+    """Requests in flight to size the deployment for: a closed loop's users; otherwise Little's
+    law on the roots' arrival rate x how long a chain lasts (its pauses), at least 1."""
+    roots = req.follows < 0
+    n_roots = int(roots.sum())
+    arrivals = req.arrival_s[roots]
+    span = float(arrivals.max() - arrivals.min())
+    if span <= 0:
+        return n_roots  # everyone starts at once: a closed loop
+    chain_pause = float(req.delay_s.sum()) / n_roots
+    rate = n_roots / span
+    busy = max(chain_pause, 1.0)  # at least a second of serving per chain
+    return int(max(1, min(n_roots, round(rate * busy))))
 
 
 def _kv_room(scen: Scenario, tp: int, pp: int, ep: int, context: float) -> tuple[float, float]:
