@@ -30,6 +30,7 @@ file.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import tomllib
 from collections.abc import Iterable
@@ -40,7 +41,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import CatalogError, UnknownIdError
-from ..specs import Chip, Profile, System
+from ..specs import Chip, Profile, System, validation_message
+from ..units import read_text
 
 __all__ = [
     "CATALOG_DIR",
@@ -93,22 +95,18 @@ _KIND_NAMES = {
 }
 
 
-def _describe(err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{loc}: {first['msg']}{more}"
-
-
 def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file as a dict; malformed or unreadable files are a :class:`CatalogError`."""
+    """A TOML file (UTF-8, with or without BOM) as a dict; malformed, unreadable or non-UTF-8
+    files and an ``id`` / ``extends`` that is not a string are a :class:`CatalogError`."""
+    text = read_text(path, "catalog TOML file", CatalogError)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path}: malformed TOML: {exc}") from None
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read: {exc.strerror}") from None
+    for key in ("id", "extends"):
+        if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
+            raise CatalogError(f"{path}: '{key}' must be one entry id (a non-empty string), got {raw[key]!r}")
+    return raw
 
 
 def kind_of(path: Path, raw: dict[str, Any]) -> str | None:
@@ -278,7 +276,7 @@ class Catalog:
         try:
             chip = Chip.model_validate(raw)
         except ValidationError as exc:
-            raise CatalogError(f"{path}: invalid chip: {_describe(exc)}") from None
+            raise CatalogError(f"{path}: invalid chip: {validation_message(exc, Chip)}") from None
         self._chips[chip.id] = chip
 
     def _add_system(self, path: Path, raw: dict[str, Any]) -> None:
@@ -302,14 +300,14 @@ class Catalog:
         try:
             system = System.model_validate(raw)
         except ValidationError as exc:
-            raise CatalogError(f"{path}: invalid system: {_describe(exc)}") from None
+            raise CatalogError(f"{path}: invalid system: {validation_message(exc, System)}") from None
         self._systems[system.id] = system
 
     def _add_profile(self, path: Path, raw: dict[str, Any]) -> None:
         try:
             profile = Profile.model_validate(raw)
         except ValidationError as exc:
-            raise CatalogError(f"{path}: invalid profile: {_describe(exc)}") from None
+            raise CatalogError(f"{path}: invalid profile: {validation_message(exc, Profile)}") from None
         self._profiles[profile.id] = profile
 
     def _add_tco(self, path: Path, raw: dict[str, Any]) -> None:
@@ -340,12 +338,13 @@ class Catalog:
                 isinstance(pair, list)
                 and len(pair) == 2
                 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
-                and 0 <= pair[0] <= pair[1]
+                and all(math.isfinite(v) for v in pair)
+                and 0 <= pair[0] <= pair[1] <= 1e4
             )
             if not ok:
                 raise CatalogError(
-                    f"{path}: usd_per_chip_hour.{chip_id}: expected [low, high] USD with "
-                    f"0 <= low <= high, got {pair!r}"
+                    f"{path}: usd_per_chip_hour.{chip_id}: expected [low, high] USD per chip-hour with "
+                    f"0 <= low <= high <= 10000, got {pair!r}"
                 )
             self._rental[chip_id] = (float(pair[0]), float(pair[1]))
 
