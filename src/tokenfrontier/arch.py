@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError
+from .units import read_text
 
 __all__ = ["Layer", "ModelArch", "load_arch", "parse_config"]
 
@@ -110,15 +112,49 @@ def load_arch(path: str | Path, model_id: str | None = None) -> ModelArch:
 @functools.lru_cache(maxsize=256)
 def _load_arch(name: str, _stamp: int, model_id: str) -> ModelArch:
     path = Path(name)
+    text = read_text(path, "model config.json", ConfigError)
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(text, parse_constant=_no_constant(path), parse_float=_finite_float(path))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: malformed JSON: {exc.msg} (line {exc.lineno})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: malformed JSON: nested too deeply") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a JSON object (a Hugging Face config.json)")
     return parse_config(raw, model_id, source=str(path))
+
+
+def _no_constant(path: Path) -> Any:
+    def reject(name: str) -> Any:
+        raise ConfigError(f"{path}: {name} is not allowed in a config (every number must be finite)")
+
+    return reject
+
+
+def _finite_float(path: Path) -> Any:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ConfigError(f"{path}: number {text} is out of range (numbers must be finite)")
+        return value
+
+    return parse
+
+
+#: Largest value each size field may take (physical sanity, far above any published model).
+_MAX_INT: dict[str, int] = {
+    "hidden_size": 1 << 20,
+    "num_hidden_layers": 10_000,
+    "num_nextn_predict_layers": 100,
+    "vocab_size": 10_000_000,
+    "num_attention_heads": 65_536,
+    "num_key_value_heads": 65_536,
+    "head_dim": 65_536,
+    "num_experts_per_tok": 65_536,
+}
+_DEFAULT_MAX_INT = 1_000_000_000
+#: Total parameters above this are rejected as a units mistake (1,000 T parameters).
+MAX_TOTAL_PARAMS = 1e15
 
 
 class _Cfg:
@@ -134,15 +170,36 @@ class _Cfg:
         return default
 
     def int(self, *keys: str, default: int | None = None, minimum: int = 1) -> int:
+        key = next((k for k in keys if self.raw.get(k) is not None), keys[0])
         value = self.get(*keys, default=default)
         if value is None:
             names = " or ".join(f"'{k}'" for k in keys)
             raise ConfigError(f"{self.name}: config lacks {names}, needed to size the model")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise ConfigError(f"{self.name}: '{keys[0]}' must be an integer, got {value!r}")
-        if int(value) < minimum:
-            raise ConfigError(f"{self.name}: '{keys[0]}' must be >= {minimum}, got {value!r}")
+        maximum = _MAX_INT.get(keys[0], _DEFAULT_MAX_INT)
+        ok_type = not isinstance(value, bool) and isinstance(value, int | float)
+        if not ok_type or not math.isfinite(value) or value != int(value):
+            raise ConfigError(
+                f"{self.name}: '{key}' must be an integer in [{minimum}, {maximum:,}], got {value!r}"
+            )
+        if not minimum <= int(value) <= maximum:
+            raise ConfigError(f"{self.name}: '{key}' must be in [{minimum}, {maximum:,}], got {value!r}")
         return int(value)
+
+
+def _ints(c: _Cfg, key: str, minimum: int = 0) -> list[int]:
+    """A list of integers (``compress_ratios``, ``mlp_only_layers``); absent = []."""
+    value = c.get(key, default=[])
+    if not isinstance(value, list):
+        raise ConfigError(f"{c.name}: '{key}' must be a list of integers, got {value!r}")
+    out = []
+    for v in value:
+        ok = not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v) and v == int(v)
+        if not ok or not minimum <= int(v) <= _DEFAULT_MAX_INT:
+            raise ConfigError(
+                f"{c.name}: '{key}' must hold integers in [{minimum}, {_DEFAULT_MAX_INT:,}], got {v!r}"
+            )
+        out.append(int(v))
+    return out
 
 
 def parse_config(raw: dict[str, Any], model_id: str, source: str = "") -> ModelArch:
@@ -162,6 +219,12 @@ def parse_config(raw: dict[str, Any], model_id: str, source: str = "") -> ModelA
     mtp_extra = n_mtp * (2 * h * h + 3 * h)  # eh_proj + enorm/hnorm/shared-head norm
     if n_mtp:
         notes.append(f"{n_mtp} MTP layer(s) counted in total parameters, not in active")
+    total = sum(layer.params for layer in layers) + emb + mtp_extra
+    if total > MAX_TOTAL_PARAMS:
+        raise ConfigError(
+            f"{c.name}: the config describes {total:.3g} parameters, beyond any model "
+            f"(limit {MAX_TOTAL_PARAMS:g}); check hidden_size, layers and expert sizes"
+        )
     return ModelArch(
         id=model_id,
         model_type=str(c.get("model_type", default="unknown")),
@@ -208,7 +271,7 @@ def _is_moe_layer(c: _Cfg, i: int, n_experts: int, mtp: bool) -> bool:
         return True
     if i < c.int("first_k_dense_replace", default=0, minimum=0):
         return False
-    if i in (c.get("mlp_only_layers", default=[]) or []):
+    if i in _ints(c, "mlp_only_layers"):
         return False
     step = c.int("interleave_moe_layer_step", "decoder_sparse_step", "moe_layer_freq", default=1)
     if c.get("interleave_moe_layer_step") is not None:
@@ -231,6 +294,8 @@ def _ffn(c: _Cfg, h: int, i: int, mtp: bool) -> dict[str, int]:
     out["experts"] = n_exp * per_expert
     out["n_experts"] = n_exp
     out["top_k"] = c.int("num_experts_per_tok", "experts_per_token", "num_experts_per_token")
+    if out["top_k"] > n_exp:
+        raise ConfigError(f"{c.name}: {out['top_k']} experts per token but only {n_exp} experts")
     shared_inter = c.int("shared_expert_intermediate_size", default=0, minimum=0)
     n_shared = c.int("n_shared_experts", default=0, minimum=0)
     if c.get("model_type") in ("llama4_text", "llama4"):
@@ -266,6 +331,15 @@ def _layer(c: _Cfg, h: int, i: int, approx: list[str], mtp: bool) -> Layer:
 def _gqa_attention(c: _Cfg, h: int, i: int) -> dict[str, Any]:
     nh = c.int("num_attention_heads", "n_head")
     kvh = c.int("num_key_value_heads", default=nh)
+    if nh % kvh:
+        raise ConfigError(
+            f"{c.name}: num_attention_heads ({nh}) must be a multiple of num_key_value_heads ({kvh})"
+        )
+    if c.get("head_dim") is None and h % nh:
+        raise ConfigError(
+            f"{c.name}: hidden_size ({h}) must be a multiple of num_attention_heads ({nh}) "
+            "when the config gives no head_dim"
+        )
     hd = c.int("head_dim", default=h // nh)
     params = h * nh * hd * 2 + h * kvh * hd * 2
     mt = c.get("model_type")
@@ -290,18 +364,18 @@ def _gqa_attention(c: _Cfg, h: int, i: int) -> dict[str, Any]:
 
 def _window(c: _Cfg, i: int) -> tuple[AttentionKind, int]:
     types = c.get("layer_types")
-    sw = c.get("sliding_window")
+    sw = c.int("sliding_window", default=0, minimum=0)
     if isinstance(types, list) and i < len(types):
         if "sliding" in str(types[i]) and sw:
-            return "sliding", int(sw)
+            return "sliding", sw
         return "full", 0
-    chunk = c.get("attention_chunk_size")
+    chunk = c.int("attention_chunk_size", default=0, minimum=0)
     if chunk:  # Llama 4: every 4th layer global (NoPE), the rest chunked
-        return ("full", 0) if (i + 1) % 4 == 0 else ("chunked", int(chunk))
+        return ("full", 0) if (i + 1) % 4 == 0 else ("chunked", chunk)
     if sw and c.get("use_sliding_window", default=True):
         max_window_layers = c.get("max_window_layers")
-        if max_window_layers is None or i >= int(max_window_layers):
-            return "sliding", int(sw)
+        if max_window_layers is None or i >= c.int("max_window_layers", minimum=0):
+            return "sliding", sw
     return "full", 0
 
 
@@ -334,8 +408,8 @@ def _v4_attention(c: _Cfg, h: int, i: int, approx: list[str]) -> dict[str, Any]:
         "ratio-4 layers add lightning-indexer keys (FP8 + 4 B scale); attention parameters "
         "use a grouped low-rank output and single-head KV"
     )
-    ratios = c.get("compress_ratios") or []
-    ratio = int(ratios[i]) if i < len(ratios) else 0
+    ratios = _ints(c, "compress_ratios")
+    ratio = ratios[i] if i < len(ratios) else 0
     nh = c.int("num_attention_heads")
     hd = c.int("head_dim")
     q_lora = c.int("q_lora_rank")
