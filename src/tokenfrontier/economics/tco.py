@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..catalog import Catalog, default_catalog
 from ..errors import CatalogError, InvalidInputError, UnknownIdError
 from ..results import Result
-from ..specs import System
+from ..specs import System, validation_message
 
 __all__ = ["HOURS_PER_MONTH", "RentalRate", "Tco", "TcoInputs", "load_presets", "preset_for", "tco"]
 
 HOURS_PER_MONTH = 730.0
+_MAX_USD = 1e10  # per system: far above any machine's price
 _CAPEX_LINES = (
     "server_usd",
     "service_usd",
@@ -35,16 +36,16 @@ _CAPEX_LINES = (
 class TcoInputs(BaseModel):
     """Inputs of the TCO model. USD, fractions (0.8 = 80%), kW, years."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
     id: str = "custom"
     system: str | None = None
-    server_usd: float | None = Field(default=None, ge=0)
-    service_usd: float = Field(default=0.0, ge=0)
-    networking_usd: float = Field(default=0.0, ge=0)
-    storage_usd: float = Field(default=0.0, ge=0)
-    software_usd: float = Field(default=0.0, ge=0)
-    installation_usd: float = Field(default=0.0, ge=0)
+    server_usd: float | None = Field(default=None, ge=0, le=_MAX_USD)
+    service_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    networking_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    storage_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    software_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    installation_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
     equity_cost: float = Field(ge=0, le=1)
     debt_cost: float = Field(ge=0, le=1)
     equity_share: float = Field(ge=0, le=1)
@@ -54,10 +55,10 @@ class TcoInputs(BaseModel):
     pue: float = Field(ge=1, le=3)
     colocation_usd_per_kw_month: float = Field(ge=0, le=10_000)
     power_kw: float | None = Field(default=None, gt=0, le=100_000)
-    remote_hands_usd_per_month: float = Field(default=0.0, ge=0)
-    internet_usd_per_month: float = Field(default=0.0, ge=0)
-    cooling_lpm_per_kw: float = Field(default=0.0, ge=0)
-    sources: tuple[str, ...] = ()
+    remote_hands_usd_per_month: float = Field(default=0.0, ge=0, le=1e7)
+    internet_usd_per_month: float = Field(default=0.0, ge=0, le=1e7)
+    cooling_lpm_per_kw: float = Field(default=0.0, ge=0, le=1_000)
+    sources: tuple[str, ...] = Field(default=(), strict=False)
     notes: str = ""
 
     @model_validator(mode="after")
@@ -82,7 +83,9 @@ def load_presets(catalog: Catalog | None = None) -> dict[str, TcoInputs]:
         try:
             out[pid] = TcoInputs.model_validate(entry.data)
         except ValidationError as exc:
-            raise CatalogError(f"{entry.path}: invalid TCO preset: {exc.errors()[0]['msg']}") from None
+            raise CatalogError(
+                f"{entry.path}: invalid TCO preset: {validation_message(exc, TcoInputs)}"
+            ) from None
     return out
 
 
@@ -110,9 +113,7 @@ def apply_overrides(inputs: TcoInputs, overrides: dict[str, Any]) -> TcoInputs:
     try:
         return TcoInputs.model_validate({**inputs.model_dump(), **overrides})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "inputs"
-        raise InvalidInputError(f"TCO input {loc}: {first['msg']}") from None
+        raise InvalidInputError(f"TCO input {validation_message(exc, TcoInputs)}") from None
 
 
 @dataclass(frozen=True)
