@@ -24,7 +24,13 @@ from .units import read_text
 __all__ = ["Layer", "ModelArch", "load_arch", "parse_config"]
 
 AttentionKind = Literal["full", "sliding", "chunked", "compressed"]
-_DTYPE_ALIASES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32", "fp8": "fp8"}
+_DTYPE_ALIASES = {
+    "bfloat16": "bf16",
+    "float16": "fp16",
+    "float32": "fp32",
+    "fp8": "fp8",
+    "float8_e4m3fn": "fp8",
+}
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,14 @@ class _Cfg:
                 return self.raw[key]
         return default
 
+    def flag(self, *keys: str, default: bool = False) -> bool:
+        """A true/false field; anything but a JSON boolean is an error (no truthy strings)."""
+        key = next((k for k in keys if self.raw.get(k) is not None), keys[0])
+        value = self.get(*keys, default=default)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.name}: '{key}' must be true or false, got {value!r}")
+        return value
+
     def int(self, *keys: str, default: int | None = None, minimum: int = 1) -> int:
         key = next((k for k in keys if self.raw.get(k) is not None), keys[0])
         value = self.get(*keys, default=default)
@@ -214,7 +228,7 @@ def parse_config(raw: dict[str, Any], model_id: str, source: str = "") -> ModelA
     notes: list[str] = []
     n_mtp = c.int("num_nextn_predict_layers", default=0, minimum=0)
     layers = [_layer(c, h, i, approx, mtp=i >= n_layers) for i in range(n_layers + n_mtp)]
-    tied = bool(c.get("tie_word_embeddings", default=False))
+    tied = c.flag("tie_word_embeddings")
     emb = vocab * h * (1 if tied else 2)
     mtp_extra = n_mtp * (2 * h * h + 3 * h)  # eh_proj + enorm/hnorm/shared-head norm
     if n_mtp:
@@ -245,9 +259,16 @@ def parse_config(raw: dict[str, Any], model_id: str, source: str = "") -> ModelA
 
 
 def _native_dtypes(c: _Cfg, notes: list[str]) -> dict[str, str]:
-    base = _DTYPE_ALIASES.get(str(c.get("torch_dtype", "dtype", default="bfloat16")), "bf16")
+    torch_dtype = c.get("torch_dtype", "dtype", default="bfloat16")
+    if torch_dtype not in _DTYPE_ALIASES:
+        raise ConfigError(
+            f"{c.name}: torch_dtype {torch_dtype!r} is not known; valid: {', '.join(_DTYPE_ALIASES)}"
+        )
+    base = _DTYPE_ALIASES[torch_dtype]
     q = c.get("quantization_config") or {}
-    method = str(q.get("quant_method", "")).lower() if isinstance(q, dict) else ""
+    if not isinstance(q, dict):
+        raise ConfigError(f"{c.name}: 'quantization_config' must be an object, got {q!r}")
+    method = str(q.get("quant_method", "")).lower()
     dtypes = dict.fromkeys(("attention", "ffn", "experts", "embedding", "other"), base)
     if method == "mxfp4":
         dtypes["experts"] = "mxfp4"
@@ -343,11 +364,11 @@ def _gqa_attention(c: _Cfg, h: int, i: int) -> dict[str, Any]:
     hd = c.int("head_dim", default=h // nh)
     params = h * nh * hd * 2 + h * kvh * hd * 2
     mt = c.get("model_type")
-    if c.get("attention_bias", "qkv_bias", default=False):
+    if c.flag("attention_bias", "qkv_bias"):
         params += nh * hd + 2 * kvh * hd + (h if mt == "gpt_oss" else 0)
     if mt == "gpt_oss":
         params += nh  # attention sinks
-    if c.get("use_qk_norm", default=False) and mt not in ("llama4_text", "llama4"):
+    if c.flag("use_qk_norm") and mt not in ("llama4_text", "llama4"):
         params += 2 * hd
     kind, window = _window(c, i)
     return {
@@ -364,6 +385,8 @@ def _gqa_attention(c: _Cfg, h: int, i: int) -> dict[str, Any]:
 
 def _window(c: _Cfg, i: int) -> tuple[AttentionKind, int]:
     types = c.get("layer_types")
+    if types is not None and not (isinstance(types, list) and all(isinstance(t, str) for t in types)):
+        raise ConfigError(f"{c.name}: 'layer_types' must be a list of strings, got {types!r}")
     sw = c.int("sliding_window", default=0, minimum=0)
     if isinstance(types, list) and i < len(types):
         if "sliding" in str(types[i]) and sw:
@@ -372,7 +395,7 @@ def _window(c: _Cfg, i: int) -> tuple[AttentionKind, int]:
     chunk = c.int("attention_chunk_size", default=0, minimum=0)
     if chunk:  # Llama 4: every 4th layer global (NoPE), the rest chunked
         return ("full", 0) if (i + 1) % 4 == 0 else ("chunked", chunk)
-    if sw and c.get("use_sliding_window", default=True):
+    if sw and c.flag("use_sliding_window", default=True):
         max_window_layers = c.get("max_window_layers")
         if max_window_layers is None or i >= c.int("max_window_layers", minimum=0):
             return "sliding", sw

@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_MEMORY_FRACTION",
     "DTYPE_BYTES",
     "MAX_FLOPS_PER_S",
+    "MIN_FLOPS_PER_S",
     "Chip",
     "MemoryTier",
     "Profile",
@@ -45,6 +46,8 @@ DEFAULT_MEMORY_FRACTION: dict[str, float] = {"hbm": 0.9, "sram": 0.95}
 
 #: Physical ceilings of catalog numbers (generous: 100x-1000x beyond today's largest machines).
 MAX_FLOPS_PER_S = 1e19
+MIN_FLOPS_PER_S = 1e9  # and floors: a rate below these is a units mistake (GFLOP/s, MB/s)
+_MIN_BYTES_PER_S = 1e6
 _MAX_BYTES = 1e16  # 10 PB in one memory tier
 _MAX_BYTES_PER_S = 1e18
 _MAX_USD = 1e10
@@ -116,7 +119,7 @@ def validation_message(err: ValidationError, model: type[BaseModel] | None = Non
     target = _nested(model, tuple(first["loc"])) if model is not None else None
     rng = field_range(*target) if target is not None else None
     if first["loc"] and first["loc"][0] == "dense_flops_per_s":
-        rng = f"(0, {MAX_FLOPS_PER_S:g}] FLOP/s"
+        rng = f"[{MIN_FLOPS_PER_S:g}, {MAX_FLOPS_PER_S:g}] FLOP/s"
     if rng:
         msg += f" (valid: {rng})"
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
@@ -130,7 +133,7 @@ class MemoryTier(_Frozen):
     technology: str = ""
     capacity_bytes: float = Field(gt=0, le=_MAX_BYTES)
     usable_capacity_bytes: float | None = Field(default=None, gt=0, le=_MAX_BYTES)
-    bandwidth_bytes_per_s: float = Field(gt=0, le=_MAX_BYTES_PER_S)
+    bandwidth_bytes_per_s: float = Field(ge=_MIN_BYTES_PER_S, le=_MAX_BYTES_PER_S)
     latency_s: float = Field(default=0.0, ge=0, le=_MAX_LATENCY_S)
     notes: str = ""
 
@@ -153,8 +156,8 @@ class Chip(_Frozen):
     marketed_flops_per_s: float | None = Field(default=None, gt=0, le=100 * MAX_FLOPS_PER_S)
     marketed_dtype: str | None = None
     sparsity_factor: float | None = Field(default=None, ge=1, le=100)
-    scale_up_bytes_per_s: float = Field(default=0.0, ge=0, le=_MAX_BYTES_PER_S)
-    scale_out_bytes_per_s: float = Field(default=0.0, ge=0, le=_MAX_BYTES_PER_S)
+    scale_up_bytes_per_s: float = Field(default=0.0, ge=0, le=_MAX_BYTES_PER_S)  # 0 = none
+    scale_out_bytes_per_s: float = Field(default=0.0, ge=0, le=_MAX_BYTES_PER_S)  # 0 = none
     board_power_w: float | None = Field(default=None, gt=0, le=1e6)
     price_usd: float | None = Field(default=None, ge=0, le=_MAX_USD)
     process_node: str = ""
@@ -169,9 +172,17 @@ class Chip(_Frozen):
         for dtype, value in self.dense_flops_per_s.items():
             if dtype not in DTYPE_BYTES:
                 raise ValueError(f"dense_flops_per_s: unknown dtype '{dtype}'")
-            if not (math.isfinite(value) and 0 < value <= MAX_FLOPS_PER_S):
+            if not (math.isfinite(value) and MIN_FLOPS_PER_S <= value <= MAX_FLOPS_PER_S):
                 raise ValueError(
-                    f"dense_flops_per_s.{dtype} must be in (0, {MAX_FLOPS_PER_S:g}] FLOP/s, got {value!r}"
+                    f"dense_flops_per_s.{dtype} must be in [{MIN_FLOPS_PER_S:g}, {MAX_FLOPS_PER_S:g}] "
+                    f"FLOP/s, got {value!r}"
+                )
+        for name in ("scale_up_bytes_per_s", "scale_out_bytes_per_s"):
+            value = getattr(self, name)
+            if 0 < value < _MIN_BYTES_PER_S:
+                raise ValueError(
+                    f"{name} must be 0 (none) or in [{_MIN_BYTES_PER_S:g}, {_MAX_BYTES_PER_S:g}] "
+                    f"bytes/s, got {value!r}"
                 )
         return self
 
@@ -226,7 +237,7 @@ class System(_Frozen):
     chip: Chip
     chips: int = Field(ge=1, le=1_000_000)
     scale_up_domain_chips: int = Field(ge=1, le=1_000_000)
-    scale_out_bytes_per_s: float | None = Field(default=None, gt=0, le=_MAX_BYTES_PER_S)
+    scale_out_bytes_per_s: float | None = Field(default=None, ge=_MIN_BYTES_PER_S, le=_MAX_BYTES_PER_S)
     hop_latency_s: float = Field(default=5e-6, ge=0, le=_MAX_LATENCY_S)
     offload: tuple[MemoryTier, ...] = _tuple(default=())
     power_w: float | None = Field(default=None, gt=0, le=1e9)
@@ -268,9 +279,9 @@ class Profile(_Frozen):
     id: str
     families: tuple[str, ...] = Field(strict=False)
     framework: str = Field(min_length=1)
-    bandwidth_efficiency: float = Field(gt=0, le=1)
-    flops_efficiency: float = Field(gt=0, le=1)
-    decode_flops_efficiency: float = Field(default=0.1, gt=0, le=1)
+    bandwidth_efficiency: float = Field(ge=1e-3, le=1)
+    flops_efficiency: float = Field(ge=1e-3, le=1)
+    decode_flops_efficiency: float = Field(default=0.1, ge=1e-4, le=1)
     kernel_latency_s: float = Field(ge=0, le=_MAX_LATENCY_S)
     layer_latency_s_per_sqrt_gb: float = Field(default=0.0, ge=0, le=_MAX_LATENCY_S)
     collective_latency_s: float = Field(ge=0, le=_MAX_LATENCY_S)

@@ -9,6 +9,7 @@ x kW, remote hands and internet per month. A month is 730 hours.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,7 @@ class TcoInputs(BaseModel):
     equity_cost: float = Field(ge=0, le=1)
     debt_cost: float = Field(ge=0, le=1)
     equity_share: float = Field(ge=0, le=1)
-    useful_life_years: float = Field(gt=0, le=30)
+    useful_life_years: float = Field(ge=0.1, le=30)
     electricity_usd_per_kwh: float = Field(ge=0, le=10)
     utilization: float = Field(ge=0, le=1)
     pue: float = Field(ge=1, le=3)
@@ -321,7 +322,8 @@ def tco(system: System, inputs: TcoInputs) -> Tco:
         inputs = inputs.model_copy(update=fill)
     r = inputs.wacc / 12
     n = inputs.useful_life_years * 12
-    payment = inputs.capex_usd * r / (1 - (1 + r) ** -n)
+    # annuity r / (1 - (1 + r)^-n), written to stay exact for a tiny monthly rate
+    payment = inputs.capex_usd * r / -math.expm1(-n * math.log1p(r))
     kw = float(inputs.power_kw or 0.0)
     chip = system.chip
     pflops = system.chips * chip.peak_flops("bf16") / 1e15
