@@ -196,7 +196,8 @@ class _Cfg:
                 f"{self.name}: '{key}' must be an integer in [{minimum}, {maximum:,}], got {value!r}"
             )
         if not minimum <= int(value) <= maximum:
-            raise ConfigError(f"{self.name}: '{key}' must be in [{minimum}, {maximum:,}], got {value!r}")
+            shown = f"{value:g}" if isinstance(value, float) else f"{value!r}"
+            raise ConfigError(f"{self.name}: '{key}' must be in [{minimum}, {maximum:,}], got {shown}")
         return int(value)
 
 

@@ -18,10 +18,12 @@ __all__ = [
     "DTYPE_BYTES",
     "MAX_FLOPS_PER_S",
     "MIN_FLOPS_PER_S",
+    "TCO_CAPEX_LINES",
     "Chip",
     "MemoryTier",
     "Profile",
     "System",
+    "TcoInputs",
     "field_range",
     "validation_message",
 ]
@@ -113,7 +115,7 @@ def validation_message(err: ValidationError, model: type[BaseModel] | None = Non
     msg = first["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if "input" in first and first["type"] not in ("missing", "extra_forbidden"):
+    if first["loc"] and "input" in first and first["type"] not in ("missing", "extra_forbidden"):
         shown = repr(first["input"])
         msg += f", got {shown if len(shown) <= 60 else shown[:57] + '...'}"
     target = _nested(model, tuple(first["loc"])) if model is not None else None
@@ -295,3 +297,58 @@ class Profile(_Frozen):
     derived_from: str = ""
     sources: tuple[str, ...] = _tuple(default=())
     notes: str = ""
+
+
+#: Capex lines of a TCO preset (upfront USD per system).
+TCO_CAPEX_LINES = (
+    "server_usd",
+    "service_usd",
+    "networking_usd",
+    "storage_usd",
+    "software_usd",
+    "installation_usd",
+)
+
+
+class TcoInputs(BaseModel):
+    """Inputs of the TCO model (``economics.tco``): a TCO preset of the catalog. USD, fractions
+    (0.8 = 80%), kW, years; validated when the catalog loads the preset."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
+
+    id: str = "custom"
+    system: str | None = None
+    server_usd: float | None = Field(default=None, ge=0, le=_MAX_USD)
+    service_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    networking_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    storage_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    software_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    installation_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    equity_cost: float = Field(ge=0, le=1)
+    debt_cost: float = Field(ge=0, le=1)
+    equity_share: float = Field(ge=0, le=1)
+    useful_life_years: float = Field(ge=0.1, le=30)
+    electricity_usd_per_kwh: float = Field(ge=0, le=10)
+    utilization: float = Field(ge=0, le=1)
+    pue: float = Field(ge=1, le=3)
+    colocation_usd_per_kw_month: float = Field(ge=0, le=10_000)
+    power_kw: float | None = Field(default=None, gt=0, le=100_000)
+    remote_hands_usd_per_month: float = Field(default=0.0, ge=0, le=1e7)
+    internet_usd_per_month: float = Field(default=0.0, ge=0, le=1e7)
+    cooling_lpm_per_kw: float = Field(default=0.0, ge=0, le=1_000)
+    sources: tuple[str, ...] = Field(default=(), strict=False)
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _wacc_sane(self) -> TcoInputs:
+        if self.wacc <= 0:
+            raise ValueError("WACC must be positive (equity and debt costs are both 0)")
+        return self
+
+    @property
+    def wacc(self) -> float:
+        return self.equity_share * self.equity_cost + (1 - self.equity_share) * self.debt_cost
+
+    @property
+    def capex_usd(self) -> float:
+        return sum(getattr(self, k) or 0.0 for k in TCO_CAPEX_LINES)

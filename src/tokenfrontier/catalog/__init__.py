@@ -17,7 +17,7 @@ it is, including the one ``tokenfrontier calibrate --out DIR`` writes. Each kind
 - system: ``chip``, ``chips``, ``scale_up_domain_chips``, ``offload``, ``power_w``, ... (:class:`System`)
 - profile: ``families``, ``framework``, ``bandwidth_efficiency``, ... (:class:`Profile`)
 - tco (a TCO preset): ``server_usd``, ``equity_cost``, ``pue``, ``utilization``, ``system``, ...
-  (validated by ``tokenfrontier.economics.tco.TcoInputs``)
+  (:class:`~tokenfrontier.specs.TcoInputs`)
 - card (a selling-price card): ``usd_per_mtok``, ``agentic_spend_share``
 - rental (rental rates): ``usd_per_chip_hour`` (chip id -> [low, high] USD per chip-hour)
 
@@ -41,13 +41,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import CatalogError, UnknownIdError
-from ..specs import Chip, Profile, System, validation_message
+from ..specs import Chip, Profile, System, TcoInputs, validation_message
 from ..units import read_text
 
 __all__ = [
+    "CARD_TOKEN_TYPES",
     "CATALOG_DIR",
     "KINDS",
     "KIND_KEYS",
+    "MAX_USD_PER_MTOK",
     "Catalog",
     "PriceTable",
     "default_catalog",
@@ -59,16 +61,8 @@ CATALOG_DIR = Path(__file__).parent
 BUNDLED_FOLDERS = ("chips", "systems", "profiles", "prices")
 _MERGED_TABLES = ("dense_flops_per_s",)
 _COMMON_KEYS = frozenset({"id", "name", "extends", "sources", "notes"})
-#: The inputs of a TCO preset (the fields of ``economics.tco.TcoInputs``; a test keeps them equal).
-TCO_KEYS = frozenset(
-    {
-        "id", "system", "server_usd", "service_usd", "networking_usd", "storage_usd",
-        "software_usd", "installation_usd", "equity_cost", "debt_cost", "equity_share",
-        "useful_life_years", "electricity_usd_per_kwh", "utilization", "pue",
-        "colocation_usd_per_kw_month", "power_kw", "remote_hands_usd_per_month",
-        "internet_usd_per_month", "cooling_lpm_per_kw", "sources", "notes",
-    }
-)  # fmt: skip
+#: The inputs of a TCO preset (the fields of :class:`tokenfrontier.specs.TcoInputs`).
+TCO_KEYS = frozenset(TcoInputs.model_fields)
 _SCHEMA_KEYS: dict[str, frozenset[str]] = {
     "chip": frozenset(Chip.model_fields),
     "system": frozenset(System.model_fields),
@@ -85,6 +79,9 @@ KIND_KEYS: dict[str, frozenset[str]] = {
     for kind, keys in _SCHEMA_KEYS.items()
 }
 _EXTENDABLE = ("chip", "system", "tco")
+#: Token types of a price card, and the highest price a card may state ($ per Mtok).
+CARD_TOKEN_TYPES = ("cache_read", "cache_write", "input", "output")
+MAX_USD_PER_MTOK = 1e4
 _KIND_NAMES = {
     "chip": "chip",
     "system": "system",
@@ -319,6 +316,10 @@ class Catalog:
         pid = raw.get("id")
         if not isinstance(pid, str):
             raise CatalogError(f"{path}: a TCO preset needs an 'id' string")
+        try:
+            TcoInputs.model_validate(raw)
+        except ValidationError as exc:
+            raise CatalogError(f"{path}: invalid TCO preset: {validation_message(exc, TcoInputs)}") from None
         self._tco[pid] = PriceTable(pid, path, raw)
 
     def _add_card(self, path: Path, raw: dict[str, Any]) -> None:
@@ -326,6 +327,21 @@ class Catalog:
         cid = raw.get("id")
         if not isinstance(cid, str):
             raise CatalogError(f"{path}: a price card needs an 'id' string")
+        for key in ("usd_per_mtok", "agentic_spend_share"):
+            table = raw.get(key)
+            ok = (
+                isinstance(table, dict)
+                and set(table) == set(CARD_TOKEN_TYPES)
+                and all(
+                    isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= MAX_USD_PER_MTOK
+                    for v in table.values()
+                )
+            )
+            if not ok:
+                raise CatalogError(
+                    f"{path}: price card '{cid}': [{key}] needs a number in (0, {MAX_USD_PER_MTOK:g}] "
+                    "for each of " + ", ".join(CARD_TOKEN_TYPES)
+                )
         self._cards[cid] = PriceTable(cid, path, raw)
 
     def _add_rental(self, path: Path, raw: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog import Catalog, default_catalog
+from ..catalog import CARD_TOKEN_TYPES, MAX_USD_PER_MTOK, Catalog, default_catalog
 from ..errors import CatalogError, InvalidInputError, UnknownIdError
 from ..specs import System
 from ..units import check_number
@@ -14,8 +14,7 @@ from .tco import apply_overrides, preset_for, tco
 
 __all__ = ["TOKEN_TYPES", "Card", "HourlyRate", "hourly_rate", "load_card", "rental_rates"]
 
-TOKEN_TYPES = ("cache_read", "cache_write", "input", "output")
-_MAX_USD_PER_MTOK = 1e4
+TOKEN_TYPES = CARD_TOKEN_TYPES
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ class Card:
 
 
 def _positive(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= _MAX_USD_PER_MTOK
+    return isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= MAX_USD_PER_MTOK
 
 
 def _card_tables(catalog: Catalog | None, card: str) -> tuple[dict[str, float], dict[str, float]]:
@@ -102,7 +101,7 @@ def _card_tables(catalog: Catalog | None, card: str) -> tuple[dict[str, float], 
             tables.append({k: float(v) for k, v in table.items()})
         else:
             raise CatalogError(
-                f"{entry.path}: price card '{card}': [{key}] needs a number in (0, {_MAX_USD_PER_MTOK:g}] "
+                f"{entry.path}: price card '{card}': [{key}] needs a number in (0, {MAX_USD_PER_MTOK:g}] "
                 "for each of " + ", ".join(TOKEN_TYPES)
             )
     return tables[0], tables[1]
@@ -124,5 +123,5 @@ def load_card(
     for k, v in (prices or {}).items():
         if k not in TOKEN_TYPES:
             raise InvalidInputError(f"price card: unknown token type '{k}'; valid: {TOKEN_TYPES}")
-        prices_out[k] = check_number(v, f"--price {k}", 0, _MAX_USD_PER_MTOK, unit="$ per Mtok")
+        prices_out[k] = check_number(v, f"--price {k}", 0, MAX_USD_PER_MTOK, unit="$ per Mtok")
     return Card(prices_out, share)

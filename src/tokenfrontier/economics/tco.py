@@ -13,68 +13,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from ..catalog import Catalog, default_catalog
 from ..errors import CatalogError, InvalidInputError, UnknownIdError
 from ..results import Result
-from ..specs import System, validation_message
+from ..specs import TCO_CAPEX_LINES, System, TcoInputs, validation_message
 
 __all__ = ["HOURS_PER_MONTH", "RentalRate", "Tco", "TcoInputs", "load_presets", "preset_for", "tco"]
 
 HOURS_PER_MONTH = 730.0
-_MAX_USD = 1e10  # per system: far above any machine's price
-_CAPEX_LINES = (
-    "server_usd",
-    "service_usd",
-    "networking_usd",
-    "storage_usd",
-    "software_usd",
-    "installation_usd",
-)
-
-
-class TcoInputs(BaseModel):
-    """Inputs of the TCO model. USD, fractions (0.8 = 80%), kW, years."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
-
-    id: str = "custom"
-    system: str | None = None
-    server_usd: float | None = Field(default=None, ge=0, le=_MAX_USD)
-    service_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
-    networking_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
-    storage_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
-    software_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
-    installation_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
-    equity_cost: float = Field(ge=0, le=1)
-    debt_cost: float = Field(ge=0, le=1)
-    equity_share: float = Field(ge=0, le=1)
-    useful_life_years: float = Field(ge=0.1, le=30)
-    electricity_usd_per_kwh: float = Field(ge=0, le=10)
-    utilization: float = Field(ge=0, le=1)
-    pue: float = Field(ge=1, le=3)
-    colocation_usd_per_kw_month: float = Field(ge=0, le=10_000)
-    power_kw: float | None = Field(default=None, gt=0, le=100_000)
-    remote_hands_usd_per_month: float = Field(default=0.0, ge=0, le=1e7)
-    internet_usd_per_month: float = Field(default=0.0, ge=0, le=1e7)
-    cooling_lpm_per_kw: float = Field(default=0.0, ge=0, le=1_000)
-    sources: tuple[str, ...] = Field(default=(), strict=False)
-    notes: str = ""
-
-    @model_validator(mode="after")
-    def _wacc_sane(self) -> TcoInputs:
-        if self.wacc <= 0:
-            raise ValueError("WACC must be positive (equity and debt costs are both 0)")
-        return self
-
-    @property
-    def wacc(self) -> float:
-        return self.equity_share * self.equity_cost + (1 - self.equity_share) * self.debt_cost
-
-    @property
-    def capex_usd(self) -> float:
-        return sum(getattr(self, k) or 0.0 for k in _CAPEX_LINES)
+_CAPEX_LINES = TCO_CAPEX_LINES
 
 
 def load_presets(catalog: Catalog | None = None) -> dict[str, TcoInputs]:
