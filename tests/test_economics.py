@@ -373,7 +373,7 @@ def test_fleet_colocation_sensitivity():
                 "--cache-read-multiple",
                 "0",
             ],
-            "cache-read multiple",
+            "argument --cache-read-multiple: must be in [1, 100]",
         ),
         (["calculator", "--custom", "layers=4", "--isl", "1k", "--osl", "1k"], "total_params"),
     ],
@@ -418,7 +418,8 @@ def test_tco_prices_by_rental_or_a_given_rate(capsys):
 
 @pytest.mark.parametrize("value", ["-3", "nan", "0", "inf"])
 def test_tco_rejects_bad_hourly_rates(capsys, value):
-    assert_cli_error(capsys, ["tco", "cs-3", f"--usd-per-hour={value}"], "--usd-per-hour must be > 0")
+    assert_cli_error(capsys, ["tco", "cs-3", f"--usd-per-hour={value}"], "argument --usd-per-hour: must be")
+    assert_cli_error(capsys, ["tco", "cs-3", f"--usd-per-hour={value}"], "(0, 1e+07] $ per system-hour")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from .errors import InvalidInputError
 from .footprint import KV_DTYPES, WEIGHT_DTYPES
 from .resolve import check_choice, get_model, get_system
 from .specs import System
-from .units import parse_context
+from .units import check_number, parse_context
 
 if TYPE_CHECKING:
     from .frontier import Frontier
@@ -51,14 +51,12 @@ def spec_decode_of(
             f"spec decode: unknown field(s) {', '.join(sorted(unknown))}; "
             "valid: k, acceptance, draft, acceptance_lengths"
         )
-    try:
-        k = int(spec.get("k", 3))
-        acc = float(spec.get("acceptance", 0.7))
-        lengths = spec.get("acceptance_lengths", ())
-        if isinstance(lengths, str):
-            lengths = tuple(float(x) for x in lengths.split(":") if x)
-    except ValueError as exc:
-        raise InvalidInputError(f"spec decode: {exc}") from None
+    k = int(check_number(spec.get("k", 3), "spec decode k", 1, 16, integer=True))
+    acc = check_number(spec.get("acceptance", 0.7), "spec decode acceptance", 0, 1)
+    lengths = spec.get("acceptance_lengths", ())
+    if isinstance(lengths, str):
+        lengths = [x for x in lengths.split(":") if x]
+    lengths = tuple(check_number(x, "spec decode acceptance_lengths", 0, 1) for x in lengths)
     draft: Any = spec.get("draft", "mtp")
     if draft != "mtp":
         draft = ModelTerms.build(get_model(str(draft), catalog), weights, kv_dtype)
@@ -117,6 +115,13 @@ def predict(
     parse_positive_int(decode_workers, "decode_workers", limit=100_000)
     conc = parse_positive_int(concurrency, "concurrency", limit=1_000_000)
     arch = get_model(model, catalog)
+    layers = len(arch.layers)  # placement items: main layers, then MTP layers
+    for name, v in (("pp", pp), ("systems", systems)):  # a pipeline stage holds at least one layer
+        if v is not None and v > layers:
+            raise InvalidInputError(
+                f"{name}: {arch.id} has {layers} layers (MTP included) and each pipeline stage holds "
+                f"at least one, so {name} must be in [1, {layers}], got {v}"
+            )
     system = get_system(on, catalog)
     scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype, activations=activations,
                           framework=framework, profiles=catalog_profiles(catalog))  # fmt: skip

@@ -13,16 +13,24 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError
+from .units import read_text
 
 __all__ = ["Layer", "ModelArch", "load_arch", "parse_config"]
 
 AttentionKind = Literal["full", "sliding", "chunked", "compressed"]
-_DTYPE_ALIASES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32", "fp8": "fp8"}
+_DTYPE_ALIASES = {
+    "bfloat16": "bf16",
+    "float16": "fp16",
+    "float32": "fp32",
+    "fp8": "fp8",
+    "float8_e4m3fn": "fp8",
+}
 
 
 @dataclass(frozen=True)
@@ -110,15 +118,49 @@ def load_arch(path: str | Path, model_id: str | None = None) -> ModelArch:
 @functools.lru_cache(maxsize=256)
 def _load_arch(name: str, _stamp: int, model_id: str) -> ModelArch:
     path = Path(name)
+    text = read_text(path, "model config.json", ConfigError)
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(text, parse_constant=_no_constant(path), parse_float=_finite_float(path))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: malformed JSON: {exc.msg} (line {exc.lineno})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: malformed JSON: nested too deeply") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a JSON object (a Hugging Face config.json)")
     return parse_config(raw, model_id, source=str(path))
+
+
+def _no_constant(path: Path) -> Any:
+    def reject(name: str) -> Any:
+        raise ConfigError(f"{path}: {name} is not allowed in a config (every number must be finite)")
+
+    return reject
+
+
+def _finite_float(path: Path) -> Any:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ConfigError(f"{path}: number {text} is out of range (numbers must be finite)")
+        return value
+
+    return parse
+
+
+#: Largest value each size field may take (physical sanity, far above any published model).
+_MAX_INT: dict[str, int] = {
+    "hidden_size": 1 << 20,
+    "num_hidden_layers": 10_000,
+    "num_nextn_predict_layers": 100,
+    "vocab_size": 10_000_000,
+    "num_attention_heads": 65_536,
+    "num_key_value_heads": 65_536,
+    "head_dim": 65_536,
+    "num_experts_per_tok": 65_536,
+}
+_DEFAULT_MAX_INT = 1_000_000_000
+#: Total parameters above this are rejected as a units mistake (1,000 T parameters).
+MAX_TOTAL_PARAMS = 1e15
 
 
 class _Cfg:
@@ -133,16 +175,46 @@ class _Cfg:
                 return self.raw[key]
         return default
 
+    def flag(self, *keys: str, default: bool = False) -> bool:
+        """A true/false field; anything but a JSON boolean is an error (no truthy strings)."""
+        key = next((k for k in keys if self.raw.get(k) is not None), keys[0])
+        value = self.get(*keys, default=default)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.name}: '{key}' must be true or false, got {value!r}")
+        return value
+
     def int(self, *keys: str, default: int | None = None, minimum: int = 1) -> int:
+        key = next((k for k in keys if self.raw.get(k) is not None), keys[0])
         value = self.get(*keys, default=default)
         if value is None:
             names = " or ".join(f"'{k}'" for k in keys)
             raise ConfigError(f"{self.name}: config lacks {names}, needed to size the model")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise ConfigError(f"{self.name}: '{keys[0]}' must be an integer, got {value!r}")
-        if int(value) < minimum:
-            raise ConfigError(f"{self.name}: '{keys[0]}' must be >= {minimum}, got {value!r}")
+        maximum = _MAX_INT.get(keys[0], _DEFAULT_MAX_INT)
+        ok_type = not isinstance(value, bool) and isinstance(value, int | float)
+        if not ok_type or not math.isfinite(value) or value != int(value):
+            raise ConfigError(
+                f"{self.name}: '{key}' must be an integer in [{minimum}, {maximum:,}], got {value!r}"
+            )
+        if not minimum <= int(value) <= maximum:
+            shown = f"{value:g}" if isinstance(value, float) else f"{value!r}"
+            raise ConfigError(f"{self.name}: '{key}' must be in [{minimum}, {maximum:,}], got {shown}")
         return int(value)
+
+
+def _ints(c: _Cfg, key: str, minimum: int = 0) -> list[int]:
+    """A list of integers (``compress_ratios``, ``mlp_only_layers``); absent = []."""
+    value = c.get(key, default=[])
+    if not isinstance(value, list):
+        raise ConfigError(f"{c.name}: '{key}' must be a list of integers, got {value!r}")
+    out = []
+    for v in value:
+        ok = not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v) and v == int(v)
+        if not ok or not minimum <= int(v) <= _DEFAULT_MAX_INT:
+            raise ConfigError(
+                f"{c.name}: '{key}' must hold integers in [{minimum}, {_DEFAULT_MAX_INT:,}], got {v!r}"
+            )
+        out.append(int(v))
+    return out
 
 
 def parse_config(raw: dict[str, Any], model_id: str, source: str = "") -> ModelArch:
@@ -157,11 +229,17 @@ def parse_config(raw: dict[str, Any], model_id: str, source: str = "") -> ModelA
     notes: list[str] = []
     n_mtp = c.int("num_nextn_predict_layers", default=0, minimum=0)
     layers = [_layer(c, h, i, approx, mtp=i >= n_layers) for i in range(n_layers + n_mtp)]
-    tied = bool(c.get("tie_word_embeddings", default=False))
+    tied = c.flag("tie_word_embeddings")
     emb = vocab * h * (1 if tied else 2)
     mtp_extra = n_mtp * (2 * h * h + 3 * h)  # eh_proj + enorm/hnorm/shared-head norm
     if n_mtp:
         notes.append(f"{n_mtp} MTP layer(s) counted in total parameters, not in active")
+    total = sum(layer.params for layer in layers) + emb + mtp_extra
+    if total > MAX_TOTAL_PARAMS:
+        raise ConfigError(
+            f"{c.name}: the config describes {total:.3g} parameters, beyond any model "
+            f"(limit {MAX_TOTAL_PARAMS:g}); check hidden_size, layers and expert sizes"
+        )
     return ModelArch(
         id=model_id,
         model_type=str(c.get("model_type", default="unknown")),
@@ -182,9 +260,16 @@ def parse_config(raw: dict[str, Any], model_id: str, source: str = "") -> ModelA
 
 
 def _native_dtypes(c: _Cfg, notes: list[str]) -> dict[str, str]:
-    base = _DTYPE_ALIASES.get(str(c.get("torch_dtype", "dtype", default="bfloat16")), "bf16")
+    torch_dtype = c.get("torch_dtype", "dtype", default="bfloat16")
+    if torch_dtype not in _DTYPE_ALIASES:
+        raise ConfigError(
+            f"{c.name}: torch_dtype {torch_dtype!r} is not known; valid: {', '.join(_DTYPE_ALIASES)}"
+        )
+    base = _DTYPE_ALIASES[torch_dtype]
     q = c.get("quantization_config") or {}
-    method = str(q.get("quant_method", "")).lower() if isinstance(q, dict) else ""
+    if not isinstance(q, dict):
+        raise ConfigError(f"{c.name}: 'quantization_config' must be an object, got {q!r}")
+    method = str(q.get("quant_method", "")).lower()
     dtypes = dict.fromkeys(("attention", "ffn", "experts", "embedding", "other"), base)
     if method == "mxfp4":
         dtypes["experts"] = "mxfp4"
@@ -208,7 +293,7 @@ def _is_moe_layer(c: _Cfg, i: int, n_experts: int, mtp: bool) -> bool:
         return True
     if i < c.int("first_k_dense_replace", default=0, minimum=0):
         return False
-    if i in (c.get("mlp_only_layers", default=[]) or []):
+    if i in _ints(c, "mlp_only_layers"):
         return False
     step = c.int("interleave_moe_layer_step", "decoder_sparse_step", "moe_layer_freq", default=1)
     if c.get("interleave_moe_layer_step") is not None:
@@ -231,6 +316,8 @@ def _ffn(c: _Cfg, h: int, i: int, mtp: bool) -> dict[str, int]:
     out["experts"] = n_exp * per_expert
     out["n_experts"] = n_exp
     out["top_k"] = c.int("num_experts_per_tok", "experts_per_token", "num_experts_per_token")
+    if out["top_k"] > n_exp:
+        raise ConfigError(f"{c.name}: {out['top_k']} experts per token but only {n_exp} experts")
     shared_inter = c.int("shared_expert_intermediate_size", default=0, minimum=0)
     n_shared = c.int("n_shared_experts", default=0, minimum=0)
     if c.get("model_type") in ("llama4_text", "llama4"):
@@ -266,14 +353,23 @@ def _layer(c: _Cfg, h: int, i: int, approx: list[str], mtp: bool) -> Layer:
 def _gqa_attention(c: _Cfg, h: int, i: int) -> dict[str, Any]:
     nh = c.int("num_attention_heads", "n_head")
     kvh = c.int("num_key_value_heads", default=nh)
+    if nh % kvh:
+        raise ConfigError(
+            f"{c.name}: num_attention_heads ({nh}) must be a multiple of num_key_value_heads ({kvh})"
+        )
+    if c.get("head_dim") is None and h % nh:
+        raise ConfigError(
+            f"{c.name}: hidden_size ({h}) must be a multiple of num_attention_heads ({nh}) "
+            "when the config gives no head_dim"
+        )
     hd = c.int("head_dim", default=h // nh)
     params = h * nh * hd * 2 + h * kvh * hd * 2
     mt = c.get("model_type")
-    if c.get("attention_bias", "qkv_bias", default=False):
+    if c.flag("attention_bias", "qkv_bias"):
         params += nh * hd + 2 * kvh * hd + (h if mt == "gpt_oss" else 0)
     if mt == "gpt_oss":
         params += nh  # attention sinks
-    if c.get("use_qk_norm", default=False) and mt not in ("llama4_text", "llama4"):
+    if c.flag("use_qk_norm") and mt not in ("llama4_text", "llama4"):
         params += 2 * hd
     kind, window = _window(c, i)
     return {
@@ -290,18 +386,20 @@ def _gqa_attention(c: _Cfg, h: int, i: int) -> dict[str, Any]:
 
 def _window(c: _Cfg, i: int) -> tuple[AttentionKind, int]:
     types = c.get("layer_types")
-    sw = c.get("sliding_window")
+    if types is not None and not (isinstance(types, list) and all(isinstance(t, str) for t in types)):
+        raise ConfigError(f"{c.name}: 'layer_types' must be a list of strings, got {types!r}")
+    sw = c.int("sliding_window", default=0, minimum=0)
     if isinstance(types, list) and i < len(types):
         if "sliding" in str(types[i]) and sw:
-            return "sliding", int(sw)
+            return "sliding", sw
         return "full", 0
-    chunk = c.get("attention_chunk_size")
+    chunk = c.int("attention_chunk_size", default=0, minimum=0)
     if chunk:  # Llama 4: every 4th layer global (NoPE), the rest chunked
-        return ("full", 0) if (i + 1) % 4 == 0 else ("chunked", int(chunk))
-    if sw and c.get("use_sliding_window", default=True):
+        return ("full", 0) if (i + 1) % 4 == 0 else ("chunked", chunk)
+    if sw and c.flag("use_sliding_window", default=True):
         max_window_layers = c.get("max_window_layers")
-        if max_window_layers is None or i >= int(max_window_layers):
-            return "sliding", int(sw)
+        if max_window_layers is None or i >= c.int("max_window_layers", minimum=0):
+            return "sliding", sw
     return "full", 0
 
 
@@ -334,8 +432,8 @@ def _v4_attention(c: _Cfg, h: int, i: int, approx: list[str]) -> dict[str, Any]:
         "ratio-4 layers add lightning-indexer keys (FP8 + 4 B scale); attention parameters "
         "use a grouped low-rank output and single-head KV"
     )
-    ratios = c.get("compress_ratios") or []
-    ratio = int(ratios[i]) if i < len(ratios) else 0
+    ratios = _ints(c, "compress_ratios")
+    ratio = ratios[i] if i < len(ratios) else 0
     nh = c.int("num_attention_heads")
     hd = c.int("head_dim")
     q_lora = c.int("q_lora_rank")

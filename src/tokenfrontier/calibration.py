@@ -5,6 +5,7 @@ and the fit error. Family and memory-kind defaults are geometric means of the fi
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,14 @@ from typing import Any
 import numpy as np
 
 from .catalog import Catalog, default_catalog
-from .errors import TokenFrontierError
-from .profiles import Profile
+from .errors import InvalidInputError, TokenFrontierError
+from .outputs import check_folder, safe_name, write_folder
+from .profiles import Profile, canonical_framework
 from .validation import (
     BUNDLED_CALIBRATION,
     METRICS,
     cell_number,
+    check_row,
     error_stats,
     predict_row,
     read_measured,
@@ -80,14 +83,28 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
     """Fit one profile per (hardware family, framework) present in ``path``; write TOML."""
     from scipy.optimize import least_squares
 
+    check_folder(out_dir, "--out")  # before any fitting: nothing is written unless all succeed
     cat = catalog or default_catalog()
     rows = read_measured(path)
     if str(path) == "calibration" and not Path(path).exists():
         path = BUNDLED_CALIBRATION
     groups: dict[tuple[str, str, str, str], list[dict[str, str]]] = {}
-    for r in rows:
-        chip = cat.chip(r["hardware"].strip())
-        groups.setdefault((chip.family, chip.kind, r["framework"].strip(), row_era(r)), []).append(r)
+    skipped: list[str] = []
+    for line, r in enumerate(rows, start=2):  # line 1 is the header
+        try:
+            check_row(r)
+            chip = cat.chip(r["hardware"].strip())
+            fw, era = canonical_framework(r["framework"]), row_era(r)
+            _profile_id(chip.family, fw, era)
+        except TokenFrontierError as exc:
+            skipped.append(f"line {line}: {exc}")
+            continue
+        groups.setdefault((chip.family, chip.kind, fw, era), []).append(r)
+    if not groups:
+        raise InvalidInputError(f"{path}: no row can be fitted ({len(skipped)} skipped; first: {skipped[0]})")
+    note = "fitted by `tokenfrontier calibrate`"
+    if skipped:
+        note += f"; {len(skipped)} row(s) of the CSV skipped (first: {skipped[0]})"
     written = []
     for (family, kind, fw, era), grp in sorted(groups.items()):
         start = Profile(id="prior", families=(), framework="prior", **_PRIORS[kind])
@@ -101,7 +118,7 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
         def make(x: np.ndarray, _start: Profile = start, _fw: str = fw, _fam: str = family,
                  _names: list[str] = names, _era: str = era) -> Profile:  # fmt: skip
             upd = dict(zip(_names, (float(v) for v in x), strict=True))
-            pid = f"{_fam}-{_fw}" + (f"-{_era}" if _era else "")
+            pid = _profile_id(_fam, _fw, _era)
             return _start.model_copy(
                 update={**upd, "id": pid, "families": (_fam,), "framework": _fw, "era": _era}
             )
@@ -132,14 +149,20 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
                 + ", ".join(sorted({r["model"] for r in grp})),
                 "fit_rows": len(grp),
                 "fit_error": {f"{k}_median_ape_pct": v["median_ape_pct"] for k, v in errs.items()},
-                "notes": "fitted by `tokenfrontier calibrate`",
+                "notes": note,
             }
         )
         written.append(prof)
     written += _defaults(written)
-    for prof in written:  # write only once every fit has succeeded
-        _write(prof, Path(out_dir))
+    # written only once every fit has succeeded, all files together (temporary folder, then moved)
+    write_folder(out_dir, {f"{prof.id}.toml": _render(prof) for prof in written}, "--out")
     return written
+
+
+def _profile_id(family: str, framework: str, era: str) -> str:
+    """The id (and file name) of a fitted profile; names that cannot be a file are an error."""
+    pid = f"{family}-{framework}" + (f"-{era}" if era else "")
+    return safe_name(pid, f"profile id (hardware family '{family}' x framework '{framework}')")
 
 
 def _defaults(fitted: list[Profile]) -> list[Profile]:
@@ -179,8 +202,7 @@ def _defaults(fitted: list[Profile]) -> list[Profile]:
     return out
 
 
-def _write(prof: Profile, out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _render(prof: Profile) -> str:
     lines = [f"# Efficiency profile {prof.id}: written by `tokenfrontier calibrate`."]
     for key, value in prof.model_dump().items():
         if isinstance(value, dict):
@@ -188,16 +210,14 @@ def _write(prof: Profile, out_dir: Path) -> Path:
         lines.append(f"{key} = {_toml(value)}")
     lines.append("\n[fit_error]")
     lines += [f"{k} = {v}" for k, v in prof.fit_error.items()]
-    path = out_dir / f"{prof.id}.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return "\n".join(lines) + "\n"
 
 
 def _toml(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, str):  # a TOML basic string: JSON's escapes are TOML's (DEL escaped too)
+        return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_toml(x) for x in v) + "]"
     if isinstance(v, float):

@@ -44,7 +44,9 @@ def pareto_mask(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bo
 class Frontier(Table):
     """Frontier points (SI units) and how many configurations were evaluated."""
 
-    def __init__(self, records: list[dict[str, Any]], evaluated: int, title: str) -> None:
+    def __init__(
+        self, records: list[dict[str, Any]], evaluated: int, title: str, notes: Sequence[str] = ()
+    ) -> None:
         cols = [
             ("hardware", "hardware", None),
             ("weights", "weights", None),
@@ -59,9 +61,14 @@ class Frontier(Table):
             ("usd_per_mtok", "$/Mtok", lambda v: None if v is None else round(v, 4)),
         ]
         super().__init__(
-            records, cols, title=title, extra={"points_evaluated": evaluated}, records_key="points"
-        )
+            records, cols, title=title, extra={"points_evaluated": evaluated, "notes": list(notes)},
+            records_key="points",
+        )  # fmt: skip
         self.points_evaluated = evaluated
+        self.notes = tuple(notes)
+
+    def __str__(self) -> str:
+        return "\n".join([super().__str__(), *(f"note: {n}" for n in self.notes)])
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -112,7 +119,13 @@ def frontier(
         f"frontier: {arch.id}, ISL {workload.isl:,} / OSL {workload.osl:,}, "
         f"{len(records)} points of {evaluated:,} evaluated"
     )
-    return Frontier(records, evaluated, title)
+    notes = []
+    if workload.isl + workload.osl > arch.max_context:
+        notes.append(
+            f"ISL + OSL = {workload.isl + workload.osl:,} tokens exceeds {arch.id}'s context "
+            f"window of {arch.max_context:,}"
+        )
+    return Frontier(records, evaluated, title, notes)
 
 
 def _record(

@@ -16,9 +16,16 @@ from pydantic import ValidationError
 
 from .catalog import CATALOG_DIR, default_catalog, read_toml
 from .errors import CatalogError, UnknownIdError
-from .specs import Chip, Profile
+from .specs import Chip, Profile, validation_message
 
-__all__ = ["PROFILE_DIR", "Profile", "load_profiles", "resolve_profile"]
+__all__ = [
+    "PROFILE_DIR",
+    "Profile",
+    "canonical_framework",
+    "known_frameworks",
+    "load_profiles",
+    "resolve_profile",
+]
 
 PROFILE_DIR = CATALOG_DIR / "profiles"
 
@@ -32,6 +39,20 @@ _ALIASES = {
 }
 
 
+def canonical_framework(name: str | None) -> str:
+    """A serving-stack name as profiles spell it: lower case, aliases resolved ("" = none)."""
+    fw = (name or "").strip().lower()
+    return _ALIASES.get(fw, fw)
+
+
+def known_frameworks(profiles: dict[str, Profile]) -> list[str]:
+    """Stacks ``--framework`` accepts: the frameworks of ``profiles`` plus the stacks named in
+    the alias table (``trt`` and its spellings: known, not measured, so they resolve to the
+    memory kind's default profile, whose id the prediction reports)."""
+    names = {p.framework for p in profiles.values()}
+    return sorted(names | set(_ALIASES) | set(_ALIASES.values()))
+
+
 def _kind(p: Profile) -> str:
     return "sram" if p.layer_latency_s_per_sqrt_gb > 0 else "hbm"
 
@@ -41,9 +62,7 @@ def _load(path: Path) -> Profile:
     try:
         return Profile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise CatalogError(f"{path}: invalid profile: {loc}: {first['msg']}") from None
+        raise CatalogError(f"{path}: invalid profile: {validation_message(exc, Profile)}") from None
 
 
 def load_profiles(folder: str | Path | None = None) -> dict[str, Profile]:
@@ -62,14 +81,18 @@ def resolve_profile(
 ) -> Profile:
     """The profile for ``chip`` on ``framework`` (``None`` = the family's default stack).
 
+    A ``framework`` that no profile names (after aliases) is an :class:`UnknownIdError` listing
+    the known stacks; a known stack not fitted on this family falls back as described in the
+    module docstring, and the chosen profile's id says which it is.
     ``era`` picks a profile fitted on an older software era of a vendor API ("2024") where
     one exists; otherwise the current one.
     ``profiles`` defaults to the default catalog's (:func:`load_profiles`); pass
     ``catalog.profiles`` to resolve against a catalog with user folders added.
     """
     profiles = profiles if profiles is not None else load_profiles()
-    fw = (framework or "").strip().lower()
-    fw = _ALIASES.get(fw, fw)
+    fw = canonical_framework(framework)
+    if fw and fw not in known_frameworks(profiles):
+        raise UnknownIdError("framework", str(framework).strip(), known_frameworks(profiles))
     ordered = sorted(profiles.values(), key=lambda p: (p.era != era, p.era != "", p.id))
     for p in ordered:
         if fw and p.framework == fw and chip.family in p.families:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Result", "Table", "render_table", "to_jsonable"]
+__all__ = ["Result", "Table", "first_non_finite", "render_table", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -32,6 +32,32 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def first_non_finite(value: Any, path: str = "") -> str | None:
+    """Where in a result (``a.b[2].c``) the first NaN or infinity sits; ``None`` if nowhere.
+
+    The CLI refuses such a result instead of letting JSON turn the number into ``null``.
+    """
+    if hasattr(value, "to_dict") and callable(value.to_dict) and not isinstance(value, dict):
+        return first_non_finite(value.to_dict(), path)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = first_non_finite(v, f"{path}.{k}" if path else str(k))
+            if found:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            found = first_non_finite(v, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if hasattr(value, "tolist") and not isinstance(value, str | bytes):
+        return first_non_finite(value.tolist(), path)
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "(result)"
+    return None
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -7,11 +7,26 @@ errors (``extra="forbid"``).
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import annotated_types as at
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["DEFAULT_MEMORY_FRACTION", "DTYPE_BYTES", "Chip", "MemoryTier", "Profile", "System"]
+__all__ = [
+    "DEFAULT_MEMORY_FRACTION",
+    "DTYPE_BYTES",
+    "MAX_FLOPS_PER_S",
+    "MIN_FLOPS_PER_S",
+    "TCO_CAPEX_LINES",
+    "Chip",
+    "MemoryTier",
+    "Profile",
+    "System",
+    "TcoInputs",
+    "field_range",
+    "validation_message",
+]
 
 #: Bytes per element of each storage dtype. ``mxfp4``: 4-bit values + one 8-bit scale per 32.
 DTYPE_BYTES: dict[str, float] = {
@@ -31,8 +46,86 @@ DTYPE_BYTES: dict[str, float] = {
 DEFAULT_MEMORY_FRACTION: dict[str, float] = {"hbm": 0.9, "sram": 0.95}
 
 
+#: Physical ceilings of catalog numbers (generous: 100x-1000x beyond today's largest machines).
+MAX_FLOPS_PER_S = 1e19
+MIN_FLOPS_PER_S = 1e9  # and floors: a rate below these is a units mistake (GFLOP/s, MB/s)
+_MIN_BYTES_PER_S = 1e6
+_MAX_BYTES = 1e16  # 10 PB in one memory tier
+_MAX_BYTES_PER_S = 1e18
+_MAX_USD = 1e10
+_MAX_LATENCY_S = 1.0
+
+
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """Frozen, unknown keys forbidden, numbers finite and of the declared type (no ``"1e9"``
+    strings, no ``true`` for a count); tuples may be written as TOML arrays."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
+
+
+def _tuple(**kw: Any) -> Any:
+    return Field(strict=False, **kw)
+
+
+def field_range(model: type[BaseModel], name: str) -> str | None:
+    """The valid range of a numeric field as text (``(0, 1e+16]``), ``None`` if unconstrained."""
+    from .units import range_text
+
+    info = model.model_fields.get(name)
+    if info is None:
+        return None
+    lo = hi = None
+    lo_open = hi_open = False
+    for m in info.metadata:
+        if isinstance(m, at.Gt):
+            lo, lo_open = float(m.gt), True  # type: ignore[arg-type]
+        elif isinstance(m, at.Ge):
+            lo = float(m.ge)  # type: ignore[arg-type]
+        elif isinstance(m, at.Lt):
+            hi, hi_open = float(m.lt), True  # type: ignore[arg-type]
+        elif isinstance(m, at.Le):
+            hi = float(m.le)  # type: ignore[arg-type]
+    if lo is None and hi is None:
+        return None
+    return range_text(lo, hi, lo_open, hi_open)
+
+
+def _nested(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseModel], str] | None:
+    """The model and field name a validation error location points at (through nested tiers)."""
+    current, name = model, None
+    for part in loc:
+        if not isinstance(part, str):
+            continue
+        if current is None or part not in current.model_fields:
+            return None
+        name = part
+        ann = current.model_fields[part].annotation
+        args = getattr(ann, "__args__", ()) or (ann,)
+        nxt = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        current = nxt[0] if nxt else current
+        if nxt:
+            name = None
+    return (current, name) if name else None
+
+
+def validation_message(err: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """One line for a pydantic error: where, what, and the field's valid range when it has one."""
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if first["loc"] and "input" in first and first["type"] not in ("missing", "extra_forbidden"):
+        shown = repr(first["input"])
+        msg += f", got {shown if len(shown) <= 60 else shown[:57] + '...'}"
+    target = _nested(model, tuple(first["loc"])) if model is not None else None
+    rng = field_range(*target) if target is not None else None
+    if first["loc"] and first["loc"][0] == "dense_flops_per_s":
+        rng = f"[{MIN_FLOPS_PER_S:g}, {MAX_FLOPS_PER_S:g}] FLOP/s"
+    if rng:
+        msg += f" (valid: {rng})"
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{loc}: {msg}{more}"
 
 
 class MemoryTier(_Frozen):
@@ -40,10 +133,10 @@ class MemoryTier(_Frozen):
 
     name: str
     technology: str = ""
-    capacity_bytes: float = Field(gt=0)
-    usable_capacity_bytes: float | None = Field(default=None, gt=0)
-    bandwidth_bytes_per_s: float = Field(gt=0)
-    latency_s: float = Field(default=0.0, ge=0)
+    capacity_bytes: float = Field(gt=0, le=_MAX_BYTES)
+    usable_capacity_bytes: float | None = Field(default=None, gt=0, le=_MAX_BYTES)
+    bandwidth_bytes_per_s: float = Field(ge=_MIN_BYTES_PER_S, le=_MAX_BYTES_PER_S)
+    latency_s: float = Field(default=0.0, ge=0, le=_MAX_LATENCY_S)
     notes: str = ""
 
     @property
@@ -60,18 +153,18 @@ class Chip(_Frozen):
     vendor: str
     family: str
     kind: Literal["hbm", "sram"]
-    memory: tuple[MemoryTier, ...] = Field(min_length=1)
+    memory: tuple[MemoryTier, ...] = _tuple(min_length=1)
     dense_flops_per_s: dict[str, float]
-    marketed_flops_per_s: float | None = Field(default=None, gt=0)
+    marketed_flops_per_s: float | None = Field(default=None, gt=0, le=100 * MAX_FLOPS_PER_S)
     marketed_dtype: str | None = None
-    sparsity_factor: float | None = Field(default=None, ge=1)
-    scale_up_bytes_per_s: float = Field(default=0.0, ge=0)
-    scale_out_bytes_per_s: float = Field(default=0.0, ge=0)
-    board_power_w: float | None = Field(default=None, gt=0)
-    price_usd: float | None = Field(default=None, ge=0)
+    sparsity_factor: float | None = Field(default=None, ge=1, le=100)
+    scale_up_bytes_per_s: float = Field(default=0.0, ge=0, le=_MAX_BYTES_PER_S)  # 0 = none
+    scale_out_bytes_per_s: float = Field(default=0.0, ge=0, le=_MAX_BYTES_PER_S)  # 0 = none
+    board_power_w: float | None = Field(default=None, gt=0, le=1e6)
+    price_usd: float | None = Field(default=None, ge=0, le=_MAX_USD)
     process_node: str = ""
     usable_memory_fraction: float | None = Field(default=None, gt=0, le=1)
-    sources: tuple[str, ...] = Field(min_length=1)
+    sources: tuple[str, ...] = _tuple(min_length=1)
     notes: str = ""
 
     @model_validator(mode="after")
@@ -81,8 +174,18 @@ class Chip(_Frozen):
         for dtype, value in self.dense_flops_per_s.items():
             if dtype not in DTYPE_BYTES:
                 raise ValueError(f"dense_flops_per_s: unknown dtype '{dtype}'")
-            if value <= 0:
-                raise ValueError(f"dense_flops_per_s.{dtype} must be > 0")
+            if not (math.isfinite(value) and MIN_FLOPS_PER_S <= value <= MAX_FLOPS_PER_S):
+                raise ValueError(
+                    f"dense_flops_per_s.{dtype} must be in [{MIN_FLOPS_PER_S:g}, {MAX_FLOPS_PER_S:g}] "
+                    f"FLOP/s, got {value!r}"
+                )
+        for name in ("scale_up_bytes_per_s", "scale_out_bytes_per_s"):
+            value = getattr(self, name)
+            if 0 < value < _MIN_BYTES_PER_S:
+                raise ValueError(
+                    f"{name} must be 0 (none) or in [{_MIN_BYTES_PER_S:g}, {_MAX_BYTES_PER_S:g}] "
+                    f"bytes/s, got {value!r}"
+                )
         return self
 
     @property
@@ -134,15 +237,15 @@ class System(_Frozen):
     id: str
     name: str
     chip: Chip
-    chips: int = Field(ge=1)
-    scale_up_domain_chips: int = Field(ge=1)
-    scale_out_bytes_per_s: float | None = Field(default=None, gt=0)
-    hop_latency_s: float = Field(default=5e-6, ge=0)
-    offload: tuple[MemoryTier, ...] = ()
-    power_w: float | None = Field(default=None, gt=0)
-    price_usd: float | None = Field(default=None, ge=0)
+    chips: int = Field(ge=1, le=1_000_000)
+    scale_up_domain_chips: int = Field(ge=1, le=1_000_000)
+    scale_out_bytes_per_s: float | None = Field(default=None, ge=_MIN_BYTES_PER_S, le=_MAX_BYTES_PER_S)
+    hop_latency_s: float = Field(default=5e-6, ge=0, le=_MAX_LATENCY_S)
+    offload: tuple[MemoryTier, ...] = _tuple(default=())
+    power_w: float | None = Field(default=None, gt=0, le=1e9)
+    price_usd: float | None = Field(default=None, ge=0, le=_MAX_USD)
     implicit: bool = False
-    sources: tuple[str, ...] = Field(min_length=1)
+    sources: tuple[str, ...] = _tuple(min_length=1)
     notes: str = ""
 
     @model_validator(mode="after")
@@ -176,21 +279,76 @@ class Profile(_Frozen):
     """
 
     id: str
-    families: tuple[str, ...]
-    framework: str
-    bandwidth_efficiency: float = Field(gt=0, le=1)
-    flops_efficiency: float = Field(gt=0, le=1)
-    decode_flops_efficiency: float = Field(default=0.1, gt=0, le=1)
-    kernel_latency_s: float = Field(ge=0)
-    layer_latency_s_per_sqrt_gb: float = Field(default=0.0, ge=0)
-    collective_latency_s: float = Field(ge=0)
-    step_overhead_s: float = Field(ge=0)
-    request_overhead_s: float = Field(default=0.0, ge=0)
+    families: tuple[str, ...] = Field(strict=False)
+    framework: str = Field(min_length=1)
+    bandwidth_efficiency: float = Field(ge=1e-3, le=1)
+    flops_efficiency: float = Field(ge=1e-3, le=1)
+    decode_flops_efficiency: float = Field(default=0.1, ge=1e-4, le=1)
+    kernel_latency_s: float = Field(ge=0, le=_MAX_LATENCY_S)
+    layer_latency_s_per_sqrt_gb: float = Field(default=0.0, ge=0, le=_MAX_LATENCY_S)
+    collective_latency_s: float = Field(ge=0, le=_MAX_LATENCY_S)
+    step_overhead_s: float = Field(ge=0, le=10.0)
+    request_overhead_s: float = Field(default=0.0, ge=0, le=100.0)
     era: str = ""  # software era of vendor-API rows it was fitted on ("2024"); "" = current
     fitted: bool = False
     fitted_on: str = ""
-    fit_rows: int = 0
+    fit_rows: int = Field(default=0, ge=0)
     fit_error: dict[str, float] = Field(default_factory=dict)
     derived_from: str = ""
-    sources: tuple[str, ...] = ()
+    sources: tuple[str, ...] = _tuple(default=())
     notes: str = ""
+
+
+#: Capex lines of a TCO preset (upfront USD per system).
+TCO_CAPEX_LINES = (
+    "server_usd",
+    "service_usd",
+    "networking_usd",
+    "storage_usd",
+    "software_usd",
+    "installation_usd",
+)
+
+
+class TcoInputs(BaseModel):
+    """Inputs of the TCO model (``economics.tco``): a TCO preset of the catalog. USD, fractions
+    (0.8 = 80%), kW, years; validated when the catalog loads the preset."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
+
+    id: str = "custom"
+    system: str | None = None
+    server_usd: float | None = Field(default=None, ge=0, le=_MAX_USD)
+    service_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    networking_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    storage_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    software_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    installation_usd: float = Field(default=0.0, ge=0, le=_MAX_USD)
+    equity_cost: float = Field(ge=0, le=1)
+    debt_cost: float = Field(ge=0, le=1)
+    equity_share: float = Field(ge=0, le=1)
+    useful_life_years: float = Field(ge=0.1, le=30)
+    electricity_usd_per_kwh: float = Field(ge=0, le=10)
+    utilization: float = Field(ge=0, le=1)
+    pue: float = Field(ge=1, le=3)
+    colocation_usd_per_kw_month: float = Field(ge=0, le=10_000)
+    power_kw: float | None = Field(default=None, gt=0, le=100_000)
+    remote_hands_usd_per_month: float = Field(default=0.0, ge=0, le=1e7)
+    internet_usd_per_month: float = Field(default=0.0, ge=0, le=1e7)
+    cooling_lpm_per_kw: float = Field(default=0.0, ge=0, le=1_000)
+    sources: tuple[str, ...] = Field(default=(), strict=False)
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _wacc_sane(self) -> TcoInputs:
+        if self.wacc <= 0:
+            raise ValueError("WACC must be positive (equity and debt costs are both 0)")
+        return self
+
+    @property
+    def wacc(self) -> float:
+        return self.equity_share * self.equity_cost + (1 - self.equity_share) * self.debt_cost
+
+    @property
+    def capex_usd(self) -> float:
+        return sum(getattr(self, k) or 0.0 for k in TCO_CAPEX_LINES)

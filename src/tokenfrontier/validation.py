@@ -26,12 +26,14 @@ from .resolve import get_model, get_system
 from .results import Result, render_table
 from .scenario import build_scenario
 from .serving import Workload
+from .units import MAX_CONTEXT_TOKENS, check_number, read_text
 
 __all__ = [
     "BUNDLED_CALIBRATION",
     "METRICS",
     "Validation",
     "cell_number",
+    "check_row",
     "error_stats",
     "predict_row",
     "read_measured",
@@ -62,23 +64,24 @@ def read_measured(path: str | Path) -> list[dict[str, str]]:
     path = Path(path)
     if str(path) == "calibration" and not path.exists():
         path = BUNDLED_CALIBRATION
+    text = read_text(path, "measured CSV")
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot read measured CSV: {exc.strerror}") from None
-    reader = csv.DictReader(text.splitlines())
-    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-    if missing:
-        raise InvalidInputError(
-            f"{path}: measured CSV lacks column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)}"
-        )
-    rows = list(reader)
+        reader = csv.DictReader(text.splitlines())
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidInputError(
+                f"{path}: measured CSV lacks column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)}"
+            )
+        rows = [{k: v if isinstance(v, str) else "" for k, v in r.items() if k is not None} for r in reader]
+    except csv.Error as exc:
+        raise InvalidInputError(f"{path}: malformed CSV: {exc}") from None
     if not rows:
         raise InvalidInputError(f"{path}: measured CSV has no rows")
     return rows
 
 
 def cell_number(row: dict[str, str], key: str) -> float | None:
+    """A numeric cell; ``None`` when empty. Text and NaN/infinity are an :class:`InvalidInputError`."""
     v = (row.get(key) or "").strip()
     if not v:
         return None
@@ -86,7 +89,39 @@ def cell_number(row: dict[str, str], key: str) -> float | None:
         x = float(v)
     except ValueError:
         raise InvalidInputError(f"column '{key}': cannot read {v!r} as a number") from None
-    return x if math.isfinite(x) else None
+    if not math.isfinite(x):
+        raise InvalidInputError(f"column '{key}': {v!r} is not a finite number")
+    return x
+
+
+#: Valid range of each numeric column: (low, high, integer, unit). Empty cells are allowed.
+ROW_RANGES: dict[str, tuple[float, float, bool, str]] = {
+    "tp": (1, 100_000, True, "chips"),
+    "ep": (1, 100_000, True, ""),
+    "isl": (1, MAX_CONTEXT_TOKENS, True, "tokens"),
+    "osl": (1, MAX_CONTEXT_TOKENS, True, "tokens"),
+    "concurrency": (1, 1_000_000, True, "requests"),
+    "tok_s_per_user": (0, 1e7, False, "tok/s"),
+    "tok_s_per_gpu": (0, 1e7, False, "tok/s"),
+    "output_tok_s_per_gpu": (0, 1e7, False, "tok/s"),
+    "ttft_ms": (0, 1e7, False, "ms"),
+    "tpot_ms": (0, 1e7, False, "ms"),
+}
+
+
+def check_row(row: dict[str, str]) -> None:
+    """Reject a measured row with a missing id or a number outside its physical range.
+
+    Counts (tp, ep, lengths, concurrency) are integers >= 1; measured speeds and times > 0.
+    Callers skip the row and record the message as its reason.
+    """
+    for key in ("model", "hardware", "framework"):
+        if not (row.get(key) or "").strip():
+            raise InvalidInputError(f"column '{key}' is empty")
+    for key, (lo, hi, integer, unit) in ROW_RANGES.items():
+        text = (row.get(key) or "").strip()
+        if text:
+            check_number(text, f"column '{key}'", lo, hi, lo_open=not integer, integer=integer, unit=unit)
 
 
 #: Weights when a row leaves ``precision`` empty (the vendor chose): what the vendor serves by
@@ -129,6 +164,7 @@ def predict_row(
     Uses the ``queued`` serving policy: a server whose KV cannot hold the row's concurrency
     runs what fits and queues the rest, as the measured stacks do.
     """
+    check_row(row)
     model, hw = row["model"].strip(), row["hardware"].strip()
     arch = get_model(model, catalog)
     system = get_system(hw, catalog)
@@ -139,7 +175,8 @@ def predict_row(
     if isl is None or osl is None:
         isl, osl = _DEFAULT_SINGLE_STREAM
     workload = Workload(int(isl), int(osl), 1.0 if single else 0.8)
-    conc = int(cell_number(row, "concurrency") or 1)
+    measured_conc = cell_number(row, "concurrency")
+    conc = 1 if measured_conc is None else int(measured_conc)  # empty: one stream
     prof = resolve_profile(system.chip, row["framework"], profiles, row_era(row))
     tp_i = int(tp) if tp else None
     ep_i = int(ep) if ep else None

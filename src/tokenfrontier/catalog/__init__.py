@@ -17,7 +17,7 @@ it is, including the one ``tokenfrontier calibrate --out DIR`` writes. Each kind
 - system: ``chip``, ``chips``, ``scale_up_domain_chips``, ``offload``, ``power_w``, ... (:class:`System`)
 - profile: ``families``, ``framework``, ``bandwidth_efficiency``, ... (:class:`Profile`)
 - tco (a TCO preset): ``server_usd``, ``equity_cost``, ``pue``, ``utilization``, ``system``, ...
-  (validated by ``tokenfrontier.economics.tco.TcoInputs``)
+  (:class:`~tokenfrontier.specs.TcoInputs`)
 - card (a selling-price card): ``usd_per_mtok``, ``agentic_spend_share``
 - rental (rental rates): ``usd_per_chip_hour`` (chip id -> [low, high] USD per chip-hour)
 
@@ -30,6 +30,7 @@ file.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import tomllib
 from collections.abc import Iterable
@@ -40,12 +41,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import CatalogError, UnknownIdError
-from ..specs import Chip, Profile, System
+from ..specs import Chip, Profile, System, TcoInputs, validation_message
+from ..units import read_text
 
 __all__ = [
+    "CARD_TOKEN_TYPES",
     "CATALOG_DIR",
     "KINDS",
     "KIND_KEYS",
+    "MAX_USD_PER_MTOK",
     "Catalog",
     "PriceTable",
     "default_catalog",
@@ -57,16 +61,8 @@ CATALOG_DIR = Path(__file__).parent
 BUNDLED_FOLDERS = ("chips", "systems", "profiles", "prices")
 _MERGED_TABLES = ("dense_flops_per_s",)
 _COMMON_KEYS = frozenset({"id", "name", "extends", "sources", "notes"})
-#: The inputs of a TCO preset (the fields of ``economics.tco.TcoInputs``; a test keeps them equal).
-TCO_KEYS = frozenset(
-    {
-        "id", "system", "server_usd", "service_usd", "networking_usd", "storage_usd",
-        "software_usd", "installation_usd", "equity_cost", "debt_cost", "equity_share",
-        "useful_life_years", "electricity_usd_per_kwh", "utilization", "pue",
-        "colocation_usd_per_kw_month", "power_kw", "remote_hands_usd_per_month",
-        "internet_usd_per_month", "cooling_lpm_per_kw", "sources", "notes",
-    }
-)  # fmt: skip
+#: The inputs of a TCO preset (the fields of :class:`tokenfrontier.specs.TcoInputs`).
+TCO_KEYS = frozenset(TcoInputs.model_fields)
 _SCHEMA_KEYS: dict[str, frozenset[str]] = {
     "chip": frozenset(Chip.model_fields),
     "system": frozenset(System.model_fields),
@@ -83,6 +79,9 @@ KIND_KEYS: dict[str, frozenset[str]] = {
     for kind, keys in _SCHEMA_KEYS.items()
 }
 _EXTENDABLE = ("chip", "system", "tco")
+#: Token types of a price card, and the highest price a card may state ($ per Mtok).
+CARD_TOKEN_TYPES = ("cache_read", "cache_write", "input", "output")
+MAX_USD_PER_MTOK = 1e4
 _KIND_NAMES = {
     "chip": "chip",
     "system": "system",
@@ -93,22 +92,18 @@ _KIND_NAMES = {
 }
 
 
-def _describe(err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{loc}: {first['msg']}{more}"
-
-
 def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file as a dict; malformed or unreadable files are a :class:`CatalogError`."""
+    """A TOML file (UTF-8, with or without BOM) as a dict; malformed, unreadable or non-UTF-8
+    files and an ``id`` / ``extends`` that is not a string are a :class:`CatalogError`."""
+    text = read_text(path, "catalog TOML file", CatalogError)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path}: malformed TOML: {exc}") from None
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read: {exc.strerror}") from None
+    for key in ("id", "extends"):
+        if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
+            raise CatalogError(f"{path}: '{key}' must be one entry id (a non-empty string), got {raw[key]!r}")
+    return raw
 
 
 def kind_of(path: Path, raw: dict[str, Any]) -> str | None:
@@ -278,7 +273,7 @@ class Catalog:
         try:
             chip = Chip.model_validate(raw)
         except ValidationError as exc:
-            raise CatalogError(f"{path}: invalid chip: {_describe(exc)}") from None
+            raise CatalogError(f"{path}: invalid chip: {validation_message(exc, Chip)}") from None
         self._chips[chip.id] = chip
 
     def _add_system(self, path: Path, raw: dict[str, Any]) -> None:
@@ -302,14 +297,14 @@ class Catalog:
         try:
             system = System.model_validate(raw)
         except ValidationError as exc:
-            raise CatalogError(f"{path}: invalid system: {_describe(exc)}") from None
+            raise CatalogError(f"{path}: invalid system: {validation_message(exc, System)}") from None
         self._systems[system.id] = system
 
     def _add_profile(self, path: Path, raw: dict[str, Any]) -> None:
         try:
             profile = Profile.model_validate(raw)
         except ValidationError as exc:
-            raise CatalogError(f"{path}: invalid profile: {_describe(exc)}") from None
+            raise CatalogError(f"{path}: invalid profile: {validation_message(exc, Profile)}") from None
         self._profiles[profile.id] = profile
 
     def _add_tco(self, path: Path, raw: dict[str, Any]) -> None:
@@ -321,6 +316,10 @@ class Catalog:
         pid = raw.get("id")
         if not isinstance(pid, str):
             raise CatalogError(f"{path}: a TCO preset needs an 'id' string")
+        try:
+            TcoInputs.model_validate(raw)
+        except ValidationError as exc:
+            raise CatalogError(f"{path}: invalid TCO preset: {validation_message(exc, TcoInputs)}") from None
         self._tco[pid] = PriceTable(pid, path, raw)
 
     def _add_card(self, path: Path, raw: dict[str, Any]) -> None:
@@ -328,6 +327,21 @@ class Catalog:
         cid = raw.get("id")
         if not isinstance(cid, str):
             raise CatalogError(f"{path}: a price card needs an 'id' string")
+        for key in ("usd_per_mtok", "agentic_spend_share"):
+            table = raw.get(key)
+            ok = (
+                isinstance(table, dict)
+                and set(table) == set(CARD_TOKEN_TYPES)
+                and all(
+                    isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= MAX_USD_PER_MTOK
+                    for v in table.values()
+                )
+            )
+            if not ok:
+                raise CatalogError(
+                    f"{path}: price card '{cid}': [{key}] needs a number in (0, {MAX_USD_PER_MTOK:g}] "
+                    "for each of " + ", ".join(CARD_TOKEN_TYPES)
+                )
         self._cards[cid] = PriceTable(cid, path, raw)
 
     def _add_rental(self, path: Path, raw: dict[str, Any]) -> None:
@@ -340,12 +354,13 @@ class Catalog:
                 isinstance(pair, list)
                 and len(pair) == 2
                 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
-                and 0 <= pair[0] <= pair[1]
+                and all(math.isfinite(v) for v in pair)
+                and 0 <= pair[0] <= pair[1] <= 1e4
             )
             if not ok:
                 raise CatalogError(
-                    f"{path}: usd_per_chip_hour.{chip_id}: expected [low, high] USD with "
-                    f"0 <= low <= high, got {pair!r}"
+                    f"{path}: usd_per_chip_hour.{chip_id}: expected [low, high] USD per chip-hour with "
+                    f"0 <= low <= high <= 10000, got {pair!r}"
                 )
             self._rental[chip_id] = (float(pair[0]), float(pair[1]))
 

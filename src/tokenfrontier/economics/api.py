@@ -11,7 +11,7 @@ from ..arch import ModelArch
 from ..catalog import Catalog
 from ..errors import InvalidInputError
 from ..specs import System
-from ..units import parse_context
+from ..units import check_number, parse_context
 from .calculator import Calculation, PhaseDiagram, custom_arch, fit, phase_diagram
 from .cost import Cost, cost_of
 from .deal import Deal
@@ -33,9 +33,14 @@ def parse_settings(items: Sequence[str] | None, flag: str = "--set") -> dict[str
         if not sep:
             raise InvalidInputError(f"{flag} expects key=value, got {item!r}")
         try:
-            out[key.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise InvalidInputError(f"{flag} {key.strip()}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise InvalidInputError(f"{flag} {key.strip()}: {value.strip()!r} is not a finite number")
+        if not key.strip():
+            raise InvalidInputError(f"{flag} expects key=value, got {item!r}")
+        out[key.strip()] = number
     return out
 
 
@@ -288,8 +293,8 @@ def calculator(
     sys_ = get_system(on, catalog)
     conc = parse_positive_int(concurrency, "concurrency", limit=1_000_000)
     i, o = parse_context(isl, "isl"), parse_context(osl, "osl")
-    if usd_per_system is not None and not usd_per_system >= 0:
-        raise InvalidInputError(f"--usd-per-system must be >= 0, got {usd_per_system}")
+    if usd_per_system is not None:
+        check_number(usd_per_system, "--usd-per-system", 0, 1e10, unit="$")
     frac = usable_fraction_of(sys_) if usable_fraction is None else usable_fraction
     f = fit(arch, sys_, weights, kv_dtype, i + o, conc, frac)
     dep = f.deployment

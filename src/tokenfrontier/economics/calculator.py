@@ -23,6 +23,7 @@ from ..placement import Deployment, deploy
 from ..results import Result
 from ..scenario import build_scenario
 from ..specs import DTYPE_BYTES, System
+from ..units import check_number
 
 __all__ = [
     "Calculation",
@@ -51,13 +52,11 @@ def custom_arch(
     (enough that the dense remainder stays positive); attention FLOPs from a hidden size
     estimated as sqrt(active per layer / 12).
     """
-    if not total_params > 0 or layers < 1 or kv_bytes_per_token < 0:
-        raise InvalidInputError(
-            "custom model: total params and layers must be > 0 and KV bytes per token >= 0"
-        )
+    total_params = check_number(total_params, "custom model: total_params", 0, 1e15, lo_open=True)
+    layers = int(check_number(layers, "custom model: layers", 1, 10_000, integer=True))
+    kv_bytes_per_token = check_number(kv_bytes_per_token, "custom model: kv_bytes_per_token", 0, 1e9)
     active = total_params if active_params is None else active_params
-    if not 0 < active <= total_params:
-        raise InvalidInputError("custom model: active params must be in (0, total params]")
+    check_number(active, "custom model: active_params", 0, total_params, lo_open=True)
     per_layer_total, per_layer_active = total_params / layers, active / layers
     hidden = max(int(math.sqrt(per_layer_active / 12)), 64)
     k = 8 if active < total_params else 0

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..results import Result
 from ..specs import System
+from ..units import check_number
 from .tco import Tco
 
 __all__ = ["Deal", "deal", "irr", "npv"]
@@ -140,26 +141,34 @@ def deal(
     capex_per_system_usd: float | None = None,
 ) -> Deal:
     """Price a capacity contract on ``system`` (see the module docstring)."""
-    checks = [
-        (contract_usd > 0, f"contract value must be > 0, got {contract_usd}"),
-        (mw > 0, f"MW must be > 0, got {mw}"),
-        (0 < years <= 30, f"contract term must be in (0, 30] years, got {years}"),
-        (0 <= prepay_fraction < 1, f"prepay fraction must be in [0, 1), got {prepay_fraction}"),
-        (-1 <= discount_rate <= 1, f"discount rate must be in [-1, 1], got {discount_rate}"),
-        (-1 <= post_term_ebitda_margin <= 1, "post-term EBITDA margin must be in [-1, 1]"),
-        (hardware_life_years >= years, "hardware life must be at least the contract term"),
-    ]
-    for ok, msg in checks:
-        if not ok:
-            raise InvalidInputError(msg)
-    kw = kw_per_system or system_tco.inputs.power_kw
-    if not kw or kw <= 0:
-        raise InvalidInputError("kW per system must be > 0")
+    check_number(contract_usd, "contract value", 0, 1e13, lo_open=True, unit="$")
+    check_number(mw, "MW", 0, 1e5, lo_open=True, unit="MW")
+    check_number(years, "contract term", 0, 30, lo_open=True, unit="years")
+    check_number(prepay_fraction, "prepay fraction", 0, 1, hi_open=True)
+    check_number(discount_rate, "discount rate", -1, 1, lo_open=True)
+    check_number(post_term_ebitda_margin, "post-term EBITDA margin", -1, 1)
+    check_number(hardware_life_years, "hardware life", 1, 30, integer=True, unit="years")
+    if hardware_life_years < years:
+        raise InvalidInputError(
+            f"hardware life ({hardware_life_years} years) must be at least the contract term "
+            f"({years:g} years)"
+        )
+    if kw_per_system is not None:  # given: used as is (a default applies only when absent)
+        kw = check_number(kw_per_system, "kW per system", 0, 1e4, lo_open=True, unit="kW")
+    elif system_tco.inputs.power_kw is not None:
+        kw = system_tco.inputs.power_kw
+    else:
+        raise InvalidInputError(f"{system.id}: no power figure; pass --kw-per-system")
     n = mw * 1000 / kw
+    if n < 1:
+        raise InvalidInputError(
+            f"{mw:g} MW at {kw:g} kW per system is {n:.3g} systems; a deal needs at least one system"
+        )
     implied = contract_usd / (years * HOURS_PER_YEAR * n)
-    capex = system_tco.capex_usd if capex_per_system_usd is None else capex_per_system_usd
-    if capex < 0:
-        raise InvalidInputError(f"capex per system must be >= 0, got {capex}")
+    if capex_per_system_usd is not None:
+        capex = check_number(capex_per_system_usd, "capex per system", 0, 1e10, unit="$")
+    else:
+        capex = system_tco.capex_usd
     opex_h = system_tco.operating_usd_per_hour
     annual_rev = contract_usd / years
     prepay = prepay_fraction * contract_usd

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import InvalidInputError
 from ..results import Result
 from ..specs import System
+from ..units import check_number
 from .tco import TcoInputs, apply_overrides, tco
 
 __all__ = ["COLOCATION_RATES", "Fleet", "fleet"]
@@ -109,17 +110,23 @@ def fleet(
     colocation_rates: tuple[float, ...] = COLOCATION_RATES,
 ) -> Fleet:
     """Plan a fleet of ``system`` on ``mw`` MW serving at one frontier point."""
-    if not mw > 0:
-        raise InvalidInputError(f"MW must be > 0, got {mw}")
-    if not usd_per_mtok >= 0:
-        raise InvalidInputError(f"price per Mtok must be >= 0, got {usd_per_mtok}")
+    check_number(mw, "MW", 0, 1e5, lo_open=True, unit="MW")
+    check_number(usd_per_mtok, "price per Mtok", 0, 1e4, lo_open=True, unit="$")
     base = tco(system, inputs)
-    kw = kw_per_system or base.inputs.power_kw or 0.0
-    if kw <= 0:
-        raise InvalidInputError("kW per system must be > 0")
+    if kw_per_system is not None:  # given: used as is (a default applies only when absent)
+        kw = check_number(kw_per_system, "kW per system", 0, 1e4, lo_open=True, unit="kW")
+    elif base.inputs.power_kw is not None:
+        kw = base.inputs.power_kw
+    else:
+        raise InvalidInputError(f"{system.id}: no power figure; pass --kw-per-system")
     systems = int(mw * 1000 // kw)
     per_copy = chips_per_copy / system.chips
     copies = int(systems // per_copy) if per_copy else 0
+    if copies < 1:
+        raise InvalidInputError(
+            f"{mw:g} MW at {kw:g} kW per system is {systems:,} system(s), fewer than one model copy "
+            f"({per_copy:g} systems)"
+        )
     tok_s = copies * chips_per_copy * tok_s_per_chip
     tokens_year = tok_s * 3600 * HOURS_PER_YEAR
     revenue = tokens_year / 1e6 * usd_per_mtok

@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog import Catalog, default_catalog
+from ..catalog import CARD_TOKEN_TYPES, MAX_USD_PER_MTOK, Catalog, default_catalog
 from ..errors import CatalogError, InvalidInputError, UnknownIdError
 from ..specs import System
+from ..units import check_number
 from .tco import apply_overrides, preset_for, tco
 
 __all__ = ["TOKEN_TYPES", "Card", "HourlyRate", "hourly_rate", "load_card", "rental_rates"]
 
-TOKEN_TYPES = ("cache_read", "cache_write", "input", "output")
+TOKEN_TYPES = CARD_TOKEN_TYPES
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,7 @@ def hourly_rate(
     a rate. Presets and rental rates come from ``catalog`` (default: the default catalog).
     """
     if usd_per_hour is not None:
-        if not usd_per_hour >= 0:
-            raise InvalidInputError(f"--usd-per-hour must be >= 0, got {usd_per_hour}")
+        check_number(usd_per_hour, "--usd-per-hour", 0, 1e7, unit="$ per system-hour")
         return HourlyRate(usd_per_hour / system.chips, "given", f"${usd_per_hour:g}/h per {system.id}")
     rates = rental_rates(catalog)
     if rental:
@@ -86,7 +86,7 @@ class Card:
 
 
 def _positive(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+    return isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= MAX_USD_PER_MTOK
 
 
 def _card_tables(catalog: Catalog | None, card: str) -> tuple[dict[str, float], dict[str, float]]:
@@ -101,8 +101,8 @@ def _card_tables(catalog: Catalog | None, card: str) -> tuple[dict[str, float], 
             tables.append({k: float(v) for k, v in table.items()})
         else:
             raise CatalogError(
-                f"{entry.path}: price card '{card}': [{key}] needs a positive number for each of "
-                + ", ".join(TOKEN_TYPES)
+                f"{entry.path}: price card '{card}': [{key}] needs a number in (0, {MAX_USD_PER_MTOK:g}] "
+                "for each of " + ", ".join(TOKEN_TYPES)
             )
     return tables[0], tables[1]
 
@@ -123,7 +123,5 @@ def load_card(
     for k, v in (prices or {}).items():
         if k not in TOKEN_TYPES:
             raise InvalidInputError(f"price card: unknown token type '{k}'; valid: {TOKEN_TYPES}")
-        if not v >= 0:
-            raise InvalidInputError(f"price card: {k} must be >= 0, got {v}")
-        prices_out[k] = float(v)
+        prices_out[k] = check_number(v, f"--price {k}", 0, MAX_USD_PER_MTOK, unit="$ per Mtok")
     return Card(prices_out, share)

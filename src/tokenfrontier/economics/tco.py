@@ -9,70 +9,21 @@ x kW, remote hands and internet per month. A month is 730 hours.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from ..catalog import Catalog, default_catalog
 from ..errors import CatalogError, InvalidInputError, UnknownIdError
 from ..results import Result
-from ..specs import System
+from ..specs import TCO_CAPEX_LINES, System, TcoInputs, validation_message
 
 __all__ = ["HOURS_PER_MONTH", "RentalRate", "Tco", "TcoInputs", "load_presets", "preset_for", "tco"]
 
 HOURS_PER_MONTH = 730.0
-_CAPEX_LINES = (
-    "server_usd",
-    "service_usd",
-    "networking_usd",
-    "storage_usd",
-    "software_usd",
-    "installation_usd",
-)
-
-
-class TcoInputs(BaseModel):
-    """Inputs of the TCO model. USD, fractions (0.8 = 80%), kW, years."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = "custom"
-    system: str | None = None
-    server_usd: float | None = Field(default=None, ge=0)
-    service_usd: float = Field(default=0.0, ge=0)
-    networking_usd: float = Field(default=0.0, ge=0)
-    storage_usd: float = Field(default=0.0, ge=0)
-    software_usd: float = Field(default=0.0, ge=0)
-    installation_usd: float = Field(default=0.0, ge=0)
-    equity_cost: float = Field(ge=0, le=1)
-    debt_cost: float = Field(ge=0, le=1)
-    equity_share: float = Field(ge=0, le=1)
-    useful_life_years: float = Field(gt=0, le=30)
-    electricity_usd_per_kwh: float = Field(ge=0, le=10)
-    utilization: float = Field(ge=0, le=1)
-    pue: float = Field(ge=1, le=3)
-    colocation_usd_per_kw_month: float = Field(ge=0, le=10_000)
-    power_kw: float | None = Field(default=None, gt=0, le=100_000)
-    remote_hands_usd_per_month: float = Field(default=0.0, ge=0)
-    internet_usd_per_month: float = Field(default=0.0, ge=0)
-    cooling_lpm_per_kw: float = Field(default=0.0, ge=0)
-    sources: tuple[str, ...] = ()
-    notes: str = ""
-
-    @model_validator(mode="after")
-    def _wacc_sane(self) -> TcoInputs:
-        if self.wacc <= 0:
-            raise ValueError("WACC must be positive (equity and debt costs are both 0)")
-        return self
-
-    @property
-    def wacc(self) -> float:
-        return self.equity_share * self.equity_cost + (1 - self.equity_share) * self.debt_cost
-
-    @property
-    def capex_usd(self) -> float:
-        return sum(getattr(self, k) or 0.0 for k in _CAPEX_LINES)
+_CAPEX_LINES = TCO_CAPEX_LINES
 
 
 def load_presets(catalog: Catalog | None = None) -> dict[str, TcoInputs]:
@@ -82,7 +33,9 @@ def load_presets(catalog: Catalog | None = None) -> dict[str, TcoInputs]:
         try:
             out[pid] = TcoInputs.model_validate(entry.data)
         except ValidationError as exc:
-            raise CatalogError(f"{entry.path}: invalid TCO preset: {exc.errors()[0]['msg']}") from None
+            raise CatalogError(
+                f"{entry.path}: invalid TCO preset: {validation_message(exc, TcoInputs)}"
+            ) from None
     return out
 
 
@@ -110,9 +63,7 @@ def apply_overrides(inputs: TcoInputs, overrides: dict[str, Any]) -> TcoInputs:
     try:
         return TcoInputs.model_validate({**inputs.model_dump(), **overrides})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "inputs"
-        raise InvalidInputError(f"TCO input {loc}: {first['msg']}") from None
+        raise InvalidInputError(f"TCO input {validation_message(exc, TcoInputs)}") from None
 
 
 @dataclass(frozen=True)
@@ -320,7 +271,8 @@ def tco(system: System, inputs: TcoInputs) -> Tco:
         inputs = inputs.model_copy(update=fill)
     r = inputs.wacc / 12
     n = inputs.useful_life_years * 12
-    payment = inputs.capex_usd * r / (1 - (1 + r) ** -n)
+    # annuity r / (1 - (1 + r)^-n), written to stay exact for a tiny monthly rate
+    payment = inputs.capex_usd * r / -math.expm1(-n * math.log1p(r))
     kw = float(inputs.power_kw or 0.0)
     chip = system.chip
     pflops = system.chips * chip.peak_flops("bf16") / 1e15

@@ -202,8 +202,6 @@ def _calc_model(args: argparse.Namespace, econ: Any) -> Any:
         if args.model:
             raise InvalidInputError("calculator: give a model id or --custom, not both")
         spec = econ.parse_settings(args.custom, "--custom")
-        if "layers" in spec:
-            spec["layers"] = int(spec["layers"])
         valid = {"total_params", "active_params", "layers", "kv_bytes_per_token"}
         if set(spec) - valid or "total_params" not in spec:
             raise InvalidInputError(f"--custom needs total_params= and may set {', '.join(sorted(valid))}")
@@ -235,14 +233,73 @@ def _calibrated(profiles: list[Any], out: str) -> _Written:
     return _Written(profiles, out)
 
 
-def _write_csv(result: Any, path: str) -> None:
-    from ..errors import InvalidInputError
+#: (attribute, flag) of every file output a command may write.
+_FILE_OUTPUTS = (("csv", "--csv"), ("plot", "--plot"), ("cost_plot", "--cost-plot"))
+#: Prediction fields that exist whenever the prediction is feasible.
+_FEASIBLE_FIELDS = ("ttft_s", "tpot_s", "tok_s_per_user", "output_tok_s_per_chip", "total_tok_s_per_chip")
 
-    frame = result.to_frame()
-    try:
-        frame.to_csv(path, index=False)
-    except OSError as exc:
-        raise InvalidInputError(f"--csv {path}: cannot write: {exc.strerror}") from None
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Before any work: every output is writable, of a known format, and no two are one file."""
+    from ..errors import InvalidInputError
+    from ..outputs import check_file, check_folder
+
+    seen: dict[Any, str] = {}
+    for attr, flag in _FILE_OUTPUTS:
+        value = getattr(args, attr, None)
+        if not value:
+            continue
+        if attr == "csv":
+            path = check_file(value, flag)
+        else:
+            from .plots import check_target
+
+            path = check_target(value, flag)
+        key = path.resolve()
+        if key in seen:
+            raise InvalidInputError(f"{flag} {value}: the same file as {seen[key]}; give two files")
+        seen[key] = flag
+    if args.command == "calibrate":
+        check_folder(args.out, "--out")
+
+
+def _check_result(result: Any, args: argparse.Namespace) -> None:
+    """A result with a NaN or infinity, or a feasible prediction lacking a metric, is an error:
+    JSON would print ``null`` where a number should be."""
+    from ..errors import InvalidInputError
+    from ..results import first_non_finite
+
+    where = first_non_finite(result) if hasattr(result, "to_dict") else None
+    if where:
+        raise InvalidInputError(
+            f"{args.command}: cannot compute '{where}' (not a finite number) for these inputs; "
+            "check the numbers in the flags and catalog entries they use"
+        )
+    if args.command == "predict" and result.feasible:
+        missing = [f for f in _FEASIBLE_FIELDS if getattr(result, f) is None]
+        if missing:
+            raise InvalidInputError(f"predict: cannot compute {', '.join(missing)} for these inputs")
+
+
+def _write_outputs(result: Any, args: argparse.Namespace) -> None:
+    """Every file of the command, each rendered to a temporary file, all renamed together."""
+    from ..outputs import staged
+
+    with staged() as out:
+        if getattr(args, "csv", None):
+            frame = result.to_frame()
+            out.add(args.csv, lambda tmp: frame.to_csv(tmp, index=False), "--csv")
+        if getattr(args, "plot", None):
+            from .plots import render
+
+            fig = _figure(args.command, result, args)
+            out.add(args.plot, lambda tmp: render(fig, tmp, args.plot, "--plot"), "--plot")
+        if getattr(args, "cost_plot", None):
+            from .plots import cost_figure, render
+
+            cost_fig = cost_figure(result)
+            out.add(args.cost_plot, lambda tmp: render(cost_fig, tmp, args.cost_plot, "--cost-plot"),
+                    "--cost-plot")  # fmt: skip
 
 
 def _dashboard(port: int) -> int:
@@ -271,23 +328,19 @@ def _dashboard(port: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a bad flag (one line already on stderr) or --help
+        return exc.code if isinstance(exc.code, int) else 2
     if args.command == "dashboard":
         return _dashboard(args.port)
     from ..errors import TokenFrontierError
 
     try:
+        _check_outputs(args)  # before any work: a bad output path costs nothing
         result = _run(args)
-        if getattr(args, "csv", None):
-            _write_csv(result, args.csv)
-        if getattr(args, "plot", None):
-            from .plots import save
-
-            save(_figure(args.command, result, args), args.plot)
-        if getattr(args, "cost_plot", None):
-            from .plots import cost_figure, save
-
-            save(cost_figure(result), args.cost_plot)
+        _check_result(result, args)
+        _write_outputs(result, args)  # all files complete, or none
     except TokenFrontierError as exc:
         sys.stderr.write(f"tokenfrontier: error: {exc}\n")
         return 2

@@ -7,12 +7,45 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 __all__ = ["KV", "PLOTTED", "WEIGHTS", "build_parser"]
 
 WEIGHTS = ("bf16", "fp16", "fp8", "int8", "fp4", "mxfp4", "native")
 KV = ("bf16", "fp16", "fp8", "int8", "fp4")
+
+
+def _number(
+    lo: float | None,
+    hi: float | None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    integer: bool = False,
+    unit: str = "",
+) -> Callable[[str], float]:
+    """An argparse type: a finite number in the range (the message states it), or an integer."""
+
+    def parse(text: str) -> float:
+        from ..errors import InvalidInputError
+        from ..units import check_number
+
+        try:
+            x = check_number(text, "value", lo, hi, lo_open=lo_open, hi_open=hi_open,
+                             integer=integer, unit=unit)  # fmt: skip
+        except InvalidInputError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix("value: ")) from None
+        return int(x) if integer else x
+
+    parse.__name__ = "integer" if integer else "number"
+    return parse
+
+
+_USD_PER_HOUR = _number(0, 1e7, lo_open=True, unit="$ per system-hour")
+_KW = _number(0, 1e4, lo_open=True, unit="kW")
+_MW = _number(0, 1e5, lo_open=True, unit="MW")
+_USD = _number(0, 1e10, unit="$")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,38 +147,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", metavar="NAME", help="TCO preset (cs-3: cs-3-vendor-fleet)")
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
     p.add_argument(
-        "--usd-per-hour", type=float, metavar="USD", help="price by this rate per system-hour instead"
+        "--usd-per-hour", type=_USD_PER_HOUR, metavar="USD", help="price by this rate per system-hour instead"
     )
     p.add_argument("--rental", action="store_true", help="price by the catalog's rental rate instead")
 
     p = sub.add_parser("deal", parents=[common, explain], help="implied rate, IRR, NPV of a deal")
-    p.add_argument("--contract-usd", type=float, required=True, help="contract value ($)")
-    p.add_argument("--mw", type=float, required=True, help="MW of capacity")
-    p.add_argument("--years", type=float, required=True, help="lock-in term (years)")
+    p.add_argument(
+        "--contract-usd",
+        type=_number(0, 1e13, lo_open=True, unit="$"),
+        required=True,
+        help="contract value ($)",
+    )
+    p.add_argument("--mw", type=_MW, required=True, help="MW of capacity")
+    p.add_argument(
+        "--years", type=_number(0, 30, lo_open=True, unit="years"), required=True, help="lock-in term (years)"
+    )
     p.add_argument("--system", default="cs-3", help="system id (default cs-3)")
-    p.add_argument("--kw-per-system", type=float, help="all-in kW per system")
+    p.add_argument("--kw-per-system", type=_KW, help="all-in kW per system")
     p.add_argument("--preset", metavar="NAME", help="TCO preset for capex and opex")
-    p.add_argument("--prepay", type=float, default=0.04, help="prepay fraction (0.04)")
-    p.add_argument("--life", type=int, default=5, help="hardware life (years)")
-    p.add_argument("--post-term-margin", type=float, default=-0.10, help="EBITDA margin after")
-    p.add_argument("--discount-rate", type=float, default=0.13, help="NPV discount rate")
-    p.add_argument("--capex-per-system", type=float, help="override capex per system ($)")
+    p.add_argument("--prepay", type=_number(0, 1, hi_open=True), default=0.04, help="prepay fraction (0.04)")
+    p.add_argument(
+        "--life", type=_number(1, 30, integer=True, unit="years"), default=5, help="hardware life (years)"
+    )
+    p.add_argument("--post-term-margin", type=_number(-1, 1), default=-0.10, help="EBITDA margin after")
+    p.add_argument(
+        "--discount-rate", type=_number(-1, 1, lo_open=True), default=0.13, help="NPV discount rate"
+    )
+    p.add_argument("--capex-per-system", type=_USD, help="override capex per system ($)")
 
     p = sub.add_parser("cost", parents=[common, explain], help="$ per Mtok of a serving point")
     p.add_argument("model", help="catalog model id or path to a config.json")
     p.add_argument("--on", required=True, metavar="HW", help="chip or system")
     _serving_opts(p)
     _deployment_opts(p)
-    p.add_argument("--usd-per-hour", type=float, help="price per system-hour (overrides TCO)")
+    p.add_argument("--usd-per-hour", type=_USD_PER_HOUR, help="price per system-hour (overrides TCO)")
     p.add_argument("--preset", metavar="NAME", help="TCO preset")
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
     p.add_argument("--rental", action="store_true", help="rental $/chip-hour")
     p.add_argument("--mix", default="workload", choices=("workload", "agentic"))
-    p.add_argument("--cache-read-multiple", type=float, default=10.0, help="5-20 (SPEC)")
+    p.add_argument("--cache-read-multiple", type=_number(1, 100), default=10.0, help="1-100; SPEC: 5-20")
     p.add_argument("--price", nargs="+", metavar="TYPE=USD", help="selling card $/Mtok")
     p.add_argument(
         "--target-tok-s-per-user",
-        type=float,
+        type=_number(0, 1e6, lo_open=True, unit="tok/s"),
         metavar="X",
         help="pick the frontier point with the most tok/s/chip at >= X tok/s/user",
     )
@@ -158,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", default="1", metavar="N", help="concurrent requests")
     p.add_argument("--weights", default="bf16", choices=WEIGHTS, help="weight dtype")
     p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
-    p.add_argument("--usd-per-system", type=float, help="$ per system (capex)")
+    p.add_argument("--usd-per-system", type=_USD, help="$ per system (capex)")
     p.add_argument("--preset", metavar="NAME", help="TCO preset")
     p.add_argument(
         "--custom",
@@ -175,12 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fleet", parents=[common, explain], help="MW -> systems -> tokens -> $/year")
     p.add_argument("model", help="catalog model id or path to a config.json")
     p.add_argument("--on", required=True, metavar="HW", help="system")
-    p.add_argument("--mw", type=float, required=True, help="MW of critical IT")
+    p.add_argument("--mw", type=_MW, required=True, help="MW of critical IT")
     _serving_opts(p)
     p.add_argument("--concurrency", default="1", metavar="N", help="requests per model copy")
     p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
-    p.add_argument("--usd-per-mtok", type=float, default=0.30, help="selling price $/Mtok")
-    p.add_argument("--kw-per-system", type=float, help="all-in kW per system")
+    p.add_argument(
+        "--usd-per-mtok",
+        type=_number(0, 1e4, lo_open=True, unit="$"),
+        default=0.30,
+        help="selling price $/Mtok",
+    )
+    p.add_argument("--kw-per-system", type=_KW, help="all-in kW per system")
     p.add_argument("--preset", metavar="NAME", help="TCO preset")
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
 
@@ -230,7 +279,11 @@ def _serving_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--isl", required=True, metavar="N", help="prompt tokens (8192, 96k)")
     p.add_argument("--osl", required=True, metavar="N", help="output tokens")
     p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
-    p.add_argument("--framework", metavar="NAME", help="serving stack (vllm, sglang, trt, ...)")
+    p.add_argument(
+        "--framework",
+        metavar="NAME",
+        help="serving stack (vllm, sglang, ...; an unknown name lists the valid ones)",
+    )
     p.add_argument(
         "--policy",
         default="closed-loop",
@@ -239,7 +292,7 @@ def _serving_opts(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--length-spread",
-        type=float,
+        type=_number(0, 1, lo_open=True),
         default=1.0,
         metavar="F",
         help="lengths uniform in [F*L, L]; 1 = fixed (the measured data uses 0.8)",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..outputs import check_file, write_file
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -22,10 +23,12 @@ if TYPE_CHECKING:
 __all__ = [
     "GEMM_SHAPES",
     "breakdown_figure",
+    "check_target",
     "cost_figure",
     "frontier_figure",
     "memory_figure",
     "phase_figure",
+    "render",
     "roofline_figure",
     "save",
     "tco_figure",
@@ -224,29 +227,42 @@ def _chromium() -> str | None:
     return os.environ.get("BROWSER_PATH")
 
 
-def save(fig: go.Figure, path: str | Path) -> Path:
-    """Write ``fig`` as .html (offline, plotly.js inlined), .png or .svg (kaleido + chromium)."""
-    path = Path(path)
+def check_target(path: str | Path, flag: str = "--plot") -> Path:
+    """Before any work: ``path`` is a writable file of a known format (and PNG/SVG can be made)."""
+    path = check_file(path, flag)
     suffix = path.suffix.lower()
     if suffix not in (".html", ".png", ".svg"):
-        raise InvalidInputError(f"--plot {path}: unknown format '{suffix}'; use .html, .png or .svg")
-    if not path.parent.exists():
-        raise InvalidInputError(f"--plot {path}: folder {path.parent} does not exist")
-    if suffix == ".html":
-        fig.write_html(path, include_plotlyjs=True, full_html=True)
-        return path
-    browser = _chromium()
-    if browser is None:
+        raise InvalidInputError(f"{flag} {path}: unknown format '{suffix}'; use .html, .png or .svg")
+    if suffix != ".html" and _chromium() is None:
         raise InvalidInputError(
-            f"--plot {path}: PNG/SVG export needs Chromium; install the Debian package "
+            f"{flag} {path}: PNG/SVG export needs Chromium; install the Debian package "
             "'chromium' (apt-get install chromium) or write .html"
         )
-    os.environ.setdefault("BROWSER_PATH", browser)
+    return path
+
+
+def render(fig: go.Figure, tmp: Path, path: str | Path, flag: str = "--plot") -> None:
+    """Draw ``fig`` into the file ``tmp`` in the format of ``path``'s suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".html":
+        fig.write_html(tmp, include_plotlyjs=True, full_html=True)
+        return
+    browser = _chromium()
+    if browser is not None:
+        os.environ.setdefault("BROWSER_PATH", browser)
     try:
-        fig.write_image(path, width=1100, height=650)
+        fig.write_image(tmp, format=suffix[1:], width=1100, height=650)
     except Exception as exc:  # kaleido reports browser problems as plain exceptions
         raise InvalidInputError(
-            f"--plot {path}: image export failed ({type(exc).__name__}: {exc}); "
+            f"{flag} {path}: image export failed ({type(exc).__name__}: {exc}); "
             "check that the Debian package 'chromium' works, or write .html"
         ) from None
-    return path
+
+
+def save(fig: go.Figure, path: str | Path, flag: str = "--plot") -> Path:
+    """Write ``fig`` as .html (offline, plotly.js inlined), .png or .svg (kaleido + chromium).
+
+    The file appears complete or not at all (a temporary file beside it, then renamed).
+    """
+    path = check_target(path, flag)
+    return write_file(path, lambda tmp: render(fig, tmp, path, flag), flag)
