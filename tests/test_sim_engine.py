@@ -43,7 +43,7 @@ def _run(req: Requests, policy: str = "chunked-mixed", pp: int = 1, cache=None, 
     cfg = EngineConfig(policy=policy, token_budget=8192, max_seqs=8, kv_capacity_bytes=kv_cap,
                        offload_capacity_bytes=0.0, link_bytes_per_s=1e9)  # fmt: skip
     next_of = np.full(n, -1, dtype=np.int64)
-    run_engine(0, np.arange(n), req, _table(pp=pp), cfg, np.full(n, 1.0), np.arange(4096) * 1.0, cache,
+    run_engine(0, np.arange(n), req, _table(pp=pp), cfg, np.full(n, 1.0), np.arange(4096) * 1.0, None, cache,
                (req.osl - 1).astype(np.int64), out, next_of)  # fmt: skip
     return out
 
@@ -187,3 +187,19 @@ def test_more_prefill_workers_never_raise_p99_ttft(workers, qps):
         return sim.summary["ttft_s"]["p99"]
 
     assert p99(workers + 1) <= p99(workers) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("preemption", ["recompute", "swap"])
+def test_on_demand_admission_preempts_when_kv_runs_out(preemption):
+    kw = dict(
+        workload="closed", isl="8k", osl="2k", concurrency=256, requests=1500, weights="fp8", tp=8, pp=1
+    )
+    reserve = tf.simulate("llama-3.1-70b", "dgx-h100", **kw)
+    demand = tf.simulate("llama-3.1-70b", "dgx-h100", admission="on-demand", preemption=preemption, **kw)
+    assert reserve.columns["preemptions"].sum() == 0  # the capacity rule reserves the full length
+    assert demand.columns["preemptions"].sum() > 0  # 256 x 10k tokens do not fit: some are preempted
+    for sim in (reserve, demand):
+        assert sim.summary["completed"] == 1500  # nobody is lost, preempted requests come back
+        assert sim.summary["kv"]["max_occupancy"] <= 1 + 1e-6
+    # admitting on demand runs larger batches than reserving every request's full length
+    assert demand.summary["kv"]["mean_running"] > reserve.summary["kv"]["mean_running"]

@@ -92,6 +92,8 @@ def simulate(
     replicas: int = 1,
     prefix_cache: bool = True,
     host_cache_gb: float = 0.0,
+    admission: str = "reserve",
+    preemption: str = "recompute",
     slo_ttft_s: float | None = None,
     slo_tpot_s: float | None = None,
     prefill_on: str | System | None = None,
@@ -131,7 +133,7 @@ def simulate(
                     spread=spread, burstiness=burstiness, trace=trace, seed=seed)  # fmt: skip
     cfg = SimConfig(policy=scheduling, token_budget=int(token_budget), max_seqs=int(max_seqs),
                     replicas=int(replicas), prefix_cache=prefix_cache, host_cache_bytes=host_cache_gb * 1e9,
-                    seed=seed)  # fmt: skip
+                    seed=seed, admission=admission, preemption=preemption)  # fmt: skip
     spec = spec_decode_of(spec_decode, catalog, weights, kv_dtype, arch)
     pool, workers = None, 1
     if prefill_on is not None:
@@ -155,6 +157,7 @@ def simulate(
         "session": req.session,
         "replica": out.engine,
         "rejected": out.rejected,
+        "preemptions": out.preemptions,
     }
     tiers = ["device"] + (["host"] if host_cache_gb > 0 else []) + [t.name for t in system.offload]
     chips = int(facts["chips_per_replica"] * cfg.replicas)

@@ -38,6 +38,7 @@ __all__ = ["POLICIES", "EngineConfig", "EngineOutput", "RemotePrefill", "run_eng
 
 POLICIES = ("chunked-mixed", "prefill-first", "decode-first")
 _DECODE_FIRST_CHUNK = 512  # prompt tokens per step under decode-first
+_WATERMARK = 0.01  # on-demand admission keeps this share of KV free (vLLM's default)
 
 
 class RemotePrefill:
@@ -81,7 +82,9 @@ class EngineConfig:
     max_seqs: int
     kv_capacity_bytes: float  # main memory for KV
     offload_capacity_bytes: float  # decode KV that may live in an offload tier
-    link_bytes_per_s: float  # reloads from lower cache tiers cross this link
+    link_bytes_per_s: float  # reloads from lower cache tiers (and swaps) cross this link
+    admission: str = "reserve"  # reserve KV for the full length, or "on-demand" (grow per token)
+    preemption: str = "recompute"  # on-demand only: when KV runs out, "recompute" or "swap"
 
 
 @dataclass
@@ -97,6 +100,7 @@ class EngineOutput:
     reload_s: NDArray[np.float64]
     engine: NDArray[np.int64]
     rejected: NDArray[np.bool_]  # KV of the request alone exceeds the engine's capacity
+    preemptions: NDArray[np.int64]  # times the request was preempted (on-demand admission)
     timeline: list[tuple[float, int, float, int]]  # (t, running, KV bytes used, waiting)
 
     @classmethod
@@ -104,7 +108,7 @@ class EngineOutput:
         nan = np.full(n, np.nan)
         return cls(nan.copy(), nan.copy(), nan.copy(), nan.copy(), np.zeros(n, dtype=np.int64),
                    np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, -1, dtype=np.int64),
-                   np.zeros(n, dtype=bool), [])  # fmt: skip
+                   np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64), [])  # fmt: skip
 
 
 def run_engine(
@@ -115,6 +119,7 @@ def run_engine(
     cfg: EngineConfig,
     kv_need: NDArray[np.float64],
     kv_of_tokens: NDArray[np.float64],
+    kv_prompt: NDArray[np.float64] | None,
     cache: PrefixCache | None,
     decode_steps: NDArray[np.int64],
     out: EngineOutput,
@@ -124,7 +129,8 @@ def run_engine(
 ) -> None:
     """Simulate the requests ``ids`` (roots and their followers) on one engine.
 
-    ``kv_need[i]``: KV bytes request ``i`` reserves; ``kv_of_tokens``: KV bytes of a prefix of
+    ``kv_need[i]``: KV bytes of request ``i`` at its full length (``kv_prompt[i]``: of its prompt,
+    needed for on-demand admission); ``kv_of_tokens``: KV bytes of a prefix of
     ``k * BLOCK_TOKENS`` tokens at index ``k`` (cache sizes); ``decode_steps[i]``: decode steps
     after the first token (speculative decoding already sampled).
     """
@@ -155,7 +161,25 @@ def run_engine(
     remote: list[tuple[float, int]] = []  # (KV landed, request) from a prefill pool
     waiting: deque[int] = deque()
     prefill: deque[list[float]] = deque()  # [request, tokens left, work per token]
-    running: list[tuple[int, int]] = []  # (finish step, request)
+    running: list[tuple[int, int, int]] = []  # (finish step, request, epoch); stale epochs are gone
+    n_run = 0
+    on_demand = cfg.admission == "on-demand"
+    swap = cfg.preemption == "swap"
+    epoch = [0] * len(isl)
+    done_steps = [0] * len(isl)  # decode steps completed before a preemption
+    start_step: dict[int, int] = {}  # request -> steps at (re)joining
+    ctx_added: dict[int, float] = {}  # request -> context added to sum_ctx at joining
+    admit_bytes: dict[int, float] = {}  # request -> KV bytes reserved at admission
+    growth = [0.0] * len(isl)  # KV bytes per decode step (on-demand)
+    order: list[int] = []  # running requests in joining order (the last is preempted first)
+    rate_sum = 0.0
+    rate_start = 0.0
+    resume: set[int] = set()
+    if on_demand:
+        if kv_prompt is None:
+            raise ValueError("on-demand admission needs kv_prompt")
+        for i in ids:
+            growth[i] = max(float(kv_need[i] - kv_prompt[i]), 0.0) / max(int(decode_steps[i]), 1)
     sum_ctx = 0.0
     steps = 0
     kv_used = 0.0
@@ -190,16 +214,34 @@ def run_engine(
         while waiting:
             i = waiting[0]
             need = kv_need[i]
-            busy = len(running) + len(prefill) + len(loading) + len(joining)
+            busy = n_run + len(prefill) + len(loading) + len(joining)
             if need > kv_total_cap:  # never fits, even alone: rejected
                 waiting.popleft()
                 out.rejected[i] = True
                 continue
-            if kv_used + need > kv_total_cap or busy >= max_seqs:
+            reserve, room = need, kv_total_cap
+            if on_demand:  # the prompt (and what it generated before a preemption) only, and
+                # vLLM's 1% watermark kept free so the running batch can grow
+                reserve = float(kv_prompt[i]) + growth[i] * done_steps[i]  # type: ignore[index]
+                room = kv_total_cap * (1 - _WATERMARK) - rate_sum
+            if kv_now() + reserve > room or busy >= max_seqs:
                 return
             waiting.popleft()
-            kv_used += need
-            admitted[i] = t
+            kv_used += reserve
+            admit_bytes[i] = reserve
+            if np.isnan(admitted[i]):
+                admitted[i] = t
+            if i in resume:  # a preempted request comes back
+                resume.discard(i)
+                if swap:  # its KV swaps back in over the link
+                    ready = max(link_free, t) + reserve / max(cfg.link_bytes_per_s, 1.0)
+                    link_free = ready
+                    heapq.heappush(joining, (ready, i))
+                else:  # recompute its prompt and what it had generated
+                    tokens = float(isl[i]) + done_steps[i] * table.tokens_per_step
+                    work = float(np.interp(tokens, *wpt_cache))
+                    prefill.append([float(i), tokens, work / max(tokens, 1.0)])
+                continue
             if pool is not None:  # prefilled remotely, KV arrived: joins the decode batch
                 join(i)
                 continue
@@ -229,6 +271,43 @@ def run_engine(
 
     pending_items: dict[int, list[float]] = {}
 
+    def kv_now() -> float:
+        """KV in use: reservations plus what running requests grew since joining."""
+        return kv_used + rate_sum * steps - rate_start
+
+    def leave(i: int) -> float:
+        """Take ``i`` out of the decode batch; returns the KV bytes it held."""
+        nonlocal n_run, sum_ctx, kv_used, rate_sum, rate_start
+        epoch[i] += 1
+        n_run -= 1
+        ran = steps - start_step.pop(i)
+        sum_ctx -= ctx_added.pop(i) + ran * table.tokens_per_step
+        reserved = admit_bytes.pop(i)
+        kv_used -= reserved
+        rate_sum -= growth[i]
+        rate_start -= growth[i] * (steps - ran)
+        return reserved + growth[i] * ran
+
+    def preempt() -> None:
+        """KV ran out: the most recently joined request leaves and waits to come back."""
+        nonlocal link_free
+        while order and epoch_of_order[-1] != epoch[order[-1]]:
+            order.pop()
+            epoch_of_order.pop()
+        if not order:
+            return
+        i = order.pop()
+        epoch_of_order.pop()
+        done_steps[i] += steps - start_step[i]
+        held = leave(i)
+        out.preemptions[i] += 1
+        if swap:  # the KV leaves over the link before the room is free
+            link_free = max(link_free, t) + held / max(cfg.link_bytes_per_s, 1.0)
+        resume.add(i)
+        waiting.appendleft(i)
+
+    epoch_of_order: list[int] = []
+
     def next_event() -> float:
         """The next time something enters the engine (arrival, reload, first token, KV landing)."""
         return min(h[0][0] if h else math.inf for h in (arrivals, loading, joining, remote))
@@ -238,7 +317,10 @@ def run_engine(
     def finish_request(i: int) -> None:
         nonlocal kv_used
         finish[i] = t
-        kv_used -= kv_need[i]
+        if i in start_step:  # decoding: leave the batch (releases its reservation)
+            leave(i)
+        else:  # finished at its first token
+            kv_used -= admit_bytes.pop(i, 0.0)
         if cache is not None:
             cache.set_device_room(kv_cap - kv_used)
             tokens = int(isl[i]) + int(req.osl[i])
@@ -264,14 +346,22 @@ def run_engine(
             join(i)
 
     def join(i: int) -> None:
-        nonlocal sum_ctx
-        first_tok[i] = t
-        n = int(decode_steps[i])
+        nonlocal sum_ctx, n_run, rate_sum, rate_start
+        if np.isnan(first_tok[i]):
+            first_tok[i] = t
+        n = int(decode_steps[i]) - done_steps[i]
         if n <= 0:
             finish_request(i)
-        else:
-            heapq.heappush(running, (steps + n, i))
-            sum_ctx += float(isl[i])
+            return
+        heapq.heappush(running, (steps + n, i, epoch[i]))
+        n_run += 1
+        start_step[i] = steps
+        ctx_added[i] = float(isl[i]) + done_steps[i] * table.tokens_per_step
+        sum_ctx += ctx_added[i]
+        rate_sum += growth[i]
+        rate_start += growth[i] * steps
+        order.append(i)
+        epoch_of_order.append(epoch[i])
 
     while True:
         while arrivals and arrivals[0][0] <= t:
@@ -291,7 +381,12 @@ def run_engine(
             _ready, i = heapq.heappop(joining)
             join(i)
         admit()
-        b = len(running)
+        if on_demand and rate_sum > 0 and kv_now() + rate_sum > kv_total_cap and n_run > 1:
+            preempt()
+            continue
+        while running and running[0][2] != epoch[running[0][1]]:
+            heapq.heappop(running)  # preempted: a stale entry
+        b = n_run
         if not b and not prefill:
             nxt = next_event()
             if nxt == math.inf:
@@ -332,6 +427,8 @@ def run_engine(
         dt = dt0 + pf_work / pp
         if decoding:
             k = min(k, running[0][0] - steps)
+            if on_demand and rate_sum > 0:  # until the growing KV fills the memory
+                k = min(k, max(1, int((kv_total_cap - kv_now()) // rate_sum)))
         nxt = next_event()
         if nxt < math.inf and k > 1:
             k = min(k, max(1, math.ceil((nxt - t) / dt)))
@@ -362,12 +459,12 @@ def run_engine(
                         start_decode(int(item[0]), take * item[2])
         # -- decodes that finished ---------------------------------------------------------------
         while running and running[0][0] <= steps:
-            _, i = heapq.heappop(running)
-            sum_ctx -= float(isl[i]) + (float(decode_steps[i])) * table.tokens_per_step
-            finish_request(i)
-        if not running:
+            _, i, ep = heapq.heappop(running)
+            if ep == epoch[i]:
+                finish_request(i)
+        if not n_run:
             sum_ctx = 0.0
         tick += 1
         if tick % timeline_every == 0:
-            timeline.append((t, len(running), kv_used, len(waiting)))
+            timeline.append((t, n_run, kv_now(), len(waiting)))
     out.engine[ids] = engine_id

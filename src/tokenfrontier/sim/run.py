@@ -44,6 +44,8 @@ class SimConfig:
     host_cache_bytes: float = 0.0  # an extra host-DRAM tier per replica (GPU servers)
     seed: int = 0
     timeline_points: int = 2000
+    admission: str = "reserve"  # "reserve" (the capacity rule) or "on-demand" (vLLM-like)
+    preemption: str = "recompute"  # on-demand: "recompute" or "swap" (to host memory)
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -52,6 +54,10 @@ class SimConfig:
             )
         if self.token_budget < 1 or self.max_seqs < 1 or self.replicas < 1:
             raise InvalidInputError("token budget, max sequences and replicas must be >= 1")
+        if self.admission not in ("reserve", "on-demand"):
+            raise InvalidInputError(f"KV admission '{self.admission}' unknown; valid: reserve, on-demand")
+        if self.preemption not in ("recompute", "swap"):
+            raise InvalidInputError(f"preemption '{self.preemption}' unknown; valid: recompute, swap")
         if not (np.isfinite(self.host_cache_bytes) and self.host_cache_bytes >= 0):
             raise InvalidInputError(f"host cache must be >= 0 bytes, got {self.host_cache_bytes}")
 
@@ -157,7 +163,8 @@ def simulate_requests(
     typical = float(np.median(req.isl + req.osl))
     main, offload = _kv_room(scen, tp_, pp_, ep_, typical)
     kv_need = np.asarray(scen.kv_bytes((req.isl + req.osl).astype(float)), dtype=float)
-    per_seq_min = float(kv_need.min())
+    kv_prompt = np.asarray(scen.kv_bytes(req.isl.astype(float)), dtype=float)
+    per_seq_min = float((kv_prompt if cfg.admission == "on-demand" else kv_need).min())
     max_b = int(min(cfg.max_seqs, max(1, (main + offload) // max(per_seq_min, 1.0))))
     table = StepTable.build(
         scen, tp=tp_, pp=pp_, ep=ep_, max_batch=max(max_b, 1), max_context=max_ctx, spec=spec
@@ -189,10 +196,11 @@ def simulate_requests(
         cache = _cache(scen, cfg, main, tp_ * pp_, systems_per_copy) if use_cache else None
         ecfg = EngineConfig(policy=cfg.policy, token_budget=cfg.token_budget, max_seqs=max_b,
                             kv_capacity_bytes=main, offload_capacity_bytes=offload,
-                            link_bytes_per_s=link)  # fmt: skip
+                            link_bytes_per_s=link or HOST_BYTES_PER_S_PER_CHIP * tp_ * pp_,
+                            admission=cfg.admission, preemption=cfg.preemption)  # fmt: skip
         remote = _remote(scen, pool, req, tp_, pp_, prefill_workers) if pool is not None else None
-        run_engine(r, ids, req, table, ecfg, kv_need, kv_of_tokens, cache, decode_steps, out, next_of,
-                   timeline_every=every, pool=remote)  # fmt: skip
+        run_engine(r, ids, req, table, ecfg, kv_need, kv_of_tokens, kv_prompt, cache, decode_steps, out,
+                   next_of, timeline_every=every, pool=remote)  # fmt: skip
         if remote is not None:
             busy += remote.busy_s
             moving += remote.transfer_s
