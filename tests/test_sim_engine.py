@@ -203,3 +203,15 @@ def test_on_demand_admission_preempts_when_kv_runs_out(preemption):
         assert sim.summary["kv"]["max_occupancy"] <= 1 + 1e-6
     # admitting on demand runs larger batches than reserving every request's full length
     assert demand.summary["kv"]["mean_running"] > reserve.summary["kv"]["mean_running"]
+
+
+def test_simulator_is_the_third_serving_policy():
+    from tokenfrontier.serving import POLICIES
+
+    assert "simulated" in POLICIES
+    kw = dict(isl="1k", osl="1k", concurrency=64, tp=8)
+    sim = tf.predict("llama-3.1-8b", "dgx-h100", policy="simulated", **kw)
+    ana = tf.predict("llama-3.1-8b", "dgx-h100", **kw)
+    assert sim.policy == "simulated"
+    assert sim.tpot_s == pytest.approx(ana.tpot_s, rel=0.05)
+    assert sim.total_tok_s_per_chip == pytest.approx(ana.total_tok_s_per_chip, rel=0.05)

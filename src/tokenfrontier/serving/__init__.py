@@ -1,8 +1,8 @@
 """Serving policies behind one interface, and what they are asked to serve.
 
 ``evaluate(scenario, deployments, workload) -> metrics`` (see :mod:`.policy`): ``closed-loop``
-(:mod:`.closed_loop`) and ``queued`` (:mod:`.queued`); disaggregated prefill pools in
-:mod:`.pools`.
+(:mod:`.closed_loop`), ``queued`` (:mod:`.queued`) and ``simulated`` (:mod:`.simulated`: the
+request-level simulator, same step model); disaggregated prefill pools in :mod:`.pools`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from .closed_loop import ClosedLoop, steady_state
 from .policy import POLICIES, Deployments, Metrics, Policy, get_policy, register_policy
 from .pools import LIMITS, PrefillPool
 from .queued import Queued
+from .simulated import Simulated
 from .workload import SpecDecode, Workload
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Policy",
     "PrefillPool",
     "Queued",
+    "Simulated",
     "SpecDecode",
     "Workload",
     "evaluate",

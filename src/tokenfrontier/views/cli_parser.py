@@ -287,8 +287,9 @@ def _serving_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--policy",
         default="closed-loop",
-        choices=("closed-loop", "queued"),
-        help="serving policy: closed-loop (every request resident) or queued (run what fits, queue the rest)",
+        choices=("closed-loop", "queued", "simulated"),
+        help="serving policy: closed-loop (every request resident), queued (run what fits, queue "
+        "the rest) or simulated (request by request, slower)",
     )
     p.add_argument(
         "--length-spread",
