@@ -159,10 +159,33 @@ def _run(args: argparse.Namespace) -> Any:
             catalog=cat,
             weights=args.weights,
         ),
-        "validate": lambda: api.validate(args.measured, cat),
-        "calibrate": lambda: _calibrated(api.calibrate(args.measured, args.out, cat), args.out),
+        "validate": lambda: api.validate(args.measured, cat, progress=_progress("validate")),
+        "calibrate": lambda: _calibrated(
+            api.calibrate(args.measured, args.out, cat, progress=_progress("calibrate")), args.out
+        ),
     }
     return commands[args.command]()
+
+
+#: Rows above which validate and calibrate report progress (on a terminal only).
+PROGRESS_ROWS = 20_000
+
+
+def _progress(command: str) -> Callable[[int, int], None] | None:
+    """Progress lines on stderr, in tenths, for a long run watched on a terminal; nothing when
+    stderr is not a terminal (pipes, files, tests), so stdout and ``--json`` are unaffected."""
+    if not sys.stderr.isatty():
+        return None
+    shown = [-1]
+
+    def report(done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if total > PROGRESS_ROWS and tenth > shown[0]:
+            shown[0] = tenth
+            sys.stderr.write(f"tokenfrontier {command}: {done:,} of {total:,} rows\n")
+            sys.stderr.flush()
+
+    return report
 
 
 def _deployment(args: argparse.Namespace) -> dict[str, Any]:
