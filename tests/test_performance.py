@@ -15,7 +15,7 @@ import tokenfrontier as tf
 from conftest import assert_cli_error
 from tokenfrontier.calibration import calibrate
 from tokenfrontier.frontier import pareto_mask
-from tokenfrontier.profiles import load_profiles, resolve_profile
+from tokenfrontier.profiles import PROFILE_DIR, load_profiles, resolve_profile
 from tokenfrontier.scenario import build_scenario
 from tokenfrontier.serving import Deployments, SpecDecode, Workload, evaluate
 from tokenfrontier.step import COMPONENTS
@@ -356,3 +356,8 @@ def test_bundled_profiles_are_exactly_what_calibrate_fits(tmp_path):
                       "kernel_latency_s", "layer_latency_s_per_sqrt_gb", "collective_latency_s",
                       "step_overhead_s", "request_overhead_s"):  # fmt: skip
             assert getattr(p, field) == pytest.approx(getattr(bundled[pid], field), rel=1e-6), (pid, field)
+    # and byte for byte: the files calibrate writes are the bundled files
+    written = sorted(tmp_path.glob("*.toml"))
+    assert [f.name for f in written] == sorted(f"{pid}.toml" for pid in bundled)
+    for f in written:
+        assert f.read_bytes() == (PROFILE_DIR / f.name).read_bytes(), f.name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .arch import ModelArch
@@ -206,15 +206,24 @@ def frontier(
     return result
 
 
-def validate(measured: str, catalog: Catalog | None = None) -> Validation:
-    """Predict every row of a measured CSV (nothing fitted) and report the errors."""
+def validate(
+    measured: str, catalog: Catalog | None = None, progress: Callable[[int, int], None] | None = None
+) -> Validation:
+    """Predict every row of a measured CSV (nothing fitted) and report the errors.
+    ``progress(rows done, rows)`` is called as the rows are predicted."""
     from .validation import validate as _validate
 
-    return _validate(measured, catalog)
+    return _validate(measured, catalog, progress=progress)
 
 
-def calibrate(measured: str, out: str, catalog: Catalog | None = None) -> list[Profile]:
-    """Fit efficiency profiles on a measured CSV and write them as TOML into ``out``."""
+def calibrate(
+    measured: str,
+    out: str,
+    catalog: Catalog | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Profile]:
+    """Fit efficiency profiles on a measured CSV and write them as TOML into ``out``.
+    ``progress(rows fitted, rows)`` is called after each profile."""
     from .calibration import calibrate as _calibrate
 
-    return _calibrate(measured, out, catalog)
+    return _calibrate(measured, out, catalog, progress=progress)

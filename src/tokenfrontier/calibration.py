@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,12 @@ from .profiles import Profile, canonical_framework
 from .validation import (
     BUNDLED_CALIBRATION,
     METRICS,
+    Groups,
     cell_number,
     check_row,
     error_stats,
-    predict_row,
+    pick_groups,
+    plan_groups,
     read_measured,
     row_era,
     validate_rows,
@@ -62,16 +65,25 @@ _SRAM_PARAMS = (
 )
 
 
-def _residuals(rows: list[dict[str, str]], cat: Catalog, prof: Profile) -> np.ndarray:
+def _residuals(
+    rows: list[dict[str, str]], errors: list[Exception | None], groups: Groups, prof: Profile
+) -> np.ndarray:
+    """Log errors of every measured metric of ``rows`` under ``prof``: the rows planned once
+    (:func:`~tokenfrontier.validation.plan_groups`), one sweep per group, each row's point as
+    :func:`~tokenfrontier.validation.predict_row` picks it."""
+    regrouped = {
+        key: [(n, plan.with_profile(prof)) for n, plan in members] for key, members in groups.items()
+    }
     res = []
-    for raw in rows:
-        try:
-            pred = predict_row(raw, cat, {prof.id: prof})
-        except TokenFrontierError:
+    for raw, picked in zip(rows, pick_groups(errors, regrouped), strict=True):
+        if isinstance(picked, TokenFrontierError):
             continue
+        if isinstance(picked, Exception):
+            raise picked
+        _plan, sw, j, i = picked
         for col, _, attr, scale in METRICS[:2] + METRICS[3:4]:
             meas = cell_number(raw, col)
-            value = getattr(pred, attr) if pred.feasible else None
+            value = float(sw.metrics[attr][i, j]) if i >= 0 else None
             if meas and meas > 0:
                 weight = 0.5 if col == "ttft_ms" else 1.0
                 p = value * scale if value else meas * 10
@@ -79,8 +91,16 @@ def _residuals(rows: list[dict[str, str]], cat: Catalog, prof: Profile) -> np.nd
     return np.array(res)
 
 
-def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = None) -> list[Profile]:
-    """Fit one profile per (hardware family, framework) present in ``path``; write TOML."""
+def calibrate(
+    path: str | Path,
+    out_dir: str | Path,
+    catalog: Catalog | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Profile]:
+    """Fit one profile per (hardware family, framework) present in ``path``; write TOML.
+
+    ``progress(rows fitted, rows)`` is called after each profile is fitted.
+    """
     from scipy.optimize import least_squares
 
     check_folder(out_dir, "--out")  # before any fitting: nothing is written unless all succeed
@@ -106,6 +126,7 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
     if skipped:
         note += f"; {len(skipped)} row(s) of the CSV skipped (first: {skipped[0]})"
     written = []
+    fitted_rows = len(skipped)
     for (family, kind, fw, era), grp in sorted(groups.items()):
         start = Profile(id="prior", families=(), framework="prior", **_PRIORS[kind])
         params = _HBM_PARAMS if kind == "hbm" else _SRAM_PARAMS
@@ -126,10 +147,15 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
         prior = np.array([_PRIORS[kind][n] for n in names])
         floor = 0.01 * hi  # keeps the log prior finite for parameters that may reach 0
 
+        # the rows resolve to this group's profile whatever its values: plan them once
+        first = make(x0)
+        errors, planned = plan_groups(grp, cat, {first.id: first})
+
         def objective(z: np.ndarray, _g: list = grp, _p: np.ndarray = prior,
-                      _f: np.ndarray = floor, _s: np.ndarray = scale) -> np.ndarray:  # fmt: skip
+                      _f: np.ndarray = floor, _s: np.ndarray = scale,
+                      _e: list = errors, _pl: Groups = planned) -> np.ndarray:  # fmt: skip
             x = z * _s
-            data = _residuals(_g, cat, make(x))
+            data = _residuals(_g, _e, _pl, make(x))
             # weak log-normal prior: only binds a parameter the data cannot identify
             return np.concatenate([data, _PRIOR_WEIGHT * np.log((x + _f) / (_p + _f))])
 
@@ -153,6 +179,9 @@ def calibrate(path: str | Path, out_dir: str | Path, catalog: Catalog | None = N
             }
         )
         written.append(prof)
+        fitted_rows += len(grp)
+        if progress is not None:
+            progress(fitted_rows, len(rows))
     written += _defaults(written)
     # written only once every fit has succeeded, all files together (temporary folder, then moved)
     write_folder(out_dir, {f"{prof.id}.toml": _render(prof) for prof in written}, "--out")

@@ -170,11 +170,15 @@ def memory_check(scen: Scenario, cand: Candidates, concurrency: Array, context: 
 def smallest_pipeline(cand: Candidates, feasible: NDArray[np.bool_]) -> NDArray[np.bool_]:
     """Mask keeping, per (tp, ep), only the feasible candidate with the fewest stages.
 
-    ``predict`` uses pipeline stages for capacity only; ``frontier`` sweeps them all.
+    ``feasible`` is one entry per candidate, or candidates x concurrencies (one choice per
+    column). ``predict`` uses pipeline stages for capacity only; ``frontier`` sweeps them all.
     """
-    keep = np.zeros(len(cand), dtype=bool)
+    feas = np.asarray(feasible, dtype=bool).reshape(len(cand), -1)
+    keep = np.zeros(feas.shape, dtype=bool)
     for t, e in {(t, e) for t, e in zip(cand.tp, cand.ep, strict=True)}:
-        idx = np.flatnonzero((cand.tp == t) & (cand.ep == e) & feasible)
-        if idx.size:
-            keep[idx[np.argmin(cand.pp[idx])]] = True
-    return keep
+        idx = np.flatnonzero((cand.tp == t) & (cand.ep == e))
+        # the first feasible candidate with the fewest stages, per column
+        stages = np.where(feas[idx], cand.pp[idx][:, None], np.inf)
+        cols = np.flatnonzero(feas[idx].any(axis=0))
+        keep[idx[np.argmin(stages, axis=0)[cols]], cols] = True
+    return keep.reshape(np.shape(feasible))

@@ -12,15 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from .candidates import MemoryFit, smallest_pipeline
+from .candidates import smallest_pipeline
 from .profiles import Profile
 from .results import Result
 from .scenario import Scenario
 from .serving import LIMITS, PrefillPool, SpecDecode, Workload
 from .step import COMPONENTS
-from .sweep import sweep
+from .sweep import Sweep, sweep
 
-__all__ = ["BINDING_NAMES", "Prediction", "binding_of", "predict_one"]
+__all__ = ["BINDING_NAMES", "Prediction", "binding_of", "choose", "predict_one", "prediction_at"]
 
 BINDING_NAMES = {
     "memory": "memory bandwidth",
@@ -136,9 +136,9 @@ class Prediction(Result):
         return rows
 
 
-def _explain(fit: MemoryFit, scen: Scenario, ctx: float) -> tuple[str, str]:
+def _explain(code: np.ndarray, scen: Scenario, ctx: float) -> tuple[str, str]:
     hw = scen.hw
-    if (fit.code == 2).any():
+    if (code == 2).any():
         kv = float(scen.kv_bytes(ctx)) / 1e9
         return "kv_capacity", (
             f"weights fit but the KV cache of the requested concurrency ({kv:.2f} GB per "
@@ -150,6 +150,22 @@ def _explain(fit: MemoryFit, scen: Scenario, ctx: float) -> tuple[str, str]:
         f"({scen.capacity_per_chip / 1e9:.2f} GB per chip usable, "
         f"{scen.memory_fraction:.0%} of {hw.system.chip.main_memory.name})"
     )
+
+
+def choose(sw: Sweep) -> np.ndarray:
+    """The candidate ``predict`` chooses at each concurrency of a sweep (-1 where none is feasible).
+
+    Feasible candidates only; on HBM the fewest pipeline stages per (TP, EP) (stages are for
+    capacity only; on SRAM the stages are the machine); then the highest tok/s/user, and fewer
+    chips on ties (the first candidate on exact ties).
+    """
+    res = sw.metrics
+    ok = res["feasible"] > 0  # (candidates, concurrencies)
+    usable = ok
+    if not sw.scen.sram:
+        usable = usable & smallest_pipeline(sw.cand, ok)
+    score = np.where(usable, res["tok_s_per_user"] - 1e-9 * res["chips"], -np.inf)
+    return np.where(ok.any(axis=0), np.argmax(score, axis=0), -1)
 
 
 def predict_one(
@@ -166,11 +182,27 @@ def predict_one(
     policy: str = "closed-loop",
 ) -> Prediction:
     """Predict serving metrics; see the module docstring for the deployment choice."""
-    arch, system, prof = scen.arch, scen.system, scen.profile
     sw = sweep(scen, workload, [concurrency], tp=tp, pp=pp, ep=ep, systems=systems, spec=spec,
                pool=pool, policy=policy)  # fmt: skip
-    cand, res = sw.cand, {k: v[:, 0] for k, v in sw.metrics.items()}
-    ok = res["feasible"] > 0
+    return prediction_at(sw, 0, int(choose(sw)[0]), workload=workload, concurrency=concurrency,
+                         given=bool(tp or pp or systems), pool=pool)  # fmt: skip
+
+
+def prediction_at(
+    sw: Sweep,
+    j: int,
+    i: int,
+    *,
+    workload: Workload,
+    concurrency: int,
+    given: bool,
+    pool: PrefillPool | None = None,
+) -> Prediction:
+    """The :class:`Prediction` of candidate ``i`` (``-1``: none feasible, see :func:`choose`) at
+    the ``j``-th concurrency of ``sw``; ``given``: the deployment was pinned by the caller."""
+    scen = sw.scen
+    arch, system, prof = scen.arch, scen.system, scen.profile
+    cand, res = sw.cand, {k: v[:, j] for k, v in sw.metrics.items()}
     notes = [] if prof.fitted else [_profile_note(prof)]
     base: dict[str, Any] = dict(
         model=arch.id, hardware=system.id, profile=prof.id, candidates_evaluated=len(cand),
@@ -181,25 +213,20 @@ def predict_one(
             f"ISL + OSL = {workload.isl + workload.osl:,} tokens exceeds {arch.id}'s context "
             f"window of {arch.max_context:,}"
         )
-    if not ok.any():
-        binding, why = _explain(sw.fit, scen, workload.kv_context)
+    if i < 0:
+        binding, why = _explain(sw.fit.code[:, j], scen, workload.kv_context)
         return Prediction(
             **base, feasible=False, binding_constraint=binding, explanation=why,
             deployment={}, chips=0, ttft_s=None, tpot_s=None, tok_s_per_user=None,
             output_tok_s_per_chip=None, total_tok_s_per_chip=None, step_breakdown_s={},
             notes=(*notes, f"capacity rule: {scen.capacity_rule()}"),
         )  # fmt: skip
-    usable = ok
-    if not scen.sram:  # HBM: pipeline stages for capacity only; SRAM: stages are the machine
-        usable = usable & smallest_pipeline(cand, ok)
-    score = np.where(usable, res["tok_s_per_user"] - 1e-9 * res["chips"], -np.inf)
-    i = int(np.argmax(score))
     breakdown = {k: float(res[f"step_{k}_s"][i]) for k in (*COMPONENTS, "prefill")}
     if "step_draft_s" in res:
         breakdown["draft"] = float(res["step_draft_s"][i])
     binding = binding_of(breakdown)
     explanation = f"decode step dominated by {binding}"
-    frac = float(sw.deps.offload_fraction[i, 0])
+    frac = float(sw.deps.offload_fraction[i, j])
     if frac > 0 and res["served_concurrency"][i] >= concurrency:
         notes.append(f"{frac:.0%} of the KV cache lives in the offload tier")
     if res["served_concurrency"][i] < concurrency:
@@ -251,7 +278,7 @@ def predict_one(
         "weights": scen.weights,
         "kv_dtype": scen.kv_dtype,
         "compute_dtype": scen.hw.compute_dtype,
-        "chosen": "given" if (tp or pp or systems) else "fastest feasible",
+        "chosen": "given" if given else "fastest feasible",
     }
     return Prediction(
         **base,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +20,31 @@ import numpy as np
 
 from .catalog import CATALOG_DIR, Catalog, default_catalog
 from .errors import InvalidInputError, TokenFrontierError
-from .predict import Prediction, predict_one
+from .predict import Prediction, choose, predict_one, prediction_at
 from .profiles import Profile, resolve_profile
 from .resolve import get_model, get_system
 from .results import Result, render_table
-from .scenario import build_scenario
+from .scenario import Scenario, build_scenario
 from .serving import Workload
+from .sweep import Sweep, sweep
 from .units import MAX_CONTEXT_TOKENS, check_number, read_text
 
 __all__ = [
     "BUNDLED_CALIBRATION",
     "METRICS",
+    "ROW_ERRORS",
+    "Groups",
+    "RowPlan",
     "Validation",
     "cell_number",
     "check_row",
     "error_stats",
+    "pick_groups",
+    "pick_rows",
+    "plan_groups",
+    "plan_row",
     "predict_row",
+    "prediction_of",
     "read_measured",
     "row_era",
     "validate",
@@ -156,14 +165,37 @@ def row_era(row: dict[str, str]) -> str:
     return "2024" if date and date < "2025" else ""
 
 
-def predict_row(
-    row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile] | None = None
-) -> Prediction:
-    """Predict one measured row with the deployment it states (or predict's choice).
+@dataclass(frozen=True)
+class RowPlan:
+    """What a measured row asks for: its scenario, workload, concurrency and pinned deployment."""
 
-    Uses the ``queued`` serving policy: a server whose KV cannot hold the row's concurrency
-    runs what fits and queues the rest, as the measured stacks do.
-    """
+    scen: Scenario
+    workload: Workload
+    concurrency: int
+    tp: int | None
+    ep: int | None
+    pp: int | None
+
+    def group_key(self) -> tuple[Any, ...]:
+        """Rows with the same key share one sweep over their concurrencies. Candidates on an
+        SRAM machine with free stages depend on the largest concurrency, so those rows key by
+        their own concurrency too."""
+        w = self.workload
+        key = (id(self.scen), w.isl, w.osl, w.spread, self.tp, self.ep, self.pp)
+        if self.scen.sram and self.pp is None:
+            return (*key, self.concurrency)
+        return key
+
+    def with_profile(self, prof: Profile) -> RowPlan:
+        """The same row under another profile (what :func:`plan_row` gives when the row's
+        profile resolves to ``prof``)."""
+        s = self.scen
+        scen = build_scenario(s.arch, s.system, weights=s.weights, kv_dtype=s.kv_dtype, profile=prof)
+        return replace(self, scen=scen)
+
+
+def plan_row(row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile] | None = None) -> RowPlan:
+    """Check a measured row and resolve what it asks for (errors name the problem)."""
     check_row(row)
     model, hw = row["model"].strip(), row["hardware"].strip()
     arch = get_model(model, catalog)
@@ -186,10 +218,107 @@ def predict_row(
     weights = _weights(model, row["precision"], system.chip.family)
     scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype,
                           profile=prof)  # fmt: skip
+    return RowPlan(scen, workload, conc, tp_i, ep_i, 1 if tp_i else None)
+
+
+def predict_row(
+    row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile] | None = None
+) -> Prediction:
+    """Predict one measured row with the deployment it states (or predict's choice).
+
+    Uses the ``queued`` serving policy: a server whose KV cannot hold the row's concurrency
+    runs what fits and queues the rest, as the measured stacks do.
+    """
+    plan = plan_row(row, catalog, profiles)
     return predict_one(
-        scen, workload=workload, concurrency=conc, tp=tp_i, ep=ep_i, pp=1 if tp_i else None,
-        policy="queued",
+        plan.scen, workload=plan.workload, concurrency=plan.concurrency, tp=plan.tp, ep=plan.ep,
+        pp=plan.pp, policy="queued",
     )  # fmt: skip
+
+
+#: Errors that skip one row (with the reason) rather than stop the run.
+ROW_ERRORS = (TokenFrontierError, ValueError, ArithmeticError, KeyError, TypeError)
+#: One row's outcome: the chosen point (sweep, concurrency column, candidate or -1) or its error.
+Picked = tuple[RowPlan, Sweep, int, int] | Exception
+
+
+#: Rows that share one sweep: (row index, plan) of each, by :meth:`RowPlan.group_key`.
+Groups = dict[tuple[Any, ...], list[tuple[int, RowPlan]]]
+
+
+def plan_groups(
+    rows: list[dict[str, str]], catalog: Catalog, profiles: dict[str, Profile] | None = None
+) -> tuple[list[Exception | None], Groups]:
+    """Plan every row: each row's error (``None`` when planned), and the planned rows grouped."""
+    errors: list[Exception | None] = [None] * len(rows)
+    groups: Groups = {}
+    for n, raw in enumerate(rows):
+        try:
+            plan = plan_row(raw, catalog, profiles)
+        except ROW_ERRORS as exc:
+            errors[n] = exc
+            continue
+        groups.setdefault(plan.group_key(), []).append((n, plan))
+    return errors, groups
+
+
+def pick_groups(
+    errors: list[Exception | None],
+    groups: Groups,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Picked]:
+    """Each planned row's point, one ``queued`` sweep per group over all its concurrencies and
+    the choice of :func:`~tokenfrontier.predict.choose` at the row's own concurrency; rows
+    with an error keep it. A group whose sweep fails is retried row by row, so each row keeps
+    its own outcome, as :func:`predict_row` would meet it."""
+    out: list[Picked] = [exc if exc is not None else ValueError("not predicted") for exc in errors]
+    done = sum(exc is not None for exc in errors)
+    for members in groups.values():
+        first = members[0][1]
+        conc = sorted({p.concurrency for _, p in members})
+        try:
+            sw = sweep(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
+                       policy="queued")  # fmt: skip
+            chosen = choose(sw)
+        except ROW_ERRORS:
+            for n, plan in members:
+                try:
+                    sw1 = sweep(plan.scen, plan.workload, [plan.concurrency], tp=plan.tp,
+                                ep=plan.ep, pp=plan.pp, policy="queued")  # fmt: skip
+                    out[n] = (plan, sw1, 0, int(choose(sw1)[0]))
+                except ROW_ERRORS as exc:
+                    out[n] = exc
+        else:
+            column = {c: j for j, c in enumerate(conc)}
+            for n, plan in members:
+                j = column[plan.concurrency]
+                out[n] = (plan, sw, j, int(chosen[j]))
+        done += len(members)
+        if progress is not None:
+            progress(done, len(out))
+    return out
+
+
+def pick_rows(
+    rows: list[dict[str, str]],
+    catalog: Catalog,
+    profiles: dict[str, Profile] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Picked]:
+    """Each row's point exactly as :func:`predict_row` picks it (or the row's error), with one
+    sweep per group of rows sharing a scenario, workload and pinned deployment.
+    ``progress(rows done, rows)`` is called after each group."""
+    errors, groups = plan_groups(rows, catalog, profiles)
+    return pick_groups(errors, groups, progress)
+
+
+def prediction_of(picked: Picked) -> Prediction:
+    """The :class:`Prediction` of a picked row (its error raised again)."""
+    if isinstance(picked, Exception):
+        raise picked
+    plan, sw, j, i = picked
+    return prediction_at(sw, j, i, workload=plan.workload, concurrency=plan.concurrency,
+                         given=bool(plan.tp or plan.pp))  # fmt: skip
 
 
 def _ape(pred: float | None, meas: float | None) -> float | None:
@@ -253,17 +382,22 @@ def validate(
     path: str | Path,
     catalog: Catalog | None = None,
     profiles: dict[str, Profile] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Validation:
-    """Predict every row of a measured CSV with the bundled profiles; nothing is fitted."""
+    """Predict every row of a measured CSV with the bundled profiles; nothing is fitted.
+
+    ``progress(rows done, rows)`` is called as groups of rows are predicted.
+    """
     cat = catalog or default_catalog()
     profiles = cat.profiles if profiles is None else profiles
+    raws = read_measured(path)
     out_rows = []
-    for raw in read_measured(path):
+    for raw, picked in zip(raws, pick_rows(raws, cat, profiles, progress), strict=True):
         row: dict[str, Any] = dict(raw)
         row["kind"] = "single-stream" if not (raw.get("tp") or "").strip() else "serving"
         row["status"] = "skipped"
         try:
-            pred = predict_row(raw, cat, profiles)
+            pred = prediction_of(picked)
         except TokenFrontierError as exc:
             row["skipped_reason"] = str(exc)
             out_rows.append(row)
@@ -303,13 +437,14 @@ def validate(
 def validate_rows(
     rows: list[dict[str, str]], cat: Catalog, profiles: dict[str, Profile]
 ) -> list[dict[str, Any]]:
+    """The feasible rows with their absolute percentage errors (rows that cannot be predicted
+    by a :class:`TokenFrontierError` are left out)."""
     out = []
-    for raw in rows:
+    for raw, picked in zip(rows, pick_rows(rows, cat, profiles), strict=True):
         row: dict[str, Any] = dict(raw)
-        try:
-            pred = predict_row(raw, cat, profiles)
-        except TokenFrontierError:
+        if isinstance(picked, TokenFrontierError):
             continue
+        pred = prediction_of(picked)
         if not pred.feasible:
             continue
         for col, _pred_col, attr, scale in METRICS:

@@ -170,6 +170,7 @@ class Catalog:
         self._tco = dict(tco_presets or {})
         self._cards = dict(price_cards or {})
         self._rental = dict(rental_rates or {})
+        self._implicit: dict[str, System] = {}  # one-chip systems made from chip ids, once each
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -212,6 +213,7 @@ class Catalog:
         return set(self._systems) if kind == "system" else set(self._tco)
 
     def _add_toml_files(self, files: list[Path]) -> None:
+        self._implicit.clear()  # (while building) a chip file may replace a chip
         entries = [(p, read_toml(p)) for p in files]
         kinds = {p: kind_of(p, raw) for p, raw in entries}
         # extends-only files take the kind of the entry they extend (here or in this batch)
@@ -420,9 +422,11 @@ class Catalog:
         key = hw_id.strip().lower()
         if key in self._systems:
             return self._systems[key]
+        if key in self._implicit:
+            return self._implicit[key]  # the same object every time: scenarios cache by identity
         if key in self._chips:
             chip = self._chips[key]
-            return System(
+            system = self._implicit[key] = System(
                 id=chip.id,
                 name=chip.name,
                 chip=chip,
@@ -434,6 +438,7 @@ class Catalog:
                 sources=chip.sources,
                 notes="one chip used as the unit of deployment",
             )
+            return system
         raise UnknownIdError("hardware", hw_id, self.hardware_ids())
 
     def model_path(self, model: str) -> Path:

@@ -159,10 +159,33 @@ def _run(args: argparse.Namespace) -> Any:
             catalog=cat,
             weights=args.weights,
         ),
-        "validate": lambda: api.validate(args.measured, cat),
-        "calibrate": lambda: _calibrated(api.calibrate(args.measured, args.out, cat), args.out),
+        "validate": lambda: api.validate(args.measured, cat, progress=_progress("validate")),
+        "calibrate": lambda: _calibrated(
+            api.calibrate(args.measured, args.out, cat, progress=_progress("calibrate")), args.out
+        ),
     }
     return commands[args.command]()
+
+
+#: Rows above which validate and calibrate report progress (on a terminal only).
+PROGRESS_ROWS = 20_000
+
+
+def _progress(command: str) -> Callable[[int, int], None] | None:
+    """Progress lines on stderr, in tenths, for a long run watched on a terminal; nothing when
+    stderr is not a terminal (pipes, files, tests), so stdout and ``--json`` are unaffected."""
+    if not sys.stderr.isatty():
+        return None
+    shown = [-1]
+
+    def report(done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if total > PROGRESS_ROWS and tenth > shown[0]:
+            shown[0] = tenth
+            sys.stderr.write(f"tokenfrontier {command}: {done:,} of {total:,} rows\n")
+            sys.stderr.flush()
+
+    return report
 
 
 def _deployment(args: argparse.Namespace) -> dict[str, Any]:
@@ -302,13 +325,43 @@ def _write_outputs(result: Any, args: argparse.Namespace) -> None:
                     "--cost-plot")  # fmt: skip
 
 
+#: Seconds the dashboard server has to stop after a forwarded signal before it is killed.
+DASHBOARD_STOP_S = 10.0
+
+
+def _port_busy(port: int) -> str | None:
+    """Why 127.0.0.1:``port`` cannot be served (``None``: free). Binds it as the server will
+    (address reuse on, so a closed connection in TIME_WAIT does not count, a listener does)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def _dashboard(port: int) -> int:
+    """Serve the dashboard with Streamlit in a child process. SIGINT and SIGTERM are passed to
+    the child and the launcher waits for it (killing it after ``DASHBOARD_STOP_S``), so no
+    server is left on the port; the exit status is the child's (128 + signal if killed)."""
+    import signal
     import subprocess
+    import time
 
     from .dashboard import APP
 
     if not 1024 <= port <= 65535:
         sys.stderr.write(f"tokenfrontier: error: --port must be in 1024..65535, got {port}\n")
+        return 2
+    busy = _port_busy(port)  # before anything else is printed
+    if busy:
+        sys.stderr.write(
+            f"tokenfrontier: error: --port {port}: 127.0.0.1:{port} is not free ({busy}); "
+            "stop what uses it or choose another port\n"
+        )
         return 2
     try:
         import streamlit  # noqa: F401
@@ -317,14 +370,40 @@ def _dashboard(port: int) -> int:
             "tokenfrontier: error: the dashboard needs streamlit: pip install 'tokenfrontier[dashboard]'\n"
         )
         return 2
-    sys.stderr.write(f"tokenfrontier dashboard on http://127.0.0.1:{port}\n")
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
            "--server.port", str(port), "--server.headless", "true",
            "--browser.gatherUsageStats", "false"]  # fmt: skip
+    child: list[subprocess.Popen[bytes]] = []
+    pending: list[int] = []  # signals received, in order
+    deadline = [float("inf")]
+
+    def forward(signum: int, _frame: Any) -> None:
+        pending.append(signum)
+        deadline[0] = min(deadline[0], time.monotonic() + DASHBOARD_STOP_S)
+        if child and child[0].poll() is None:
+            child[0].send_signal(signum)
+
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, forward) for s in stops}  # before the child exists: no gap
     try:
-        return subprocess.call(cmd)
-    except KeyboardInterrupt:
-        return 0
+        child.append(subprocess.Popen(cmd))
+        for signum in pending:  # arrived while the child was starting
+            child[0].send_signal(signum)
+        sys.stderr.write(f"tokenfrontier dashboard on http://127.0.0.1:{port}\n")
+        while True:
+            try:
+                rc = child[0].wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline[0]:
+                    child[0].kill()  # did not stop in time after a forwarded signal
+    finally:
+        if child and child[0].poll() is None:  # the launcher itself failed: take the server down
+            child[0].kill()
+            child[0].wait()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return rc if rc >= 0 else 128 - rc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
