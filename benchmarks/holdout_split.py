@@ -1,22 +1,24 @@
-"""Out-of-sample check on the calibration set: fit on one slice, validate on the rest.
+"""Out-of-sample check on the bundled measured sets: fit on one slice, validate on the rest.
 
-    python benchmarks/holdout_split.py ../shared/data/measured/calibration.csv
+    python benchmarks/holdout_split.py
 
 Splits: fit vLLM on H100 rows -> validate H200 rows (an unseen GPU); fit vLLM on ISL/OSL
 1k/1k + 1k/8k -> validate 8k/1k rows (an unseen workload shape); fit CS-3 on Llama 3.1 8B ->
-validate Llama 3.1 70B (an unseen model on the wafer). Prints median APEs.
+validate Llama 3.1 70B (an unseen model on the wafer); on the TensorRT-LLM maximum-throughput
+tables: fit Hopper -> validate Blackwell (an unseen generation), fit Llama 3.1 -> validate Llama 4
+Scout (an unseen MoE model). Bundled profiles fitted on the same stack are dropped first, so no
+test row informs the prediction. Prints median APEs.
 """
 
 from __future__ import annotations
 
 import csv
-import sys
 import tempfile
 from pathlib import Path
 
 from tokenfrontier.calibration import calibrate
 from tokenfrontier.profiles import load_profiles
-from tokenfrontier.validation import validate
+from tokenfrontier.validation import read_measured, validate
 
 
 def _write(rows: list[dict[str, str]], path: Path) -> None:
@@ -33,7 +35,10 @@ def split(rows, fit_pred, name: str) -> None:  # type: ignore[no-untyped-def]
         _write(fit, Path(tmp) / "fit.csv")
         _write(test, Path(tmp) / "test.csv")
         fitted = {p.id: p for p in calibrate(Path(tmp) / "fit.csv", Path(tmp) / "prof")}
-        profiles = {**load_profiles(), **fitted}
+        stacks = {r["framework"] for r in rows}
+        # bundled profiles that saw any row of these stacks (and every derived default) go
+        kept = {k: p for k, p in load_profiles().items() if p.framework not in stacks and p.fitted}
+        profiles = {**kept, **fitted}
         v = validate(Path(tmp) / "test.csv", profiles=profiles)
         s = v.summary["overall"]
         print(
@@ -44,15 +49,29 @@ def split(rows, fit_pred, name: str) -> None:  # type: ignore[no-untyped-def]
         )
 
 
-def main(path: str) -> None:
-    rows = list(csv.DictReader(Path(path).read_text().splitlines()))
+def main() -> None:
+    rows = read_measured("calibration")
     vllm = [r for r in rows if r["framework"] == "vllm"]
     split(vllm, lambda r: r["hardware"] == "h100", "fit H100 -> test H200")
     split(vllm, lambda r: r["hardware"] == "h200", "fit H200 -> test H100")
     split(vllm, lambda r: r["isl"] != "8192", "fit 1k-prompt rows -> test 8k-prompt rows")
     cs3 = [r for r in rows if r["hardware"] == "cs-3"]
     split(cs3, lambda r: r["model"] == "llama-3.1-8b", "fit CS-3 Llama 8B -> test CS-3 Llama 70B")
+    trt = read_measured("max_throughput")
+    split(
+        trt, lambda r: r["hardware"] in ("h100", "h200"), "TRT max throughput: fit Hopper -> test Blackwell"
+    )
+    split(
+        trt,
+        lambda r: r["hardware"] in ("b200", "gb200-nvl72"),
+        "TRT max throughput: fit Blackwell -> test Hopper",
+    )
+    split(
+        trt,
+        lambda r: r["model"].startswith("llama-3.1"),
+        "TRT max throughput: fit Llama 3.1 -> test Llama 4 Scout",
+    )
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/measured/calibration.csv")
+    main()

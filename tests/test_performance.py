@@ -116,7 +116,10 @@ def test_disaggregated_prefill_reports_the_limit():
 def test_profile_resolution_falls_back():
     chip = tf.get_system("b200").chip
     assert resolve_profile(chip, "vllm").id == "hopper-vllm"  # same stack, other HBM family
-    assert resolve_profile(chip, "trt").id == "hbm-default"
+    assert resolve_profile(chip, "trt").id == "blackwell-trt"  # fitted on the max-throughput tables
+    assert resolve_profile(chip, None).id == "blackwell-default"  # the family's stacks
+    assert resolve_profile(tf.get_system("mi355x").chip, "trt").id.endswith("-trt")  # same stack first
+    assert resolve_profile(tf.get_system("mi355x").chip, None).id == "hbm-default"  # family never measured
     assert resolve_profile(tf.get_system("h100").chip, None).id == "hopper-default"
 
 
@@ -346,8 +349,9 @@ def test_every_breakdown_component_reported():
 
 
 def test_bundled_profiles_are_exactly_what_calibrate_fits(tmp_path):
-    # honesty: every bundled profile is reproducible from the bundled calibration set
-    fitted = {p.id: p for p in calibrate(CALIBRATION, tmp_path)}
+    # honesty: every bundled profile is reproducible from the bundled measured sets
+    # (calibration.csv + max_throughput.csv, the name "measured")
+    fitted = {p.id: p for p in calibrate("measured", tmp_path)}
     bundled = load_profiles()
     assert bundled
     assert set(fitted) == set(bundled)

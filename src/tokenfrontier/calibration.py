@@ -18,7 +18,6 @@ from .errors import InvalidInputError, TokenFrontierError
 from .outputs import check_folder, safe_name, write_folder
 from .profiles import Profile, canonical_framework
 from .validation import (
-    BUNDLED_CALIBRATION,
     METRICS,
     Groups,
     cell_number,
@@ -106,8 +105,6 @@ def calibrate(
     check_folder(out_dir, "--out")  # before any fitting: nothing is written unless all succeed
     cat = catalog or default_catalog()
     rows = read_measured(path)
-    if str(path) == "calibration" and not Path(path).exists():
-        path = BUNDLED_CALIBRATION
     groups: dict[tuple[str, str, str, str], list[dict[str, str]]] = {}
     skipped: list[str] = []
     for line, r in enumerate(rows, start=2):  # line 1 is the header

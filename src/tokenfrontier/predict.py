@@ -152,19 +152,21 @@ def _explain(code: np.ndarray, scen: Scenario, ctx: float) -> tuple[str, str]:
     )
 
 
-def choose(sw: Sweep) -> np.ndarray:
+def choose(sw: Sweep, objective: str = "user") -> np.ndarray:
     """The candidate ``predict`` chooses at each concurrency of a sweep (-1 where none is feasible).
 
     Feasible candidates only; on HBM the fewest pipeline stages per (TP, EP) (stages are for
-    capacity only; on SRAM the stages are the machine); then the highest tok/s/user, and fewer
-    chips on ties (the first candidate on exact ties).
+    capacity only; on SRAM the stages are the machine); then the highest tok/s/user (objective
+    ``user``) or total tok/s per chip (``throughput``: what a stack picks for a load it is
+    given), and fewer chips on ties (the first candidate on exact ties).
     """
     res = sw.metrics
     ok = res["feasible"] > 0  # (candidates, concurrencies)
     usable = ok
     if not sw.scen.sram:
         usable = usable & smallest_pipeline(sw.cand, ok)
-    score = np.where(usable, res["tok_s_per_user"] - 1e-9 * res["chips"], -np.inf)
+    goal = res["tok_s_per_user"] if objective == "user" else res["total_tok_s_per_chip"]
+    score = np.where(usable, goal - 1e-9 * res["chips"], -np.inf)
     return np.where(ok.any(axis=0), np.argmax(score, axis=0), -1)
 
 

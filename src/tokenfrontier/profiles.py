@@ -3,9 +3,10 @@
 One TOML file per hardware family x serving stack in ``catalog/profiles/``; users add their own
 through the catalog (``--catalog DIR``, ``TOKENFRONTIER_CATALOG``), for example the folder
 ``tokenfrontier calibrate --out DIR`` writes. Each states which calibration rows fitted it and
-the fit error. Resolution order for (family, framework): exact match, then the family's default
-profile, then the same stack fitted on another family of the same memory kind, then the default
-for the memory kind (``hbm`` / ``sram``).
+the fit error. Resolution order for (family, framework): exact match, then the same stack fitted
+on another family of the same memory kind (software transfers across generations better than
+another stack's efficiency), then the family's default profile (geometric mean of its stacks),
+then the default for the memory kind (``hbm`` / ``sram``).
 """
 
 from __future__ import annotations
@@ -97,11 +98,11 @@ def resolve_profile(
     for p in ordered:
         if fw and p.framework == fw and chip.family in p.families:
             return p
-    for p in ordered:
-        if p.framework == "default" and chip.family in p.families:
-            return p
     for p in ordered:  # the same stack measured on another family of the same memory kind
         if fw and p.framework == fw and p.fitted and _kind(p) == chip.kind:
+            return p
+    for p in ordered:  # the family's other stacks
+        if p.framework == "default" and chip.family in p.families:
             return p
     kind_default = f"{chip.kind}-default"
     if kind_default in profiles:

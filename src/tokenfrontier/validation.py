@@ -31,6 +31,7 @@ from .units import MAX_CONTEXT_TOKENS, check_number, read_text
 
 __all__ = [
     "BUNDLED_CALIBRATION",
+    "BUNDLED_MEASURED",
     "METRICS",
     "ROW_ERRORS",
     "Groups",
@@ -47,11 +48,19 @@ __all__ = [
     "prediction_of",
     "read_measured",
     "row_era",
+    "row_kind",
     "validate",
     "validate_rows",
 ]
 
 BUNDLED_CALIBRATION = CATALOG_DIR / "measured" / "calibration.csv"
+#: Bundled measured sets by name (copies of ``shared/data/measured/*.csv``); ``measured`` is all
+#: of them, the set the bundled profiles are fitted on.
+BUNDLED_MEASURED = {
+    "calibration": (BUNDLED_CALIBRATION,),
+    "max_throughput": (CATALOG_DIR / "measured" / "max_throughput.csv",),
+}
+BUNDLED_MEASURED["measured"] = BUNDLED_MEASURED["calibration"] + BUNDLED_MEASURED["max_throughput"]
 REQUIRED = ("model", "hardware", "framework", "precision", "concurrency")
 #: (CSV column, prediction column, Prediction attribute, scale to CSV units)
 METRICS = (
@@ -67,12 +76,16 @@ _DEFAULT_SINGLE_STREAM = (1000, 1000)  # prompt/output of a hosted-API speed tes
 def read_measured(path: str | Path) -> list[dict[str, str]]:
     """Rows of a measured CSV; a missing file or column is a clear error.
 
-    ``calibration`` names the bundled calibration set (a copy of
-    ``shared/data/measured/calibration.csv``).
+    A bundled name (:data:`BUNDLED_MEASURED`: ``calibration``, ``max_throughput``, or
+    ``measured`` for both) reads the bundled copies of ``shared/data/measured``.
     """
-    path = Path(path)
-    if str(path) == "calibration" and not path.exists():
-        path = BUNDLED_CALIBRATION
+    name = str(path)
+    if name in BUNDLED_MEASURED and not Path(path).exists():
+        return [row for f in BUNDLED_MEASURED[name] for row in _read_csv(f)]
+    return _read_csv(Path(path))
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
     text = read_text(path, "measured CSV")
     try:
         reader = csv.DictReader(text.splitlines())
@@ -165,9 +178,30 @@ def row_era(row: dict[str, str]) -> str:
     return "2024" if date and date < "2025" else ""
 
 
+#: Concurrencies a maximum-throughput row is searched over (the load is the stack's to choose).
+MAX_THROUGHPUT_LADDER = tuple(2**i for i in range(14))  # 1 ... 8192
+
+
+def row_kind(row: dict[str, str]) -> str:
+    """``max-throughput`` (a TP given, no concurrency: the best throughput the deployment
+    reaches), ``single-stream`` (no TP, only a per-user speed: a vendor API), or ``serving``
+    (a sweep point; with no TP the stack chose the deployment)."""
+    has = {k: bool((row.get(k) or "").strip()) for k in ("tp", "concurrency", "tok_s_per_gpu")}
+    if has["tp"] and not has["concurrency"]:
+        return "max-throughput"
+    if not has["tp"] and not has["tok_s_per_gpu"]:
+        return "single-stream"
+    return "serving"
+
+
 @dataclass(frozen=True)
 class RowPlan:
-    """What a measured row asks for: its scenario, workload, concurrency and pinned deployment."""
+    """What a measured row asks for: its scenario, workload, concurrency and pinned deployment.
+
+    ``objective``: ``user`` picks predict's deployment (fastest per user), ``throughput`` the
+    best total tok/s per chip (what a stack chooses when a row leaves TP or the load open).
+    ``concurrency`` 0 = the best over :data:`MAX_THROUGHPUT_LADDER`.
+    """
 
     scen: Scenario
     workload: Workload
@@ -175,14 +209,19 @@ class RowPlan:
     tp: int | None
     ep: int | None
     pp: int | None
+    objective: str = "user"
+
+    @property
+    def concurrencies(self) -> tuple[int, ...]:
+        return MAX_THROUGHPUT_LADDER if self.concurrency == 0 else (self.concurrency,)
 
     def group_key(self) -> tuple[Any, ...]:
         """Rows with the same key share one sweep over their concurrencies. Candidates on an
         SRAM machine with free stages depend on the largest concurrency, so those rows key by
         their own concurrency too."""
         w = self.workload
-        key = (id(self.scen), w.isl, w.osl, w.spread, self.tp, self.ep, self.pp)
-        if self.scen.sram and self.pp is None:
+        key = (id(self.scen), w.isl, w.osl, w.spread, self.tp, self.ep, self.pp, self.objective)
+        if (self.scen.sram and self.pp is None) or self.concurrency == 0:
             return (*key, self.concurrency)
         return key
 
@@ -203,12 +242,17 @@ def plan_row(row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile]
     tp = cell_number(row, "tp")
     ep = cell_number(row, "ep")
     isl, osl = cell_number(row, "isl"), cell_number(row, "osl")
-    single = tp is None
+    kind = row_kind(row)
     if isl is None or osl is None:
         isl, osl = _DEFAULT_SINGLE_STREAM
-    workload = Workload(int(isl), int(osl), 1.0 if single else 0.8)
+    # serving sweeps draw lengths uniform in [0.8 L, L]; vendor speeds and max-throughput tables
+    # use fixed lengths
+    workload = Workload(int(isl), int(osl), 0.8 if kind == "serving" else 1.0)
     measured_conc = cell_number(row, "concurrency")
     conc = 1 if measured_conc is None else int(measured_conc)  # empty: one stream
+    if kind == "max-throughput":
+        conc = 0
+    objective = "user" if kind == "single-stream" or tp is not None else "throughput"
     prof = resolve_profile(system.chip, row["framework"], profiles, row_era(row))
     tp_i = int(tp) if tp else None
     ep_i = int(ep) if ep else None
@@ -218,7 +262,7 @@ def plan_row(row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile]
     weights = _weights(model, row["precision"], system.chip.family)
     scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype,
                           profile=prof)  # fmt: skip
-    return RowPlan(scen, workload, conc, tp_i, ep_i, 1 if tp_i else None)
+    return RowPlan(scen, workload, conc, tp_i, ep_i, 1 if tp_i else None, objective)
 
 
 def predict_row(
@@ -230,10 +274,12 @@ def predict_row(
     runs what fits and queues the rest, as the measured stacks do.
     """
     plan = plan_row(row, catalog, profiles)
-    return predict_one(
-        plan.scen, workload=plan.workload, concurrency=plan.concurrency, tp=plan.tp, ep=plan.ep,
-        pp=plan.pp, policy="queued",
-    )  # fmt: skip
+    if plan.objective == "user" and plan.concurrency:
+        return predict_one(
+            plan.scen, workload=plan.workload, concurrency=plan.concurrency, tp=plan.tp, ep=plan.ep,
+            pp=plan.pp, policy="queued",
+        )  # fmt: skip
+    return prediction_of(pick_groups([None], {plan.group_key(): [(0, plan)]})[0])
 
 
 #: Errors that skip one row (with the reason) rather than stop the run.
@@ -275,28 +321,40 @@ def pick_groups(
     done = sum(exc is not None for exc in errors)
     for members in groups.values():
         first = members[0][1]
-        conc = sorted({p.concurrency for _, p in members})
+        conc = sorted({c for _, p in members for c in p.concurrencies})
         try:
             sw = sweep(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
                        policy="queued")  # fmt: skip
-            chosen = choose(sw)
+            chosen = choose(sw, first.objective)
         except ROW_ERRORS:
             for n, plan in members:
                 try:
-                    sw1 = sweep(plan.scen, plan.workload, [plan.concurrency], tp=plan.tp,
+                    sw1 = sweep(plan.scen, plan.workload, list(plan.concurrencies), tp=plan.tp,
                                 ep=plan.ep, pp=plan.pp, policy="queued")  # fmt: skip
-                    out[n] = (plan, sw1, 0, int(choose(sw1)[0]))
+                    out[n] = _pick(plan, sw1, choose(sw1, plan.objective), list(plan.concurrencies))
                 except ROW_ERRORS as exc:
                     out[n] = exc
         else:
-            column = {c: j for j, c in enumerate(conc)}
             for n, plan in members:
-                j = column[plan.concurrency]
-                out[n] = (plan, sw, j, int(chosen[j]))
+                out[n] = _pick(plan, sw, chosen, conc)
         done += len(members)
         if progress is not None:
             progress(done, len(out))
     return out
+
+
+def _pick(plan: RowPlan, sw: Sweep, chosen: Any, conc: list[int]) -> Picked:
+    """The row's (sweep, column, candidate): its own concurrency, or for a max-throughput row
+    the concurrency whose chosen deployment gives the most total tok/s per chip."""
+    if plan.concurrency:
+        j = conc.index(plan.concurrency)
+        return (plan, sw, j, int(chosen[j]))
+    tput = sw.metrics["total_tok_s_per_chip"]
+    best_j, best = 0, -1.0
+    for j, i in enumerate(chosen):
+        if i >= 0 and float(tput[i, j]) > best:
+            best_j, best = j, float(tput[i, j])
+    return (plan, sw, best_j, int(chosen[best_j]))
 
 
 def pick_rows(
@@ -317,7 +375,7 @@ def prediction_of(picked: Picked) -> Prediction:
     if isinstance(picked, Exception):
         raise picked
     plan, sw, j, i = picked
-    return prediction_at(sw, j, i, workload=plan.workload, concurrency=plan.concurrency,
+    return prediction_at(sw, j, i, workload=plan.workload, concurrency=int(sw.concurrency[j]),
                          given=bool(plan.tp or plan.pp))  # fmt: skip
 
 
@@ -394,7 +452,7 @@ def validate(
     out_rows = []
     for raw, picked in zip(raws, pick_rows(raws, cat, profiles, progress), strict=True):
         row: dict[str, Any] = dict(raw)
-        row["kind"] = "single-stream" if not (raw.get("tp") or "").strip() else "serving"
+        row["kind"] = row_kind(raw)
         row["status"] = "skipped"
         try:
             pred = prediction_of(picked)
@@ -412,6 +470,7 @@ def validate(
             continue
         row["status"] = "predicted"
         row["pred_chips"] = pred.chips
+        row["pred_concurrency"] = pred.pools[0]["concurrency_per_worker"] if pred.pools else None
         row["pred_deployment"] = pred.deployment
         row["profile"] = pred.profile
         for col, pred_col, attr, scale in METRICS:
@@ -423,7 +482,7 @@ def validate(
         "overall": error_stats(out_rows),
         "by_kind": {
             k: error_stats(r for r in out_rows if r["kind"] == k)
-            for k in ("serving", "single-stream")
+            for k in ("serving", "max-throughput", "single-stream")
             if any(r["kind"] == k for r in out_rows)
         },
         "by_hardware_model": {
