@@ -365,3 +365,23 @@ def test_bundled_profiles_are_exactly_what_calibrate_fits(tmp_path):
     assert [f.name for f in written] == sorted(f"{pid}.toml" for pid in bundled)
     for f in written:
         assert f.read_bytes() == (PROFILE_DIR / f.name).read_bytes(), f.name
+
+
+def test_every_measured_kind_is_answered(tmp_path):
+    # issue 11: max-throughput rows (TP, no concurrency) are predicted as the best throughput over
+    # concurrency; disaggregated rows are listed with the reason they are not predicted yet
+    v = validate("max_throughput")
+    assert {r["kind"] for r in v.rows} == {"max-throughput"}
+    assert all(r["status"] == "predicted" and r["pred_concurrency"] >= 1 for r in v.rows)
+    assert v.summary["by_kind"]["max-throughput"]["tok_s_per_gpu"]["median_ape_pct"] <= 15
+    disagg = tmp_path / "disagg.csv"
+    disagg.write_text(
+        "model,hardware,framework,precision,spec_decoding,isl,osl,concurrency,prefill_tp,prefill_ep,"
+        "prefill_dp_attention,prefill_workers,prefill_gpus,decode_tp,decode_ep,decode_dp_attention,"
+        "decode_workers,decode_gpus,tok_s_per_gpu,output_tok_s_per_gpu,tok_s_per_user,ttft_ms,tpot_ms,"
+        "date,source\n"
+        "deepseek-r1,gb200-nvl72,dynamo-sglang,fp4,none,1024,1024,4,1,1,true,1,4,1,1,true,2,8,82.6,"
+        "62.5,133.4,214.7,7.5,2025-12-22,x\n"
+    )
+    d = validate(str(disagg))
+    assert d.rows[0]["kind"] == "disaggregated" and "not predicted yet" in d.rows[0]["skipped_reason"]

@@ -184,8 +184,11 @@ MAX_THROUGHPUT_LADDER = tuple(2**i for i in range(14))  # 1 ... 8192
 
 def row_kind(row: dict[str, str]) -> str:
     """``max-throughput`` (a TP given, no concurrency: the best throughput the deployment
-    reaches), ``single-stream`` (no TP, only a per-user speed: a vendor API), or ``serving``
-    (a sweep point; with no TP the stack chose the deployment)."""
+    reaches), ``single-stream`` (no TP, only a per-user speed: a vendor API), ``disaggregated``
+    (the disagg.csv schema), or ``serving`` (a sweep point; with no TP the stack chose the
+    deployment)."""
+    if (row.get("decode_gpus") or "").strip():
+        return "disaggregated"
     has = {k: bool((row.get(k) or "").strip()) for k in ("tp", "concurrency", "tok_s_per_gpu")}
     if has["tp"] and not has["concurrency"]:
         return "max-throughput"
@@ -235,6 +238,12 @@ class RowPlan:
 
 def plan_row(row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile] | None = None) -> RowPlan:
     """Check a measured row and resolve what it asks for (errors name the problem)."""
+    if row_kind(row) == "disaggregated":
+        raise InvalidInputError(
+            "disaggregated row (prefill and decode pools with attention data-parallel and wide "
+            "expert parallelism, disagg.csv schema): not predicted yet — the step model has no "
+            "attention data-parallel layout; predict --prefill-on models plain TP pools"
+        )
     check_row(row)
     model, hw = row["model"].strip(), row["hardware"].strip()
     arch = get_model(model, catalog)
@@ -482,7 +491,7 @@ def validate(
         "overall": error_stats(out_rows),
         "by_kind": {
             k: error_stats(r for r in out_rows if r["kind"] == k)
-            for k in ("serving", "max-throughput", "single-stream")
+            for k in ("serving", "max-throughput", "single-stream", "disaggregated")
             if any(r["kind"] == k for r in out_rows)
         },
         "by_hardware_model": {
