@@ -89,7 +89,9 @@ class ServerSearch:
         def ms(v: float | None) -> float | None:
             return None if v is None else round(v * 1e3, 2)
 
-        rows = [(t["qps"], t["meets"], ms(t["p99_ttft_s"]), ms(t["p99_tpot_s"])) for t in f["trials"]]
+        rows = [
+            (f"{t['qps']:.4g}", t["meets"], ms(t["p99_ttft_s"]), ms(t["p99_tpot_s"])) for t in f["trials"]
+        ]
         lines += ["", "trials", render_table(("QPS", "meets", "P99 TTFT (ms)", "P99 TPOT (ms)"), rows)]
         return "\n".join(lines)
 
