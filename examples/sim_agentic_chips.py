@@ -1,11 +1,14 @@
 """Chips needed to serve one agentic-coding stream at a P99 SLO, with and without the prefix
 cache (the README's worked example; needs ``tokenfrontier.sim.agentic``).
 
-    python examples/sim_agentic_chips.py [--requests 5000] [--ttft-ms 2000] [--tpot-ms 20]
+    python examples/sim_agentic_chips.py [--requests 50000] [--ttft-ms 2000] [--tpot-ms 20]
 
 For each hardware, deployments are tried in order of chips (TP x PP x replicas) and the first
 whose simulated P99 TTFT and P99 TPOT meet the limits, with every request completed, is kept.
 Each row prints the ``tokenfrontier simulate`` command that reproduces it.
+About 20 minutes on a 2-core machine (the searches that find nothing try every deployment up
+to 256 chips). Use enough requests for the stream to reach steady state: sessions grow turn by
+turn, and a 5,000-request run (~2,000 simulated seconds) ends before the long contexts pile up.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def smallest(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=MODEL)
-    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("--ttft-ms", type=float, default=2000.0)
     parser.add_argument("--tpot-ms", type=float, default=20.0)
     opts = parser.parse_args()
