@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from streamlit.testing.v1 import AppTest  # a [test] dependency: missing, this module fails
 
 from tokenfrontier.views.dashboard import APP
 
-PAGES = ("Calculator", "Frontier", "Roofline", "Economics", "Catalog")
+PAGES = ("Calculator", "Frontier", "Simulate", "Roofline", "Economics", "Catalog")
 
 
 def app(**query: str) -> AppTest:
@@ -63,3 +65,42 @@ def test_state_round_trips_through_the_url():
     at = app(page="Frontier", model="llama-3.1-8b", hws="cs-3,h100", isl="2k", osl="128")
     assert at.selectbox(key="w_model").value == "llama-3.1-8b"
     assert at.multiselect(key="w_hws").value == ["cs-3", "h100"]
+
+
+def test_simulate_numbers_follow_inputs():
+    at = app(page="Simulate", smodel="llama-3.1-8b", shw="dgx-h100", sisl="1k", sosl="1k", sconc="16")
+    first = {m.label: m.value for m in at.metric}
+    assert first["completed"] == "2,000 / 2,000"  # the small default keeps the page responsive
+    at.number_input(key="w_sconc").set_value(256.0).run()
+    second = {m.label: m.value for m in at.metric}
+    assert not at.error
+    tput = [float(m["output tok/s per chip"].replace(",", "")) for m in (first, second)]
+    assert tput[1] > tput[0]  # more users in the batch, more tokens per chip
+    assert at.query_params["sconc"] in (["256.0"], "256.0")
+    assert at.dataframe[0].value.shape[0] == 1000 and at.get("download_button")
+
+
+def test_simulate_bad_input_shows_message():
+    at = app(page="Simulate", sisl="lots")
+    assert at.error and "token count" in at.error[0].value and not at.metric
+    at = app(page="Simulate", swl="poisson", sosl="0")
+    assert at.error and "positive number of tokens" in at.error[0].value and not at.metric
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("tokenfrontier.sim.agentic") is None,
+    reason="tokenfrontier.sim.agentic not in this tree yet",
+)
+def test_simulate_agentic_uses_the_prefix_cache():
+    at = app(page="Simulate", swl="agentic", smodel="gpt-oss-120b", shw="hgx-b200", stp="8", sreq="500")
+    cached = {m.label: m.value for m in at.metric}["prompt tokens from cache"]
+    assert float(cached.rstrip("%")) > 50
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("tokenfrontier.sim.traces") is None,
+    reason="tokenfrontier.sim.traces not in this tree yet",
+)
+def test_simulate_bundled_trace():
+    at = app(page="Simulate", swl="trace", strace="mooncake_conversation", sreq="300", stp="8")
+    assert not at.error and {m.label: m.value for m in at.metric}["completed"].endswith("/ 300")

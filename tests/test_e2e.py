@@ -134,7 +134,7 @@ def test_calculator_end_to_end(server, browser, shots):
     page.close()
 
 
-@pytest.mark.parametrize("name", ["Frontier", "Roofline", "Economics", "Catalog"])
+@pytest.mark.parametrize("name", ["Frontier", "Simulate", "Roofline", "Economics", "Catalog"])
 def test_pages_render_without_errors(server, browser, shots, name):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     w = Watched(page, server)

@@ -56,7 +56,7 @@ __all__ = [
 BUNDLED_CALIBRATION = CATALOG_DIR / "measured" / "calibration.csv"
 #: Bundled measured sets by name (copies of ``shared/data/measured/*.csv``); ``measured`` is all
 #: of them, the set the bundled profiles are fitted on.
-BUNDLED_MEASURED = {
+BUNDLED_MEASURED: dict[str, tuple[Path, ...]] = {
     "calibration": (BUNDLED_CALIBRATION,),
     "max_throughput": (CATALOG_DIR / "measured" / "max_throughput.csv",),
 }

@@ -20,6 +20,8 @@ def _figure(command: str, result: Any, args: argparse.Namespace) -> Any:
     from ..catalog import default_catalog
     from . import plots
 
+    if command == "simulate":
+        return plots.simulation_figure(getattr(result, "simulation", None) or result)
     if command in ("roofline", "gemm"):
         cat = default_catalog().with_paths(args.catalog) if args.catalog else default_catalog()
         chips = [cat.chip(c) for c in dict.fromkeys(r["chip"] for r in result.records)]
@@ -163,6 +165,7 @@ def _run(args: argparse.Namespace) -> Any:
         "calibrate": lambda: _calibrated(
             api.calibrate(args.measured, args.out, cat, progress=_progress("calibrate")), args.out
         ),
+        "simulate": lambda: _simulate(args, cat),
     }
     return commands[args.command]()
 
@@ -232,6 +235,12 @@ def _calc_model(args: argparse.Namespace, econ: Any) -> Any:
     if not args.model:
         raise InvalidInputError("calculator: give a model id or --custom total_params=...")
     return args.model
+
+
+def _simulate(args: argparse.Namespace, cat: Any) -> Any:
+    from .cli_simulate import run_simulate
+
+    return run_simulate(args, cat)
 
 
 class _Written:

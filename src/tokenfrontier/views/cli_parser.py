@@ -236,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calibrate", parents=[common], help="fit efficiency profiles on a CSV")
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the profile TOMLs")
+    _simulate_opts(sub.add_parser("simulate", parents=[common], help="request-level serving simulation"))
     p = sub.add_parser("dashboard", help="serve the interactive dashboard on 127.0.0.1")
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
 
@@ -298,3 +299,51 @@ def _serving_opts(p: argparse.ArgumentParser) -> None:
         metavar="F",
         help="lengths uniform in [F*L, L]; 1 = fixed (the measured data uses 0.8)",
     )
+
+
+SIM_WORKLOADS = ("closed", "poisson", "gamma", "trace", "agentic")
+SIM_SCHEDULING = ("chunked-mixed", "prefill-first", "decode-first")
+
+
+def _simulate_opts(p: argparse.ArgumentParser) -> None:
+    """``simulate``: a request stream through one deployment, event by event."""
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", required=True, metavar="HW", help="chip (then --tp counts chips) or system")
+    w = p.add_argument_group("workload")
+    w.add_argument("--workload", choices=SIM_WORKLOADS, help="request stream (default closed)")
+    w.add_argument("--isl", metavar="N", help="prompt tokens (closed, poisson, gamma)")
+    w.add_argument("--osl", metavar="N", help="output tokens (closed, poisson, gamma)")
+    w.add_argument("--concurrency", default="1", metavar="N", help="closed-loop users (default 1)")
+    w.add_argument("--qps", type=float, metavar="X", help="arrivals per second (poisson, gamma)")
+    w.add_argument("--requests", default="2000", metavar="N", help="requests to simulate (default 2000)")
+    w.add_argument("--length-spread", type=float, default=1.0, metavar="F",
+                   help="lengths uniform in [F*L, L]; 1 = fixed")  # fmt: skip
+    w.add_argument("--burstiness", type=float, default=0.5, metavar="F",
+                   help="gamma shape of arrival gaps (< 1 = burstier than Poisson; 0.5)")  # fmt: skip
+    w.add_argument("--trace", metavar="FILE|NAME", help="CSV/JSONL trace or bundled trace name")
+    w.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    d = p.add_argument_group("deployment")
+    d.add_argument("--tp", type=int, help="tensor-parallel chips per stage")
+    d.add_argument("--ep", type=int, help="expert-parallel degree inside the TP group")
+    d.add_argument("--pp", type=int, help="pipeline stages")
+    d.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    d.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+    d.add_argument("--framework", metavar="NAME", help="serving stack (vllm, sglang, trt, ...)")
+    d.add_argument("--spec-decode", metavar="SPEC", help="e.g. k=3,acceptance=0.7,draft=mtp")
+    d.add_argument("--replicas", type=int, default=1, metavar="N", help="model copies behind a router")
+    s = p.add_argument_group("scheduling and caching")
+    s.add_argument("--scheduling", default="chunked-mixed", choices=SIM_SCHEDULING, help="step policy")
+    s.add_argument("--token-budget", type=int, default=8192, metavar="N", help="tokens per step (8192)")
+    s.add_argument("--max-seqs", type=int, default=1024, metavar="N", help="sequences per step (1024)")
+    s.add_argument("--no-prefix-cache", action="store_true", help="turn the prefix cache off")
+    s.add_argument("--host-cache-gb", type=float, default=0.0, metavar="GB",
+                   help="add a host-DRAM cache tier of GB per replica")  # fmt: skip
+    o = p.add_argument_group("SLO and output")
+    o.add_argument("--slo-ttft-ms", type=float, metavar="MS", help="TTFT limit for goodput")
+    o.add_argument("--slo-tpot-ms", type=float, metavar="MS", help="TPOT limit for goodput")
+    o.add_argument("--server-search", action="store_true",
+                   help="MLPerf-style Server: the highest Poisson QPS meeting the P99 limits")  # fmt: skip
+    o.add_argument("--slo-ttft-p99-ms", type=float, metavar="MS", help="P99 TTFT limit (--server-search)")
+    o.add_argument("--slo-tpot-p99-ms", type=float, metavar="MS", help="P99 TPOT limit (--server-search)")
+    o.add_argument("--requests-out", metavar="FILE", help="write the per-request table (.csv, .parquet)")
+    o.add_argument("--plot", metavar="FILE", help="latency CDFs and timeline: .html (offline), .png, .svg")

@@ -31,6 +31,7 @@ __all__ = [
     "render",
     "roofline_figure",
     "save",
+    "simulation_figure",
     "tco_figure",
 ]
 
@@ -216,6 +217,79 @@ def tco_figure(tco: Any) -> go.Figure:
     ))  # fmt: skip
     fig.update_layout(title=f"TCO of {tco.system}: ${tco.total_usd_per_hour:.2f} per hour",
                       yaxis_title="$ per hour", **_LAYOUT)  # fmt: skip
+    return fig
+
+
+_CDF_POINTS = 400  # points per latency CDF (exact quantiles, so the file stays small at 1M requests)
+_LATENCIES = (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("e2e_s", "E2E"))
+
+
+def _cdf(values: Any) -> tuple[Any, Any]:
+    """(value, share of requests <= value) at ``_CDF_POINTS`` probabilities, finite values only."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return np.array([]), np.array([])
+    if len(v) <= _CDF_POINTS:
+        x = np.sort(v)
+        return x, np.arange(1, len(x) + 1) / len(x)
+    q = np.linspace(0.0, 1.0, _CDF_POINTS)
+    return np.quantile(v, q), q
+
+
+def simulation_figure(sim: Any) -> go.Figure:
+    """Latency CDFs (TTFT, TPOT, E2E in ms, log x; SLO limits dashed) above the timeline: running
+    batch and queue length (left axis) and KV occupancy (right axis, % of the KV room)."""
+    from plotly.subplots import make_subplots
+
+    go = _go()
+    fig = make_subplots(
+        rows=2, cols=3, row_heights=[0.45, 0.55], vertical_spacing=0.14, horizontal_spacing=0.06,
+        specs=[[{}, {}, {}], [{"colspan": 3, "secondary_y": True}, None, None]],
+        subplot_titles=("TTFT", "TPOT", "E2E latency",
+                        "timeline: running batch, queue, KV occupancy (all replicas, sampled)"),
+    )  # fmt: skip
+    done = np.isfinite(np.asarray(sim.columns["finish_s"], dtype=float))
+    goodput = sim.summary["goodput"]
+    slo = {"ttft_s": goodput["slo_ttft_s"], "tpot_s": goodput["slo_tpot_s"]}
+    for col, (key, label) in enumerate(_LATENCIES, start=1):
+        x, y = _cdf(np.asarray(sim.columns[key], dtype=float)[done] * 1e3)
+        fig.add_trace(go.Scatter(
+            x=x, y=y, mode="lines", name=f"{label} CDF", showlegend=False, line=dict(shape="hv"),
+            hovertemplate=f"{label} %{{x:,.3f}} ms<br>%{{y:.1%}} of requests at or below<extra></extra>",
+        ), row=1, col=col)  # fmt: skip
+        if slo.get(key) is not None:
+            # a shape on a log axis takes data coordinates (an annotation would take log10)
+            fig.add_vline(x=slo[key] * 1e3, line_dash="dash", line_color="red", row=1, col=col)
+        fig.update_xaxes(type="log", title_text=f"{label} (ms)", row=1, col=col)
+    fig.update_yaxes(title_text="share of requests", range=[0, 1.02], row=1, col=1)
+    tl = sim.timeline
+    t = np.asarray(tl["t_s"], dtype=float)
+    room = float(sim.deployment.get("kv_main_bytes") or 0.0)
+    kv = np.asarray(tl["kv_bytes"], dtype=float)
+    finite_room = 0 < room < 1e29  # the runner reports 1e30 when the KV room is unbounded
+    kv_y, kv_title = (
+        (kv / room * 100, "KV occupancy (% of KV room)") if finite_room else (kv / 1e9, "KV (GB)")
+    )
+    for name, y, secondary, dash in (
+        ("running", tl["running"], False, None), ("waiting", tl["waiting"], False, "dot"),
+        (kv_title, kv_y, True, "dash"),
+    ):  # fmt: skip
+        fig.add_trace(go.Scatter(
+            x=t, y=np.asarray(y, dtype=float), mode="lines", name=name, line=dict(shape="hv", dash=dash),
+            hovertemplate=f"t %{{x:,.2f}} s<br>{name} %{{y:,.1f}}<extra></extra>",
+        ), row=2, col=1, secondary_y=secondary)  # fmt: skip
+    fig.update_xaxes(title_text="simulated time (s)", row=2, col=1)
+    fig.update_yaxes(title_text="requests", row=2, col=1, secondary_y=False)
+    fig.update_yaxes(title_text=kv_title, row=2, col=1, secondary_y=True, rangemode="tozero")
+    s = sim.summary
+    p99 = s["ttft_s"]["p99"]
+    fig.update_layout(
+        title=f"{sim.model} on {sim.hardware} ({sim.chips} chips): {sim.workload}; "
+        f"{s['completed']:,} of {s['requests']:,} requests, P99 TTFT "
+        f"{'-' if p99 is None else f'{p99 * 1e3:,.1f} ms'}",
+        height=750, legend=dict(orientation="h", y=-0.12), **_LAYOUT,
+    )  # fmt: skip
     return fig
 
 
