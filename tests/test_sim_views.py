@@ -219,11 +219,7 @@ def test_bad_input_one_line_exit_2(capsys, extra, needle):
 @pytest.mark.parametrize(("extra", "needle"), BAD_ARGS, ids=[" ".join(a) for a, _ in BAD_ARGS])
 def test_bad_arguments_one_line_exit_2(capsys, extra, needle):
     on = [] if "--on" in needle else ["--on", "h100"]
-    with pytest.raises(SystemExit) as exc:
-        main(["simulate", "llama-3.1-8b", *on, *extra])
-    out, err = capsys.readouterr()
-    assert exc.value.code == 2 and out == ""
-    assert needle in err and len(err.strip().splitlines()) == 1
+    assert_cli_error(capsys, ["simulate", "llama-3.1-8b", *on, *extra], needle)
 
 
 def test_unknown_model_and_hardware(capsys):

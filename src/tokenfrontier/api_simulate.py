@@ -25,6 +25,7 @@ WORKLOADS = ("closed", "poisson", "gamma", "trace", "agentic")
 def _requests(
     workload: str | Requests,
     *,
+    max_context: int,
     isl: int | str | None,
     osl: int | str | None,
     concurrency: int,
@@ -53,7 +54,7 @@ def _requests(
     if kind == "agentic":
         from .sim.agentic import agentic
 
-        return agentic(requests=requests, seed=seed)
+        return agentic(requests=requests, seed=seed, max_context=max_context)
     if isl is None or osl is None:
         raise InvalidInputError(f"workload '{kind}' needs --isl and --osl")
     i, o = parse_context(isl, "isl"), parse_context(osl, "osl")
@@ -130,7 +131,8 @@ def simulate(
     scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype, framework=framework,
                           profiles=catalog_profiles(catalog))  # fmt: skip
     req = _requests(workload, isl=isl, osl=osl, concurrency=concurrency, qps=qps, requests=requests,
-                    spread=spread, burstiness=burstiness, trace=trace, seed=seed)  # fmt: skip
+                    spread=spread, burstiness=burstiness, trace=trace, seed=seed,
+                    max_context=arch.max_context)  # fmt: skip
     cfg = SimConfig(policy=scheduling, token_budget=int(token_budget), max_seqs=int(max_seqs),
                     replicas=int(replicas), prefix_cache=prefix_cache, host_cache_bytes=host_cache_gb * 1e9,
                     seed=seed, admission=admission, preemption=preemption)  # fmt: skip
@@ -166,6 +168,11 @@ def simulate(
     tl = np.array(out.timeline, dtype=float).reshape(-1, 4)
     timeline = {"t_s": tl[:, 0], "running": tl[:, 1], "kv_bytes": tl[:, 2], "waiting": tl[:, 3]}
     notes = []
+    longest = int((req.isl + req.osl).max())
+    if longest > arch.max_context:
+        over = int(((req.isl + req.osl) > arch.max_context).sum())
+        notes.append(f"{over:,} request(s) exceed {arch.id}'s context window of {arch.max_context:,} "
+                     f"tokens (longest {longest:,})")  # fmt: skip
     if summary["rejected"]:
         notes.append(f"{summary['rejected']} request(s) need more KV than one engine holds and were rejected")
     deployment: dict[str, Any] = {k: facts[k] for k in ("tp", "pp", "ep", "replicas", "max_batch")}
@@ -217,6 +224,14 @@ def _pool(
     return build_pool(pre, w, tp=prefill_tp, workers=sized), sized
 
 
+def _stalled(last: list[dict[str, Any]]) -> bool:
+    """Three failing trials at falling load whose P99 TTFT no longer falls by 10%."""
+    ttft = [t["p99_ttft_s"] for t in last]
+    if any(t["meets"] for t in last) or None in ttft:
+        return False
+    return bool(ttft[2] > 0.9 * ttft[1] and ttft[1] > 0.9 * ttft[0])
+
+
 def _kv_summary(timeline: list[tuple[float, int, float, int]], facts: dict[str, Any]) -> dict[str, float]:
     import numpy as np
 
@@ -224,11 +239,18 @@ def _kv_summary(timeline: list[tuple[float, int, float, int]], facts: dict[str, 
         return {"mean_occupancy": 0.0, "max_occupancy": 0.0, "mean_running": 0.0, "mean_waiting": 0.0}
     tl = np.asarray(timeline, dtype=float)
     cap = max(facts["kv_main_bytes"], 1.0)
+    # time-weighted: each sample holds until the next one
+    w = np.diff(tl[:, 0], append=tl[-1, 0])
+    w = w if w.sum() > 0 else np.ones(len(tl))
+
+    def mean(col: int) -> float:
+        return float(np.average(tl[:, col], weights=w))
+
     return {
-        "mean_occupancy": float(np.mean(tl[:, 2]) / cap),
+        "mean_occupancy": mean(2) / cap,
         "max_occupancy": float(np.max(tl[:, 2]) / cap),
-        "mean_running": float(np.mean(tl[:, 1])),
-        "mean_waiting": float(np.mean(tl[:, 3])),
+        "mean_running": mean(1),
+        "mean_waiting": mean(3),
     }
 
 
@@ -251,6 +273,18 @@ def server_search(
         if not (math.isfinite(v) and v > 0):
             raise InvalidInputError(f"{name} must be > 0 seconds, got {v}")
 
+    if not (options.get("tp") and options.get("pp")):
+        # one deployment for every trial (the one predict picks at 64 requests in flight), so
+        # the search varies the load, not the machine
+        from .api_performance import predict
+
+        keys = ("weights", "kv_dtype", "framework", "spec_decode", "catalog", "tp", "pp", "ep")
+        pick = predict(model, on, isl=isl, osl=osl, concurrency=64, policy="queued",
+                       **{k: options[k] for k in keys if k in options})  # fmt: skip
+        if pick.feasible:
+            d = pick.deployment
+            options = {**options, "tp": d["tp"], "pp": d["pp"], "ep": d["ep"]}
+
     def meets(qps: float) -> tuple[bool, Any]:
         sim = simulate(model, on, workload="poisson", isl=isl, osl=osl, qps=qps, requests=requests, **options)
         s = sim.summary
@@ -270,6 +304,8 @@ def server_search(
             lo, best = qps, sim
         else:
             hi = qps
+        if lo == 0.0 and len(trials) >= 3 and _stalled(trials[-3:]):
+            break  # lower loads no longer help: the SLO is below what one request takes
         if hi is None:
             qps = min(qps * 4, max_qps)
         elif lo == 0.0:

@@ -175,6 +175,7 @@ def run_engine(
     rate_sum = 0.0
     rate_start = 0.0
     resume: set[int] = set()
+    spilled: set[int] = set()  # admitted with KV beyond main memory (in the offload tier)
     if on_demand:
         if kv_prompt is None:
             raise ValueError("on-demand admission needs kv_prompt")
@@ -224,8 +225,14 @@ def run_engine(
                 # vLLM's 1% watermark kept free so the running batch can grow
                 reserve = float(kv_prompt[i]) + growth[i] * done_steps[i]  # type: ignore[index]
                 room = kv_total_cap * (1 - _WATERMARK) - rate_sum
-            if kv_now() + reserve > room or busy >= max_seqs:
+            fits_main = kv_now() + reserve <= min(room, kv_cap)
+            # beyond main memory only a request too large for it alone, one at a time (a server
+            # queues rather than pushing live KV of many requests over the offload link)
+            spill_ok = reserve > kv_cap and not spilled and kv_now() + reserve <= room
+            if not (fits_main or spill_ok) or busy >= max_seqs:
                 return
+            if not fits_main:
+                spilled.add(i)
             waiting.popleft()
             kv_used += reserve
             admit_bytes[i] = reserve
@@ -317,6 +324,7 @@ def run_engine(
     def finish_request(i: int) -> None:
         nonlocal kv_used
         finish[i] = t
+        spilled.discard(i)
         if i in start_step:  # decoding: leave the batch (releases its reservation)
             leave(i)
         else:  # finished at its first token
@@ -433,6 +441,9 @@ def run_engine(
         if nxt < math.inf and k > 1:
             k = min(k, max(1, math.ceil((nxt - t) / dt)))
         k = max(int(k), 1)
+        tick += 1
+        if tick % timeline_every == 0:
+            timeline.append((t, n_run, kv_now(), len(waiting)))
         if decoding and k > 1:  # context grows during the stretch: price it at the midpoint
             dt = step_time(min(decoding, max_b), mean_ctx + 0.5 * k * table.tokens_per_step) + pf_work / pp
         t += k * dt
@@ -464,7 +475,4 @@ def run_engine(
                 finish_request(i)
         if not n_run:
             sum_ctx = 0.0
-        tick += 1
-        if tick % timeline_every == 0:
-            timeline.append((t, n_run, kv_now(), len(waiting)))
     out.engine[ids] = engine_id

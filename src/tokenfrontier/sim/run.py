@@ -65,17 +65,35 @@ class SimConfig:
 def _deployment(
     scen: Scenario, req: Requests, tp: int | None, pp: int | None, ep: int | None, spec: SpecDecode | None
 ) -> tuple[int, int, int]:
-    if tp and pp:
-        return tp, pp, ep or 1
     isl, osl = int(np.median(req.isl)), int(np.median(req.osl))
+    w = Workload(isl, osl)
     conc = max(1, _peak_concurrency(req))
-    p = predict_one(scen, workload=Workload(isl, osl), concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec,
-                    policy="queued")  # fmt: skip
+    p = predict_one(scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec, policy="queued")
+    rate = _root_rate(req)
+    if rate is not None and p.feasible and not (tp and pp):
+        # open loop: requests in flight = arrival rate x request time (Little's law), twice
+        for _ in range(2):
+            latency = (p.ttft_s or 0.0) + (osl - 1) * (p.tpot_s or 0.0)
+            conc = max(1, round(rate * latency) + 1)
+            p = predict_one(
+                scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec, policy="queued"
+            )
     if not p.feasible:
-        raise InvalidInputError(f"simulate: no deployment of {scen.arch.id} on {scen.system.id} holds "
-                                f"one request: {p.explanation}")  # fmt: skip
+        pins = f" at TP{tp} PP{pp}" if (tp or pp) else ""
+        raise InvalidInputError(f"simulate: no deployment of {scen.arch.id} on {scen.system.id}{pins} "
+                                f"holds one request: {p.explanation}")  # fmt: skip
     d = p.deployment
     return int(d["tp"]), int(d["pp"]), int(d["ep"])
+
+
+def _root_rate(req: Requests) -> float | None:
+    """Arrival rate of an open loop's requests (None for closed loops and sessions)."""
+    roots = req.follows < 0
+    if (~roots).any():
+        return None
+    arrivals = np.sort(req.arrival_s[roots])
+    span = float(arrivals[-1] - arrivals[0])
+    return (len(arrivals) - 1) / span if span > 0 else None
 
 
 def _peak_concurrency(req: Requests) -> int:
