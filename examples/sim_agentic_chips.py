@@ -18,6 +18,7 @@ from typing import Any
 
 import tokenfrontier as tf
 from tokenfrontier.catalog import default_catalog
+from tokenfrontier.errors import InvalidInputError
 
 MODEL = "llama-4-maverick-17b-128e"  # 1M-token context: the agentic prompts reach ~1M tokens
 #: (TP, PP) per model copy tried on each hardware; copies are then replicated
@@ -36,8 +37,11 @@ def smallest(
     options = sorted((tp * pp * r, r, tp, pp) for tp, pp in SPACES[hw] for r in range(1, MAX_CHIPS + 1)
                      if tp * pp * r <= MAX_CHIPS)  # fmt: skip
     for _, reps, tp, pp in options:
-        sim = tf.simulate(model, hw, workload="agentic", requests=n, prefix_cache=cache, replicas=reps, tp=tp,
-                          pp=pp, slo_ttft_s=ttft, slo_tpot_s=tpot, catalog=catalog)  # fmt: skip
+        try:
+            sim = tf.simulate(model, hw, workload="agentic", requests=n, prefix_cache=cache, replicas=reps,
+                              tp=tp, pp=pp, slo_ttft_s=ttft, slo_tpot_s=tpot, catalog=catalog)  # fmt: skip
+        except InvalidInputError:  # this deployment cannot hold the weights and one request
+            continue
         s = sim.summary
         if s["completed"] == s["requests"] and s["ttft_s"]["p99"] <= ttft and s["tpot_s"]["p99"] <= tpot:
             return sim, {"tp": tp, "pp": pp, "replicas": reps}

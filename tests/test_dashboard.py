@@ -104,3 +104,20 @@ def test_simulate_agentic_uses_the_prefix_cache():
 def test_simulate_bundled_trace():
     at = app(page="Simulate", swl="trace", strace="mooncake_conversation", sreq="300", stp="8")
     assert not at.error and {m.label: m.value for m in at.metric}["completed"].endswith("/ 300")
+
+
+@pytest.mark.parametrize(
+    ("query", "needle"),
+    [
+        (dict(page="Economics", fmw="nan", fconc="nan"), "URL parameter fmw='nan'"),  # issue 9
+        (dict(page="Economics", fmw="inf"), "URL parameter fmw='inf'"),
+        (dict(page="Calculator", conc="-5"), "URL parameter conc='-5'"),
+        (dict(page="Roofline", dtype="fp3"), "valid: fp8"),
+        (dict(page="Frontier", hws="nosuch,cs-3"), "URL parameter hws='nosuch': unknown id"),
+        (dict(page="nosuch"), "URL parameter page='nosuch'"),
+        (dict(page="Simulate", sreq="1.5"), "URL parameter sreq='1.5'"),
+    ],
+)
+def test_bad_url_parameters_show_a_message_never_a_traceback(query, needle):
+    at = app(**query)  # app() asserts there is no exception
+    assert any(needle in w.value for w in at.warning), [w.value for w in at.warning]

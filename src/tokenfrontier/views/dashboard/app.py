@@ -8,6 +8,7 @@ in the sidebar applies to every page.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import streamlit as st
@@ -36,8 +37,15 @@ def remember(**values: Any) -> None:
         QP[k] = ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
 
 
+def url_problem(key: str, raw: str, valid: str, default: Any) -> None:
+    """A URL parameter that failed its check: say which, why and what is used instead."""
+    st.warning(f"URL parameter {key}={raw!r}: {valid}; using {default} instead")
+
+
 def choice(label: str, key: str, options: list[str], default: str, **kw: Any) -> str:
     current = param(key, default)
+    if current not in options:
+        url_problem(key, current, "valid: " + ", ".join(options), default)
     index = options.index(current) if current in options else options.index(default)
     value = st.selectbox(label, options, index=index, key=f"w_{key}", **kw)
     remember(**{key: value})
@@ -54,12 +62,31 @@ def tokens(label: str, key: str, default: str, help: str) -> int | None:
         return None
 
 
+def known(key: str, default: str, options: list[str]) -> list[str]:
+    """The comma-separated ids of a URL parameter that exist; the others are named in a message."""
+    ids = [h.strip() for h in param(key, default).split(",") if h.strip()]
+    unknown = [h for h in ids if h not in options]
+    if unknown:
+        url_problem(key, ",".join(unknown), "unknown id(s); valid: " + ", ".join(options), "the rest")
+    return [h for h in ids if h in options]
+
+
 def number(label: str, key: str, default: float, lo: float, hi: float, step: float, help: str) -> float:
+    """A number input seeded from the URL; a URL value that is not a finite number in [lo, hi]
+    (integers where ``step`` is whole) is refused with a message, never clamped silently."""
+    raw = param(key, str(default))
+    start = default
     try:
-        start = float(param(key, str(default)))
+        value = float(raw)
     except ValueError:
-        start = default
-    start = min(max(start, lo), hi)
+        url_problem(key, raw, "not a number", default)
+    else:
+        integer = float(step).is_integer() and float(lo).is_integer()
+        if not (math.isfinite(value) and lo <= value <= hi) or (integer and not value.is_integer()):
+            kind = "a whole number" if integer else "a finite number"
+            url_problem(key, raw, f"must be {kind} in [{lo:g}, {hi:g}]", default)
+        else:
+            start = value
     value = st.number_input(label, float(lo), float(hi), float(start), float(step), key=f"w_{key}", help=help)
     remember(**{key: value})
     return float(value)
@@ -75,6 +102,8 @@ def hardware(hw_id: str) -> Any:
 
 # -- sidebar: page and what-if hardware ------------------------------------------------------
 st.sidebar.title("tokenfrontier")
+if param("page", "Calculator") not in PAGES:
+    url_problem("page", param("page", ""), "valid: " + ", ".join(PAGES), "Calculator")
 page = st.sidebar.radio("Page", PAGES, index=PAGES.index(param("page", "Calculator"))
                         if param("page", "Calculator") in PAGES else 0)  # fmt: skip
 remember(page=page)
@@ -149,8 +178,7 @@ def page_frontier() -> None:
         weights = choice("Weights", "weights", list(WEIGHTS), "native")
     with c2:
         default = "cs-3,gb300-nvl72,hgx-b200,dgx-h100"
-        picked = st.multiselect("Hardware", CAT.hardware_ids(),
-                                [h for h in param("hws", default).split(",") if h in CAT.hardware_ids()],
+        picked = st.multiselect("Hardware", CAT.hardware_ids(), known("hws", default, CAT.hardware_ids()),
                                 key="w_hws")  # fmt: skip
         remember(hws=picked)
     if not picked:
@@ -334,8 +362,8 @@ def page_simulate() -> None:
 def page_roofline() -> None:
     dtype = choice("dtype", "dtype", ["fp8", "bf16", "fp4"], "fp8")
     chips = sorted(CAT.chips)
-    picked = st.multiselect("Chips", chips, [c for c in param("chips", "h100,b200,wse-3,groq-lp30,mi355x")
-                                             .split(",") if c in chips], key="w_chips")  # fmt: skip
+    picked = st.multiselect("Chips", chips, known("chips", "h100,b200,wse-3,groq-lp30,mi355x", chips),
+                            key="w_chips")  # fmt: skip
     remember(chips=picked)
     if not picked:
         st.warning("Pick at least one chip.")
