@@ -179,7 +179,7 @@ def row_era(row: dict[str, str]) -> str:
 
 
 #: Concurrencies a maximum-throughput row is searched over (the load is the stack's to choose).
-MAX_THROUGHPUT_LADDER = tuple(2**i for i in range(14))  # 1 ... 8192
+MAX_THROUGHPUT_LADDER = tuple(4**i for i in range(8))  # 1, 4, ... 16384
 
 
 def row_kind(row: dict[str, str]) -> str:
