@@ -315,7 +315,9 @@ def test_fit_uses_one_usable_fraction_for_count_and_fit():
     assert whole.weight_bytes == most.weight_bytes and 0.95 * 44e9 < whole.weight_bytes < 44e9
     assert (whole.systems, most.systems) == (1, 2)
     assert most.usable_bytes_per_system == pytest.approx(0.95 * 44e9)
-    assert tf.calculator("gpt-oss-20b", "cs-3", isl="1k", osl="1k", usable_fraction=1.0).notes
+    # a fraction given to the calculator is the rule of its prediction too: one wafer, and speeds
+    calc = tf.calculator("gpt-oss-20b", "cs-3", isl="1k", osl="1k", usable_fraction=1.0)
+    assert calc.systems_needed == 1 and calc.tok_s_per_user and calc.tok_s_per_user > 0
     with pytest.raises(InvalidInputError):
         fit(arch, cs3, "bf16", "bf16", 2000, 1, 0.0)
 

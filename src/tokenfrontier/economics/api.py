@@ -12,7 +12,7 @@ from ..catalog import Catalog
 from ..errors import InvalidInputError
 from ..specs import System
 from ..units import check_number, parse_context
-from .calculator import Calculation, PhaseDiagram, custom_arch, fit, phase_diagram
+from .calculator import Calculation, PhaseDiagram, custom_arch, fit, phase_diagram, usable_system
 from .cost import Cost, cost_of
 from .deal import Deal
 from .deal import deal as _deal
@@ -315,22 +315,20 @@ def calculator(
     # a buyer's view: the catalog list price unless told otherwise (CS-3: $1.0M list)
     price = usd_per_system if usd_per_system is not None else (sys_.price_usd or inputs.server_usd)
     overrides = {"server_usd": price} if price is not None else None
-    pred = predict(arch, sys_, isl=i, osl=o, concurrency=conc, systems=n, weights=weights,
-                   kv_dtype=kv_dtype, catalog=catalog)  # fmt: skip
-    notes: list[str] = []
-    per_mtok, by_type, usd_h, derivation = None, {}, None, ""
-    if pred.feasible:
-        rate = hourly_rate(sys_, preset=preset, overrides=overrides, catalog=catalog)
-        plain = cost_of(pred, rate, concurrency=conc, isl=i, osl=o)
-        agentic = cost_of(pred, rate, mix="agentic", concurrency=conc, card=load_card(catalog=catalog))
-        per_mtok, by_type, usd_h = (
-            plain.usd_per_mtok,
-            agentic.usd_per_mtok_by_type,
-            plain.usd_per_hour,
+    # the prediction uses the same rule: the chip's fraction, or the one given here
+    pred = predict(arch, usable_system(sys_, frac), isl=i, osl=o, concurrency=conc, systems=n,
+                   weights=weights, kv_dtype=kv_dtype, catalog=catalog)  # fmt: skip
+    if not pred.feasible:  # the same capacity rule: should not happen; never print a blank figure
+        raise InvalidInputError(
+            f"calculator: {n} system(s) hold the weights and KV, but the performance model finds no "
+            f"deployment on them: {pred.explanation}"
         )
-        derivation = plain.explain()
-    else:
-        notes.append(f"performance model: {pred.explanation}")
+    notes: list[str] = []
+    rate = hourly_rate(sys_, preset=preset, overrides=overrides, catalog=catalog)
+    plain = cost_of(pred, rate, concurrency=conc, isl=i, osl=o)
+    agentic = cost_of(pred, rate, mix="agentic", concurrency=conc, card=load_card(catalog=catalog))
+    per_mtok, by_type, usd_h = plain.usd_per_mtok, agentic.usd_per_mtok_by_type, plain.usd_per_hour
+    derivation = plain.explain()
     return Calculation(
         **common,
         feasible=True,
