@@ -51,11 +51,14 @@ def test_kv_goes_to_kvss_when_sram_runs_out(catalog):
 
 
 def test_infeasible_says_which_resource(catalog):
-    # a Groq rack (64 x 230 MB) cannot hold one 128k sequence's KV next to Llama 70B FP8 weights
-    d = api.deploy("llama-3.1-70b", "groq-rack", weights="fp8", kv_dtype="fp8", context="128k",
-                   catalog=catalog)  # fmt: skip
+    # on the weights' minimum of Groq racks (64 x 230 MB) one 128k sequence's KV does not fit
+    # next to Llama 70B FP8 weights; left open, deploy adds racks until it does
+    kw = dict(weights="fp8", kv_dtype="fp8", context="128k", catalog=catalog)
+    d = api.deploy("llama-3.1-70b", "groq-rack", systems=6, **kw)
     assert not d.feasible and d.binding_constraint == "kv_capacity"
     assert "free" in d.explanation
+    grown = api.deploy("llama-3.1-70b", "groq-rack", **kw)
+    assert grown.feasible and grown.min_systems == 6 and grown.systems > 6
     d = api.deploy("llama-3.1-70b", "cs-3", weights="bf16", systems=2, catalog=catalog)
     assert not d.feasible and d.binding_constraint == "systems"
     assert "at least 4" in d.explanation

@@ -252,7 +252,7 @@ def parse_config(raw: dict[str, Any], model_id: str, source: str = "") -> ModelA
         mtp_extra_params=mtp_extra,
         max_context=c.int("max_position_embeddings", default=131072),
         native_dtypes=_native_dtypes(c, notes),
-        approximations=tuple(dict.fromkeys(approx)),
+        approximations=tuple(dict.fromkeys(approx + _linear_note(c))),
         notes=tuple(notes),
         source=source,
         config=raw,
@@ -279,6 +279,12 @@ def _native_dtypes(c: _Cfg, notes: list[str]) -> dict[str, str]:
         notes.append("checkpoint: FP8 (block-scaled); counted as 1 byte/param throughout")
     elif method in ("nvfp4", "modelopt"):
         dtypes["experts"] = dtypes["ffn"] = "fp4"
+    elif method:  # not silently 16-bit: say what is known and how to count the weights instead
+        raise ConfigError(
+            f"{c.name}: quantization_config.quant_method {method!r} is not modelled; known: "
+            "mxfp4, fp8, fbgemm_fp8, compressed-tensors, nvfp4, modelopt (for other 4-bit "
+            "weight-only schemes such as awq or gptq, drop quantization_config and pass --weights fp4)"
+        )
     expert_dtype = str(c.get("expert_dtype", default="")).lower()
     if expert_dtype in ("fp4", "mxfp4"):
         dtypes["experts"] = dtypes["ffn"] = "mxfp4"
@@ -392,6 +398,8 @@ def _window(c: _Cfg, i: int) -> tuple[AttentionKind, int]:
     if isinstance(types, list) and i < len(types):
         if "sliding" in str(types[i]) and sw:
             return "sliding", sw
+        if "linear" in str(types[i]):
+            return "sliding", _linear_state_tokens(c)
         return "full", 0
     chunk = c.int("attention_chunk_size", default=0, minimum=0)
     if chunk:  # Llama 4: every 4th layer global (NoPE), the rest chunked
@@ -401,6 +409,30 @@ def _window(c: _Cfg, i: int) -> tuple[AttentionKind, int]:
         if max_window_layers is None or i >= c.int("max_window_layers", minimum=0):
             return "sliding", sw
     return "full", 0
+
+
+def _linear_note(c: _Cfg) -> list[str]:
+    types = c.get("layer_types")
+    if isinstance(types, list) and any("linear" in str(t) for t in types):
+        return ["linear-attention layers: fixed recurrent state modelled as a sliding window of as "
+                "many KV tokens; their parameters counted as GQA attention (approximate)"]  # fmt: skip
+    return []
+
+
+def _linear_state_tokens(c: _Cfg) -> int:
+    """A linear-attention layer (Gated DeltaNet, Qwen3.5) keeps a fixed recurrent state instead of a
+    growing KV cache: state = value heads x key dim x value dim elements (+ the short-conv state).
+    Modelled as a sliding window holding as many tokens of KV as that state has elements
+    (an approximation, labelled so)."""
+    heads = c.int("linear_num_value_heads")
+    kd, vd = c.int("linear_key_head_dim"), c.int("linear_value_head_dim")
+    conv = c.int("linear_conv_kernel_dim", default=4)
+    key_heads = c.int("linear_num_key_heads", default=heads)
+    state = heads * kd * vd + (2 * key_heads * kd + heads * vd) * max(conv - 1, 0)
+    nh = c.int("num_attention_heads")
+    head_dim = c.int("head_dim", default=c.int("hidden_size") // nh)
+    per_token = 2 * c.int("num_key_value_heads", default=nh) * head_dim
+    return max(1, -(-state // per_token))
 
 
 def _mla_attention(c: _Cfg, h: int) -> dict[str, Any]:

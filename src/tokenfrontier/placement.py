@@ -196,6 +196,10 @@ def deploy_scenario(
         )
     if n > len(items):
         return _infeasible(ctx, "systems", f"{n} systems but only {len(items)} layers to place", notes, min_n)
+    if systems is None:  # not pinned: as many systems as it takes to hold one sequence's KV too
+        n = _systems_for_one_sequence(scen, n, cap, context, full_attention)
+        if n > min_n:
+            notes.append(f"{n} systems (not the weights' minimum of {min_n}) to hold one sequence's KV")
     stages = scen.stages(n)
     w_sys = [float(w) for w in scen.stage_weight_bytes(n)]
     kv_sys = [float(k) for k in scen.stage_kv_bytes(n, context, full_attention)]
@@ -252,6 +256,18 @@ def deploy_scenario(
         offload_read_s=off_read,
         notes=(*notes, f"capacity rule: {scen.capacity_rule()}"),
     )
+
+
+def _systems_for_one_sequence(scen: Scenario, n: int, cap: float, context: int, full_attention: bool) -> int:
+    """The fewest systems from ``n`` up whose stages hold their weights and one sequence's KV
+    (or ``n`` when none does, or an offload tier takes the KV)."""
+    if scen.system.offload:
+        return n
+    for m in range(n, scen.n_items + 1):
+        free = cap - scen.stage_weight_bytes(m)
+        if (free >= scen.stage_kv_bytes(m, context, full_attention)).all():
+            return m
+    return n
 
 
 def _infeasible(ctx: dict[str, Any], binding: str, why: str, notes: list[str], min_n: int = 0) -> Deployment:
