@@ -206,9 +206,9 @@ def test_on_demand_admission_preempts_when_kv_runs_out(preemption):
 
 
 def test_simulator_is_the_third_serving_policy():
-    from tokenfrontier.serving import POLICIES
+    from tokenfrontier.serving import POLICIES, get_policy
 
-    assert "simulated" in POLICIES
+    assert get_policy("simulated").name == "simulated" and "simulated" in POLICIES
     kw = dict(isl="1k", osl="1k", concurrency=64, tp=8)
     sim = tf.predict("llama-3.1-8b", "dgx-h100", policy="simulated", **kw)
     ana = tf.predict("llama-3.1-8b", "dgx-h100", **kw)

@@ -1,8 +1,9 @@
 """Serving policies behind one interface, and what they are asked to serve.
 
 ``evaluate(scenario, deployments, workload) -> metrics`` (see :mod:`.policy`): ``closed-loop``
-(:mod:`.closed_loop`), ``queued`` (:mod:`.queued`) and ``simulated`` (:mod:`.simulated`: the
-request-level simulator, same step model); disaggregated prefill pools in :mod:`.pools`.
+(:mod:`.closed_loop`), ``queued`` (:mod:`.queued`) and ``simulated`` (the request-level
+simulator, :mod:`tokenfrontier.sim.policy`, loaded by name on first use so this layer never
+imports the simulator); disaggregated prefill pools in :mod:`.pools`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from .closed_loop import ClosedLoop, steady_state
 from .policy import POLICIES, Deployments, Metrics, Policy, get_policy, register_policy
 from .pools import LIMITS, PrefillPool
 from .queued import Queued
-from .simulated import Simulated
 from .workload import SpecDecode, Workload
 
 __all__ = [
@@ -23,7 +23,6 @@ __all__ = [
     "Policy",
     "PrefillPool",
     "Queued",
-    "Simulated",
     "SpecDecode",
     "Workload",
     "evaluate",

@@ -11,6 +11,7 @@ per-token step breakdown ``step_<component>_s``. Policies are chosen by name
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -89,6 +90,8 @@ class Policy(Protocol):
 
 
 POLICIES: dict[str, Policy] = {}
+#: Policies that live in higher layers, imported by module name when first asked for.
+_PLUGINS = {"simulated": "tokenfrontier.sim.policy"}
 
 
 def register_policy(policy: Policy) -> Policy:
@@ -101,6 +104,10 @@ def get_policy(name: str | Policy) -> Policy:
     if not isinstance(name, str):
         return name
     key = name.strip().lower()
+    if key in _PLUGINS and key not in POLICIES:  # registers itself on import
+        importlib.import_module(_PLUGINS[key])
     if key not in POLICIES:
-        raise InvalidInputError(f"serving policy '{name}' is unknown; valid: {', '.join(sorted(POLICIES))}")
+        raise InvalidInputError(
+            f"serving policy '{name}' is unknown; valid: {', '.join(sorted({*POLICIES, *_PLUGINS}))}"
+        )
     return POLICIES[key]

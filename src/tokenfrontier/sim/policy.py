@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .closed_loop import broadcast, steady_state
-from .policy import Deployments, Metrics, register_policy
+from ..serving.closed_loop import broadcast, steady_state
+from ..serving.policy import Deployments, Metrics, register_policy
+from .run import SimConfig, simulate_requests
+from .workload import closed_loop
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
-    from .pools import PrefillPool
-    from .workload import SpecDecode, Workload
+    from ..serving.pools import PrefillPool
+    from ..serving.workload import SpecDecode, Workload
 
 __all__ = ["REQUESTS_PER_USER", "Simulated"]
 
@@ -43,9 +45,6 @@ class Simulated:
         spec: SpecDecode | None = None,
         pool: PrefillPool | None = None,
     ) -> Metrics:
-        from ..sim.run import SimConfig, simulate_requests
-        from ..sim.workload import closed_loop
-
         out = broadcast(
             steady_state(
                 scen,
