@@ -215,3 +215,22 @@ def test_simulator_is_the_third_serving_policy():
     assert sim.policy == "simulated"
     assert sim.tpot_s == pytest.approx(ana.tpot_s, rel=0.05)
     assert sim.total_tok_s_per_chip == pytest.approx(ana.total_tok_s_per_chip, rel=0.05)
+
+
+def test_one_output_token_and_too_many_stages(capsys):
+    # one output token has no TPOT: the simulated policy keeps the step model's, nothing divides by 0
+    p = tf.predict("llama-3.1-8b", "h100", isl=1, osl=1, policy="simulated")
+    assert p.feasible and p.tpot_s and p.tpot_s > 0
+    from conftest import assert_cli_error
+
+    assert_cli_error(capsys, ["simulate", "llama-3.1-8b", "--on", "h100", "--tp", "1", "--pp", "64", "--isl",
+                              "1024", "--osl", "128"], "PP64 asks for more pipeline stages than")  # fmt: skip
+
+
+def test_row_with_no_tp_and_no_concurrency_is_a_max_throughput_row():
+    from tokenfrontier.validation import row_kind
+
+    row = {"tp": "", "concurrency": "", "tok_s_per_gpu": "1000"}
+    assert row_kind(row) == "max-throughput"
+    assert row_kind({**row, "tp": "8"}) == "max-throughput"
+    assert row_kind({"tp": "", "concurrency": "1", "tok_s_per_user": "100"}) == "single-stream"

@@ -136,8 +136,13 @@ class Prediction(Result):
         return rows
 
 
-def _explain(code: np.ndarray, scen: Scenario, ctx: float) -> tuple[str, str]:
+def _explain(code: np.ndarray, scen: Scenario, ctx: float, pp: np.ndarray) -> tuple[str, str]:
     hw = scen.hw
+    if len(pp) and pp.min() > scen.n_items:
+        return "systems", (
+            f"PP{int(pp.min())} asks for more pipeline stages than {scen.arch.id}'s {scen.n_items} "
+            "layers (layers are never split across stages)"
+        )
     if (code == 2).any():
         kv = float(scen.kv_bytes(ctx)) / 1e9
         return "kv_capacity", (
@@ -216,7 +221,7 @@ def prediction_at(
             f"window of {arch.max_context:,}"
         )
     if i < 0:
-        binding, why = _explain(sw.fit.code[:, j], scen, workload.kv_context)
+        binding, why = _explain(sw.fit.code[:, j], scen, workload.kv_context, sw.cand.pp)
         return Prediction(
             **base, feasible=False, binding_constraint=binding, explanation=why,
             deployment={}, chips=0, ttft_s=None, tpot_s=None, tok_s_per_user=None,

@@ -183,15 +183,15 @@ MAX_THROUGHPUT_LADDER = (64, 1024, 16384)  # throughput grows with the batch: th
 
 
 def row_kind(row: dict[str, str]) -> str:
-    """``max-throughput`` (a TP given, no concurrency: the best throughput the deployment
-    reaches), ``single-stream`` (no TP, only a per-user speed: a vendor API), ``disaggregated``
-    (the disagg.csv schema), or ``serving`` (a sweep point; with no TP the stack chose the
-    deployment)."""
+    """``max-throughput`` (no concurrency, a TP or a throughput given: the best throughput the
+    deployment reaches; with no TP the best deployment too), ``single-stream`` (no TP, only a
+    per-user speed: a vendor API), ``disaggregated`` (the disagg.csv schema), or ``serving`` (a
+    sweep point; with no TP the stack chose the deployment)."""
     if (row.get("decode_gpus") or "").strip():
         return "disaggregated"
     has = {k: bool((row.get(k) or "").strip()) for k in ("tp", "concurrency", "tok_s_per_gpu")}
-    if has["tp"] and not has["concurrency"]:
-        return "max-throughput"
+    if not has["concurrency"] and (has["tp"] or has["tok_s_per_gpu"]):
+        return "max-throughput"  # with no TP the stack also chose the deployment
     if not has["tp"] and not has["tok_s_per_gpu"]:
         return "single-stream"
     return "serving"

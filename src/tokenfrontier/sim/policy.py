@@ -80,7 +80,9 @@ class Simulated:
             window = np.isfinite(res.finish) & (res.finish >= lo) & (res.finish < hi)
             chips = float(facts["chips_per_replica"])
             rate = float(window.sum() / max(hi - lo, 1e-12))
-            out["ttft_s"][idx], out["tpot_s"][idx], out["tok_s_per_user"][idx] = ttft, tpot, 1.0 / tpot
+            out["ttft_s"][idx] = ttft
+            if tpot > 0:  # one output token per request has no TPOT: keep the step model's
+                out["tpot_s"][idx], out["tok_s_per_user"][idx] = tpot, 1.0 / tpot
             out["request_rate"][idx] = rate
             out["total_tok_s_per_chip"][idx] = float((req.isl + req.osl)[window].sum()) / (hi - lo) / chips
             out["output_tok_s_per_chip"][idx] = float(req.osl[window].sum()) / (hi - lo) / chips

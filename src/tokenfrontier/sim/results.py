@@ -149,7 +149,7 @@ class Simulation(Result):
 
         def p(key: str, q: str) -> Any:
             v = s[key][q]
-            return None if v is None else round(v * ms, 2)
+            return "-" if v is None else round(v * ms, 2)
 
         rows: list[tuple[str, Any]] = [
             ("model / hardware", f"{self.model} on {self.hardware}"),
