@@ -369,7 +369,7 @@ def test_bundled_profiles_are_exactly_what_calibrate_fits(tmp_path):
 
 def test_every_measured_kind_is_answered(tmp_path):
     # issue 11: max-throughput rows (TP, no concurrency) are predicted as the best throughput over
-    # concurrency; disaggregated rows are listed with the reason they are not predicted yet
+    # concurrency; disaggregated rows with plain prefill and decode pools (approximate)
     v = validate("max_throughput")
     assert {r["kind"] for r in v.rows} == {"max-throughput"}
     assert all(r["status"] == "predicted" and r["pred_concurrency"] >= 1 for r in v.rows)
@@ -384,4 +384,7 @@ def test_every_measured_kind_is_answered(tmp_path):
         "62.5,133.4,214.7,7.5,2025-12-22,x\n"
     )
     d = validate(str(disagg))
-    assert d.rows[0]["kind"] == "disaggregated" and "not predicted yet" in d.rows[0]["skipped_reason"]
+    row = d.rows[0]
+    assert row["kind"] == "disaggregated" and row["status"] == "predicted"
+    assert row["pred_chips"] == 12  # 1 prefill worker of 4 GPUs + 2 decode workers of 4
+    assert row["pred_tok_s_per_user"] > 0 and row["ape_tok_s_per_gpu"] is not None

@@ -36,6 +36,9 @@ _ALIASES = {
     "trtllm": "trt",
     "trt-llm": "trt",
     "dynamo-trt": "trt",
+    "dynamo-sglang": "sglang",
+    "sglang-disagg": "sglang",
+    "dynamo-vllm": "vllm",
     "cerebras": "cerebras-inference",
 }
 

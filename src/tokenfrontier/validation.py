@@ -213,6 +213,8 @@ class RowPlan:
     ep: int | None
     pp: int | None
     objective: str = "user"
+    pool: Any = None  # a PrefillPool for disaggregated rows
+    spec: Any = None  # a SpecDecode (MTP) for disaggregated rows
 
     @property
     def concurrencies(self) -> tuple[int, ...]:
@@ -223,7 +225,8 @@ class RowPlan:
         SRAM machine with free stages depend on the largest concurrency, so those rows key by
         their own concurrency too."""
         w = self.workload
-        key = (id(self.scen), w.isl, w.osl, w.spread, self.tp, self.ep, self.pp, self.objective)
+        key = (id(self.scen), w.isl, w.osl, w.spread, self.tp, self.ep, self.pp, self.objective,
+               id(self.pool), id(self.spec))  # fmt: skip
         if (self.scen.sram and self.pp is None) or self.concurrency == 0:
             return (*key, self.concurrency)
         return key
@@ -233,17 +236,19 @@ class RowPlan:
         profile resolves to ``prof``)."""
         s = self.scen
         scen = build_scenario(s.arch, s.system, weights=s.weights, kv_dtype=s.kv_dtype, profile=prof)
+        if self.pool is not None:
+            pre = self.pool.scenario
+            pre = build_scenario(
+                pre.arch, pre.system, weights=pre.weights, kv_dtype=pre.kv_dtype, profile=prof
+            )
+            return replace(self, scen=scen, pool=replace(self.pool, scenario=pre))
         return replace(self, scen=scen)
 
 
 def plan_row(row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile] | None = None) -> RowPlan:
     """Check a measured row and resolve what it asks for (errors name the problem)."""
     if row_kind(row) == "disaggregated":
-        raise InvalidInputError(
-            "disaggregated row (prefill and decode pools with attention data-parallel and wide "
-            "expert parallelism, disagg.csv schema): not predicted yet — the step model has no "
-            "attention data-parallel layout; predict --prefill-on models plain TP pools"
-        )
+        return _plan_disaggregated(row, catalog, profiles)
     check_row(row)
     model, hw = row["model"].strip(), row["hardware"].strip()
     arch = get_model(model, catalog)
@@ -274,6 +279,55 @@ def plan_row(row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile]
     return RowPlan(scen, workload, conc, tp_i, ep_i, 1 if tp_i else None, objective)
 
 
+#: MTP drafting in the disaggregated rows: one drafted token accepted 85% of the time (DeepSeek-V3
+#: technical report: 85-90% acceptance of the second token; the rows do not state k).
+MTP_DRAFT_K, MTP_ACCEPTANCE = 1, 0.85
+
+
+def _plan_disaggregated(
+    row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile] | None
+) -> RowPlan:
+    """A disagg.csv row, approximated with plain pools: each worker of g GPUs as TP g with the
+    experts over all g (EP g) — attention data-parallel is not modelled, so attention weights
+    are sharded rather than replicated and there is no all-reduce saving (approximate)."""
+    from .serving import SpecDecode
+    from .sweep import build_pool
+
+    for key in (
+        "prefill_workers",
+        "prefill_gpus",
+        "decode_workers",
+        "decode_gpus",
+        "isl",
+        "osl",
+        "concurrency",
+    ):
+        if not (row.get(key) or "").strip():
+            raise InvalidInputError(f"disaggregated row: column '{key}' is empty")
+    num = {k: int(float(row[k])) for k in ("prefill_workers", "prefill_gpus", "decode_workers", "decode_gpus",
+                                             "isl", "osl", "concurrency")}  # fmt: skip
+    if min(num.values()) < 1:
+        raise InvalidInputError("disaggregated row: counts and lengths must be >= 1")
+    model, hw = row["model"].strip(), row["hardware"].strip()
+    arch = get_model(model, catalog)
+    system = get_system(hw, catalog)
+    prof = resolve_profile(system.chip, row["framework"], profiles)
+    kv_dtype = "fp8" if arch.model_type == "deepseek_v4" else "bf16"
+    weights = _weights(model, row["precision"], system.chip.family)
+    scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype, profile=prof)
+    workload = Workload(num["isl"], num["osl"], 0.8)
+    g_pre = max(1, num["prefill_gpus"] // num["prefill_workers"])
+    g_dec = max(1, num["decode_gpus"] // num["decode_workers"])
+    ep_dec = g_dec if arch.is_moe else 1
+    pool = build_pool(scen, workload, tp=g_pre, workers=num["prefill_workers"],
+                      decode_workers=num["decode_workers"])  # fmt: skip
+    spec = None
+    if (row.get("spec_decoding") or "").strip().lower() == "mtp":
+        spec = SpecDecode(k=MTP_DRAFT_K, acceptance=MTP_ACCEPTANCE)
+    conc = max(1, -(-num["concurrency"] // num["decode_workers"]))  # per decode copy
+    return RowPlan(scen, workload, conc, g_dec, ep_dec, 1, "user", pool, spec)
+
+
 def predict_row(
     row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile] | None = None
 ) -> Prediction:
@@ -286,7 +340,7 @@ def predict_row(
     if plan.objective == "user" and plan.concurrency:
         return predict_one(
             plan.scen, workload=plan.workload, concurrency=plan.concurrency, tp=plan.tp, ep=plan.ep,
-            pp=plan.pp, policy="queued",
+            pp=plan.pp, policy="queued", pool=plan.pool, spec=plan.spec,
         )  # fmt: skip
     return prediction_of(pick_groups([None], {plan.group_key(): [(0, plan)]})[0])
 
@@ -333,13 +387,14 @@ def pick_groups(
         conc = sorted({c for _, p in members for c in p.concurrencies})
         try:
             sw = sweep(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
-                       policy="queued")  # fmt: skip
+                       policy="queued", pool=first.pool, spec=first.spec)  # fmt: skip
             chosen = choose(sw, first.objective)
         except ROW_ERRORS:
             for n, plan in members:
                 try:
                     sw1 = sweep(plan.scen, plan.workload, list(plan.concurrencies), tp=plan.tp,
-                                ep=plan.ep, pp=plan.pp, policy="queued")  # fmt: skip
+                                ep=plan.ep, pp=plan.pp, policy="queued", pool=plan.pool,
+                                spec=plan.spec)  # fmt: skip
                     out[n] = _pick(plan, sw1, choose(sw1, plan.objective), list(plan.concurrencies))
                 except ROW_ERRORS as exc:
                     out[n] = exc
