@@ -388,3 +388,42 @@ def test_every_measured_kind_is_answered(tmp_path):
     assert row["kind"] == "disaggregated" and row["status"] == "predicted"
     assert row["pred_chips"] == 12  # 1 prefill worker of 4 GPUs + 2 decode workers of 4
     assert row["pred_tok_s_per_user"] > 0 and row["ape_tok_s_per_gpu"] is not None
+
+
+def test_interval_bounds_from_a_synthetic_residual_table():
+    # issue 11: residual r = log(pred / measured); measured lies in [pred e^-q90, pred e^-q10]
+    from tokenfrontier.intervals import MIN_ROWS, bounds
+
+    table = {
+        "hopper-vllm": {"tok_s_per_user": {"n": 20, "q10": -0.1, "q90": 0.2}},
+        "transfer": {"tok_s_per_user": {"n": 3, "q10": -0.5, "q90": 0.5}},  # too few rows
+        "default": {"tok_s_per_user": {"n": 50, "q10": -0.4, "q90": 0.3}},
+    }
+    lo, hi = bounds("hopper-vllm", "tok_s_per_user", 100.0, table)
+    assert lo == pytest.approx(100 * np.exp(-0.2)) and hi == pytest.approx(100 * np.exp(0.1))
+    # a level with fewer than MIN_ROWS residuals falls back down the chain
+    assert MIN_ROWS > 3
+    assert bounds("transfer", "tok_s_per_user", 100.0, table) == pytest.approx(
+        (100 * np.exp(-0.3), 100 * np.exp(0.4))
+    )
+    assert bounds("blackwell-trt", "tok_s_per_user", 100.0, table) == pytest.approx(
+        (100 * np.exp(-0.3), 100 * np.exp(0.4))
+    )
+    assert bounds("default", "ttft_ms", 1.0, table) is None
+
+
+def test_predictions_carry_intervals_and_validate_reports_coverage():
+    p = tf.predict("gpt-oss-120b", "h200", isl=1024, osl=1024, concurrency=32, framework="vllm")
+    d = p.to_dict()
+    assert d["interval_level"] == "hopper-vllm"
+    assert d["tok_s_per_user_low"] < d["tok_s_per_user"] < d["tok_s_per_user_high"]
+    assert d["ttft_s_low"] < d["ttft_s"] < d["ttft_s_high"]
+    unmeasured = tf.predict("gpt-oss-120b", "mi355x", isl=1024, osl=1024, concurrency=32)
+    assert unmeasured.interval_level == "default"
+    width = unmeasured.intervals["total_tok_s_per_chip"]
+    assert (
+        width[1] / width[0] > p.intervals["total_tok_s_per_chip"][1] / p.intervals["total_tok_s_per_chip"][0]
+    )
+    v = validate("measured")
+    cover = v.summary["by_kind"]["serving"]["tok_s_per_gpu"]["in_interval_pct"]
+    assert 60 <= cover <= 95  # in-sample: close to the nominal 80%

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .candidates import smallest_pipeline
+from .intervals import PREDICTED, bounds, level_of
 from .profiles import Profile
 from .results import Result
 from .scenario import Scenario
@@ -69,8 +70,20 @@ class Prediction(Result):
     policy: str = "closed-loop"
     pools: tuple[dict[str, Any], ...] = ()
     notes: tuple[str, ...] = field(default=())
+    interval_level: str = ""  # the fallback-chain level the 80% intervals come from
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # attr -> (low, high)
 
     title = "prediction"
+
+    def _interval_text(self) -> str:
+        parts = []
+        shown = (("tok_s_per_user", "tok/s/user", 1.0), ("total_tok_s_per_chip", "tok/s/chip", 1.0),
+                 ("ttft_s", "TTFT ms", 1e3))  # fmt: skip
+        for attr, label, scale in shown:
+            if attr in self.intervals:
+                lo, hi = self.intervals[attr]
+                parts.append(f"{label} {lo * scale:,.4g}-{hi * scale:,.4g}")
+        return f"{'; '.join(parts)} ({self.interval_level})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +105,10 @@ class Prediction(Result):
             "policy": self.policy,
             "pools": [dict(p) for p in self.pools],
             "notes": list(self.notes),
+            "interval_level": self.interval_level,
+            **{
+                f"{k}_{end}": v[n] for k, v in self.intervals.items() for n, end in enumerate(("low", "high"))
+            },
         }
 
     def human_rows(self) -> list[tuple[str, Any]]:
@@ -128,6 +145,8 @@ class Prediction(Result):
                 ("output tok/s per chip", round(self.output_tok_s_per_chip or 0.0, 1)),
                 ("total tok/s per chip", round(self.total_tok_s_per_chip or 0.0, 1)),
             ]
+            if self.intervals:
+                rows.append(("80% interval", self._interval_text()))
             rows += [
                 (f"  step: {k} (ms)", round(v * 1e3, 4)) for k, v in self.step_breakdown_s.items() if v > 0
             ]
@@ -287,6 +306,7 @@ def prediction_at(
         "compute_dtype": scen.hw.compute_dtype,
         "chosen": "given" if given else "fastest feasible",
     }
+    level = "disaggregated" if pool is not None else level_of(prof, system.chip)
     return Prediction(
         **base,
         feasible=True,
@@ -302,7 +322,19 @@ def prediction_at(
         step_breakdown_s=breakdown,
         pools=tuple(pools),
         notes=tuple(notes),
+        interval_level=level,
+        intervals=_intervals(level, res, i),
     )
+
+
+def _intervals(level: str, res: dict[str, Any], i: int) -> dict[str, tuple[float, float]]:
+    """80% intervals of the predicted figures (``tokenfrontier.intervals``)."""
+    out = {}
+    for attr, metric in PREDICTED.items():
+        b = bounds(level, metric, float(res[attr][i]))
+        if b is not None:
+            out[attr] = b
+    return out
 
 
 def _profile_note(prof: Profile) -> str:

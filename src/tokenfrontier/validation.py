@@ -59,6 +59,7 @@ BUNDLED_CALIBRATION = CATALOG_DIR / "measured" / "calibration.csv"
 BUNDLED_MEASURED: dict[str, tuple[Path, ...]] = {
     "calibration": (BUNDLED_CALIBRATION,),
     "max_throughput": (CATALOG_DIR / "measured" / "max_throughput.csv",),
+    "disagg": (CATALOG_DIR / "measured" / "disagg.csv",),  # validated, not fitted on
 }
 BUNDLED_MEASURED["measured"] = BUNDLED_MEASURED["calibration"] + BUNDLED_MEASURED["max_throughput"]
 REQUIRED = ("model", "hardware", "framework", "precision", "concurrency")
@@ -440,7 +441,7 @@ def prediction_of(picked: Picked) -> Prediction:
         raise picked
     plan, sw, j, i = picked
     return prediction_at(sw, j, i, workload=plan.workload, concurrency=int(sw.concurrency[j]),
-                         given=bool(plan.tp or plan.pp))  # fmt: skip
+                         given=bool(plan.tp or plan.pp), pool=plan.pool)  # fmt: skip
 
 
 def _ape(pred: float | None, meas: float | None) -> float | None:
@@ -470,7 +471,7 @@ class Validation(Result):
         return pd.DataFrame(list(self.rows))
 
     def __str__(self) -> str:
-        head = ("group", "rows", "metric", "median APE %", "mean APE %")
+        head = ("group", "rows", "metric", "median APE %", "mean APE %", "in 80% interval %")
         out = []
         groups = [
             ("all rows", self.summary["overall"]),
@@ -479,7 +480,9 @@ class Validation(Result):
         ]
         for group, stats in groups:
             for metric, s in stats.items():
-                out.append((group, s["n"], metric, s["median_ape_pct"], s["mean_ape_pct"]))
+                out.append(
+                    (group, s["n"], metric, s["median_ape_pct"], s["mean_ape_pct"], s.get("in_interval_pct"))
+                )
         skipped = sum(1 for r in self.rows if r.get("skipped_reason"))
         return f"validation: {len(self.rows)} rows, {skipped} skipped, no parameter fitted\n" + render_table(
             head, out
@@ -497,6 +500,9 @@ def error_stats(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
                 "median_ape_pct": round(100 * float(np.median(errs)), 1),
                 "mean_ape_pct": round(100 * float(np.mean(errs)), 1),
             }
+            inside = [r[f"in_interval_{col}"] for r in rows if f"in_interval_{col}" in r]
+            if inside:  # share of measurements inside the 80% interval
+                out[col]["in_interval_pct"] = round(100 * float(np.mean(inside)), 1)
     return out
 
 
@@ -540,7 +546,13 @@ def validate(
         for col, pred_col, attr, scale in METRICS:
             value = getattr(pred, attr)
             row[pred_col] = None if value is None else value * scale
-            row[f"ape_{col}"] = _ape(row[pred_col], cell_number(raw, col))
+            meas = cell_number(raw, col)
+            row[f"ape_{col}"] = _ape(row[pred_col], meas)
+            if attr in pred.intervals and meas is not None:
+                lo, hi = (b * scale for b in pred.intervals[attr])
+                row[f"{pred_col}_low"], row[f"{pred_col}_high"] = lo, hi
+                row[f"in_interval_{col}"] = bool(lo <= meas <= hi)
+        row["interval_level"] = pred.interval_level
         out_rows.append(row)
     summary = {
         "overall": error_stats(out_rows),
