@@ -427,3 +427,12 @@ def test_predictions_carry_intervals_and_validate_reports_coverage():
     v = validate("measured")
     cover = v.summary["by_kind"]["serving"]["tok_s_per_gpu"]["in_interval_pct"]
     assert 60 <= cover <= 95  # in-sample: close to the nominal 80%
+
+
+def test_frontier_points_and_costs_carry_intervals():
+    f = tf.frontier("gpt-oss-120b", "dgx-h200", isl=1024, osl=1024, framework="vllm")
+    for r in f.records:
+        assert r["interval_level"] == "hopper-vllm"
+        assert r["total_tok_s_per_chip_low"] < r["total_tok_s_per_chip"] < r["total_tok_s_per_chip_high"]
+    c = tf.cost("gpt-oss-120b", "dgx-h200", isl=1024, osl=1024, concurrency=64, framework="vllm")
+    assert c.usd_per_mtok_low < c.usd_per_mtok < c.usd_per_mtok_high  # fewer tokens, dearer tokens

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from .arch import ModelArch
 from .errors import InvalidInputError
+from .intervals import PREDICTED, bounds, level_of
 from .profiles import Profile
 from .results import Table
 from .scenario import build_scenario
@@ -101,6 +102,7 @@ def frontier(
         for w in weights:
             scen = build_scenario(arch, system, weights=w, kv_dtype=kv_dtype, framework=framework,
                                   profiles=profiles)  # fmt: skip
+            level = level_of(scen.profile, system.chip)
             for spec in specs:
                 sw = sweep(scen, workload, conc, spec=spec, policy=policy)
                 evaluated += sw.feasible.size
@@ -113,7 +115,7 @@ def frontier(
         for w, spec, cand, res, ci, bi in blocks:
             sel = np.flatnonzero(keep[offset : offset + len(ci)])
             offset += len(ci)
-            hw_records += [_record(system, w, spec, cand, res, ci[k], bi[k], conc) for k in sel]
+            hw_records += [_record(system, w, spec, cand, res, ci[k], bi[k], conc, level) for k in sel]
         records += sorted(hw_records, key=lambda r: -r["tok_s_per_user"])
     title = (
         f"frontier: {arch.id}, ISL {workload.isl:,} / OSL {workload.osl:,}, "
@@ -137,12 +139,13 @@ def _record(
     i: int,
     j: int,
     conc: NDArray[np.float64],
+    level: str = "default",
 ) -> dict[str, Any]:
     tp, pp, ep = int(cand.tp[i]), int(cand.pp[i]), int(cand.ep[i])
     dep = f"TP{tp}" + (f" EP{ep}" if ep > 1 else "") + (f" PP{pp}" if pp > 1 else "")
     if spec:
         dep += f" spec k={spec.k}"
-    return {
+    record: dict[str, Any] = {
         "hardware": system.id,
         "weights": weights,
         "deployment": dep,
@@ -157,7 +160,13 @@ def _record(
         "output_tok_s_per_chip": float(res["output_tok_s_per_chip"][i, j]),
         "ttft_s": float(res["ttft_s"][i, j]),
         "tpot_s": float(res["tpot_s"][i, j]),
+        "interval_level": level,
     }
+    for attr, metric in PREDICTED.items():  # 80% intervals (tokenfrontier.intervals)
+        b = bounds(level, metric, float(record[attr]))
+        if b is not None:
+            record[f"{attr}_low"], record[f"{attr}_high"] = b
+    return record
 
 
 # `tokenfrontier.frontier` is this module; calling it calls the API function `tokenfrontier.api.frontier`

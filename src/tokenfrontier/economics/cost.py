@@ -46,6 +46,8 @@ class Cost(Result):
     spend_share_by_type: dict[str, float] = field(default_factory=dict)
     token_share_by_type: dict[str, float] = field(default_factory=dict)
     revenue_usd_per_mtok: float | None = None
+    usd_per_mtok_low: float | None = None  # 80% interval from the throughput interval
+    usd_per_mtok_high: float | None = None
     gross_margin: float | None = None
     tokens_per_hour_by_type: dict[str, float] = field(default_factory=dict)
     revenue_usd_per_hour: float | None = None
@@ -69,6 +71,8 @@ class Cost(Result):
             "spend_share_by_type": self.spend_share_by_type,
             "token_share_by_type": self.token_share_by_type,
             "revenue_usd_per_mtok": self.revenue_usd_per_mtok,
+            "usd_per_mtok_low": self.usd_per_mtok_low,
+            "usd_per_mtok_high": self.usd_per_mtok_high,
             "gross_margin": self.gross_margin,
             "tokens_per_hour_by_type": self.tokens_per_hour_by_type,
             "usd_per_hour_by_type": self.usd_per_hour_by_type,
@@ -221,6 +225,11 @@ def cost_of(
         derivation=rate.derivation,
         prediction=summary,
     )
+    band = getattr(pred, "intervals", {}).get("total_tok_s_per_chip")
+    if band:  # more tokens per hour, fewer dollars per token: the bounds swap
+        scale = pred.chips * 3600 / 1e6
+        common["usd_per_mtok_low"] = usd_h / (band[1] * scale)
+        common["usd_per_mtok_high"] = usd_h / (band[0] * scale)
     if mix == "workload":
         tok = {"input": in_h, "output": out_h}
         per_tok = share_out(usd_h, tok, {"input": 1.0, "output": 1.0})
