@@ -72,8 +72,13 @@ class Prediction(Result):
     notes: tuple[str, ...] = field(default=())
     interval_level: str = ""  # the fallback-chain level the 80% intervals come from
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # attr -> (low, high)
+    derivation: str = ""
 
     title = "prediction"
+
+    def explain(self) -> str:
+        """How the figures were obtained: capacity rule, profile, formulas, interval source."""
+        return self.derivation
 
     def _interval_text(self) -> str:
         parts = []
@@ -324,7 +329,32 @@ def prediction_at(
         notes=tuple(notes),
         interval_level=level,
         intervals=_intervals(level, res, i),
+        derivation=_derivation(scen, level, sw.policy, pool is not None),
     )
+
+
+def _derivation(scen: Scenario, level: str, policy: str, pooled: bool) -> str:
+    prof, chip = scen.profile, scen.system.chip
+    how = (
+        "fitted on this family and stack" if prof.fitted and chip.family in prof.families
+        else "the same stack fitted on another family" if prof.fitted
+        else f"a default (derived from: {prof.derived_from or 'priors'})"
+    )  # fmt: skip
+    lines = [
+        f"capacity rule: {scen.capacity_rule()}; each request reserves KV for ISL + OSL",
+        f"profile {prof.id} ({how}); fallback order: exact family x stack -> same stack on another "
+        "family -> the family's default -> the memory kind's default",
+        "TPOT = decode step (weights + KV reads at achievable bandwidth, compute beyond them, TP/EP "
+        "collectives, per-layer latency, pipeline hops, offload, overhead) + prefill stall of the "
+        "other users' prompts / pp, divided by tokens per step with speculative decoding",
+        "tok/s per user = 1 / TPOT; tok/s per chip = request rate x tokens per request / chips",
+        f"serving policy: {policy}"
+        + ("; prefill runs in its own pool (chips of both pools)" if pooled else ""),
+        f"80% interval: residuals of held-out rows at level '{level}' (catalog/intervals.toml, "
+        "benchmarks/crossval.py)",
+        "formulas: docs/methods.md",
+    ]
+    return "\n".join(lines)
 
 
 def _intervals(level: str, res: dict[str, Any], i: int) -> dict[str, tuple[float, float]]:

@@ -117,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("reproduce", parents=[common], help="SPEC's published tables vs their stated methods")
 
-    p = sub.add_parser("predict", parents=[common], help="TTFT, TPOT, tok/s of one deployment")
+    why = _Parser(add_help=False)
+    why.add_argument("--explain", action="store_true", help="show the derivation")
+    p = sub.add_parser("predict", parents=[common, why], help="TTFT, TPOT, tok/s of one deployment")
     p.add_argument("model", help="catalog model id or path to a config.json")
     p.add_argument("--on", required=True, metavar="HW", help="chip (then --tp counts chips) or system")
     _serving_opts(p)
