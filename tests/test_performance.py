@@ -436,3 +436,10 @@ def test_frontier_points_and_costs_carry_intervals():
         assert r["total_tok_s_per_chip_low"] < r["total_tok_s_per_chip"] < r["total_tok_s_per_chip_high"]
     c = tf.cost("gpt-oss-120b", "dgx-h200", isl=1024, osl=1024, concurrency=64, framework="vllm")
     assert c.usd_per_mtok_low < c.usd_per_mtok < c.usd_per_mtok_high  # fewer tokens, dearer tokens
+
+
+def test_calculator_carries_the_prediction_interval():
+    c = tf.calculator("gpt-oss-120b", "cs-3", isl="8k", osl="1k", concurrency=16)
+    d = c.to_dict()
+    assert d["tok_s_per_user_low"] < d["tok_s_per_user"] < d["tok_s_per_user_high"]
+    assert d["usd_per_mtok_low"] < d["usd_per_mtok"] < d["usd_per_mtok_high"]

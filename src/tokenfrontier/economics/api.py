@@ -339,6 +339,12 @@ def calculator(
         layers_per_system=dep.layers_per_system,
         capex_usd=n * (price or 0.0),
         tok_s_per_user=pred.tok_s_per_user,
+        intervals={k: v for k, v in pred.intervals.items() if k == "tok_s_per_user"}
+        | (
+            {"usd_per_mtok": (plain.usd_per_mtok_low, plain.usd_per_mtok_high)}
+            if plain.usd_per_mtok_low is not None and plain.usd_per_mtok_high is not None
+            else {}
+        ),
         usd_per_mtok=per_mtok,
         usd_per_mtok_by_type=by_type,
         usd_per_hour=usd_h,

@@ -198,6 +198,7 @@ class Calculation(Result):
     usd_per_mtok: float | None
     usd_per_mtok_by_type: dict[str, float] = field(default_factory=dict)
     usd_per_hour: float | None = None
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # 80%, from predict
     notes: tuple[str, ...] = ()
     derivation: str = ""
     usable_fraction: float = 1.0
@@ -252,6 +253,9 @@ class Calculation(Result):
             "layers_per_system": list(self.layers_per_system),
             "capex_usd": self.capex_usd,
             "usd_per_hour": self.usd_per_hour,
+            **{
+                f"{k}_{end}": v[n] for k, v in self.intervals.items() for n, end in enumerate(("low", "high"))
+            },
             "tok_s_per_user": self.tok_s_per_user,
             "usd_per_mtok": self.usd_per_mtok,
             "usd_per_mtok_by_type": self.usd_per_mtok_by_type,
