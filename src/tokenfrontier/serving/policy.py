@@ -67,10 +67,6 @@ class Deployments:
         ones = np.ones(shape, dtype=bool)
         return cls(t, p, e, c, off, fits=ones, weights_fit=ones, max_sequences=np.full(shape, np.inf))
 
-    @property
-    def chips(self) -> Array:
-        return self.tp * self.pp
-
 
 class Policy(Protocol):
     """A serving policy: metrics for deployments of one scenario under one workload."""

@@ -192,7 +192,7 @@ def run_engine(
     finish = out.finish
     admitted = out.admitted
     arr_out = out.arrival
-    wpt_cache = table.len_grid, table.prefill_work_s
+    work_of = table.prefill_work  # seconds of prefill work for a prompt of n tokens
 
     def step_time(b: int, ctx: float) -> float:
         row = dec_rows[b]
@@ -246,7 +246,7 @@ def run_engine(
                     heapq.heappush(joining, (ready, i))
                 else:  # recompute its prompt and what it had generated
                     tokens = float(isl[i]) + done_steps[i] * table.tokens_per_step
-                    work = float(np.interp(tokens, *wpt_cache))
+                    work = float(work_of(tokens))
                     prefill.append([float(i), tokens, work / max(tokens, 1.0)])
                 continue
             if pool is not None:  # prefilled remotely, KV arrived: joins the decode batch
@@ -263,9 +263,8 @@ def run_engine(
             out.cached_tokens[i] = max(cached, 0)
             out.hit_tier[i] = level if cached > 0 else -1
             todo = int(isl[i]) - max(cached, 0)
-            lens, works = wpt_cache
-            w_all = float(np.interp(isl[i], lens, works))
-            w_cached = float(np.interp(cached, lens, works)) if cached > 0 else 0.0
+            w_all = float(work_of(isl[i]))
+            w_cached = float(work_of(cached)) if cached > 0 else 0.0
             item = [float(i), float(todo), (w_all - w_cached) / max(todo, 1)]
             if cached > 0 and level > 0 and cache is not None:
                 ready = max(link_free, t) + cache.reload_s(level, size)  # one link, first come first served

@@ -85,6 +85,6 @@ class StepTable:
     def max_batch(self) -> int:
         return self.decode_s.shape[0] - 1
 
-    def prefill_work(self, tokens: Floats) -> Floats:
+    def prefill_work(self, tokens: float | Floats) -> Floats:
         """Prefill work (seconds on one stage group) of prompts of ``tokens`` tokens."""
-        return np.interp(np.asarray(tokens, dtype=float), self.len_grid, self.prefill_work_s)
+        return np.asarray(np.interp(tokens, self.len_grid, self.prefill_work_s))
