@@ -186,6 +186,12 @@ def simulate(
             "kv_transfer_s_total": facts["kv_transfer_s"],
         }
     deployment |= {"kv_main_bytes": facts["kv_main_bytes"], "kv_offload_bytes": facts["kv_offload_bytes"]}
+    # 80% intervals of the level predict reports for this deployment's profile (tokenfrontier.intervals)
+    from .intervals import level_of, summary_intervals
+
+    level = "disaggregated" if pool is not None else level_of(scen.profile, system.chip)
+    paced = bool((req.arrival_s[req.follows < 0] == 0).all())  # no root arrives later: closed loop
+    summary = summary_intervals(summary, level, throughput=paced)
     return Simulation(
         model=arch.id, hardware=system.id, workload=req.name, deployment=deployment, scheduling=scheduling,
         seed=seed, chips=chips, summary=summary, columns=cols, timeline=timeline, notes=tuple(notes),
@@ -320,6 +326,7 @@ def server_search(
         "slo": {"p99_ttft_s": slo_ttft_p99_s, "p99_tpot_s": slo_tpot_p99_s},
         "trials": trials,
         "simulation": best.to_dict() if best is not None else None,
+        "interval_level": best.summary["interval_level"] if best is not None else None,
         "explanation": "highest QPS whose P99 TTFT and P99 TPOT meet the limits" if best is not None
         else f"no QPS tried (down to {trials[-1]['qps']:.3g}) meets the SLO",
     }  # fmt: skip

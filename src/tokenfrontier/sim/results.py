@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInputError
+from ..intervals import summary_interval_text
 from ..results import Result
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ def summarize(
         "duration_s": span,
         "ttft_s": _pct(ttft[done]),
         "tpot_s": _pct(tpot[done]),
+        "tok_s_per_user": _pct(1.0 / tpot[done]),  # each request's decode speed: 1 / its TPOT
         "itl_s": _pct(tpot[done]),
         "e2e_s": _pct(e2e[done]),
         "total_tok_s_per_chip": float(tokens[done].sum() / span / chips),
@@ -173,6 +175,9 @@ class Simulation(Result):
             ("total tok/s per chip", round(s["total_tok_s_per_chip"], 1)),
             ("output tok/s per chip", round(s["output_tok_s_per_chip"], 1)),
         ]
+        band = summary_interval_text(s)
+        if band is not None:
+            rows.append(("80% interval", band))
         g = s["goodput"]
         if g["slo_ttft_s"] is not None or g["slo_tpot_s"] is not None:
             rows.append(("requests meeting the SLO", f"{g['share_of_requests']:.1%}"))
