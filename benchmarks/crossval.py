@@ -3,7 +3,7 @@ held-out evidence per split (issue 11).
 
     python benchmarks/crossval.py                 # writes catalog/intervals.toml, then the splits
     python benchmarks/crossval.py --no-splits     # only the interval table (about a minute)
-    python benchmarks/crossval.py --no-write --json
+    python benchmarks/crossval.py --no-write --jobs 2 --json   # only the splits, two processes
 
 Residual = log(predicted / measured) of a row the fit did not see. Rows: the three bundled measured
 sets (``calibration``, ``max_throughput``, ``disagg``); a profile is fitted (``calibrate``) on the
@@ -38,6 +38,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -52,7 +53,7 @@ import numpy as np
 from tokenfrontier.calibration import calibrate
 from tokenfrontier.catalog import default_catalog
 from tokenfrontier.errors import TokenFrontierError
-from tokenfrontier.intervals import INTERVALS_FILE, bounds
+from tokenfrontier.intervals import INTERVALS_FILE, MIN_ROWS, bounds, fallback_chain
 from tokenfrontier.profiles import Profile, canonical_framework, known_frameworks
 from tokenfrontier.validation import BUNDLED_MEASURED, read_measured, row_kind, validate
 
@@ -157,26 +158,47 @@ def _add(out: Residuals, held: Iterable[Held]) -> None:
             out[h.level][m].append(math.log(p / meas))
 
 
+def _wants(level: str, res: Residuals, asked: set[tuple[str, str]] | None) -> bool:
+    """Whether some asked (level, metric) needs ``level``'s residuals: it is ``unmeasured`` (the
+    envelope of all) or no level before ``level`` in its fallback chain has enough rows."""
+    if asked is None:
+        return True
+    for own, metric in asked:
+        chain = fallback_chain(own)
+        if own == "unmeasured" or (
+            level in chain
+            and not any(len(res.get(k, {}).get(metric, ())) >= MIN_ROWS for k in chain[: chain.index(level)])
+        ):
+            return True
+    return False
+
+
 def interval_residuals(
-    rows: list[Row], folds: int = 5, seed: int = 0, unfitted: dict[str, Profile] | None = None
+    rows: list[Row],
+    folds: int = 5,
+    seed: int = 0,
+    unfitted: dict[str, Profile] | None = None,
+    asked: set[tuple[str, str]] | None = None,
 ) -> Residuals:
     """Held-out residuals per fallback level on ``rows`` (the recipe in the module docstring).
     ``unfitted``: profiles predicting the rows no profile is fitted on (default: a fit on all
-    fitted rows of ``rows``)."""
+    fitted rows of ``rows``). ``asked``: the (level, metric) pairs the table will bound; the
+    ``transfer`` and ``default`` residuals are then computed only where
+    :func:`~tokenfrontier.intervals.bounds` would reach them (same intervals, fewer fits)."""
     out: Residuals = defaultdict(lambda: defaultdict(list))
     fitted = [r for r in rows if r.fitted_on]
     fold = np.random.default_rng(seed).integers(0, folds, len(fitted))
     for f in range(folds):
         train = [r for r, k in zip(fitted, fold, strict=True) if k != f]
         _add(out, predict(fit(train), [r for r, k in zip(fitted, fold, strict=True) if k == f]))
-    trt = [r for r in fitted if canonical_framework(r.get("framework")) == "trt"]
-    hopper = ("h100", "h200")
-    for fit_hopper in (True, False):
-        train = [r for r in trt if (r.get("hardware") in hopper) == fit_hopper]
-        _add(out, predict(fit(train), [r for r in trt if (r.get("hardware") in hopper) != fit_hopper]))
     others = [r for r in rows if not r.fitted_on]
     _add(out, predict(fit(fitted) if unfitted is None else unfitted, others))
-    for stack in ("vllm", "sglang", "trt"):
+    trt = [r for r in fitted if canonical_framework(r.get("framework")) == "trt"]
+    hopper = ("h100", "h200")
+    for fit_hopper in (True, False) if _wants("transfer", out, asked) else ():
+        train = [r for r in trt if (r.get("hardware") in hopper) == fit_hopper]
+        _add(out, predict(fit(train), [r for r in trt if (r.get("hardware") in hopper) != fit_hopper]))
+    for stack in ("vllm", "sglang", "trt") if _wants("default", out, asked) else ():
         rest = [r for r in fitted if canonical_framework(r.get("framework")) != stack]
         held = [r for r in fitted if canonical_framework(r.get("framework")) == stack]
         _add(out, predict(fit(rest), held, force="default"))
@@ -274,9 +296,11 @@ def held_out(rows: list[Row], is_test: Callable[[Row], bool], inner_folds: int) 
     if not test or not any(r.fitted_on for r in train):
         return []
     profiles = fit(train)
-    table = interval_table(train, folds=inner_folds, unfitted=profiles)
+    held = predict(profiles, test)
+    asked = {(h.level, m) for h in held for m in h.values}
+    table = interval_table(train, folds=inner_folds, unfitted=profiles, asked=asked)
     out = []
-    for h in predict(profiles, test):
+    for h in held:
         single_sram = row_kind(h.row.raw) == "single-stream" and _sram(h.row.get("hardware"))
         for m, (p, meas) in h.values.items():
             b = bounds(h.level, m, p, table)
@@ -300,19 +324,41 @@ def summarize(name: str, fold: str, records: list[dict[str, Any]], rows_out: int
     return line
 
 
-def run_splits(rows: list[Row], names: list[str], cutoff: str, inner_folds: int) -> list[dict[str, Any]]:
+_ROWS: list[Row] = []  # the rows of the run (read once; forked workers share them)
+_PARTIAL = os.environ.get("CROSSVAL_PARTIAL", "")  # a JSON-lines file of finished folds
+
+
+def _task(args: tuple[str, int, str, int]) -> tuple[str, int, list[dict[str, Any]]]:
+    name, k, cutoff, inner_folds = args
+    fold, is_test = split_folds(name, _ROWS, cutoff)[k]
+    t = time.time()
+    rec = held_out(_ROWS, is_test, inner_folds)
+    n_test = sum(map(is_test, _ROWS))
+    print(f"  {name} / {fold}: {n_test} rows held out, {len({r['row'] for r in rec})} predicted "
+          f"({time.time() - t:.0f} s)", file=sys.stderr, flush=True)  # fmt: skip
+    if _PARTIAL:  # each fold's records as they finish (a long run can be summarized part way)
+        with open(_PARTIAL, "a") as fh:
+            fh.write(json.dumps({"split": name, "fold": k, "held_out": n_test, "records": rec}) + "\n")
+    return name, n_test, rec
+
+
+def run_splits(
+    rows: list[Row], names: list[str], cutoff: str, inner_folds: int, jobs: int = 1
+) -> list[dict[str, Any]]:
+    """Held-out results per split (and its SRAM single-stream rows), folds on ``jobs`` processes."""
+    import multiprocessing
+
+    _ROWS[:] = rows
+    tasks = [(n, k, cutoff, inner_folds) for n in names for k in range(len(split_folds(n, rows, cutoff)))]
+    if jobs > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            results = pool.map(_task, tasks, chunksize=1)
+    else:
+        results = list(map(_task, tasks))
     lines = []
     for name in names:
-        records: list[dict[str, Any]] = []
-        held_rows = 0
-        for fold, is_test in split_folds(name, rows, cutoff):
-            t = time.time()
-            rec = held_out(rows, is_test, inner_folds)
-            n_test = sum(map(is_test, rows))
-            held_rows += n_test
-            records += rec
-            print(f"  {name} / {fold}: {n_test} rows held out, {len({r['row'] for r in rec})} predicted "
-                  f"({time.time() - t:.0f} s)", file=sys.stderr)  # fmt: skip
+        records = [r for n, _, rec in results if n == name for r in rec]
+        held_rows = sum(t for n, t, _ in results if n == name)
         lines.append(summarize(SPLITS[name], "all folds", records, held_rows))
         sram = [r for r in records if r["sram_single_stream"]]
         if sram:
@@ -343,27 +389,36 @@ def split_table(lines: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    ap.add_argument("--no-write", action="store_true", help="do not write catalog/intervals.toml")
+    ap.add_argument(
+        "--no-write", action="store_true", help="skip the interval table (catalog/intervals.toml)"
+    )
     ap.add_argument("--no-splits", action="store_true", help="only the interval table")
     ap.add_argument("--splits", default=",".join(SPLITS), help=f"comma list of: {', '.join(SPLITS)}")
     ap.add_argument(
         "--cutoff", default="2026-01-01", help="fit-old-predict-new: rows dated on or after are held out"
     )
     ap.add_argument("--inner-folds", type=int, default=5, help="folds of the nested interval table")
+    ap.add_argument("--jobs", type=int, default=1, help="processes for the held-out folds")
     ap.add_argument("--json", action="store_true", help="print JSON (stable keys) instead of tables")
     args = ap.parse_args(argv)
     rows = load_rows()
-    t = time.time()
-    # the bundled table: rows nothing is fitted on are predicted with the bundled profiles
-    table = interval_table(rows, unfitted=default_catalog().profiles)
-    print(f"interval table: {time.time() - t:.0f} s", file=sys.stderr)
+    table: dict[str, dict[str, dict[str, float]]] = {}
     if not args.no_write:
+        t = time.time()
+        # the bundled table: rows nothing is fitted on are predicted with the bundled profiles
+        table = interval_table(rows, unfitted=default_catalog().profiles)
+        print(f"interval table: {time.time() - t:.0f} s", file=sys.stderr)
         INTERVALS_FILE.write_text(render_toml(table))
-    lines = [] if args.no_splits else run_splits(rows, args.splits.split(","), args.cutoff, args.inner_folds)
+    lines = (
+        []
+        if args.no_splits
+        else run_splits(rows, args.splits.split(","), args.cutoff, args.inner_folds, args.jobs)
+    )
     if args.json:
         print(json.dumps({"intervals": table, "splits": lines}, indent=2))
         return
-    print(f"{'level':34s} {'metric':15s} {'n':>4s} {'median APE %':>12s} {'q10':>7s} {'q90':>7s}")
+    if table:
+        print(f"{'level':34s} {'metric':15s} {'n':>4s} {'median APE %':>12s} {'q10':>7s} {'q90':>7s}")
     for level, metrics in table.items():
         for m, e in metrics.items():
             print(

@@ -39,6 +39,7 @@ __all__ = [
     "PREDICTED",
     "SUMMARY_METRICS",
     "bounds",
+    "fallback_chain",
     "level_of",
     "load_intervals",
     "summary_interval_text",
@@ -104,6 +105,16 @@ def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, f
     return None
 
 
+def fallback_chain(level: str) -> tuple[str, ...]:
+    """The levels whose residuals bound a prediction at ``level``, first with enough rows wins
+    (``unmeasured`` stands alone: the envelope of every single-pool level)."""
+    if level == "unmeasured":
+        return (level,)
+    if level in ("transfer", "default", "disaggregated"):
+        return (level, "default")
+    return (level, "transfer", "default")
+
+
 def bounds(
     level: str, metric: str, value: float, table: dict[str, Any] | None = None
 ) -> tuple[float, float] | None:
@@ -111,12 +122,7 @@ def bounds(
     the level's own residual quantiles, else the next level of the chain with enough rows
     (a profile -> ``transfer`` -> ``default``; ``unmeasured``: the envelope of all)."""
     table = load_intervals() if table is None else table
-    chain = (
-        (level, "default")
-        if level in ("transfer", "default", "disaggregated")
-        else (level,) if level == "unmeasured" else (level, "transfer", "default")
-    )  # fmt: skip
-    for key in chain:
+    for key in fallback_chain(level):
         q = _quantiles(key, metric, table)
         if q is not None:
             return value * math.exp(-q[1]), value * math.exp(-q[0])
