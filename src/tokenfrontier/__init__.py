@@ -23,12 +23,14 @@ if TYPE_CHECKING:  # what type checkers see; at run time the names resolve on fi
         get_model,
         get_system,
         hardware,
+        load_sweep,
         models,
         predict,
         reproduce,
         roofline,
         server_search,
         simulate,
+        sweep_grid,
         validate,
     )
     from .economics.api import calculator, cost, deal, fleet, phase, tco
@@ -48,6 +50,7 @@ __all__ = [
     "get_model",
     "get_system",
     "hardware",
+    "load_sweep",
     "models",
     "phase",
     "predict",
@@ -55,6 +58,7 @@ __all__ = [
     "roofline",
     "server_search",
     "simulate",
+    "sweep_grid",
     "tco",
     "validate",
 ]

@@ -18,6 +18,7 @@ from .catalog import Catalog
 from .errors import InvalidInputError
 from .footprint import KV_DTYPES, WEIGHT_DTYPES, Footprint, param_counts
 from .footprint import footprint as _footprint
+from .grid import load_sweep, sweep_grid
 from .placement import Deployment
 from .placement import deploy as _deploy
 from .reproduce import Reproduction
@@ -38,12 +39,14 @@ __all__ = [
     "get_model",
     "get_system",
     "hardware",
+    "load_sweep",
     "models",
     "predict",
     "reproduce",
     "roofline",
     "server_search",
     "simulate",
+    "sweep_grid",
     "validate",
 ]
 
