@@ -118,6 +118,8 @@ def test_ray_equals_serial_cell_for_cell(tmp_path, ray_session):
     sweep_grid(SMALL, tmp_path / "serial", executor_kind="serial")
     pd.testing.assert_frame_equal(_frame(tmp_path / "ray"), _frame(tmp_path / "serial"))
     assert ray_session.is_initialized()  # the executor leaves a session it did not start
+    with executor("ray") as ex:  # any callable, builtins included
+        assert sorted(ex.map(abs, range(-6, 0))) == [1, 2, 3, 4, 5, 6]
 
 
 def test_executor_factory():

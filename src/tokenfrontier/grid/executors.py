@@ -121,14 +121,15 @@ class RayExecutor(Executor):
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         ray = self._ray
-        remote = ray.remote(num_cpus=1)(fn)
+        remote = ray.remote(num_cpus=1)(_apply)
+        fn_ref = ray.put(fn)  # shipped once, not with every task
         it = iter(items)
         pending: list[Any] = []
         limit = self.workers * IN_FLIGHT_PER_WORKER
         try:
             while True:
                 for item in it:
-                    pending.append(remote.remote(item))
+                    pending.append(remote.remote(fn_ref, item))
                     if len(pending) >= limit:
                         break
                 if not pending:
@@ -144,6 +145,11 @@ class RayExecutor(Executor):
         if self._started:
             self._ray.shutdown()
             self._started = False
+
+
+def _apply(fn: Callable[[T], R], item: T) -> R:
+    """A Ray task: ``fn(item)`` (any callable, builtins included)."""
+    return fn(item)
 
 
 def import_ray() -> Any:
