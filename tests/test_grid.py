@@ -148,7 +148,7 @@ isl = [512, 2048]
 osl = 128
 
 [simulate]
-requests = 1500
+requests = 1000
 """
 
 
@@ -157,14 +157,14 @@ def test_kill_minus_9_then_rerun_stores_every_cell_once(tmp_path):
     grid.write_text(KILL_GRID)
     out = tmp_path / "kill.sweep"
     cmd = [sys.executable, "-m", "tokenfrontier.views.cli", "sweep", str(grid), "--out", str(out),
-           "--workers", "2"]  # fmt: skip
+           "--workers", "2", "--store-every", "0"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while not list(out.glob("part-*.parquet")) and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.02)
         assert proc.poll() is None, "the sweep finished before it could be killed; make KILL_GRID larger"
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker processes
@@ -283,10 +283,14 @@ def test_cli_bad_grid_exit_2(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(["sweep", str(bad), "--executor", "serial", "--ray", "auto"]) == 2
     assert "--ray runs on Ray; it conflicts with --executor serial" in capsys.readouterr().err
+    assert main(["sweep", str(bad), "--store-every", "nan"]) == 2
+    assert "--store-every: expected seconds >= 0, got nan" in capsys.readouterr().err
 
 
 def test_plot_of_a_sweep(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     Path("tiny.toml").write_text(TINY)
-    assert main(["sweep", "tiny.toml", "--executor", "serial", "--plot", "tiny.html"]) == 1
+    assert main(["sweep", "tiny.toml", "--executor", "serial", "--plot", "tiny.html", "--progress"]) == 1
     assert Path("tiny.html").stat().st_size > 1000
+    bar = capsys.readouterr().err
+    assert "sweep [############################] 8/8 cells 100%" in bar and "ETA 0:00:00" in bar

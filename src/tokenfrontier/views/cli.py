@@ -257,9 +257,12 @@ def _sweep(args: argparse.Namespace) -> Any:
         raise InvalidInputError("sweep: --catalog is not supported yet; grids use the bundled catalog")
     if args.ray_address is not None and args.executor not in (None, "ray"):
         raise InvalidInputError(f"--ray runs on Ray; it conflicts with --executor {args.executor}")
+    if not (args.store_every >= 0 and args.store_every < 1e6):  # NaN fails too
+        raise InvalidInputError(f"--store-every: expected seconds >= 0, got {args.store_every}")
     kind = args.executor or ("ray" if args.ray_address is not None else "process")
     return sweep_grid(args.grid, args.out, executor_kind=kind, workers=args.workers,
-                      ray_address=args.ray_address, progress=True if args.progress else None)  # fmt: skip
+                      ray_address=args.ray_address, progress=True if args.progress else None,
+                      flush_s=args.store_every)  # fmt: skip
 
 
 class _Written:

@@ -268,6 +268,8 @@ def _sweep_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray", metavar="auto|ADDRESS", dest="ray_address",
                    help="run on Ray: 'auto' joins a running cluster or starts a local one")  # fmt: skip
     p.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a terminal")
+    p.add_argument("--store-every", type=float, default=1.0, metavar="SECONDS",
+                   help="store finished cells this often (default 1; 0: each as it ends)")  # fmt: skip
 
 
 def _deployment_opts(p: argparse.ArgumentParser) -> None:
