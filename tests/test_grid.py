@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from tokenfrontier import api
-from tokenfrontier.errors import InvalidInputError
+from tokenfrontier.errors import InvalidInputError, TokenFrontierError
 from tokenfrontier.grid import (
     evaluate_cell,
     evaluate_task,
@@ -131,6 +131,11 @@ def test_executor_factory():
         executor("dask")
     with pytest.raises(InvalidInputError, match="--workers: expected a positive integer"):
         executor("process", workers=0)
+    with (
+        pytest.raises(TokenFrontierError, match="a worker process died"),
+        executor("process", workers=1) as ex,
+    ):
+        list(ex.map(os._exit, [3]))
 
 
 def test_ray_missing_is_a_clear_error(monkeypatch):

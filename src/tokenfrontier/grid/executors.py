@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, TokenFrontierError
 
 __all__ = ["EXECUTORS", "Executor", "ProcessExecutor", "RayExecutor", "SerialExecutor", "executor"]
 
@@ -72,6 +72,7 @@ class ProcessExecutor(Executor):
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures.process import BrokenProcessPool
 
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers)
@@ -87,7 +88,14 @@ class ProcessExecutor(Executor):
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                yield fut.result()
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    raise TokenFrontierError(
+                        "a worker process died (killed, or out of memory); the cells finished so far "
+                        "are kept: rerun the same command to resume, with fewer --workers if memory ran out"
+                    ) from None
+                yield result
 
     def close(self) -> None:
         if self._pool is not None:

@@ -180,8 +180,8 @@ def sweep_grid(
                     failures.append({"cell_hash": c["cell_hash"], "cell": _label(c), "error": err})
         ex = executor_kind if isinstance(executor_kind, Executor) else None
         ex = ex or executor(executor_kind, workers=workers, ray_address=ray_address)  # type: ignore[arg-type]
+        buffer: list[dict[str, Any]] = []
         try:
-            buffer: list[dict[str, Any]] = []
             last = time.monotonic()
             if todo:
                 for rows in ex.map(evaluate_task, make_tasks(todo)):
@@ -195,10 +195,12 @@ def sweep_grid(
                     if bar:
                         bar.update(len(rows))
                     if len(buffer) >= flush_cells or time.monotonic() - last >= flush_s:
-                        store.append(buffer)
-                        buffer, last = [], time.monotonic()
-            store.append(buffer)
+                        batch, buffer, last = buffer, [], time.monotonic()
+                        store.append(batch)
         finally:
+            # finished cells are stored even when the run stops early (Ctrl-C, a dead worker)
+            batch, buffer = buffer, []
+            store.append(batch)
             if not isinstance(executor_kind, Executor):
                 ex.close()
         if bar:
