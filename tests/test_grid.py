@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tokenfrontier import api
 from tokenfrontier.errors import InvalidInputError, TokenFrontierError
@@ -70,6 +72,29 @@ def test_cell_hash_is_canonical():
     b = load_grid(SMALL)
     assert {c["cell_hash"] for c in a.cells} == {c["cell_hash"] for c in b.cells}
     assert len({c["cell_hash"] for c in b.cells}) == len(b.cells)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    weights=st.lists(st.sampled_from(["native", "fp8", "bf16", "fp4"]), min_size=1, max_size=4, unique=True),
+    conc=st.lists(st.integers(1, 4096), min_size=1, max_size=6, unique=True),
+    data=st.data(),
+)
+def test_cell_hashes_do_not_depend_on_how_the_grid_is_written(weights, conc, data):
+    grid = {"models": "llama-3.1-8b", "hardware": "dgx-h100", "isl": 1024, "osl": 128}
+    a = load_grid({**grid, "weights": weights, "concurrency": conc})
+    b = load_grid(
+        {
+            **grid,
+            "weights": data.draw(st.permutations(weights)),
+            "concurrency": data.draw(st.permutations(conc)),
+        }
+    )
+    assert {c["cell_hash"] for c in a.cells} == {c["cell_hash"] for c in b.cells}
+    assert len(a.cells) == len(weights) * len(conc)
+    for c in a.cells:  # a cell, taken alone as a grid, has the same hash
+        alone = load_grid({**grid, "weights": c["weights"], "concurrency": c["concurrency"]})
+        assert alone.cells[0]["cell_hash"] == c["cell_hash"]
 
 
 def test_batched_predict_equals_the_api():

@@ -54,8 +54,10 @@ class Store:
             stale.unlink(missing_ok=True)
 
     def _lock(self) -> int:
-        import fcntl
-
+        try:
+            import fcntl
+        except ImportError:  # not POSIX (Windows): no lock, one sweep per folder is on the user
+            return -1
         fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
