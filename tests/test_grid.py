@@ -3,6 +3,7 @@ process, Ray), a resumable Parquet store (kill -9 loses and duplicates nothing),
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -313,6 +314,12 @@ def test_cli_bad_grid_exit_2(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(["sweep", str(bad), "--executor", "serial", "--ray", "auto"]) == 2
     assert "--ray runs on Ray; it conflicts with --executor serial" in capsys.readouterr().err
+    if importlib.util.find_spec("ray"):  # fails fast, before the results folder exists
+        good = tmp_path / "tiny.toml"
+        good.write_text(TINY)
+        assert main(["sweep", str(good), "--out", str(tmp_path / "r"), "--ray", "127.0.0.1:1"]) == 2
+        assert "--ray 127.0.0.1:1: nothing answers there" in capsys.readouterr().err
+        assert not (tmp_path / "r").exists()
     assert main(["sweep", str(bad), "--store-every", "nan"]) == 2
     assert "--store-every: expected seconds >= 0, got nan" in capsys.readouterr().err
 

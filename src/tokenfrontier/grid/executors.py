@@ -111,6 +111,8 @@ class RayExecutor(Executor):
     def __init__(self, address: str = "auto", workers: int | None = None) -> None:
         ray = import_ray()
         self._started = False
+        if address != "auto":
+            _check_reachable(address)
         if not ray.is_initialized():
             opts: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False)
             if address == "auto":
@@ -169,6 +171,22 @@ def import_ray() -> Any:
             "the Ray executor needs Ray: pip install 'tokenfrontier[cluster]' (ray>=2.40)"
         ) from None
     return ray
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast (Ray itself retries for minutes) when nothing answers at ``[ray://]HOST:PORT``."""
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        raise InvalidInputError(f"--ray {address}: expected 'auto' or HOST:PORT (or ray://HOST:PORT)")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise InvalidInputError(
+            f"--ray {address}: nothing answers there ({exc.strerror or exc}); start the cluster "
+            "(ray start --head) or check the address"
+        ) from None
 
 
 def _local_env() -> dict[str, Any]:

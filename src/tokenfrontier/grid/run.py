@@ -76,11 +76,16 @@ class SweepRun(Result):
             ("already stored", self.already_stored),
             ("computed now", self.computed),
             ("failed", self.failed),
-            ("executor", f"{self.executor}, {self.workers} worker{'s' * (self.workers > 1)}"),
+            ("executor", self._executor_text()),
             ("results", self.out),
         ]
         rows += [("note", n) for n in self.notes]
         return rows
+
+    def _executor_text(self) -> str:
+        if not self.workers:
+            return self.executor
+        return f"{self.executor}, {self.workers} worker{'s' * (self.workers > 1)}"
 
     def __str__(self) -> str:
         text = super().__str__()
@@ -135,6 +140,37 @@ def _label(row: Mapping[str, Any]) -> str:
     return " ".join(str(p) for p in parts)
 
 
+def _compute(
+    ex: Executor,
+    store: Store,
+    todo: list[dict[str, Any]],
+    bar: Progress | None,
+    flush_cells: int,
+    flush_s: float,
+) -> list[dict[str, Any]]:
+    """Evaluate ``todo`` on ``ex``, storing rows in batches; the failed cells (hash, label, error)."""
+    failures: list[dict[str, Any]] = []
+    buffer: list[dict[str, Any]] = []
+    last = time.monotonic()
+    try:
+        for rows in ex.map(evaluate_task, make_tasks(todo)):
+            buffer += rows
+            failures += [{"cell_hash": r["cell_hash"], "cell": _label(r), "error": r["error"]}
+                         for r in rows if r["error"] is not None]  # fmt: skip
+            if bar:
+                bar.update(len(rows))
+            if len(buffer) >= flush_cells or time.monotonic() - last >= flush_s:
+                batch, buffer, last = buffer, [], time.monotonic()
+                store.append(batch)
+    finally:
+        # finished cells are stored even when the run stops early (Ctrl-C, a dead worker)
+        batch, buffer = buffer, []
+        store.append(batch)
+    if bar:
+        bar.finish()
+    return failures
+
+
 def sweep_grid(
     grid: str | Path | Mapping[str, Any] | Grid,
     out: str | Path | None = None,
@@ -163,48 +199,35 @@ def sweep_grid(
             )
         out = default_out(g.source)
     t0 = time.monotonic()
-    with Store(out) as store:
-        done = store.done()
-        todo = [c for c in g.cells if c["cell_hash"] not in done]
-        stored = len(g.cells) - len(todo)
-        bar = (
-            Progress(len(todo)) if (sys.stderr.isatty() if progress is None else progress) and todo else None
-        )
-        failures: list[dict[str, Any]] = []
-        failed = 0
-        for c in g.cells:  # failures stored by an earlier run still count
-            err = done.get(c["cell_hash"])
-            if err is not None:
-                failed += 1
-                if len(failures) < SHOWN_FAILURES:
-                    failures.append({"cell_hash": c["cell_hash"], "cell": _label(c), "error": err})
-        ex = executor_kind if isinstance(executor_kind, Executor) else None
-        ex = ex or executor(executor_kind, workers=workers, ray_address=ray_address)  # type: ignore[arg-type]
-        buffer: list[dict[str, Any]] = []
-        try:
-            last = time.monotonic()
+    Store.check(out)  # before any executor starts: a bad folder costs nothing
+    pending = [c for c in g.cells if c["cell_hash"] not in Store.read_done(out)]
+    ex: Executor | None = executor_kind if isinstance(executor_kind, Executor) else None
+    if ex is None and pending:  # a cluster that cannot be joined leaves no folder behind
+        ex = executor(executor_kind, workers=workers, ray_address=ray_address)  # type: ignore[arg-type]
+    try:
+        with Store(out) as store:
+            done = store.done()  # again, under the lock
+            todo = [c for c in g.cells if c["cell_hash"] not in done]
+            stored = len(g.cells) - len(todo)
+            failures: list[dict[str, Any]] = []
+            failed = 0
+            for c in g.cells:  # failures stored by an earlier run still count
+                err = done.get(c["cell_hash"])
+                if err is not None:
+                    failed += 1
+                    if len(failures) < SHOWN_FAILURES:
+                        failures.append({"cell_hash": c["cell_hash"], "cell": _label(c), "error": err})
             if todo:
-                for rows in ex.map(evaluate_task, make_tasks(todo)):
-                    buffer += rows
-                    for r in rows:
-                        if r["error"] is not None:
-                            failed += 1
-                            if len(failures) < SHOWN_FAILURES:
-                                failures.append({"cell_hash": r["cell_hash"], "cell": _label(r),
-                                                 "error": r["error"]})  # fmt: skip
-                    if bar:
-                        bar.update(len(rows))
-                    if len(buffer) >= flush_cells or time.monotonic() - last >= flush_s:
-                        batch, buffer, last = buffer, [], time.monotonic()
-                        store.append(batch)
-        finally:
-            # finished cells are stored even when the run stops early (Ctrl-C, a dead worker)
-            batch, buffer = buffer, []
-            store.append(batch)
-            if not isinstance(executor_kind, Executor):
-                ex.close()
-        if bar:
-            bar.finish()
+                if ex is None:
+                    ex = executor(executor_kind, workers=workers, ray_address=ray_address)  # type: ignore[arg-type]
+                show = sys.stderr.isatty() if progress is None else progress
+                bar = Progress(len(todo)) if show else None
+                new_failures = _compute(ex, store, todo, bar, flush_cells, flush_s)
+                failed += len(new_failures)
+                failures += new_failures[: max(0, SHOWN_FAILURES - len(failures))]
+    finally:
+        if ex is not None and not isinstance(executor_kind, Executor):
+            ex.close()
     elapsed = time.monotonic() - t0
     notes = []
     if failed > len(failures):
@@ -212,6 +235,7 @@ def sweep_grid(
     return SweepRun(
         grid=g.source, name=g.name, out=str(out), commands=g.commands, cells=len(g.cells),
         already_stored=stored, computed=len(todo), failed=failed, failures=tuple(failures),
-        executor=ex.name, workers=ex.workers, elapsed_s=elapsed,
+        executor=ex.name if ex else "none (every cell stored)", workers=ex.workers if ex else 0,
+        elapsed_s=elapsed,
         cells_per_s=len(todo) / elapsed if todo and elapsed > 0 else None, notes=tuple(notes),
     )  # fmt: skip

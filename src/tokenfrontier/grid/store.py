@@ -39,19 +39,39 @@ class Store:
     """A sweep's dataset directory, locked for writing while open."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path).expanduser()
+        self.path = Store.check(path)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InvalidInputError(f"--out {path}: cannot create: {exc.strerror or exc}") from None
-        if any(p for p in self.path.iterdir() if not p.name.startswith((".", "part-"))):
-            raise InvalidInputError(
-                f"--out {path}: not a sweep directory (it holds other files); give a new or a sweep's folder"
-            )
         self._lock_fd = self._lock()
         self._seq = 0
         for stale in self.path.glob(".part-*.tmp"):  # a killed run's unfinished batch
             stale.unlink(missing_ok=True)
+
+    @staticmethod
+    def check(path: str | Path) -> Path:
+        """``path`` as a sweep folder: new, or one holding only a sweep's files (creates nothing)."""
+        folder = Path(path).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise InvalidInputError(f"--out {path}: is a file; give a folder for the sweep's results")
+        if folder.is_dir() and any(not p.name.startswith((".", "part-")) for p in folder.iterdir()):
+            raise InvalidInputError(
+                f"--out {path}: not a sweep folder (it holds other files); give a new folder or a sweep's"
+            )
+        return folder
+
+    @staticmethod
+    def read_done(path: str | Path) -> dict[str, str | None]:
+        """The cells stored in ``path`` (nothing when it does not exist yet); no lock taken."""
+        import pyarrow.parquet as pq
+
+        out: dict[str, str | None] = {}
+        for part in sorted(Path(path).expanduser().glob(_PART)):
+            cols = pq.read_table(part, columns=["cell_hash", "error"]).to_pydict()
+            for h, err in zip(cols["cell_hash"], cols["error"], strict=True):
+                out.setdefault(h, err)
+        return out
 
     def _lock(self) -> int:
         try:
@@ -84,14 +104,7 @@ class Store:
 
     def done(self) -> dict[str, str | None]:
         """The cells already stored: hash -> their error (``None``: computed)."""
-        import pyarrow.parquet as pq
-
-        out: dict[str, str | None] = {}
-        for part in self.parts():
-            cols = pq.read_table(part, columns=["cell_hash", "error"]).to_pydict()
-            for h, err in zip(cols["cell_hash"], cols["error"], strict=True):
-                out.setdefault(h, err)
-        return out
+        return Store.read_done(self.path)
 
     def append(self, rows: Sequence[dict[str, Any]]) -> Path | None:
         """Store finished rows as one new part file (atomically); ``None`` when there are none."""
