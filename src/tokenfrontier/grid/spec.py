@@ -12,7 +12,8 @@ takes one value or a list::
     weights = ["native", "fp8"]
     kv_dtype = "bf16"
     tp = ["auto", 8]                       # "auto": the fastest feasible deployment
-    concurrency = [1, 8, 64]               # frontier cells take the whole list as their axis
+    concurrency = [1, 8, 64]               # default 1; frontier cells take the whole list as
+                                           # their axis (default 1, 2, 4, ... 1024)
 
     [[workloads]]                          # or top-level isl = [...] and osl = [...]
     name = "chat"
