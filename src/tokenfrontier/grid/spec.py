@@ -141,6 +141,7 @@ class _Checker:
         return out
 
     def axes(self, raw: dict[str, Any]) -> dict[str, Any]:
+        from ..catalog import default_catalog
         from ..footprint import KV_DTYPES, WEIGHT_DTYPES
         from ..resolve import get_model, get_system
         from ..serving import get_policy
@@ -157,7 +158,12 @@ class _Checker:
         for key in ("models", "hardware"):
             if key not in raw:
                 self.add(key, "missing; give at least one catalog id")
-        ax["models"] = self.each("models", self.values(raw, "models", []), lambda v: get_model(_str(v)).id)
+
+        def model(v: Any) -> str:  # a catalog id (normalized) or a config.json path (kept)
+            arch = get_model(_str(v))
+            return arch.id if v.strip().lower() in default_catalog().model_ids else v
+
+        ax["models"] = self.each("models", self.values(raw, "models", []), model)
         ax["hardware"] = self.each("hardware", self.values(raw, "hardware", []),
                                    lambda v: get_system(_str(v)).id)  # fmt: skip
         ax["policies"] = self.each("policies", self.values(raw, "policies", ["closed-loop"]),
