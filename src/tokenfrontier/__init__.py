@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time the names resolve on fi
         get_system,
         hardware,
         models,
+        plan,
         predict,
         reproduce,
         roofline,
@@ -50,6 +51,7 @@ __all__ = [
     "hardware",
     "models",
     "phase",
+    "plan",
     "predict",
     "reproduce",
     "roofline",
@@ -59,7 +61,7 @@ __all__ = [
     "validate",
 ]
 #: API names that are also modules of this package (callable modules).
-CALLABLE_MODULES = frozenset({"footprint", "frontier", "predict", "reproduce", "roofline"})
+CALLABLE_MODULES = frozenset({"footprint", "frontier", "plan", "predict", "reproduce", "roofline"})
 ECONOMICS = frozenset({"calculator", "cost", "deal", "fleet", "phase", "tco"})
 
 

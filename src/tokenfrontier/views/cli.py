@@ -166,6 +166,31 @@ def _run(args: argparse.Namespace) -> Any:
             api.calibrate(args.measured, args.out, cat, progress=_progress("calibrate")), args.out
         ),
         "simulate": lambda: _simulate(args, cat),
+        "plan": lambda: api.plan(
+            args.model,
+            args.on,
+            qps=args.qps,
+            isl=args.isl,
+            osl=args.osl,
+            spread=args.length_spread,
+            traffic=args.traffic,
+            trace=args.trace,
+            requests=args.requests,
+            seed=args.seed,
+            slo_ttft_p99_s=args.slo_ttft_p99_ms / 1e3,
+            slo_tpot_p99_s=args.slo_tpot_p99_ms / 1e3 if args.slo_tpot_p99_ms else None,
+            min_tok_s_per_user=args.min_tok_s_per_user,
+            goodput_share=args.goodput,
+            pessimistic=args.pessimistic,
+            weights=args.weights,
+            kv_dtype=args.kv_dtype,
+            framework=args.framework,
+            rental=args.rental,
+            preset=args.preset,
+            mix=args.mix,
+            finalists=args.finalists,
+            catalog=cat,
+        ),
     }
     return commands[args.command]()
 
