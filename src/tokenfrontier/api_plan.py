@@ -185,7 +185,7 @@ def plan(
         if why:
             infeasible.append({"hardware": system.id, "resource": why.split(":")[0], "reason": why})
             continue
-        confirmed = []
+        confirmed, failed = [], []
         for opt in options:
             run = _runner(arch, system, opt, rate_qps, slo, slow, fleet_req, facts, workload, spread,
                           requests, weights, kv_dtype, framework, seed, catalog, simulate)  # fmt: skip
@@ -194,6 +194,7 @@ def plan(
             )
             if replicas is None:
                 last = trials[-1]
+                failed.append({**last, "deployment": opt.name})
                 rejected.append({"hardware": system.id, "deployment": opt.name, "reason":
                                  f"SLO violated at any replica count up to {last['replicas']} (simulated "
                                  f"P99 TTFT {_ms(last['p99_ttft_s'])} ms, P99 TPOT "
@@ -202,9 +203,7 @@ def plan(
             confirmed.append((replicas * opt.chips_per_replica * per_chip_h, opt, replicas,
                               summary, trials))  # fmt: skip
         if not confirmed:
-            infeasible.append({"hardware": system.id, "resource": "SLO", "reason":
-                               "SLO: no finalist meets the simulated P99s at any replica count tried "
-                               "(queueing: see --explain)"})  # fmt: skip
+            infeasible.append({"hardware": system.id, "resource": "SLO", "reason": _sim_binding(failed, slo)})
             continue
         confirmed.sort(key=lambda c: (c[0], c[2] * c[1].chips_per_replica))
         usd_h, opt, replicas, summary, trials = confirmed[0]
@@ -227,8 +226,25 @@ def plan(
                      fleets=fleets, infeasible=infeasible, rejected=rejected, notes=tuple(notes))  # fmt: skip
 
 
+def _sim_binding(failed: list[dict[str, Any]], slo: Slo) -> str:
+    """Why no finalist passed: the limit the simulated P99s still break at the most replicas."""
+    if not failed:
+        return "SLO: no deployment could be simulated"
+    best = min(failed, key=lambda t: t["p99_ttft_s"] if t["p99_ttft_s"] is not None else math.inf)
+    ttft, tpot = best["p99_ttft_s"], best["p99_tpot_s"]
+    if ttft is None:
+        return f"SLO: requests do not complete on {best['deployment']} (KV capacity for the longest requests)"
+    if ttft > slo.ttft_p99_s:
+        what = f"P99 TTFT {_ms(ttft)} ms > {_ms(slo.ttft_p99_s)} ms (prefill of the longest prompts)"
+    elif tpot is not None and tpot > slo.tpot_p99_s:
+        what = f"P99 TPOT {_ms(tpot)} ms > {_ms(slo.tpot_p99_s)} ms"
+    else:
+        what = "the goodput share or completed requests fall short"
+    return f"SLO: simulated {what} even at {best['replicas']} x {best['deployment']}"
+
+
 def _ms(v: float | None) -> str:
-    return "-" if v is None else f"{v * 1e3:,.1f}"
+    return "-" if v is None else f"{v * 1e3:,.4g}"
 
 
 def _runner(

@@ -13,7 +13,7 @@ Two stages per hardware entry:
    request-level simulator (a caller-supplied ``run(replicas)``) and kept only where the
    simulated P99 TTFT and TPOT (and the goodput share) meet the SLO. A failing finalist steps
    its replicas up (+1, +2, +4, ... then bisection back down; simulated P99s fall as the load
-   per replica falls) within ``MAX_TRIALS`` simulations.
+   per replica falls), stepping up at most ``MAX_TRIALS`` times.
 
 The core takes prices as $/chip-hour per hardware id (the API prices them with
 ``economics.pricing.hourly_rate``), so it never imports economics.
@@ -57,7 +57,8 @@ __all__ = [
 
 #: Batch caps (sequences resident per replica) the analytic stage tries: 1..4096, ~sqrt(2) apart.
 BATCH_CAPS = tuple(sorted({round(2 ** (i / 2)) for i in range(25)}))
-#: Simulations per finalist at most (the first try, the doubling steps and the bisection).
+#: Simulations per finalist stepping replicas up (start, +1, +2, +4, ...: up to start + 2**9 - 1);
+#: the bisection back down adds at most 8 more.
 MAX_TRIALS = 10
 #: Analytically more expensive deployments named one by one in ``rejected`` (the rest: one line).
 SHOWN = 3
@@ -146,9 +147,10 @@ def analyze(
     sw = sweep(scen, workload, list(batch_caps), policy="queued")
     m, cand, hw = sw.metrics, sw.cand, scen.system.id
     caps = np.asarray(batch_caps, dtype=float)[None, :]
-    feasible = (m["feasible"] > 0) & (m["served_concurrency"] >= caps)
+    fits = (m["feasible"] > 0) & (m["served_concurrency"] >= caps)
+    feasible = fits
     if not scen.sram:  # stages hold capacity only: the fewest that fit, per (TP, EP)
-        feasible &= smallest_pipeline(cand, feasible)
+        feasible = fits & smallest_pipeline(cand, fits)
     rate = m["output_tok_s_per_chip"] * m["chips"] / workload.osl_mean
     ok = feasible & (m["tpot_s"] * slow <= slo.tpot_p99_s) & (m["ttft_s"] * slow <= slo.ttft_p99_s)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -156,11 +158,12 @@ def analyze(
     cost = replicas * m["chips"] * usd_per_chip_hour
     options: list[Option] = []
     rejected: list[dict[str, Any]] = []
-    memory = 0
+    memory = deeper = 0
     for i in range(len(cand)):
         name = f"TP{int(cand.tp[i])} PP{int(cand.pp[i])} EP{int(cand.ep[i])}"
         if not feasible[i].any():
-            memory += 1
+            memory += 0 if fits[i].any() else 1
+            deeper += 1 if fits[i].any() else 0
             continue
         if not ok[i].any():
             j = int(np.flatnonzero(feasible[i])[0])
@@ -183,6 +186,10 @@ def analyze(
         rejected.append({"hardware": hw, "deployment": f"{memory} deployment(s)", "reason":
                          f"memory does not fit: weights + KV of every batch tried exceed "
                          f"{scen.capacity_per_chip / 1e9:.2f} GB usable per chip"})  # fmt: skip
+    if deeper:
+        rejected.append({"hardware": hw, "deployment": f"{deeper} deployment(s)", "reason":
+                         "never needed: fewer pipeline stages with the same TP and EP hold every batch "
+                         "they hold (stages add hops, not speed)"})  # fmt: skip
     options.sort(key=lambda o: (o.usd_per_hour, o.replicas * o.chips_per_replica, o.tp, o.pp))
     best = options[0].usd_per_hour if options else None
     for o in options[keep : keep + SHOWN]:
@@ -279,7 +286,7 @@ def confirm(
             hi = r
             break
         lo, r, step = r, r + step, step * 2
-    while hi is not None and hi - lo > 1 and len(seen) < max_trials:
+    while hi is not None and hi - lo > 1:  # at most log2(last step) more simulations
         mid = (lo + hi) // 2
         if attempt(mid):
             hi = mid
@@ -358,7 +365,8 @@ class FleetPlan(Result):
                 f"${b['usd_per_hour']:,.2f}/h, {b['price_basis']}); simulated P99 TTFT 80% interval "
                 f"{lo * 1e3:,.0f}-{hi * 1e3:,.0f} ms ({b['interval_level']})"
             )
-        lines.append("headroom: the smaller of 1 - simulated P99 / limit over TTFT and TPOT")
+        if self.fleets:
+            lines.append("headroom: the smaller of 1 - simulated P99 / limit over TTFT and TPOT")
         return lines + [f"note: {n}" for n in self.notes]
 
     def __str__(self) -> str:
