@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """``plan`` (issue 13, item 1): the cheapest fleet per hardware that meets a P99 SLO.
 
 Property tests (few examples: each plan simulates): a looser SLO never costs more, adding a
@@ -157,8 +158,9 @@ def test_an_slo_no_fleet_meets_names_the_binding_limit(capsys):
     assert "no hardware meets the SLO" in out
     assert "dgx-h100: infeasible - TPOT: the fastest deployment" in out
     assert "(limited by latency floor" in out
-    p = tf.plan("llama-3.1-405b", "h100", qps=1, isl=1000, osl=100, slo_tpot_p99_s=0.05, requests=100)
+    p = tf.plan("kimi-k2", "groq-rack", qps=1, isl=1000, osl=100, slo_tpot_p99_s=0.05, requests=100)
     assert p.infeasible[0]["resource"] == "memory" and not p.fleets
+    assert "GB of weights plus one request's KV do not fit" in p.infeasible[0]["reason"]
 
 
 @pytest.mark.parametrize(
