@@ -174,8 +174,9 @@ def plan(
         price: Any = None
         try:
             price = hourly_rate(system, preset=preset, rental=rental, catalog=catalog)
-        except TokenFrontierError as exc:  # still planned (chips), ranked after the priced fleets
-            unpriced = f"unpriced ({exc})"
+        except TokenFrontierError:  # still planned (chips), ranked after the priced fleets
+            basis = "rental rate" if rental else "price or TCO preset"
+            unpriced = f"unpriced: the catalog has no {basis} for it; ranked by chips after the priced fleets"
         level, factors = slow_factors(scen)
         slow = max(f[1] for f in factors.values()) if pessimistic else 1.0
         per_chip_h = price.usd_per_chip_hour if price is not None else 1.0  # unpriced: rank by chip-hours
