@@ -1,5 +1,5 @@
-"""tokenfrontier dashboard (Streamlit). Pages: Calculator, Frontier, Simulate, Roofline, Economics,
-Catalog.
+"""tokenfrontier dashboard (Streamlit). Pages: Calculator, Frontier, Simulate, Plan, Roofline,
+Economics, Catalog.
 
 Every input lives in the URL (share a view by copying it); every table downloads as CSV; every
 number's tooltip gives its formula and source. What-if hardware (I/O, memory, clock multipliers)
@@ -21,7 +21,7 @@ from tokenfrontier.units import parse_context
 from tokenfrontier.views import plots
 from tokenfrontier.views.dashboard.whatif import whatif_system
 
-PAGES = ("Calculator", "Frontier", "Simulate", "Roofline", "Economics", "Catalog")
+PAGES = ("Calculator", "Frontier", "Simulate", "Plan", "Roofline", "Economics", "Catalog")
 WEIGHTS = ("native", "bf16", "fp8", "fp4")
 st.set_page_config(page_title="tokenfrontier", layout="wide")
 CAT = default_catalog()
@@ -470,5 +470,13 @@ def page_catalog() -> None:
     csv_button(models, "models")
 
 
+def page_plan() -> None:
+    from tokenfrontier.views.dashboard.plan_page import page_plan as render
+
+    render(st, choice=choice, tokens=tokens, number=number, known=known, hardware=hardware,
+           csv_button=csv_button, catalog=CAT)  # fmt: skip
+
+
 {"Calculator": page_calculator, "Frontier": page_frontier, "Roofline": page_roofline,
- "Economics": page_economics, "Catalog": page_catalog, "Simulate": page_simulate}[page]()  # fmt: skip
+ "Economics": page_economics, "Catalog": page_catalog, "Simulate": page_simulate,
+ "Plan": page_plan}[page]()  # fmt: skip
