@@ -188,3 +188,16 @@ def test_bad_inputs_api():
         tf.plan(MODEL, "h100", qps=2.0, isl=100, osl=10, slo_ttft_p99_s=-1, slo_tpot_p99_s=0.05)
     with pytest.raises(InvalidInputError, match="give --slo-tpot-p99-ms or --min-tok-s-per-user"):
         tf.plan(MODEL, "h100", qps=2.0, isl=100, osl=10)
+
+
+def test_disaggregated_pools_priced_per_pool_and_confirmed():
+    p = tf.plan("llama-3.3-70b", "dgx-h100", qps=10, isl=8000, osl=300, slo_tpot_p99_s=0.04, requests=300,
+                prefill_on="hgx-b200")  # fmt: skip
+    f = p.best
+    roles = [pool["role"] for pool in f["pools"]]
+    assert roles == ["decode", "prefill"] and f["pools"][1]["hardware"] == "hgx-b200"
+    assert sum(pool["chips"] for pool in f["pools"]) == f["chips"]
+    assert f["usd_per_hour"] == pytest.approx(f["chips"] * f["usd_per_chip_hour"])
+    assert f["simulate"]["prefill_on"] == "hgx-b200"
+    sim = tf.simulate("llama-3.3-70b", "dgx-h100", isl=8000, osl=300, **f["simulate"])
+    assert meets(sim.summary, Slo(2.0, 0.04))

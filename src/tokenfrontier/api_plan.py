@@ -125,6 +125,8 @@ def plan(
     weights: str = "native",
     kv_dtype: str = "bf16",
     framework: str | None = None,
+    prefill_on: str | System | None = None,
+    prefill_tp: int | None = None,
     requests: int = 1000,
     finalists: int = 3,
     seed: int = 0,
@@ -136,6 +138,8 @@ def plan(
     ``trace`` (a CSV/JSONL file or bundled name, replayed at ``qps`` if given) or ``agentic``
     (the SPEC §6 session generator at ``qps`` requests per second). SLO: P99 TTFT, P99 TPOT (or
     ``min_tok_s_per_user``, TPOT = 1 / it) and optionally the share of requests meeting both.
+    ``prefill_on`` also considers disaggregated replicas: each decode copy fed by its own
+    prefill workers (``prefill_tp`` chips each; as many as keep up) on that hardware.
     ``pessimistic`` plans at the slow end of the 80% interval (every time x the widest slow
     factor: arrivals sped up by it in the simulation, latencies multiplied by it).
     """
@@ -183,6 +187,11 @@ def plan(
         options, lost, why = analyze(scen, workload, rate_qps, slo, per_chip_h, slow=slow,
                                      keep=finalists)  # fmt: skip
         rejected += lost
+        if prefill_on is not None:
+            pooled, lost, pool_why = _pooled(arch, scen, workload, rate_qps, slo, per_chip_h, price, slow,
+                                             finalists, prefill_on, prefill_tp, rental, catalog)  # fmt: skip
+            rejected += lost
+            options, why = _merge(options, pooled, finalists, rejected, system.id), why and pool_why
         if why:
             infeasible.append({"hardware": system.id, "resource": why.split(":")[0], "reason": why})
             continue
@@ -201,7 +210,7 @@ def plan(
                                  f"P99 TTFT {_ms(last['p99_ttft_s'])} ms, P99 TPOT "
                                  f"{_ms(last['p99_tpot_s'])} ms)"})  # fmt: skip
                 continue
-            confirmed.append((replicas * opt.chips_per_replica * per_chip_h, opt, replicas,
+            confirmed.append((replicas * opt.usd_per_hour / opt.replicas, opt, replicas,
                               summary, trials))  # fmt: skip
         if not confirmed:
             infeasible.append({"hardware": system.id, "resource": "SLO", "reason": _sim_binding(failed, slo)})
@@ -225,6 +234,70 @@ def plan(
         notes.append("no hardware meets the SLO; the binding limit of each is named above")
     return FleetPlan(model=arch.id, traffic=facts, slo=slo.to_dict(), pessimistic=pessimistic,
                      fleets=fleets, infeasible=infeasible, rejected=rejected, notes=tuple(notes))  # fmt: skip
+
+
+def _pooled(
+    arch: ModelArch,
+    scen: Any,
+    workload: Any,
+    qps: float,
+    slo: Slo,
+    per_chip_h: float,
+    price: Any,
+    slow: float,
+    keep: int,
+    prefill_on: str | System,
+    prefill_tp: int | None,
+    rental: bool,
+    catalog: Catalog | None,
+) -> tuple[list[Option], list[dict[str, Any]], str | None]:
+    """Analytic options with a prefill pool on ``prefill_on`` in front of every decode replica."""
+    from .economics.pricing import hourly_rate
+    from .plan import analyze
+    from .scenario import build_scenario
+    from .sweep import build_pool
+
+    pre_system = get_system(prefill_on, catalog)
+    pre = build_scenario(arch, pre_system, weights=scen.weights, kv_dtype=scen.kv_dtype)
+    hw = f"{scen.system.id} + prefill on {pre_system.id}"
+    try:
+        pool = build_pool(pre, workload, tp=prefill_tp)
+    except InvalidInputError as exc:
+        return [], [{"hardware": scen.system.id, "deployment": "prefill pool", "reason": str(exc)}], str(exc)
+    pre_rate = per_chip_h
+    if price is not None:
+        try:
+            pre_rate = hourly_rate(pre_system, rental=rental, catalog=catalog).usd_per_chip_hour
+        except TokenFrontierError as exc:
+            why = f"prefill hardware unpriced: {exc}"
+            return [], [{"hardware": hw, "deployment": "disaggregated", "reason": why}], why
+    return analyze(scen, workload, qps, slo, per_chip_h, slow=slow, keep=keep, pool=pool,
+                   prefill_usd_per_chip_hour=pre_rate)  # fmt: skip
+
+
+def _merge(
+    a: list[Option], b: list[Option], keep: int, rejected: list[dict[str, Any]], hw: str
+) -> list[Option]:
+    """The ``keep`` cheapest of two analytic shortlists; the others go to ``rejected``."""
+    both = sorted(a + b, key=lambda o: (o.usd_per_hour, o.replicas * o.chips_per_replica))
+    for o in both[keep:]:
+        more = (o.usd_per_hour / both[0].usd_per_hour - 1) * 100
+        rejected.append({"hardware": hw, "deployment": o.name, "reason":
+                         f"more expensive than {both[0].name} by {more:,.0f}% (analytic)"})  # fmt: skip
+    return both[:keep]
+
+
+def _pools(opt: Option, replicas: int) -> list[dict[str, Any]]:
+    """The fleet's pools: decode (or prefill+decode) copies, and their prefill workers if any."""
+    decode = opt.chips_per_replica - opt.prefill_chips
+    pools = [{"role": "decode" if opt.prefill else "prefill+decode", "hardware": opt.hardware, "tp": opt.tp,
+              "pp": opt.pp, "ep": opt.ep, "workers": replicas, "chips": replicas * decode}]  # fmt: skip
+    if opt.prefill is not None:
+        pre = opt.prefill
+        pools.append({"role": "prefill", "hardware": pre.scenario.system.id, "tp": pre.tp, "pp": pre.pp,
+                      "ep": pre.ep, "workers": replicas * opt.prefill_workers,
+                      "chips": replicas * opt.prefill_chips})  # fmt: skip
+    return pools
 
 
 def _sim_binding(failed: list[dict[str, Any]], slo: Slo) -> str:
@@ -273,6 +346,9 @@ def _runner(
     common = dict(tp=opt.tp, pp=opt.pp, ep=opt.ep, max_seqs=opt.batch_cap, weights=weights,
                   kv_dtype=kv_dtype, framework=framework, seed=seed, catalog=catalog,
                   slo_ttft_s=slo.ttft_p99_s / slow, slo_tpot_s=slo.tpot_p99_s / slow)  # fmt: skip
+    if opt.prefill is not None:
+        common |= dict(prefill_on=opt.prefill.scenario.system, prefill_tp=opt.prefill.tp,
+                       prefill_workers=opt.prefill_workers)  # fmt: skip
 
     def run(replicas: int) -> dict[str, Any]:
         try:
@@ -328,6 +404,9 @@ def _fleet(
     per_replica_qps = qps / replicas
     check = {"workload": "poisson", "qps": per_replica_qps, "replicas": 1} if facts["kind"] == "poisson" \
         else {"workload": facts["kind"], "replicas": replicas}  # fmt: skip
+    if opt.prefill is not None:
+        check |= {"prefill_on": opt.prefill.scenario.system.id, "prefill_tp": opt.prefill.tp,
+                  "prefill_workers": opt.prefill_workers}  # fmt: skip
     return {
         "rank": 0,
         "hardware": opt.hardware,
@@ -340,17 +419,7 @@ def _fleet(
         "analytic_replicas": opt.replicas,
         "chips_per_replica": opt.chips_per_replica,
         "chips": chips,
-        "pools": [
-            {
-                "role": "prefill+decode",
-                "hardware": opt.hardware,
-                "tp": opt.tp,
-                "pp": opt.pp,
-                "ep": opt.ep,
-                "workers": replicas,
-                "chips": chips,
-            }
-        ],
+        "pools": _pools(opt, replicas),
         "usd_per_hour": cost.usd_per_hour if cost else None,
         "usd_per_chip_hour": cost.usd_per_chip_hour if cost else None,
         "price_basis": cost.basis if cost else "",

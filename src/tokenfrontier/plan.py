@@ -35,7 +35,7 @@ from .intervals import bounds, level_of
 from .predict import binding_of
 from .results import Result, render_table
 from .scenario import Scenario
-from .serving import Workload
+from .serving import PrefillPool, Workload
 from .step import COMPONENTS
 from .sweep import sweep
 
@@ -107,10 +107,18 @@ class Option:
     tpot_s: float
     replicas: int  # ceil(QPS x k / rate)
     usd_per_hour: float
+    prefill: PrefillPool | None = None  # disaggregated: this pool's shape in front of each replica
+    prefill_workers: int = 0  # per replica
+    prefill_chips: int = 0  # per replica (in chips_per_replica)
 
     @property
     def name(self) -> str:
-        return f"TP{self.tp} PP{self.pp} EP{self.ep}"
+        base = f"TP{self.tp} PP{self.pp} EP{self.ep}"
+        if self.prefill is None:
+            return base
+        return f"{base} + {self.prefill_workers} x TP{self.prefill.tp} PP{self.prefill.pp} prefill on " + (
+            self.prefill.scenario.system.id
+        )
 
 
 def slow_factors(scen: Scenario) -> tuple[str, dict[str, tuple[float, float]]]:
@@ -137,14 +145,18 @@ def analyze(
     slow: float = 1.0,
     keep: int = 3,
     batch_caps: Sequence[int] = BATCH_CAPS,
+    pool: PrefillPool | None = None,
+    prefill_usd_per_chip_hour: float | None = None,
 ) -> tuple[list[Option], list[dict[str, Any]], str | None]:
-    """Analytic stage on one hardware entry (see the module docstring).
+    """Analytic stage on one hardware entry (see the module docstring). With ``pool`` every
+    replica is a decode copy fed by its own prefill workers (sized by the analytic model to keep
+    up), those chips priced at ``prefill_usd_per_chip_hour`` (default: the decode rate).
 
     Returns the ``keep`` cheapest deployments (one :class:`Option` each), the rejected ones as
     ``{"hardware", "deployment", "reason"}`` and, when nothing is admissible, why (the resource
     that ran out), else ``None``.
     """
-    sw = sweep(scen, workload, list(batch_caps), policy="queued")
+    sw = sweep(scen, workload, list(batch_caps), policy="queued", pool=pool)
     m, cand, hw = sw.metrics, sw.cand, scen.system.id
     caps = np.asarray(batch_caps, dtype=float)[None, :]
     fits = (m["feasible"] > 0) & (m["served_concurrency"] >= caps)
@@ -155,12 +167,20 @@ def analyze(
     ok = feasible & (m["tpot_s"] * slow <= slo.tpot_p99_s) & (m["ttft_s"] * slow <= slo.ttft_p99_s)
     with np.errstate(divide="ignore", invalid="ignore"):
         replicas = np.where(ok, np.ceil(qps * slow / np.where(rate > 0, rate, np.nan) - 1e-9), np.inf)
-    cost = replicas * m["chips"] * usd_per_chip_hour
+    pre_rate = usd_per_chip_hour if prefill_usd_per_chip_hour is None else prefill_usd_per_chip_hour
+    per_replica = (
+        m["chips"] * usd_per_chip_hour
+        if pool is None
+        else m["decode_chips"] * usd_per_chip_hour + m["prefill_chips"] * pre_rate
+    )
+    cost = replicas * per_replica
     options: list[Option] = []
     rejected: list[dict[str, Any]] = []
     memory = deeper = 0
     for i in range(len(cand)):
-        name = f"TP{int(cand.tp[i])} PP{int(cand.pp[i])} EP{int(cand.ep[i])}"
+        name = f"TP{int(cand.tp[i])} PP{int(cand.pp[i])} EP{int(cand.ep[i])}" + (
+            f" + prefill on {pool.scenario.system.id}" if pool is not None else ""
+        )
         if not feasible[i].any():
             memory += 0 if fits[i].any() else 1
             deeper += 1 if fits[i].any() else 0
@@ -180,7 +200,9 @@ def analyze(
             hardware=hw, tp=int(cand.tp[i]), pp=int(cand.pp[i]), ep=int(cand.ep[i]),
             batch_cap=int(caps[0, j]), chips_per_replica=round(float(m["chips"][i, j])),
             rate_req_s=float(rate[i, j]), ttft_s=float(m["ttft_s"][i, j]), tpot_s=float(m["tpot_s"][i, j]),
-            replicas=int(replicas[i, j]), usd_per_hour=float(cost[i, j]),
+            replicas=int(replicas[i, j]), usd_per_hour=float(cost[i, j]), prefill=pool,
+            prefill_workers=int(m["prefill_workers"][i, j]) if pool is not None else 0,
+            prefill_chips=round(float(m["prefill_chips"][i, j])) if pool is not None else 0,
         ))  # fmt: skip
     if memory:
         rejected.append({"hardware": hw, "deployment": f"{memory} deployment(s)", "reason":

@@ -189,6 +189,8 @@ def _run(args: argparse.Namespace) -> Any:
             preset=args.preset,
             mix=args.mix,
             finalists=args.finalists,
+            prefill_on=args.prefill_on,
+            prefill_tp=args.prefill_tp,
             catalog=cat,
         ),
     }

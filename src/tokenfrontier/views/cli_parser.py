@@ -383,6 +383,9 @@ def _plan_opts(p: argparse.ArgumentParser) -> None:
     c.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
     c.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
     c.add_argument("--framework", metavar="NAME", help="serving stack (vllm, sglang, trt, ...)")
+    c.add_argument("--prefill-on", metavar="HW", help="also consider disaggregated prefill on HW")
+    c.add_argument("--prefill-tp", type=_number(1, 4096, integer=True), metavar="N",
+                   help="TP of each prefill worker (default: the fastest that fits)")  # fmt: skip
     c.add_argument("--rental", action="store_true", help="price at rental rates")
     c.add_argument("--preset", metavar="NAME", help="TCO preset")
     c.add_argument("--mix", default="workload", choices=("workload", "agentic"), help="$/Mtok token mix")
