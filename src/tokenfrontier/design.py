@@ -174,7 +174,8 @@ class Design(Result):
     def human_rows(self) -> list[tuple[str, Any]]:
         return [(k, _human(v, u)) for k, (v, u, _) in self.figures.items()]
 
-    def __str__(self) -> str:
+    def comparison_rows(self) -> list[tuple[str, str, str, str]]:
+        """(quantity, reference value, design value, formula), values in human units."""
         rows = [
             (k, _human(self.ref_figures[k][0], u), _human(v, u), f)
             for k, (v, u, f) in self.figures.items()
@@ -185,6 +186,10 @@ class Design(Result):
             ("price_usd", _human(self.reference.price_usd, "USD"), _human(self.system.price_usd, "USD"),
              "ref price + DRAM GB x $/GB, or given"),
         ]  # fmt: skip
+        return rows
+
+    def __str__(self) -> str:
+        rows = self.comparison_rows()
         body = render_table(("quantity", self.reference.id, self.system.id, "formula"), rows)
         notes = "\n".join(f"- {a}" for a in self.assumptions)
         wrote = "".join(f"\nwrote {w}" for w in self.written)

@@ -241,11 +241,11 @@ class SiliconTables(Result):
                 "Off-chip I/O shoreline (GB/s per mm = I/O one direction / usable edge)",
                 render_table(
                     ("chip", "edges", "edge mm", "I/O TB/s", "GB/s/mm published", "GB/s/mm ours",
-                     "x WSE-3"),
+                     "x WSE-3", "agrees"),
                     [
                         (r["chip"], r["edges"], int(r["edge_mm"]), r["io_bytes_per_s"] / 1e12,
                          r["published_gbps_per_mm"], round(r["ours_gbps_per_mm"], 2),
-                         f"{r['ours_ratio_to_wse3']:.0f}x")
+                         f"{r['ours_ratio_to_wse3']:.0f}x", r["agrees"])
                         for r in self.shoreline
                     ],
                 ),  # fmt: skip
