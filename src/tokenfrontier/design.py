@@ -38,7 +38,7 @@ from .catalog import Catalog
 from .errors import InvalidInputError
 from .resolve import catalog_or_default
 from .results import Result, render_table
-from .silicon import node_facts, nodes, references
+from .silicon import node_facts, references
 from .specs import Chip, MemoryTier, System, validation_message
 
 __all__ = [
@@ -76,7 +76,9 @@ class _Inputs:
     dram_bytes_per_s: float
 
 
-def _figures(ref: System, ref_in: _Inputs, p: _Inputs, ref_wafer_w: float) -> dict[str, tuple[float, str, str]]:
+def _figures(
+    ref: System, ref_in: _Inputs, p: _Inputs, ref_wafer_w: float
+) -> dict[str, tuple[float, str, str]]:
     """Every derived figure of inputs ``p``: key -> (value SI, unit, formula)."""
     chip = ref.chip
     n, n_ref = node_facts(p.node), node_facts(ref_in.node)
@@ -97,27 +99,34 @@ def _figures(ref: System, ref_in: _Inputs, p: _Inputs, ref_wafer_w: float) -> di
         "silicon_area_mm2": (p.area_mm2, "mm2", "given, or dies x die area"),
         "sram_area_mm2": (p.area_mm2 * p.sram_share, "mm2", "area x sram_share"),
         "sram_density_mb_per_mm2": (n.sram_mb_per_mm2, "Mb/mm2", f"HD SRAM macro density of {n.name}"),
-        "sram_macro_use": (macro_use, "fraction",
-                           f"{chip.id} SRAM bits / ({chip.id} SRAM area x its node's density)"),
+        "sram_macro_use": (
+            macro_use,
+            "fraction",
+            f"{chip.id} SRAM bits / ({chip.id} SRAM area x its node's density)",
+        ),
         "sram_bytes": (sram_bytes, "bytes", "SRAM area x density x macro_use / 8"),
-        "sram_bandwidth_bytes_per_s": (sram_bw, "bytes/s",
-                                       f"SRAM bytes x {chip.id} bandwidth per byte"),
+        "sram_bandwidth_bytes_per_s": (sram_bw, "bytes/s", f"SRAM bytes x {chip.id} bandwidth per byte"),
         "logic_area_mm2": (p.area_mm2 * p.logic_share, "mm2", "area x logic_share"),
         "logic_density_vs_ref": (logic_x, "x", f"{n.name} / {n_ref.name} logic density (TSMC)"),
-        "dense_flops_per_s": (flops, "FLOP/s",
-                              f"logic area x {chip.id} FLOP/s per logic mm² ({per_mm2 / 1e12:.3f} "
-                              "TFLOP/s) x logic density vs ref"),
+        "dense_flops_per_s": (
+            flops,
+            "FLOP/s",
+            f"logic area x {chip.id} FLOP/s per logic mm² ({per_mm2 / 1e12:.3f} "
+            "TFLOP/s) x logic density vs ref",
+        ),
         "perimeter_mm": (p.perimeter_mm, "mm", "4 sqrt(area) x edge_fraction, or given"),
         "edge_io_bytes_per_s": (edge_io, "bytes/s", "shoreline GB/s per mm x perimeter"),
-        "photonic_io_bytes_per_s": (p.photonic_bytes_per_s, "bytes/s",
-                                    "given, or GB/s per mm² x face area"),
+        "photonic_io_bytes_per_s": (p.photonic_bytes_per_s, "bytes/s", "given, or GB/s per mm² x face area"),
         "scale_out_bytes_per_s": (io, "bytes/s", "edge I/O + photonic I/O"),
         "dram_bytes": (p.dram_bytes, "bytes", "bonded DRAM wafer, given"),
         "dram_bandwidth_bytes_per_s": (p.dram_bytes_per_s, "bytes/s", "bonded DRAM wafer, given"),
-        "chip_power_w": (wafer_w, "W",
-                         f"{chip.id} power x FLOP/s ratio x power at iso speed ({power_x:.2f}x) "
-                         f"+ DRAM {DRAM_PJ_PER_BIT:g} pJ/bit + photonic {PHOTONIC_PJ_PER_BIT:g} pJ/bit"),
-    }  # fmt: skip
+        "chip_power_w": (
+            wafer_w,
+            "W",
+            f"{chip.id} power x FLOP/s ratio x power at iso speed ({power_x:.2f}x) "
+            f"+ DRAM {DRAM_PJ_PER_BIT:g} pJ/bit + photonic {PHOTONIC_PJ_PER_BIT:g} pJ/bit",
+        ),
+    }
 
 
 def _number(name: str, value: float | None, lo: float, hi: float, *, lo_open: bool = True) -> None:
@@ -155,7 +164,13 @@ class Design(Result):
             "reference": self.reference.id,
             "inputs": dict(self.inputs),
             "derived": [
-                {"quantity": k, "value": v, "unit": u, "reference_value": self.ref_figures[k][0], "formula": f}
+                {
+                    "quantity": k,
+                    "value": v,
+                    "unit": u,
+                    "reference_value": self.ref_figures[k][0],
+                    "formula": f,
+                }
                 for k, (v, u, f) in self.figures.items()
             ],
             "system_power_w": self.system.power_w,
@@ -177,15 +192,22 @@ class Design(Result):
     def comparison_rows(self) -> list[tuple[str, str, str, str]]:
         """(quantity, reference value, design value, formula), values in human units."""
         rows = [
-            (k, _human(self.ref_figures[k][0], u), _human(v, u), f)
-            for k, (v, u, f) in self.figures.items()
+            (k, _human(self.ref_figures[k][0], u), _human(v, u), f) for k, (v, u, f) in self.figures.items()
         ]
         rows += [
-            ("system_power_w", _human(self.reference.power_w, "W"), _human(self.system.power_w, "W"),
-             "ref system power - ref chip power + chip power, or given"),
-            ("price_usd", _human(self.reference.price_usd, "USD"), _human(self.system.price_usd, "USD"),
-             "ref price + DRAM GB x $/GB, or given"),
-        ]  # fmt: skip
+            (
+                "system_power_w",
+                _human(self.reference.power_w, "W"),
+                _human(self.system.power_w, "W"),
+                "ref system power - ref chip power + chip power, or given",
+            ),
+            (
+                "price_usd",
+                _human(self.reference.price_usd, "USD"),
+                _human(self.system.price_usd, "USD"),
+                "ref price + DRAM GB x $/GB, or given",
+            ),
+        ]
         return rows
 
     def __str__(self) -> str:
@@ -233,7 +255,9 @@ def _human(value: float | None, unit: str) -> str:
         return f"{value:,.0f} mm"
     if unit == "x":
         return f"{value:.2f}x"
-    return f"{value:.3g} {unit}" if unit != "fraction" else f"{value:.3f}"
+    if unit == "fraction":
+        return f"{value:.3f}"
+    return f"{value:.3g} {unit.replace('mm2', 'mm²')}"
 
 
 def _toml_value(v: Any) -> str:
@@ -260,7 +284,11 @@ def to_toml(entry: dict[str, Any]) -> str:
     for k, v in entry.items():
         if _is_tables(v):
             for t in v:
-                lines += ["", f"[[{k}]]", *(f"{kk} = {_toml_value(vv)}" for kk, vv in t.items() if vv is not None)]
+                lines += [
+                    "",
+                    f"[[{k}]]",
+                    *(f"{kk} = {_toml_value(vv)}" for kk, vv in t.items() if vv is not None),
+                ]
     return "\n".join(lines) + "\n"
 
 
@@ -375,100 +403,165 @@ def design(
     if weights_on not in ("sram", "dram"):
         raise InvalidInputError(f"--weights-on: '{weights_on}' is not supported; valid: sram, dram")
     if weights_on == "dram" and dram_wafer_gb <= 0:
-        raise InvalidInputError("--weights-on dram needs a DRAM wafer: give --dram-wafer-gb and --dram-wafer-tbps")
+        raise InvalidInputError(
+            "--weights-on dram needs a DRAM wafer: give --dram-wafer-gb and --dram-wafer-tbps"
+        )
     ref_io = ref.chip.scale_out_bytes_per_s
-    ref_in = _Inputs(facts.silicon_area_mm2, facts.node, facts.sram_share, 1 - facts.sram_share,
-                     ref_io / 1e9 / facts.perimeter_mm, facts.perimeter_mm, 0.0, 0.0, 0.0)  # fmt: skip
+    ref_in = _Inputs(
+        facts.silicon_area_mm2,
+        facts.node,
+        facts.sram_share,
+        1 - facts.sram_share,
+        ref_io / 1e9 / facts.perimeter_mm,
+        facts.perimeter_mm,
+        0.0,
+        0.0,
+        0.0,
+    )
     p = _Inputs(
         area_mm2=area,
         node=node_key,
         sram_share=s_share,
         logic_share=l_share,
-        shoreline_gbps_per_mm=shoreline_gbps_per_mm if shoreline_gbps_per_mm is not None else ref_in.shoreline_gbps_per_mm,
+        shoreline_gbps_per_mm=shoreline_gbps_per_mm
+        if shoreline_gbps_per_mm is not None
+        else ref_in.shoreline_gbps_per_mm,
         perimeter_mm=perimeter_mm if perimeter_mm is not None else 4 * math.sqrt(area) * edge_fraction,
         photonic_bytes_per_s=photonic,
         dram_bytes=dram_wafer_gb * 1e9,
         dram_bytes_per_s=(dram_wafer_tbps or 0.0) * 1e12,
-    )  # fmt: skip
+    )
     ref_wafer_w = ref.chip.board_power_w or ref.power_w or 0.0
     ref_figs = _figures(ref, ref_in, ref_in, ref_wafer_w)
     figs = _figures(ref, ref_in, p, ref_wafer_w)
     sys_id = (id or f"{ref.id}-{node_key}-design").strip().lower()
     if not _ID.match(sys_id) or ".." in sys_id:
         raise InvalidInputError(
-            f"--id: '{id}' cannot be a catalog id: lower-case letters, digits, '.', '_', '+', '-' (at most 64)"
+            f"--id: '{id}' cannot be a catalog id: lower-case letters, digits, '.', '_', '+', '-' "
+            "(at most 64)"
         )
     chip_id = ref.chip.id + sys_id[len(ref.id) :] if sys_id.startswith(ref.id) else f"{sys_id}-chip"
     if chip_id == ref.chip.id or sys_id == ref.id:
         raise InvalidInputError(f"--id: '{sys_id}' would replace the reference {ref.id}; choose a new id")
-    return _build(ref, p, figs, ref_figs, sys_id, chip_id, name, weights_on, dram_usd_per_gb,
-                  power_kw, price_usd, cat)  # fmt: skip
+    return _build(
+        ref, p, figs, ref_figs, sys_id, chip_id, name, weights_on, dram_usd_per_gb, power_kw, price_usd, cat
+    )
 
 
-def _build(ref: System, p: _Inputs, figs: dict[str, tuple[float, str, str]],
-           ref_figs: dict[str, tuple[float, str, str]], sys_id: str, chip_id: str, name: str | None,
-           weights_on: str, dram_usd_per_gb: float, power_kw: float | None, price_usd: float | None,
-           cat: Catalog) -> Design:  # fmt: skip
+def _build(
+    ref: System,
+    p: _Inputs,
+    figs: dict[str, tuple[float, str, str]],
+    ref_figs: dict[str, tuple[float, str, str]],
+    sys_id: str,
+    chip_id: str,
+    name: str | None,
+    weights_on: str,
+    dram_usd_per_gb: float,
+    power_kw: float | None,
+    price_usd: float | None,
+    cat: Catalog,
+) -> Design:
     rc = ref.chip
     n = node_facts(p.node)
     flops_x = figs["dense_flops_per_s"][0] / ref_figs["dense_flops_per_s"][0]
     sram = rc.main_memory.model_copy(
-        update={"capacity_bytes": _round(figs["sram_bytes"][0]), "usable_capacity_bytes": None,
-                "bandwidth_bytes_per_s": _round(figs["sram_bandwidth_bytes_per_s"][0]),
-                "notes": "derived: SRAM area x node density x the reference's macro use"}
-    )  # fmt: skip
+        update={
+            "capacity_bytes": _round(figs["sram_bytes"][0]),
+            "usable_capacity_bytes": None,
+            "bandwidth_bytes_per_s": _round(figs["sram_bandwidth_bytes_per_s"][0]),
+            "notes": "derived: SRAM area x node density x the reference's macro use",
+        }
+    )
     io = _round(figs["scale_out_bytes_per_s"][0])
     io_x = io / (rc.scale_out_bytes_per_s or io)
     dram = None
     if p.dram_bytes > 0:
-        dram = MemoryTier(name="dram-wafer", technology="DRAM wafer, hybrid-bonded to the logic wafer",
-                          capacity_bytes=p.dram_bytes, bandwidth_bytes_per_s=p.dram_bytes_per_s,
-                          latency_s=80e-9, notes="bonded DRAM wafer: capacity and bandwidth given")  # fmt: skip
+        dram = MemoryTier(
+            name="dram-wafer",
+            technology="DRAM wafer, hybrid-bonded to the logic wafer",
+            capacity_bytes=p.dram_bytes,
+            bandwidth_bytes_per_s=p.dram_bytes_per_s,
+            latency_s=80e-9,
+            notes="bonded DRAM wafer: capacity and bandwidth given",
+        )
     memory = (sram,) if dram is None else ((dram, sram) if weights_on == "dram" else (sram,))
     offload = tuple(
-        t.model_copy(update={"bandwidth_bytes_per_s": _round(min(t.bandwidth_bytes_per_s * io_x, io * ref.chips))})
+        t.model_copy(
+            update={"bandwidth_bytes_per_s": _round(min(t.bandwidth_bytes_per_s * io_x, io * ref.chips))}
+        )
         for t in ref.offload
     )
     if dram is not None and weights_on == "sram":
         offload = (dram,)  # the bonded wafer is the KV tier beside the SRAM; it replaces the node
     chip_w = figs["chip_power_w"][0]
     ref_chip_w = rc.board_power_w or 0.0
-    sys_w = power_kw * 1e3 if power_kw is not None else (ref.power_w or 0.0) - ref_chip_w * ref.chips + chip_w * ref.chips
+    sys_w = (
+        power_kw * 1e3
+        if power_kw is not None
+        else (ref.power_w or 0.0) - ref_chip_w * ref.chips + chip_w * ref.chips
+    )
     chip_w, sys_w = _round(chip_w), _round(sys_w)
     added_usd = p.dram_bytes / 1e9 * dram_usd_per_gb
     price = price_usd if price_usd is not None else (ref.price_usd or 0.0) + added_usd * ref.chips
-    inputs_text = (f"node {n.name}, {p.area_mm2:,.0f} mm², SRAM share {p.sram_share:g}, logic share "
-                   f"{p.logic_share:g}, shoreline {p.shoreline_gbps_per_mm:.3g} GB/s/mm x {p.perimeter_mm:,.0f} mm, "
-                   f"photonic {p.photonic_bytes_per_s / 1e12:g} TB/s, DRAM wafer {p.dram_bytes / 1e9:g} GB at "
-                   f"{p.dram_bytes_per_s / 1e12:g} TB/s (weights on {weights_on})")  # fmt: skip
+    inputs_text = (
+        f"node {n.name}, {p.area_mm2:,.0f} mm², SRAM share {p.sram_share:g}, logic share "
+        f"{p.logic_share:g}, shoreline {p.shoreline_gbps_per_mm:.3g} GB/s/mm x {p.perimeter_mm:,.0f} mm, "
+        f"photonic {p.photonic_bytes_per_s / 1e12:g} TB/s, DRAM wafer {p.dram_bytes / 1e9:g} GB at "
+        f"{p.dram_bytes_per_s / 1e12:g} TB/s (weights on {weights_on})"
+    )
     sources = (
         f"derived by tokenfrontier design from {ref.id} ({rc.id}): {inputs_text}",
         "SemiAnalysis, Cerebras — Faster Tokens Please (May 2026): SRAM density by node, shoreline",
         n.source,
         *rc.sources,
     )
-    label = name or f"{ref.name} design ({n.name}" + (f", {p.dram_bytes / 1e9:g} GB DRAM wafer" if dram else "") + (
-        f", {p.photonic_bytes_per_s / 1e12:g} TB/s photonic" if p.photonic_bytes_per_s else "") + ")"
+    label = (
+        name
+        or f"{ref.name} design ({n.name}"
+        + (f", {p.dram_bytes / 1e9:g} GB DRAM wafer" if dram else "")
+        + (f", {p.photonic_bytes_per_s / 1e12:g} TB/s photonic" if p.photonic_bytes_per_s else "")
+        + ")"
+    )
     try:
         chip = Chip(
-            id=chip_id, name=label, vendor=rc.vendor, family=rc.family, kind=rc.kind, memory=memory,
+            id=chip_id,
+            name=label,
+            vendor=rc.vendor,
+            family=rc.family,
+            kind=rc.kind,
+            memory=memory,
             dense_flops_per_s={k: _round(v * flops_x) for k, v in rc.dense_flops_per_s.items()},
-            scale_up_bytes_per_s=rc.scale_up_bytes_per_s, scale_out_bytes_per_s=io,
+            scale_up_bytes_per_s=rc.scale_up_bytes_per_s,
+            scale_out_bytes_per_s=io,
             board_power_w=chip_w if power_kw is None else None,
             price_usd=(rc.price_usd or 0.0) + added_usd if rc.price_usd is not None else None,
-            process_node=n.name, usable_memory_fraction=rc.usable_memory_fraction, sources=sources,
+            process_node=n.name,
+            usable_memory_fraction=rc.usable_memory_fraction,
+            sources=sources,
             notes=f"What-if design from physical inputs ({inputs_text}). Figures and formulas: "
-                  "`tokenfrontier design`.",
-        )  # fmt: skip
+            "`tokenfrontier design`.",
+        )
         system = System(
-            id=sys_id, name=label, chip=chip, chips=ref.chips, scale_up_domain_chips=ref.scale_up_domain_chips,
-            scale_out_bytes_per_s=io * ref.chips, hop_latency_s=ref.hop_latency_s, offload=offload,
-            power_w=sys_w or None, price_usd=price, sources=sources,
+            id=sys_id,
+            name=label,
+            chip=chip,
+            chips=ref.chips,
+            scale_up_domain_chips=ref.scale_up_domain_chips,
+            scale_out_bytes_per_s=io * ref.chips,
+            hop_latency_s=ref.hop_latency_s,
+            offload=offload,
+            power_w=sys_w or None,
+            price_usd=price,
+            sources=sources,
             notes=f"{ref.name} with a derived chip; offload tiers: "
-                  + (", ".join(t.name for t in offload) or "none")
-                  + ("" if dram is None or weights_on == "dram" else " (the bonded DRAM wafer replaces "
-                     "the reference's offload node)"),
-        )  # fmt: skip
+            + (", ".join(t.name for t in offload) or "none")
+            + (
+                ""
+                if dram is None or weights_on == "dram"
+                else " (the bonded DRAM wafer replaces the reference's offload node)"
+            ),
+        )
     except ValidationError as exc:
         raise InvalidInputError(f"design: derived entry out of range: {validation_message(exc)}") from None
     preset = _tco_preset(ref, sys_id, system, added_usd * ref.chips, price_usd, cat)
@@ -479,20 +572,36 @@ def _build(ref: System, p: _Inputs, figs: dict[str, tuple[float, str, str]],
         f"{PHOTONIC_PJ_PER_BIT:g} pJ/bit; the rest of the system as {ref.id}",
         f"price: {ref.id} + DRAM wafer at ${dram_usd_per_gb:g}/GB; photonic I/O unpriced (give --price-usd)",
         "offload tiers scale with the I/O (they are reached through it); "
-        + ("the DRAM wafer is the KV tier" if dram is not None and weights_on == "sram"
-           else "weights and KV in the DRAM wafer, SRAM second" if dram is not None else "no DRAM wafer"),
-    )  # fmt: skip
-    inputs = {"reference": ref.id, "node": p.node, "area_mm2": p.area_mm2, "sram_share": p.sram_share,
-              "logic_share": p.logic_share, "shoreline_gbps_per_mm": p.shoreline_gbps_per_mm,
-              "perimeter_mm": p.perimeter_mm, "photonic_io_bytes_per_s": p.photonic_bytes_per_s,
-              "dram_wafer_bytes": p.dram_bytes, "dram_wafer_bytes_per_s": p.dram_bytes_per_s,
-              "weights_on": weights_on, "dram_usd_per_gb": dram_usd_per_gb,
-              "power_w": power_kw * 1e3 if power_kw is not None else None, "price_usd": price_usd}  # fmt: skip
+        + (
+            "the DRAM wafer is the KV tier"
+            if dram is not None and weights_on == "sram"
+            else "weights and KV in the DRAM wafer, SRAM second"
+            if dram is not None
+            else "no DRAM wafer"
+        ),
+    )
+    inputs = {
+        "reference": ref.id,
+        "node": p.node,
+        "area_mm2": p.area_mm2,
+        "sram_share": p.sram_share,
+        "logic_share": p.logic_share,
+        "shoreline_gbps_per_mm": p.shoreline_gbps_per_mm,
+        "perimeter_mm": p.perimeter_mm,
+        "photonic_io_bytes_per_s": p.photonic_bytes_per_s,
+        "dram_wafer_bytes": p.dram_bytes,
+        "dram_wafer_bytes_per_s": p.dram_bytes_per_s,
+        "weights_on": weights_on,
+        "dram_usd_per_gb": dram_usd_per_gb,
+        "power_w": power_kw * 1e3 if power_kw is not None else None,
+        "price_usd": price_usd,
+    }
     return Design(ref, chip, system, inputs, figs, ref_figs, preset, assumptions)
 
 
-def _tco_preset(ref: System, sys_id: str, system: System, added_usd: float, price_usd: float | None,
-                cat: Catalog) -> dict[str, Any] | None:  # fmt: skip
+def _tco_preset(
+    ref: System, sys_id: str, system: System, added_usd: float, price_usd: float | None, cat: Catalog
+) -> dict[str, Any] | None:
     """A TCO preset extending the reference's own (server + added silicon, the new power)."""
     own = next((t for t in cat.tco_presets.values() if t.data.get("system") == ref.id), None)
     if own is None:
