@@ -115,6 +115,9 @@ def test_node_scaling():
     n7 = design("cs-3", node="n7", id="cs-3-n7")
     assert n7.chip.main_memory.capacity_bytes == pytest.approx(44e9 * 25 / 32)
     assert node_facts("TSMC N3E") == node_facts("n3e")
+    bare = design("wse-3", node="n2", id="wse-3-n2")  # a chip as its own system: ids stay apart
+    assert (bare.chip.id, bare.system.id) == ("wse-3-n2-chip", "wse-3-n2")
+    assert len(bare.toml_files()) == 2  # an implicit system has no TCO preset of its own
 
 
 def test_dram_wafer_and_photonic():
@@ -237,6 +240,14 @@ def test_more_io_never_slower_kv_transfer(a, b, shore):
     off_slow = min(t.bandwidth_bytes_per_s for t in slow.system.offload)
     off_fast = min(t.bandwidth_bytes_per_s for t in fast.system.offload)
     assert kv_bytes / off_fast <= kv_bytes / off_slow * (1 + 1e-9)
+
+
+def test_more_io_never_slower_prediction():
+    # a 96k prompt's KV crosses the stage links: more I/O never raises TTFT or lowers tok/s/user
+    kw = dict(isl="96k", osl=256, concurrency=4)
+    slow = tf.predict("llama-3.1-70b", design("cs-3", id="cs-3-a").system, **kw)
+    fast = tf.predict("llama-3.1-70b", design("cs-3", photonic_io_tbps=10, id="cs-3-b").system, **kw)
+    assert fast.ttft_s <= slow.ttft_s and fast.tok_s_per_user >= slow.tok_s_per_user * (1 - 1e-9)
 
 
 @settings(max_examples=40, deadline=None)

@@ -441,6 +441,8 @@ def design(
             "(at most 64)"
         )
     chip_id = ref.chip.id + sys_id[len(ref.id) :] if sys_id.startswith(ref.id) else f"{sys_id}-chip"
+    if chip_id == sys_id:  # a chip used as its own system (--from wse-3)
+        chip_id = f"{sys_id}-chip"
     if chip_id == ref.chip.id or sys_id == ref.id:
         raise InvalidInputError(f"--id: '{sys_id}' would replace the reference {ref.id}; choose a new id")
     return _build(
