@@ -35,6 +35,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .catalog import Catalog
+from .catalog.toml_writer import to_toml
 from .errors import InvalidInputError
 from .resolve import catalog_or_default
 from .results import Result, render_table
@@ -48,7 +49,6 @@ __all__ = [
     "PHOTONIC_PJ_PER_BIT",
     "Design",
     "design",
-    "to_toml",
 ]
 
 #: Energy per bit moved to and from a hybrid-bonded DRAM wafer (assumption: short vertical
@@ -258,42 +258,6 @@ def _human(value: float | None, unit: str) -> str:
     if unit == "fraction":
         return f"{value:.3f}"
     return f"{value:.3g} {unit.replace('mm2', 'mm²')}"
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")  # pragma: no cover
-
-
-def to_toml(entry: dict[str, Any]) -> str:
-    """A flat catalog entry as TOML: scalars and arrays, then tables, then arrays of tables."""
-    scalars = {k: v for k, v in entry.items() if not isinstance(v, dict) and not _is_tables(v)}
-    lines = [f"{k} = {_toml_value(v)}" for k, v in scalars.items()]
-    for k, v in entry.items():
-        if isinstance(v, dict):
-            lines += ["", f"[{k}]", *(f"{kk} = {_toml_value(vv)}" for kk, vv in v.items())]
-    for k, v in entry.items():
-        if _is_tables(v):
-            for t in v:
-                lines += [
-                    "",
-                    f"[[{k}]]",
-                    *(f"{kk} = {_toml_value(vv)}" for kk, vv in t.items() if vv is not None),
-                ]
-    return "\n".join(lines) + "\n"
-
-
-def _is_tables(v: Any) -> bool:
-    return isinstance(v, list | tuple) and bool(v) and all(isinstance(x, dict) for x in v)
 
 
 def _round(x: float) -> float:
