@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest  # a [test] dependency: missing, this m
 
 from tokenfrontier.views.dashboard import APP
 
-PAGES = ("Calculator", "Frontier", "Simulate", "Plan", "Roofline", "Economics", "Catalog")
+PAGES = ("Calculator", "Frontier", "Simulate", "Plan", "Roofline", "Economics", "Catalog", "Design")
 
 
 def app(**query: str) -> AppTest:
@@ -137,3 +137,12 @@ def test_plan_page_ranks_fleets_and_follows_the_slo():
 def test_plan_page_bad_input_shows_message():
     at = app(page="Plan", pisl="lots")
     assert at.error and "token count" in at.error[0].value
+
+
+def test_design_page_derives_an_entry():
+    at = app(page="Design", node="n3e", dgb="1000", dtb="100", dmodel="llama-3.1-70b")
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["dense BF16"] == "25.0 PFLOP/s" and shown["sram (weights)"] == "44 GB"
+    assert list(at.dataframe[1].value["hardware"]) == ["cs-3", "cs-3-design"]
+    bad = app(page="Design", sram="0.99")  # a 0.99 SRAM share leaves 1% of the area for logic
+    assert not bad.exception

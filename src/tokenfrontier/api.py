@@ -16,6 +16,7 @@ from .api_plan import plan
 from .api_simulate import server_search, simulate
 from .arch import ModelArch
 from .catalog import Catalog
+from .design import design
 from .errors import InvalidInputError
 from .footprint import KV_DTYPES, WEIGHT_DTYPES, Footprint, param_counts
 from .footprint import footprint as _footprint
@@ -33,6 +34,7 @@ from .units import parse_context
 __all__ = [
     "calibrate",
     "deploy",
+    "design",
     "footprint",
     "frontier",
     "gemm",
