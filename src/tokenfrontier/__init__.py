@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time the names resolve on fi
         get_system,
         hardware,
         models,
+        plan,
         predict,
         reproduce,
         roofline,
@@ -52,6 +53,7 @@ __all__ = [
     "hardware",
     "models",
     "phase",
+    "plan",
     "predict",
     "reproduce",
     "roofline",
@@ -61,7 +63,7 @@ __all__ = [
     "validate",
 ]
 #: API names that are also modules of this package (callable modules).
-CALLABLE_MODULES = frozenset({"design", "footprint", "frontier", "predict", "reproduce", "roofline"})
+CALLABLE_MODULES = frozenset({"design", "footprint", "frontier", "plan", "predict", "reproduce", "roofline"})
 ECONOMICS = frozenset({"calculator", "cost", "deal", "fleet", "phase", "tco"})
 
 

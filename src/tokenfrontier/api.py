@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 # performance functions live in api_performance; re-exported so ``tokenfrontier.api`` is complete
 from .api_performance import calibrate, frontier, predict, validate
+from .api_plan import plan
 from .api_simulate import server_search, simulate
 from .arch import ModelArch
 from .catalog import Catalog
@@ -41,6 +42,7 @@ __all__ = [
     "get_system",
     "hardware",
     "models",
+    "plan",
     "predict",
     "reproduce",
     "roofline",

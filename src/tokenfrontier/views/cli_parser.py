@@ -239,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the profile TOMLs")
     _simulate_opts(sub.add_parser("simulate", parents=[common], help="request-level serving simulation"))
+    _plan_opts(sub.add_parser("plan", parents=[common, explain], help="cheapest fleet meeting an SLO"))
     _design_opts(sub.add_parser("design", parents=[common], help="derive a catalog entry from silicon"))
     p = sub.add_parser("dashboard", help="serve the interactive dashboard on 127.0.0.1")
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
@@ -350,6 +351,47 @@ def _simulate_opts(p: argparse.ArgumentParser) -> None:
     o.add_argument("--slo-tpot-p99-ms", type=float, metavar="MS", help="P99 TPOT limit (--server-search)")
     o.add_argument("--requests-out", metavar="FILE", help="write the per-request table (.csv, .parquet)")
     o.add_argument("--plot", metavar="FILE", help="latency CDFs and timeline: .html (offline), .png, .svg")
+
+
+def _plan_opts(p: argparse.ArgumentParser) -> None:
+    """``plan``: traffic, SLO, candidate hardware and price basis -> the cheapest fleet per hardware."""
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", default="all", metavar="HW1,HW2|all", help="candidates (default: all systems)")
+    t = p.add_argument_group("traffic")
+    t.add_argument("--traffic", default="poisson", choices=("poisson", "trace", "agentic"),
+                   help="Poisson (--qps, --isl, --osl), a trace or the agentic generator")  # fmt: skip
+    t.add_argument("--qps", type=_number(0, 1e7, lo_open=True, unit="requests/s"), metavar="X",
+                   help="requests per second (a trace is replayed at this rate)")  # fmt: skip
+    t.add_argument("--isl", metavar="N", help="prompt tokens (8192, 96k)")
+    t.add_argument("--osl", metavar="N", help="output tokens")
+    t.add_argument("--length-spread", type=_number(0, 1, lo_open=True), default=1.0, metavar="F",
+                   help="lengths uniform in [F*L, L]; 1 = fixed")  # fmt: skip
+    t.add_argument("--trace", metavar="FILE|NAME", help="CSV/JSONL trace or bundled trace name")
+    t.add_argument("--requests", type=_number(1, 1e6, integer=True), default=1000, metavar="N",
+                   help="requests per simulation (default 1000)")  # fmt: skip
+    t.add_argument("--seed", type=_number(0, 2**31, integer=True), default=0, help="random seed (default 0)")
+    s = p.add_argument_group("SLO")
+    s.add_argument("--slo-ttft-p99-ms", type=_number(0, 1e7, lo_open=True, unit="ms"), default=2000.0,
+                   metavar="MS", help="P99 time to first token limit (default 2000)")  # fmt: skip
+    s.add_argument("--slo-tpot-p99-ms", type=_number(0, 1e6, lo_open=True, unit="ms"), metavar="MS",
+                   help="P99 time per output token limit")  # fmt: skip
+    s.add_argument("--min-tok-s-per-user", type=_number(0, 1e6, lo_open=True, unit="tok/s"), metavar="X",
+                   help="instead of --slo-tpot-p99-ms: P99 TPOT <= 1 / X")  # fmt: skip
+    s.add_argument("--goodput", type=_number(0, 1, lo_open=True), metavar="F",
+                   help="also: share of requests meeting both limits (0-1)")  # fmt: skip
+    s.add_argument("--pessimistic", action="store_true", help="plan at the slow end of the 80%% interval")
+    c = p.add_argument_group("deployment and price")
+    c.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    c.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+    c.add_argument("--framework", metavar="NAME", help="serving stack (vllm, sglang, trt, ...)")
+    c.add_argument("--prefill-on", metavar="HW", help="also consider disaggregated prefill on HW")
+    c.add_argument("--prefill-tp", type=_number(1, 4096, integer=True), metavar="N",
+                   help="TP of each prefill worker (default: the fastest that fits)")  # fmt: skip
+    c.add_argument("--rental", action="store_true", help="price at rental rates")
+    c.add_argument("--preset", metavar="NAME", help="TCO preset")
+    c.add_argument("--mix", default="workload", choices=("workload", "agentic"), help="$/Mtok token mix")
+    c.add_argument("--finalists", type=_number(1, 100, integer=True), default=3, metavar="N",
+                   help="deployments per hardware confirmed by simulation (default 3)")  # fmt: skip
 
 
 def _design_opts(p: argparse.ArgumentParser) -> None:

@@ -1,5 +1,5 @@
-"""tokenfrontier dashboard (Streamlit). Pages: Calculator, Frontier, Simulate, Roofline, Economics,
-Catalog, Design.
+"""tokenfrontier dashboard (Streamlit). Pages: Calculator, Frontier, Simulate, Plan, Roofline,
+Economics, Catalog, Design.
 
 Every input lives in the URL (share a view by copying it); every table downloads as CSV; every
 number's tooltip gives its formula and source. What-if hardware (I/O, memory, clock multipliers)
@@ -21,7 +21,7 @@ from tokenfrontier.units import parse_context
 from tokenfrontier.views import plots
 from tokenfrontier.views.dashboard.whatif import whatif_system
 
-PAGES = ("Calculator", "Frontier", "Simulate", "Roofline", "Economics", "Catalog", "Design")
+PAGES = ("Calculator", "Frontier", "Simulate", "Plan", "Roofline", "Economics", "Catalog", "Design")
 WEIGHTS = ("native", "bf16", "fp8", "fp4")
 st.set_page_config(page_title="tokenfrontier", layout="wide")
 CAT = default_catalog()
@@ -470,6 +470,13 @@ def page_catalog() -> None:
     csv_button(models, "models")
 
 
+def page_plan() -> None:
+    from tokenfrontier.views.dashboard.plan_page import page_plan as render
+
+    render(st, choice=choice, tokens=tokens, number=number, known=known, hardware=hardware,
+           csv_button=csv_button, catalog=CAT)  # fmt: skip
+
+
 def page_design() -> None:
     """Silicon what-ifs: a catalog entry derived from physical inputs (tokenfrontier.design)."""
     import pandas as pd
@@ -587,4 +594,4 @@ def page_design() -> None:
 
 {"Calculator": page_calculator, "Frontier": page_frontier, "Roofline": page_roofline,
  "Economics": page_economics, "Catalog": page_catalog, "Simulate": page_simulate,
- "Design": page_design}[page]()  # fmt: skip
+ "Plan": page_plan, "Design": page_design}[page]()  # fmt: skip
