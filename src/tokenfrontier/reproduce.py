@@ -90,6 +90,8 @@ class Reproduction(Result):
     windows: tuple[dict[str, Any], ...]
     gemm: tuple[dict[str, Any], ...]
     deployments: tuple[dict[str, Any], ...]
+    contracts: tuple[dict[str, Any], ...] = ()  # SPEC §5 cloud contracts: value / years audit
+    deal_ebit: tuple[dict[str, Any], ...] = ()  # the 750 MW deal's year-1 EBIT margins
 
     title = "published tables vs their stated methods"
 
@@ -107,6 +109,8 @@ class Reproduction(Result):
             "kv_windows": list(self.windows),
             "gemm": list(self.gemm),
             "cerebras_deployments": list(self.deployments),
+            "contracts": list(self.contracts),
+            "deal_ebit_yr1": list(self.deal_ebit),
         }
 
     def to_frame(self) -> Any:
@@ -175,6 +179,7 @@ class Reproduction(Result):
                 [(d["model"], d["served"], d["minimum"], d["note"]) for d in self.deployments],
             ),
         ]
+        out += _contract_section(self.contracts, self.deal_ebit)
         return "\n".join(out)
 
 
@@ -213,6 +218,8 @@ def reproduce(catalog: Catalog) -> Reproduction:
         windows=tuple(windows),
         gemm=tuple(_gemm_rows(catalog)),
         deployments=tuple(_deployment_rows(catalog)),
+        contracts=tuple(_contract_rows()),
+        deal_ebit=tuple(_deal_ebit_rows(catalog)),
     )
 
 
@@ -270,6 +277,58 @@ def _deployment_rows(catalog: Catalog) -> list[dict[str, Any]]:
             )
         rows.append({"model": row["model"], "served": served, "minimum": minimum, "note": note})
     return rows
+
+
+def _contract_rows() -> list[dict[str, Any]]:
+    from .economics.contracts import audit_contracts, read_contracts
+
+    return audit_contracts(read_contracts())
+
+
+def _deal_ebit_rows(catalog: Catalog) -> list[dict[str, Any]]:
+    """Year-1 EBIT margin of the 750 MW deal by the contract table's three conventions, ours
+    (``deal --by-year``: SPEC §5 TCO inputs, no warrant) beside the published cells."""
+    from .economics.contracts import read_contracts
+    from .economics.deal import deal
+    from .economics.deal_analysis import by_year
+    from .economics.tco import preset_for, tco
+
+    row = next(r for r in read_contracts() if r["deal"] == "Cerebras–OpenAI")
+    cs3 = catalog.system("cs-3")
+    d = deal(cs3, tco(cs3, preset_for(cs3, None, catalog)), contract_usd=row["value_usd_b"] * 1e9,
+             mw=row["mw"], years=row["years"])  # fmt: skip
+    pub = {"term": row["ebit_yr1_term_pct"], "accounting": row["ebit_yr1_accounting_pct"],
+           "6-yr": row["ebit_yr1_6yr_pct"]}  # fmt: skip
+    out = []
+    for r in by_year(d).rows:
+        if r["year"] == 1:
+            ours = r["ebit_margin"]
+            agrees = abs(ours * 100 - pub[r["convention"]][0]) <= 0.05 + 1e-9
+            out.append({"deal": row["deal"], "convention": r["convention"], "published": pub[r["convention"]][0] / 100,
+                        "ours": ours, "agrees": agrees})  # fmt: skip
+    return out
+
+
+def _contract_section(contracts: tuple[dict[str, Any], ...], ebit: tuple[dict[str, Any], ...]) -> list[str]:
+    from .economics.contracts import TOLERANCE_USD_B
+
+    flagged = [c for c in contracts if not c["agrees"]]
+    lines = [
+        "",
+        f"SPEC §5 cloud contracts (implied annual revenue = value / years, tolerance ${TOLERANCE_USD_B:.2f}B/yr): "
+        f"{len(contracts) - len(flagged)} of {len(contracts)} rows agree",
+        render_table(("deal", "flag"), [(c["deal"], c["reason"]) for c in flagged]),
+    ]
+    if ebit:
+        lines += [
+            "",
+            "Cerebras–OpenAI year-1 EBIT margin (deal --by-year, SPEC §5 TCO inputs, before the warrant)",
+            render_table(
+                ("depreciation", "published", "ours", "agrees"),
+                [(e["convention"], f"{e['published']:.1%}", f"{e['ours']:.1%}", e["agrees"]) for e in ebit],
+            ),
+        ]
+    return lines
 
 
 # `tokenfrontier.reproduce` is this module; calling it calls the API function `tokenfrontier.api.reproduce`

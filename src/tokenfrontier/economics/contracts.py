@@ -97,6 +97,10 @@ def audit_contracts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _whole(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else v
+
+
 def _pcts(v: list[float]) -> str:
     return " | ".join(f"{x:.1%}" for x in v) or "-"
 
@@ -109,8 +113,8 @@ def contracts(path: str | Path | None = None) -> Table:
         ("deal", "deal", None),
         ("announced", "announced", None),
         ("value_usd", "value $B", lambda v: round(v / 1e9, 1)),
-        ("years", "years", lambda v: f"{v:g}"),
-        ("mw", "MW", lambda v: f"{v:,.0f}"),
+        ("years", "years", _whole),
+        ("mw", "MW", _whole),
         ("implied_usd_per_year", "value/years $B", lambda v: round(v / 1e9, 2)),
         ("published_implied_usd_per_year", "published $B/yr", lambda v: round(v / 1e9, 2)),
         ("usd_per_mw_year", "$M per MW-yr", lambda v: round(v / 1e6, 2)),
