@@ -256,6 +256,27 @@ def ramp_figure(ramp: Any) -> go.Figure:
     return fig
 
 
+def margin_figure(margins: Any) -> go.Figure:
+    """Gross margin of every frontier point vs tok/s per user, the 80% interval as a band."""
+    go = _go()
+    pts = sorted(margins.points, key=lambda p: p["tok_s_per_user"])
+    x = [p["tok_s_per_user"] for p in pts]
+    fig = go.Figure()
+    if pts and all(p["gross_margin_low"] is not None for p in pts):
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=[p["gross_margin_high"] for p in pts]
+                                 + [p["gross_margin_low"] for p in pts][::-1],
+                                 fill="toself", fillcolor="rgba(31,119,180,0.15)", line=dict(width=0),
+                                 name="80% interval", hoverinfo="skip"))  # fmt: skip
+    fig.add_trace(go.Scatter(x=x, y=[p["gross_margin"] for p in pts], mode="lines+markers", name="gross margin",
+                             text=[f"{p['hardware']} {p['deployment']} x{p['concurrency']}" for p in pts],
+                             hovertemplate="%{text}<br>%{x:.1f} tok/s/user: %{y:.1%}<extra></extra>"))  # fmt: skip
+    fig.add_hline(y=0, line_dash="dot")
+    fig.update_layout(title=f"Gross margin vs card '{margins.card}' ({margins.points_workload} workload)",
+                      xaxis_title="tok/s per user", yaxis_title="gross margin", yaxis_tickformat=".0%",
+                      **_LAYOUT)  # fmt: skip
+    return fig
+
+
 _CDF_POINTS = 400  # points per latency CDF (exact quantiles, so the file stays small at 1M requests)
 _LATENCIES = (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("e2e_s", "E2E"))
 
