@@ -111,7 +111,7 @@ flagged:
   GCP–Anthropic: published 1.9 but 42 / 5 = 8.40 (the published cell matches IREN–Microsoft's value / years)
   IREN–Microsoft: published 2.8 but 9.7 / 5 = 1.94 (the published cell matches Nscale–Microsoft 2's value / years)
   Nscale–Microsoft 2: published 2.4 but 14 / 5 = 2.80 (the published cell matches Coreweave–Meta 1's value / years)
-"""
+"""  # noqa: E501
 
 
 def test_contracts_exact_output(capsys):
@@ -189,13 +189,46 @@ def test_margin_cli_and_intervals(capsys):
 
 
 def test_margin_card_missing_token_type(capsys, tmp_path):
-    assert_cli_error(capsys, ["margin", "llama-3.1-8b", "--on", "h100", "--isl", "1k", "--osl", "256",
-                              "--price", "input=1", "output=2"], "price card lacks cache_read, cache_write")  # fmt: skip
+    assert_cli_error(
+        capsys,
+        [
+            "margin",
+            "llama-3.1-8b",
+            "--on",
+            "h100",
+            "--isl",
+            "1k",
+            "--osl",
+            "256",
+            "--price",
+            "input=1",
+            "output=2",
+        ],
+        "price card lacks cache_read, cache_write",
+    )
     card = tmp_path / "card.toml"
-    card.write_text('id = "mine"\n[usd_per_mtok]\ninput = 1.0\ncache_read = 0.1\ncache_write = 1.2\n'
-                    "[agentic_spend_share]\ninput = 0.1\ncache_read = 0.5\ncache_write = 0.2\noutput = 0.2\n")  # fmt: skip
-    assert_cli_error(capsys, ["margin", "llama-3.1-8b", "--on", "h100", "--isl", "1k", "--osl", "256",
-                              "--card", "mine", "--catalog", str(card)], "[usd_per_mtok] lacks output")  # fmt: skip
+    card.write_text(
+        'id = "mine"\n[usd_per_mtok]\ninput = 1.0\ncache_read = 0.1\ncache_write = 1.2\n'
+        "[agentic_spend_share]\ninput = 0.1\ncache_read = 0.5\ncache_write = 0.2\noutput = 0.2\n"
+    )
+    assert_cli_error(
+        capsys,
+        [
+            "margin",
+            "llama-3.1-8b",
+            "--on",
+            "h100",
+            "--isl",
+            "1k",
+            "--osl",
+            "256",
+            "--card",
+            "mine",
+            "--catalog",
+            str(card),
+        ],
+        "[usd_per_mtok] lacks output",
+    )
 
 
 def test_public_cards_load():
@@ -206,9 +239,16 @@ def test_public_cards_load():
 
 def _cost(usd_per_hour: float, tokens: dict[str, float]) -> Cost:
     total = sum(tokens.values())
-    return Cost(usd_per_hour=usd_per_hour, usd_per_chip_hour=usd_per_hour, basis="given", tokens_per_hour=total,
-                usd_per_mtok=usd_per_hour / (total / 1e6), usd_per_mtok_output=0.0, usd_per_mtok_by_type={},
-                tokens_per_hour_by_type=tokens)  # fmt: skip
+    return Cost(
+        usd_per_hour=usd_per_hour,
+        usd_per_chip_hour=usd_per_hour,
+        basis="given",
+        tokens_per_hour=total,
+        usd_per_mtok=usd_per_hour / (total / 1e6),
+        usd_per_mtok_output=0.0,
+        usd_per_mtok_by_type={},
+        tokens_per_hour_by_type=tokens,
+    )
 
 
 _price = st.floats(0.01, 100)
@@ -217,16 +257,23 @@ _price = st.floats(0.01, 100)
 @settings(max_examples=60, deadline=None)
 @given(
     prices=st.fixed_dictionaries({t: _price for t in ("cache_read", "cache_write", "input", "output")}),
-    bump=st.fixed_dictionaries({t: st.floats(0, 10) for t in ("cache_read", "cache_write", "input", "output")}),
+    bump=st.fixed_dictionaries(
+        {t: st.floats(0, 10) for t in ("cache_read", "cache_write", "input", "output")}
+    ),
     usd_h=st.floats(0.1, 1e4),
-    tokens=st.fixed_dictionaries({t: st.floats(1e3, 1e9) for t in ("cache_read", "cache_write", "input", "output")}),
+    tokens=st.fixed_dictionaries(
+        {t: st.floats(1e3, 1e9) for t in ("cache_read", "cache_write", "input", "output")}
+    ),
 )
 def test_higher_card_never_lowers_margin(prices, bump, usd_h, tokens):
     share = {t: 0.25 for t in prices}
     low = Card(prices, share)
     high = Card({t: v + bump[t] for t, v in prices.items()}, share)
     cost = _cost(usd_h, tokens)
-    assert margin_of(cost, high, "agentic")["gross_margin"] >= margin_of(cost, low, "agentic")["gross_margin"] - 1e-12
+    assert (
+        margin_of(cost, high, "agentic")["gross_margin"]
+        >= margin_of(cost, low, "agentic")["gross_margin"] - 1e-12
+    )
 
 
 @settings(max_examples=40, deadline=None)

@@ -304,8 +304,15 @@ def _deal_ebit_rows(catalog: Catalog) -> list[dict[str, Any]]:
         if r["year"] == 1:
             ours = r["ebit_margin"]
             agrees = abs(ours * 100 - pub[r["convention"]][0]) <= 0.05 + 1e-9
-            out.append({"deal": row["deal"], "convention": r["convention"], "published": pub[r["convention"]][0] / 100,
-                        "ours": ours, "agrees": agrees})  # fmt: skip
+            out.append(
+                {
+                    "deal": row["deal"],
+                    "convention": r["convention"],
+                    "published": pub[r["convention"]][0] / 100,
+                    "ours": ours,
+                    "agrees": agrees,
+                }
+            )
     return out
 
 
@@ -315,7 +322,8 @@ def _contract_section(contracts: tuple[dict[str, Any], ...], ebit: tuple[dict[st
     flagged = [c for c in contracts if not c["agrees"]]
     lines = [
         "",
-        f"SPEC §5 cloud contracts (implied annual revenue = value / years, tolerance ${TOLERANCE_USD_B:.2f}B/yr): "
+        "SPEC §5 cloud contracts (implied annual revenue = value / years, tolerance "
+        f"${TOLERANCE_USD_B:.2f}B/yr): "
         f"{len(contracts) - len(flagged)} of {len(contracts)} rows agree",
         render_table(("deal", "flag"), [(c["deal"], c["reason"]) for c in flagged]),
     ]

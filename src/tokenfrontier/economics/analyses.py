@@ -16,7 +16,14 @@ from .cost import cost_of
 from .deal import HOURS_PER_YEAR
 from .deal_analysis import DealYears, Tornado, by_year
 from .deal_analysis import tornado as _tornado
-from .margin import WORKLOADS, Margins, card_from_prices, margin_of, point_margins, usd_per_mtok_at_utilization
+from .margin import (
+    WORKLOADS,
+    Margins,
+    card_from_prices,
+    margin_of,
+    point_margins,
+    usd_per_mtok_at_utilization,
+)
 from .pricing import hourly_rate, load_card
 from .ramp import Ramp
 from .ramp import ramp as _ramp
@@ -166,7 +173,9 @@ def margin(
             if rate.basis == "given" or rate.basis == "rental":
                 raise InvalidInputError("--utilization needs TCO pricing (not --usd-per-hour or --rental)")
             per_system = cost.tokens_per_hour / (pred.chips / sys_.chips)
-            usd = usd_per_mtok_at_utilization(sys_, preset_for(sys_, preset, catalog), per_system, utilization)
+            usd = usd_per_mtok_at_utilization(
+                sys_, preset_for(sys_, preset, catalog), per_system, utilization
+            )
             row.update(cost_usd_per_mtok=usd, gross_margin=1 - usd / row["revenue_usd_per_mtok"],
                        gross_margin_low=None, gross_margin_high=None, cost_usd_per_mtok_low=None,
                        cost_usd_per_mtok_high=None, utilization=utilization)  # fmt: skip

@@ -18,7 +18,14 @@ from ..errors import InvalidInputError
 from ..results import Table
 from ..units import read_text
 
-__all__ = ["CONTRACTS_CSV", "TOLERANCE_USD_B", "ContractTable", "audit_contracts", "contracts", "read_contracts"]
+__all__ = [
+    "CONTRACTS_CSV",
+    "TOLERANCE_USD_B",
+    "ContractTable",
+    "audit_contracts",
+    "contracts",
+    "read_contracts",
+]
 
 CONTRACTS_CSV = CATALOG_DIR / "published" / "contracts.csv"
 #: Largest |published - value / years| a cell may show and still agree ($B per year).
@@ -105,7 +112,7 @@ def _pcts(v: list[float]) -> str:
     return " | ".join(f"{x:.1%}" for x in v) or "-"
 
 
-def contracts(path: str | Path | None = None) -> Table:
+def contracts(path: str | Path | None = None) -> ContractTable:
     """The audited contract table (SI units: $, $/year, $/MW-year; margins as fractions)."""
     records = audit_contracts(read_contracts(path))
     flagged = [r["deal"] for r in records if not r["agrees"]]

@@ -71,17 +71,34 @@ class DealYears(Result):
             f"{d.systems:,.0f} x {d.system}, capex ${d.capex_per_system_usd * d.systems / 1e9:,.2f}B"
         )
         if w:
-            head += f"; warrant ({w.recognition}) ${w.recognised_usd / 1e9:,.2f}B over {w.agreement_years:g} y"
+            head += (
+                f"; warrant ({w.recognition}) ${w.recognised_usd / 1e9:,.2f}B over {w.agreement_years:g} y"
+            )
         body = render_table(
-            ("year", "depreciation", "revenue $M", "warrant $M", "opex $M", "depr. $M",
-             "EBIT margin", "with warrant"),
+            (
+                "year",
+                "depreciation",
+                "revenue $M",
+                "warrant $M",
+                "opex $M",
+                "depr. $M",
+                "EBIT margin",
+                "with warrant",
+            ),
             [
-                (r["year"], r["convention"], round(r["revenue_usd"] / 1e6), round(r["contra_revenue_usd"] / 1e6),
-                 round(r["opex_usd"] / 1e6), round(r["depreciation_usd"] / 1e6),
-                 f"{r['ebit_margin']:.1%}", f"{r['ebit_margin_with_warrant']:.1%}")
+                (
+                    r["year"],
+                    r["convention"],
+                    round(r["revenue_usd"] / 1e6),
+                    round(r["contra_revenue_usd"] / 1e6),
+                    round(r["opex_usd"] / 1e6),
+                    round(r["depreciation_usd"] / 1e6),
+                    f"{r['ebit_margin']:.1%}",
+                    f"{r['ebit_margin_with_warrant']:.1%}",
+                )
                 for r in self.rows
             ],
-        )  # fmt: skip
+        )
         return f"{head}\n{body}"
 
     def explain(self) -> str:
@@ -244,10 +261,10 @@ def tornado(
         elif name == "wacc":
             kw["discount_rate"] = value
         else:
-            lf = int(round(value))
+            lf = round(value)
         return deal(system, t, hardware_life_years=lf, **kw)
 
-    bars = []
+    bars: list[dict[str, Any]] = []
     for name, (b, lo, hi) in spans.items():
         d_lo, d_hi = run(name, lo), run(name, hi)
         bars.append(

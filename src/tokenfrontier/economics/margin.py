@@ -24,7 +24,14 @@ from .cost import Cost
 from .pricing import TOKEN_TYPES, Card
 from .tco import apply_overrides, tco
 
-__all__ = ["WORKLOADS", "Margins", "card_from_prices", "margin_of", "point_margins", "usd_per_mtok_at_utilization"]
+__all__ = [
+    "WORKLOADS",
+    "Margins",
+    "card_from_prices",
+    "margin_of",
+    "point_margins",
+    "usd_per_mtok_at_utilization",
+]
 
 #: Workloads a margin is computed for: name -> the cost mix that counts its tokens.
 WORKLOADS = {"plain": "workload", "agentic": "agentic"}
@@ -93,8 +100,13 @@ def point_margins(records: list[dict[str, Any]], card: Card, workload: str) -> l
         tot = r["total_tok_s_per_chip"]
         rev = revenue_per_mtok(card, workload, r["output_tok_s_per_chip"] / tot if tot else 0.0)
         row = {k: r[k] for k in ("hardware", "deployment", "chips", "concurrency", "tok_s_per_user")}
-        row.update(cost_usd_per_mtok=r["usd_per_mtok"], revenue_usd_per_mtok=rev,
-                   gross_margin=1 - r["usd_per_mtok"] / rev, gross_margin_low=None, gross_margin_high=None)  # fmt: skip
+        row.update(
+            cost_usd_per_mtok=r["usd_per_mtok"],
+            revenue_usd_per_mtok=rev,
+            gross_margin=1 - r["usd_per_mtok"] / rev,
+            gross_margin_low=None,
+            gross_margin_high=None,
+        )
         lo, hi = r.get("total_tok_s_per_chip_low"), r.get("total_tok_s_per_chip_high")
         if lo and hi:  # more tokens, fewer dollars per token: the bounds swap
             row["gross_margin_low"] = 1 - r["usd_per_mtok"] * tot / lo / rev
@@ -156,32 +168,66 @@ class Margins(Result):
 
     def __str__(self) -> str:
         prices = ", ".join(f"{t} {v:g}" for t, v in self.card_usd_per_mtok.items())
-        head = f"{self.title}: {self.model} on {self.hardware}, card '{self.card}' ($/Mtok: {prices}); cost {self.basis}"
+        head = (
+            f"{self.title}: {self.model} on {self.hardware}, card '{self.card}' ($/Mtok: {prices}); "
+            f"cost {self.basis}"
+        )
         body = render_table(
-            ("workload", "cost $/Mtok", "cost 80% interval", "revenue $/Mtok", "gross margin", "margin 80% interval"),
+            (
+                "workload",
+                "cost $/Mtok",
+                "cost 80% interval",
+                "revenue $/Mtok",
+                "gross margin",
+                "margin 80% interval",
+            ),
             [
-                (w["workload"], f"{w['cost_usd_per_mtok']:.4f}",
-                 "-" if w["cost_usd_per_mtok_low"] is None
-                 else f"{w['cost_usd_per_mtok_low']:.4f}-{w['cost_usd_per_mtok_high']:.4f}",
-                 f"{w['revenue_usd_per_mtok']:.4f}", _pct(w["gross_margin"]),
-                 "-" if w["gross_margin_low"] is None
-                 else f"{_pct(w['gross_margin_low'])} to {_pct(w['gross_margin_high'])}")
+                (
+                    w["workload"],
+                    f"{w['cost_usd_per_mtok']:.4f}",
+                    "-"
+                    if w["cost_usd_per_mtok_low"] is None
+                    else f"{w['cost_usd_per_mtok_low']:.4f}-{w['cost_usd_per_mtok_high']:.4f}",
+                    f"{w['revenue_usd_per_mtok']:.4f}",
+                    _pct(w["gross_margin"]),
+                    "-"
+                    if w["gross_margin_low"] is None
+                    else f"{_pct(w['gross_margin_low'])} to {_pct(w['gross_margin_high'])}",
+                )
                 for w in self.workloads
             ],
-        )  # fmt: skip
+        )
         out = f"{head}\n{body}"
         if self.points:
             out += f"\n\nper frontier point ({self.points_workload} workload)\n" + render_table(
-                ("hardware", "deployment", "chips", "conc.", "tok/s/user", "cost $/Mtok", "revenue $/Mtok",
-                 "margin", "80% interval"),
+                (
+                    "hardware",
+                    "deployment",
+                    "chips",
+                    "conc.",
+                    "tok/s/user",
+                    "cost $/Mtok",
+                    "revenue $/Mtok",
+                    "margin",
+                    "80% interval",
+                ),
                 [
-                    (p["hardware"], p["deployment"], p["chips"], p["concurrency"], round(p["tok_s_per_user"], 1),
-                     f"{p['cost_usd_per_mtok']:.4f}", f"{p['revenue_usd_per_mtok']:.4f}", _pct(p["gross_margin"]),
-                     "-" if p["gross_margin_low"] is None
-                     else f"{_pct(p['gross_margin_low'])} to {_pct(p['gross_margin_high'])}")
+                    (
+                        p["hardware"],
+                        p["deployment"],
+                        p["chips"],
+                        p["concurrency"],
+                        round(p["tok_s_per_user"], 1),
+                        f"{p['cost_usd_per_mtok']:.4f}",
+                        f"{p['revenue_usd_per_mtok']:.4f}",
+                        _pct(p["gross_margin"]),
+                        "-"
+                        if p["gross_margin_low"] is None
+                        else f"{_pct(p['gross_margin_low'])} to {_pct(p['gross_margin_high'])}",
+                    )
                     for p in self.points
                 ],
-            )  # fmt: skip
+            )
         return out
 
     def explain(self) -> str:

@@ -47,29 +47,43 @@ def read_ramp(table: str | Path) -> list[dict[str, Any]]:
     path = bundled[str(table)] if str(table) in bundled else Path(table)
     if not path.exists():
         raise InvalidInputError(
-            f"ramp table '{table}': no such file; give a CSV path or a bundled table: {', '.join(sorted(bundled))}"
+            f"ramp table '{table}': no such file; give a CSV path or a bundled table: "
+            + ", ".join(sorted(bundled))
         )
     text = read_text(path, "ramp table (CSV)", InvalidInputError)
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     reader = csv.DictReader(io.StringIO("\n".join(lines)))
     missing = {"quarter", "mw_online"} - set(reader.fieldnames or ())
     if missing:
-        raise InvalidInputError(f"{path}: ramp table needs columns quarter,mw_online; lacks {', '.join(sorted(missing))}")
+        raise InvalidInputError(
+            f"{path}: ramp table needs columns quarter,mw_online; lacks {', '.join(sorted(missing))}"
+        )
     rows: list[dict[str, Any]] = []
     for i, raw in enumerate(reader, start=1):
         q = _quarter_index(raw["quarter"] or "", path, i)
         try:
             mw = float(raw["mw_online"])
         except (TypeError, ValueError):
-            raise InvalidInputError(f"{path}: row {i} ({raw['quarter']}): mw_online {raw['mw_online']!r} is not a number") from None
+            raise InvalidInputError(
+                f"{path}: row {i} ({raw['quarter']}): mw_online {raw['mw_online']!r} is not a number"
+            ) from None
         if not math.isfinite(mw) or mw < 0:
-            raise InvalidInputError(f"{path}: row {i} ({raw['quarter']}): mw_online must be >= 0 MW, got {raw['mw_online']}")
+            raise InvalidInputError(
+                f"{path}: row {i} ({raw['quarter']}): mw_online must be >= 0 MW, got {raw['mw_online']}"
+            )
         if rows and q <= rows[-1]["index"]:
             raise InvalidInputError(
                 f"{path}: row {i}: quarter {raw['quarter']} does not come after {rows[-1]['quarter']}; "
                 "sort the quarters in increasing order, each once"
             )
-        rows.append({"quarter": raw["quarter"].strip(), "index": q, "mw_online": mw, "note": (raw.get("note") or "").strip()})
+        rows.append(
+            {
+                "quarter": raw["quarter"].strip(),
+                "index": q,
+                "mw_online": mw,
+                "note": (raw.get("note") or "").strip(),
+            }
+        )
     if not rows:
         raise InvalidInputError(f"{path}: ramp table has no rows (need quarter,mw_online lines)")
     return rows

@@ -113,7 +113,10 @@ class WarrantValue(Result):
             *rows,
             ("maximum contra-revenue ($M)", round(self.max_usd / 1e6)),
             (f"recognised ({self.recognition}) ($M)", round(self.recognised_usd / 1e6)),
-            (f"per year over {self.agreement_years:g} y ($M)", round(self.contra_revenue_usd_per_year / 1e6, 1)),
+            (
+                f"per year over {self.agreement_years:g} y ($M)",
+                round(self.contra_revenue_usd_per_year / 1e6, 1),
+            ),
             ("share of expected revenue", f"{self.share_of_expected_revenue:.1%}"),
         ]
 
@@ -123,7 +126,7 @@ def warrant_value(w: Warrant, recognition: str = "max") -> WarrantValue:
     if recognition not in RECOGNITION:
         raise InvalidInputError(f"--warrant '{recognition}' unknown; valid: {', '.join(RECOGNITION)}")
     per_share = w.grant_date_usd_per_share  # the published per-share value of the warrant
-    tranches = tuple(
+    tranches: tuple[dict[str, Any], ...] = tuple(
         {"name": t.name, "shares": t.shares, "condition": t.condition, "vested": t.vested,
          "value_usd": t.shares * per_share}
         for t in w.tranches

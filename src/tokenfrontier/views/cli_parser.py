@@ -261,12 +261,19 @@ PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculat
 def _deal_analysis_opts(p: argparse.ArgumentParser) -> None:
     """``deal --by-year`` / ``--tornado``: EBIT by contract year, NPV/IRR sensitivity."""
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--by-year", action="store_true",
-                   help="EBIT margin by contract year: depreciation over term / accounting life / 6 y")  # fmt: skip
+    g.add_argument(
+        "--by-year",
+        action="store_true",
+        help="EBIT margin by contract year: depreciation over term / accounting life / 6 y",
+    )
     g.add_argument("--tornado", action="store_true",
                    help="NPV/IRR swing over $/hour, utilisation, WACC, useful life")  # fmt: skip
-    p.add_argument("--warrant", default="max", choices=("max", "vested", "none"),
-                   help="warrant contra-revenue recognised with --by-year (default max: every tranche)")  # fmt: skip
+    p.add_argument(
+        "--warrant",
+        default="max",
+        choices=("max", "vested", "none"),
+        help="warrant contra-revenue recognised with --by-year (default max: every tranche)",
+    )
     p.add_argument("--accounting-life", type=_number(0, 30, lo_open=True, unit="years"), default=5.0,
                    help="accounting depreciation life for --by-year (default 5)")  # fmt: skip
 
@@ -278,7 +285,9 @@ def _contract_opts(sub: Any, common: argparse.ArgumentParser, explain: argparse.
 
 
 def _ramp_margin_opts(sub: Any, common: argparse.ArgumentParser, explain: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("ramp", parents=[common, explain], help="MW online by quarter vs a contract's schedule")
+    p = sub.add_parser(
+        "ramp", parents=[common, explain], help="MW online by quarter vs a contract's schedule"
+    )
     p.add_argument("model", nargs="?", help="model id: also tokens/s and token revenue")
     p.add_argument("--table", default="base", metavar="FILE|NAME",
                    help="CSV quarter,mw_online (bundled: base, high; default base)")  # fmt: skip
@@ -293,7 +302,9 @@ def _ramp_margin_opts(sub: Any, common: argparse.ArgumentParser, explain: argpar
     p.add_argument("--usd-per-system-hour", type=_USD_PER_HOUR,
                    help="contract rate (default: the 750 MW deal's implied rate)")  # fmt: skip
     p.add_argument("--mw-per-year", type=_MW, default=250.0, help="MW the contract needs per year (250)")
-    p.add_argument("--start-year", type=_number(2000, 2100, integer=True), default=2026, help="schedule start")
+    p.add_argument(
+        "--start-year", type=_number(2000, 2100, integer=True), default=2026, help="schedule start"
+    )
     p.add_argument("--end-year", type=_number(2000, 2100, integer=True), default=2028, help="schedule end")
     p.add_argument("--preset", metavar="NAME", help="TCO preset (kW per system)")
 
@@ -308,14 +319,21 @@ def _ramp_margin_opts(sub: Any, common: argparse.ArgumentParser, explain: argpar
     p.add_argument("--concurrency", default="1", metavar="N", help="requests in flight")
     p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
     p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
-    p.add_argument("--price", nargs="+", metavar="TYPE=USD",
-                   help="replace the card's $/Mtok: every one of cache_read cache_write input output")  # fmt: skip
+    p.add_argument(
+        "--price",
+        nargs="+",
+        metavar="TYPE=USD",
+        help="replace the card's $/Mtok: every one of cache_read cache_write input output",
+    )
     p.add_argument("--usd-per-hour", type=_USD_PER_HOUR, help="price per system-hour (overrides TCO)")
     p.add_argument("--preset", metavar="NAME", help="TCO preset")
     p.add_argument("--rental", action="store_true", help="rental $/chip-hour")
     p.add_argument("--cache-read-multiple", type=_number(1, 100), default=10.0, help="1-100; SPEC: 5-20")
-    p.add_argument("--utilization", type=_number(0, 1, lo_open=True),
-                   help="share of hours serving (TCO pricing): cost = TCO $/h at u / (tokens/h x u)")  # fmt: skip
+    p.add_argument(
+        "--utilization",
+        type=_number(0, 1, lo_open=True),
+        help="share of hours serving (TCO pricing): cost = TCO $/h at u / (tokens/h x u)",
+    )
     p.add_argument("--points", action="store_true", help="also every frontier point on this hardware")
 
 

@@ -267,9 +267,16 @@ def margin_figure(margins: Any) -> go.Figure:
                                  + [p["gross_margin_low"] for p in pts][::-1],
                                  fill="toself", fillcolor="rgba(31,119,180,0.15)", line=dict(width=0),
                                  name="80% interval", hoverinfo="skip"))  # fmt: skip
-    fig.add_trace(go.Scatter(x=x, y=[p["gross_margin"] for p in pts], mode="lines+markers", name="gross margin",
-                             text=[f"{p['hardware']} {p['deployment']} x{p['concurrency']}" for p in pts],
-                             hovertemplate="%{text}<br>%{x:.1f} tok/s/user: %{y:.1%}<extra></extra>"))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[p["gross_margin"] for p in pts],
+            mode="lines+markers",
+            name="gross margin",
+            text=[f"{p['hardware']} {p['deployment']} x{p['concurrency']}" for p in pts],
+            hovertemplate="%{text}<br>%{x:.1f} tok/s/user: %{y:.1%}<extra></extra>",
+        )
+    )
     fig.add_hline(y=0, line_dash="dot")
     fig.update_layout(title=f"Gross margin vs card '{margins.card}' ({margins.points_workload} workload)",
                       xaxis_title="tok/s per user", yaxis_title="gross margin", yaxis_tickformat=".0%",

@@ -377,7 +377,7 @@ def page_roofline() -> None:
     csv_button(frame, "roofline")
 
 
-def page_economics() -> None:
+def economics_base() -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("TCO")
@@ -444,11 +444,9 @@ def page_economics() -> None:
     csv_button(sens, "fleet_colocation")
 
 
-_page_economics = page_economics
-
-
-def page_economics() -> None:  # noqa: F811 - TCO, deal and fleet, then the deal analyses
-    _page_economics()
+def page_economics() -> None:
+    """TCO, deal and fleet, then the deal analyses."""
+    economics_base()
     economics_deals()
 
 
@@ -460,12 +458,20 @@ def economics_deals() -> None:
 
     st.subheader("Deal: EBIT by contract year and NPV tornado")
     ss = st.session_state  # the Deal inputs above (already checked)
-    deal_args = dict(contract_usd=float(ss.get("w_contract", 27.6)) * 1e9, mw=float(ss.get("w_mw", 750.0)),
-                     years=float(ss.get("w_years", 3.0)))  # fmt: skip
+    deal_args: dict[str, Any] = {
+        "contract_usd": float(ss.get("w_contract", 27.6)) * 1e9,
+        "mw": float(ss.get("w_mw", 750.0)),
+        "years": float(ss.get("w_years", 3.0)),
+    }
     d1, d2 = st.columns(2)
     with d1:
-        rec = choice("warrant contra-revenue", "warrant", ["max", "vested", "none"], "max",
-                     help="SPEC §5: 33,445,026 shares at $82.02 -> ~$2.74B max, over the agreement")  # fmt: skip
+        rec = choice(
+            "warrant contra-revenue",
+            "warrant",
+            ["max", "vested", "none"],
+            "max",
+            help="SPEC §5: 33,445,026 shares at $82.02 -> ~$2.74B max, over the agreement",
+        )
         try:
             dy = analyses.deal_years(warrant=rec, **deal_args)
             tor = analyses.deal_tornado(**deal_args)
@@ -498,8 +504,12 @@ def economics_deals() -> None:
     with r2:
         st.plotly_chart(plots.ramp_figure(rp), width="stretch")
     ramp_rows = pd.DataFrame(list(rp.rows))
-    st.dataframe(ramp_rows.assign(revenue_usd=ramp_rows.revenue_usd / 1e6, forgone_usd=ramp_rows.forgone_usd / 1e6)
-                 .rename(columns={"revenue_usd": "revenue $M", "forgone_usd": "forgone $M"}), hide_index=True)  # fmt: skip
+    st.dataframe(
+        ramp_rows.assign(
+            revenue_usd=ramp_rows.revenue_usd / 1e6, forgone_usd=ramp_rows.forgone_usd / 1e6
+        ).rename(columns={"revenue_usd": "revenue $M", "forgone_usd": "forgone $M"}),
+        hide_index=True,
+    )
     csv_button(ramp_rows, "ramp")
     st.subheader("Gross margin vs price cards")
     g1, g2, g3 = st.columns(3)
@@ -507,8 +517,13 @@ def economics_deals() -> None:
         mmodel = choice("Model", "mmodel", CAT.model_ids, "gpt-oss-120b")
         mhw = choice("Hardware", "mhw", sorted(CAT.systems), "cs-3")
     with g2:
-        card = choice("Price card", "card", sorted(CAT.price_cards), "default",
-                      help="catalog/prices/card-*.toml: $/Mtok per token type, with source and date")  # fmt: skip
+        card = choice(
+            "Price card",
+            "card",
+            sorted(CAT.price_cards),
+            "default",
+            help="catalog/prices/card-*.toml: $/Mtok per token type, with source and date",
+        )
         workload = choice("Workload for the frontier", "mwork", ["agentic", "plain"], "agentic")
     with g3:
         misl = tokens("ISL", "misl", "8k", "prompt tokens")
@@ -516,8 +531,15 @@ def economics_deals() -> None:
     if misl is None or mosl is None:
         return
     try:
-        mg = analyses.margin(mmodel, hardware(mhw), isl=misl, osl=mosl, card=card,
-                             workloads=(workload, *({"agentic", "plain"} - {workload})), points=True)  # fmt: skip
+        mg = analyses.margin(
+            mmodel,
+            hardware(mhw),
+            isl=misl,
+            osl=mosl,
+            card=card,
+            workloads=(workload, *({"agentic", "plain"} - {workload})),
+            points=True,
+        )
     except TokenFrontierError as exc:
         st.error(str(exc))
         return
