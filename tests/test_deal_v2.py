@@ -292,3 +292,19 @@ def test_utilisation_bad_input():
     sys_ = get_system("cs-3")
     with pytest.raises(InvalidInputError, match="--utilization must be in"):
         usd_per_mtok_at_utilization(sys_, preset_for(sys_), 1e6, 0.0)
+
+
+def test_margin_points_priced_like_the_serving_point():
+    m = analyses.margin("gpt-oss-120b", "cs-3", isl="8k", osl="1k", card="default", workloads=("agentic",),
+                        usd_per_hour=42.0, points=True)  # fmt: skip
+    w = m.workloads[0]
+    same = [p for p in m.points if p["chips"] == 2 and p["concurrency"] == 1]
+    assert same and same[0]["cost_usd_per_mtok"] == pytest.approx(w["cost_usd_per_mtok"], rel=1e-9)
+    assert same[0]["gross_margin"] == pytest.approx(w["gross_margin"], rel=1e-9)
+
+
+def test_ramp_gpu_system_power_from_catalog():
+    r = analyses.ramp("base", on="dgx-h100")
+    assert r.kw_per_system == pytest.approx(10.2)
+    # the same $ per MW-hour as the 750 MW deal: $27.6B / (3 y x 8,760 h x 750 MW)
+    assert r.usd_per_system_hour / r.kw_per_system * 1000 == pytest.approx(27.6e9 / (3 * 8760 * 750))

@@ -27,7 +27,7 @@ from .margin import (
 from .pricing import hourly_rate, load_card
 from .ramp import Ramp
 from .ramp import ramp as _ramp
-from .tco import preset_for
+from .tco import preset_for, tco
 from .warrant import load_warrant, warrant_value
 
 __all__ = ["contracts", "deal_tornado", "deal_years", "margin", "ramp"]
@@ -95,7 +95,7 @@ def ramp(
     """
     sys_ = get_system(on, catalog)
     inputs = preset_for(sys_, preset, catalog)
-    kw = kw_per_system if kw_per_system is not None else inputs.power_kw
+    kw = kw_per_system if kw_per_system is not None else _power_kw(sys_, inputs)
     if kw is None:
         raise InvalidInputError(f"{sys_.id}: no power figure; pass --kw-per-system")
     if usd_per_system_hour is None:
@@ -128,6 +128,14 @@ def ramp(
     )
 
 
+def _power_kw(system: System, inputs: Any) -> float | None:
+    """All-in kW per system: the preset's, else the system's catalog power (as ``tco``)."""
+    try:
+        return tco(system, inputs).inputs.power_kw
+    except InvalidInputError:
+        return None
+
+
 def margin(
     model: str | ModelArch,
     on: str | System,
@@ -157,6 +165,7 @@ def margin(
     c = card_from_prices(prices, base.token_share) if prices is not None else base
     sys_ = get_system(on, catalog)
     rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, preset=preset, rental=rental, catalog=catalog)
+    point_rate = rate  # frontier points run on one pool of this hardware
     pred = predict(model, sys_, isl=isl, osl=osl, concurrency=concurrency, catalog=catalog, **predict_options)
     if not pred.feasible:
         raise InvalidInputError(f"margin: the serving point is infeasible: {pred.explanation}")
@@ -183,6 +192,10 @@ def margin(
     pts: list[dict[str, Any]] = []
     if points:
         f = frontier(model, [sys_], isl=isl, osl=osl, rental=rental, preset=preset, catalog=catalog)
+        for r in f.records:  # the same $/chip-hour as the serving point (also --usd-per-hour)
+            r["usd_per_mtok"] = point_rate.usd_per_hour(r["chips"]) / (
+                r["total_tok_s_per_chip"] * r["chips"] * 3600 / 1e6
+            )
         pts = point_margins(f.records, c, workloads[0])
     return Margins(
         model=pred.model,

@@ -94,7 +94,7 @@ class DealYears(Result):
                     round(r["opex_usd"] / 1e6),
                     round(r["depreciation_usd"] / 1e6),
                     f"{r['ebit_margin']:.1%}",
-                    f"{r['ebit_margin_with_warrant']:.1%}",
+                    _pct(r["ebit_margin_with_warrant"]),
                 )
                 for r in self.rows
             ],
@@ -104,6 +104,10 @@ class DealYears(Result):
     def explain(self) -> str:
         """The formulas."""
         return _EXPLAIN
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
 
 
 _EXPLAIN = (
@@ -143,7 +147,8 @@ def by_year(d: Deal, warrant: WarrantValue | None = None, *, accounting_life_yea
                     "ebit_usd": ebit,
                     "ebit_margin": ebit / rev,
                     "ebit_with_warrant_usd": ebit - c,
-                    "ebit_margin_with_warrant": (ebit - c) / (rev - c) if rev > c else float("-inf"),
+                    # None: the warrant's contra-revenue exceeds the year's revenue
+                    "ebit_margin_with_warrant": (ebit - c) / (rev - c) if rev > c else None,
                 }
             )
     return DealYears(d, warrant, accounting_life_years, tuple(rows))

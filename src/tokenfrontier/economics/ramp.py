@@ -141,8 +141,8 @@ class Ramp(Result):
                    "forgone $M"] + (["Mtok/s", "token rev $M"] if tok else [])  # fmt: skip
         body = []
         for r in self.rows:
-            row: list[Any] = [r["quarter"], round(r["mw_online"], 1), round(r["mw_needed"], 1),
-                              round(-r["shortfall_mw"], 1), f"{r['systems']:,}",
+            row: list[Any] = [r["quarter"], round(r["mw_online"], 2), round(r["mw_needed"], 2),
+                              round(-r["shortfall_mw"], 2), f"{r['systems']:,}",
                               round(r["revenue_usd"] / 1e6, 1), round(r["forgone_usd"] / 1e6, 1)]  # fmt: skip
             if tok:
                 row += [round(r["tok_s"] / 1e6, 3), round(r["token_revenue_usd"] / 1e6, 1)]
