@@ -308,3 +308,19 @@ def test_ramp_gpu_system_power_from_catalog():
     assert r.kw_per_system == pytest.approx(10.2)
     # the same $ per MW-hour as the 750 MW deal: $27.6B / (3 y x 8,760 h x 750 MW)
     assert r.usd_per_system_hour / r.kw_per_system * 1000 == pytest.approx(27.6e9 / (3 * 8760 * 750))
+
+
+def test_reproduce_audits_contracts_and_deal_ebit():
+    from tokenfrontier import api
+
+    r = api.reproduce()
+    assert {c["deal"] for c in r.contracts if not c["agrees"]} == {
+        "GCP–Anthropic",
+        "IREN–Microsoft",
+        "Nscale–Microsoft 2",
+    }
+    # SPEC §5 table, Cerebras–OpenAI: 33.8 / 51.1 / 55.4 % reproduced from the TCO inputs
+    assert [e["convention"] for e in r.deal_ebit] == ["term", "accounting", "6-yr"]
+    assert all(e["agrees"] for e in r.deal_ebit)
+    d = r.to_dict()
+    assert len(d["contracts"]) == 11 and len(d["deal_ebit_yr1"]) == 3

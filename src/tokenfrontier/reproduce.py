@@ -90,7 +90,8 @@ class Reproduction(Result):
     windows: tuple[dict[str, Any], ...]
     gemm: tuple[dict[str, Any], ...]
     deployments: tuple[dict[str, Any], ...]
-    contracts: tuple[dict[str, Any], ...] = ()  # SPEC §5 cloud contracts: value / years audit
+    # economics audits, added by tokenfrontier.api.reproduce (economics sits above this module)
+    contracts: tuple[dict[str, Any], ...] = ()  # SPEC §5 cloud contracts: value / years
     deal_ebit: tuple[dict[str, Any], ...] = ()  # the 750 MW deal's year-1 EBIT margins
 
     title = "published tables vs their stated methods"
@@ -218,8 +219,6 @@ def reproduce(catalog: Catalog) -> Reproduction:
         windows=tuple(windows),
         gemm=tuple(_gemm_rows(catalog)),
         deployments=tuple(_deployment_rows(catalog)),
-        contracts=tuple(_contract_rows()),
-        deal_ebit=tuple(_deal_ebit_rows(catalog)),
     )
 
 
@@ -279,51 +278,17 @@ def _deployment_rows(catalog: Catalog) -> list[dict[str, Any]]:
     return rows
 
 
-def _contract_rows() -> list[dict[str, Any]]:
-    from .economics.contracts import audit_contracts, read_contracts
-
-    return audit_contracts(read_contracts())
-
-
-def _deal_ebit_rows(catalog: Catalog) -> list[dict[str, Any]]:
-    """Year-1 EBIT margin of the 750 MW deal by the contract table's three conventions, ours
-    (``deal --by-year``: SPEC §5 TCO inputs, no warrant) beside the published cells."""
-    from .economics.contracts import read_contracts
-    from .economics.deal import deal
-    from .economics.deal_analysis import by_year
-    from .economics.tco import preset_for, tco
-
-    row = next(r for r in read_contracts() if r["deal"] == "Cerebras–OpenAI")
-    cs3 = catalog.system("cs-3")
-    d = deal(cs3, tco(cs3, preset_for(cs3, None, catalog)), contract_usd=row["value_usd_b"] * 1e9,
-             mw=row["mw"], years=row["years"])  # fmt: skip
-    pub = {"term": row["ebit_yr1_term_pct"], "accounting": row["ebit_yr1_accounting_pct"],
-           "6-yr": row["ebit_yr1_6yr_pct"]}  # fmt: skip
-    out = []
-    for r in by_year(d).rows:
-        if r["year"] == 1:
-            ours = r["ebit_margin"]
-            agrees = abs(ours * 100 - pub[r["convention"]][0]) <= 0.05 + 1e-9
-            out.append(
-                {
-                    "deal": row["deal"],
-                    "convention": r["convention"],
-                    "published": pub[r["convention"]][0] / 100,
-                    "ours": ours,
-                    "agrees": agrees,
-                }
-            )
-    return out
-
-
 def _contract_section(contracts: tuple[dict[str, Any], ...], ebit: tuple[dict[str, Any], ...]) -> list[str]:
-    from .economics.contracts import TOLERANCE_USD_B
-
+    """The economics audits (filled in by ``tokenfrontier.api.reproduce``; core stays below
+    economics)."""
+    if not contracts:
+        return []
+    tol = contracts[0]["tolerance_usd_per_year"] / 1e9
     flagged = [c for c in contracts if not c["agrees"]]
     lines = [
         "",
         "SPEC §5 cloud contracts (implied annual revenue = value / years, tolerance "
-        f"${TOLERANCE_USD_B:.2f}B/yr): "
+        f"${tol:.2f}B/yr): "
         f"{len(contracts) - len(flagged)} of {len(contracts)} rows agree",
         render_table(("deal", "flag"), [(c["deal"], c["reason"]) for c in flagged]),
     ]

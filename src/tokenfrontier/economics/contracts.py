@@ -95,6 +95,7 @@ def audit_contracts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "published_implied_usd_per_year": published * 1e9,
                 "usd_per_mw_year": implied_b * 1e9 / r["mw"],
                 "agrees": agrees,
+                "tolerance_usd_per_year": TOLERANCE_USD_B * 1e9,
                 "reason": reason,
                 "ebit_yr1_term": [m / 100 for m in r["ebit_yr1_term_pct"]],
                 "ebit_yr1_accounting": [m / 100 for m in r["ebit_yr1_accounting_pct"]],

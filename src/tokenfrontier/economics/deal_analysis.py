@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..catalog import Catalog
 from ..errors import InvalidInputError
 from ..results import Result, render_table
 from ..specs import System, TcoInputs
@@ -30,7 +31,15 @@ from .deal import HOURS_PER_YEAR, Deal, deal
 from .tco import apply_overrides, tco
 from .warrant import WarrantValue
 
-__all__ = ["CONVENTIONS", "DealYears", "Tornado", "by_year", "default_ranges", "tornado"]
+__all__ = [
+    "CONVENTIONS",
+    "DealYears",
+    "Tornado",
+    "by_year",
+    "default_ranges",
+    "published_ebit_check",
+    "tornado",
+]
 
 #: Depreciation conventions of SPEC's contract table: name -> life in years (None = the term).
 CONVENTIONS: dict[str, float | None] = {"term": None, "accounting": 5.0, "6-yr": 6.0}
@@ -291,3 +300,25 @@ def tornado(
         )
     bars.sort(key=lambda r: -r["swing_usd"])
     return Tornado(base.npv_usd, base.irr, base.discount_rate, tuple(bars))
+
+
+def published_ebit_check(catalog: Catalog, deal_name: str = "Cerebras–OpenAI") -> list[dict[str, Any]]:
+    """Year-1 EBIT margin of a contract-table deal on CS-3 by the three conventions, ours
+    (SPEC §5 TCO inputs, no warrant) beside the published cells (agree within 0.05 points)."""
+    from .contracts import read_contracts
+    from .tco import preset_for
+
+    row = next(r for r in read_contracts() if r["deal"] == deal_name)
+    cs3 = catalog.system("cs-3")
+    d = deal(cs3, tco(cs3, preset_for(cs3, None, catalog)), contract_usd=row["value_usd_b"] * 1e9,
+             mw=row["mw"], years=row["years"])  # fmt: skip
+    pub = {"term": row["ebit_yr1_term_pct"], "accounting": row["ebit_yr1_accounting_pct"],
+           "6-yr": row["ebit_yr1_6yr_pct"]}  # fmt: skip
+    out = []
+    for r in by_year(d).rows:
+        if r["year"] == 1:
+            p = pub[r["convention"]][0] / 100
+            agrees = abs(r["ebit_margin"] - p) <= 0.0005 + 1e-12
+            out.append({"deal": deal_name, "convention": r["convention"], "published": p,
+                        "ours": r["ebit_margin"], "agrees": agrees})  # fmt: skip
+    return out
