@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time the names resolve on fi
     from .api import (
         calibrate,
         deploy,
+        design,
         footprint,
         frontier,
         gemm,
@@ -41,6 +42,7 @@ __all__ = [
     "cost",
     "deal",
     "deploy",
+    "design",
     "fleet",
     "footprint",
     "frontier",
@@ -59,7 +61,7 @@ __all__ = [
     "validate",
 ]
 #: API names that are also modules of this package (callable modules).
-CALLABLE_MODULES = frozenset({"footprint", "frontier", "predict", "reproduce", "roofline"})
+CALLABLE_MODULES = frozenset({"design", "footprint", "frontier", "predict", "reproduce", "roofline"})
 ECONOMICS = frozenset({"calculator", "cost", "deal", "fleet", "phase", "tco"})
 
 

@@ -15,6 +15,7 @@ from .api_performance import calibrate, frontier, predict, validate
 from .api_simulate import server_search, simulate
 from .arch import ModelArch
 from .catalog import Catalog
+from .design import design
 from .errors import InvalidInputError
 from .footprint import KV_DTYPES, WEIGHT_DTYPES, Footprint, param_counts
 from .footprint import footprint as _footprint
@@ -32,6 +33,7 @@ from .units import parse_context
 __all__ = [
     "calibrate",
     "deploy",
+    "design",
     "footprint",
     "frontier",
     "gemm",

@@ -19,6 +19,7 @@ from .footprint import kv_bytes, param_counts, weight_bytes
 from .placement import deploy
 from .results import Result, render_table
 from .roofline import gemm_intensity, ridge_point
+from .silicon import SiliconTables, silicon_tables
 
 __all__ = ["Reproduction", "reproduce"]
 
@@ -90,6 +91,7 @@ class Reproduction(Result):
     windows: tuple[dict[str, Any], ...]
     gemm: tuple[dict[str, Any], ...]
     deployments: tuple[dict[str, Any], ...]
+    silicon: SiliconTables | None = None  # SPEC §2 SRAM-by-node and shoreline tables
     # economics audits, added by tokenfrontier.api.reproduce (economics sits above this module)
     contracts: tuple[dict[str, Any], ...] = ()  # SPEC §5 cloud contracts: value / years
     deal_ebit: tuple[dict[str, Any], ...] = ()  # the 750 MW deal's year-1 EBIT margins
@@ -110,6 +112,7 @@ class Reproduction(Result):
             "kv_windows": list(self.windows),
             "gemm": list(self.gemm),
             "cerebras_deployments": list(self.deployments),
+            "silicon": self.silicon.to_dict() if self.silicon else None,
             "contracts": list(self.contracts),
             "deal_ebit_yr1": list(self.deal_ebit),
         }
@@ -180,6 +183,8 @@ class Reproduction(Result):
                 [(d["model"], d["served"], d["minimum"], d["note"]) for d in self.deployments],
             ),
         ]
+        if self.silicon:
+            out += ["", str(self.silicon)]
         out += _contract_section(self.contracts, self.deal_ebit)
         return "\n".join(out)
 
@@ -219,6 +224,7 @@ def reproduce(catalog: Catalog) -> Reproduction:
         windows=tuple(windows),
         gemm=tuple(_gemm_rows(catalog)),
         deployments=tuple(_deployment_rows(catalog)),
+        silicon=silicon_tables(),
     )
 
 

@@ -198,6 +198,7 @@ def _run(args: argparse.Namespace) -> Any:
             api.calibrate(args.measured, args.out, cat, progress=_progress("calibrate")), args.out
         ),
         "simulate": lambda: _simulate(args, cat),
+        "design": lambda: _design(args, cat),
     }
     return commands[args.command]()
 
@@ -296,6 +297,29 @@ def _calc_model(args: argparse.Namespace, econ: Any) -> Any:
     if not args.model:
         raise InvalidInputError("calculator: give a model id or --custom total_params=...")
     return args.model
+
+
+def _design(args: argparse.Namespace, cat: Any) -> Any:
+    """``design``: the derived entry (``--out DIR``: its TOML, all files or none), or ``--tables``."""
+    from ..design import design
+    from ..outputs import check_folder, write_folder
+    from ..silicon import silicon_tables
+
+    if args.tables:
+        return silicon_tables()
+    if args.out:
+        check_folder(args.out, "--out")
+    names = ("id", "name", "node", "area_mm2", "dies", "die_area_mm2", "sram_share", "logic_share",
+             "shoreline_gbps_per_mm", "perimeter_mm", "edge_fraction", "photonic_io_tbps",
+             "photonic_gbps_per_mm2", "photonic_area_mm2", "dram_wafer_gb", "dram_wafer_tbps",
+             "weights_on", "dram_usd_per_gb", "power_kw", "price_usd")  # fmt: skip
+    result = design(args.reference, **{k: getattr(args, k) for k in names}, catalog=cat)
+    if args.out:
+        import dataclasses
+
+        paths = write_folder(args.out, result.toml_files())
+        result = dataclasses.replace(result, written=tuple(str(p) for p in paths))
+    return result
 
 
 def _simulate(args: argparse.Namespace, cat: Any) -> Any:

@@ -242,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the profile TOMLs")
     _simulate_opts(sub.add_parser("simulate", parents=[common], help="request-level serving simulation"))
+    _design_opts(sub.add_parser("design", parents=[common], help="derive a catalog entry from silicon"))
     p = sub.add_parser("dashboard", help="serve the interactive dashboard on 127.0.0.1")
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
 
@@ -431,3 +432,33 @@ def _simulate_opts(p: argparse.ArgumentParser) -> None:
     o.add_argument("--slo-tpot-p99-ms", type=float, metavar="MS", help="P99 TPOT limit (--server-search)")
     o.add_argument("--requests-out", metavar="FILE", help="write the per-request table (.csv, .parquet)")
     o.add_argument("--plot", metavar="FILE", help="latency CDFs and timeline: .html (offline), .png, .svg")
+
+
+def _design_opts(p: argparse.ArgumentParser) -> None:
+    """``design``: a chip + system derived from physical inputs (omitted: the reference's)."""
+    pos, frac = _number(0, 1e6, lo_open=True), _number(0, 1, lo_open=True)
+    wafer = _number(0, 70_685.8, lo_open=True, unit="mm², one 300 mm wafer")  # = design.MAX_SILICON_MM2
+    die = _number(0, 858, lo_open=True, unit="mm², one reticle")  # = design.MAX_DIE_MM2
+    p.add_argument("--from", dest="reference", default="cs-3", metavar="HW", help="reference (default cs-3)")
+    p.add_argument("--id", metavar="ID", help="new system id (its chip: the reference chip's id + suffix)")
+    p.add_argument("--name", help="display name")
+    p.add_argument("--node", help="process node: n7, n5, n3b, n3e, n2, a16")
+    p.add_argument("--area-mm2", type=wafer, metavar="MM2", help="silicon area (mm²)")
+    p.add_argument("--dies", type=_number(0, 1000, lo_open=True, integer=True), help="reticle tiling: dies")
+    p.add_argument("--die-area-mm2", type=die, metavar="MM2", help="area of one die (mm², <= 858)")
+    p.add_argument("--sram-share", type=frac, metavar="F", help="share of area that is SRAM")
+    p.add_argument("--logic-share", type=frac, metavar="F", help="share of area that is logic")
+    p.add_argument("--shoreline-gbps-per-mm", type=pos, metavar="X", help="edge I/O density (GB/s per mm)")
+    p.add_argument("--perimeter-mm", type=pos, metavar="MM", help="usable edge (mm)")
+    p.add_argument("--edge-fraction", type=frac, default=1.0, metavar="F", help="usable share of the edge")
+    p.add_argument("--photonic-io-tbps", type=_number(0, 1e4), metavar="TBPS", help="photonic I/O (TB/s)")
+    p.add_argument("--photonic-gbps-per-mm2", type=pos, metavar="X", help="photonic I/O density")
+    p.add_argument("--photonic-area-mm2", type=pos, metavar="MM2", help="face area used for photonics")
+    p.add_argument("--dram-wafer-gb", type=_number(0, 1e6), default=0.0, metavar="GB", help="bonded DRAM GB")
+    p.add_argument("--dram-wafer-tbps", type=pos, metavar="TBPS", help="bonded DRAM bandwidth (TB/s)")
+    p.add_argument("--weights-on", default="sram", choices=("sram", "dram"), help="tier holding the weights")
+    p.add_argument("--dram-usd-per-gb", type=_number(0, 1e4), default=10.0, metavar="USD", help="$/GB (10)")
+    p.add_argument("--power-kw", type=_KW, help="all-in system power (kW; default derived)")
+    p.add_argument("--price-usd", type=_USD, help="system price ($; default derived)")
+    p.add_argument("--out", metavar="DIR", help="write the chip, system and TCO preset TOML here")
+    p.add_argument("--tables", action="store_true", help="SPEC's SRAM-by-node and shoreline tables")
