@@ -118,7 +118,17 @@ def gemm(
 
 def reproduce(catalog: Catalog | None = None) -> Reproduction:
     """SPEC's published tables beside ours, every disagreement explained."""
-    return _reproduce(catalog_or_default(catalog))
+    import dataclasses
+
+    from .economics.contracts import audit_contracts, read_contracts
+    from .economics.deal_analysis import published_ebit_check
+
+    cat = catalog_or_default(catalog)
+    return dataclasses.replace(
+        _reproduce(cat),
+        contracts=tuple(audit_contracts(read_contracts())),
+        deal_ebit=tuple(published_ebit_check(cat)),
+    )
 
 
 def models(catalog: Catalog | None = None) -> Table:

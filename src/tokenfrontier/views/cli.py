@@ -42,6 +42,14 @@ def _figure(command: str, result: Any, args: argparse.Namespace) -> Any:
         return plots.frontier_figure(result)
     if command == "tco":
         return plots.tco_figure(result)
+    if command == "deal":
+        if not args.tornado:
+            from ..errors import InvalidInputError
+
+            raise InvalidInputError("deal --plot draws the tornado: add --tornado")
+        return plots.tornado_figure(result)
+    if command == "ramp":
+        return plots.ramp_figure(result)
     return plots.phase_figure(result)
 
 
@@ -104,18 +112,42 @@ def _run(args: argparse.Namespace) -> Any:
             usd_per_hour=args.usd_per_hour,
             rental=args.rental,
         ),
-        "deal": lambda: econ.deal(
-            contract_usd=args.contract_usd,
-            mw=args.mw,
-            years=args.years,
-            system=args.system,
+        "deal": lambda: _deal(args, econ, cat),
+        "contracts": lambda: _analyses().contracts(args.table),
+        "ramp": lambda: _analyses().ramp(
+            args.table,
+            model=args.model,
+            on=args.on,
+            isl=args.isl,
+            osl=args.osl,
+            concurrency=_int(args.concurrency, "concurrency"),
+            weights=args.weights,
+            usd_per_mtok=args.usd_per_mtok,
             kw_per_system=args.kw_per_system,
+            usd_per_system_hour=args.usd_per_system_hour,
+            mw_per_year=args.mw_per_year,
+            start_year=args.start_year,
+            end_year=args.end_year,
             preset=args.preset,
-            prepay_fraction=args.prepay,
-            hardware_life_years=args.life,
-            post_term_ebitda_margin=args.post_term_margin,
-            discount_rate=args.discount_rate,
-            capex_per_system_usd=args.capex_per_system,
+            catalog=cat,
+        ),
+        "margin": lambda: _analyses().margin(
+            args.model,
+            args.on,
+            isl=args.isl,
+            osl=args.osl,
+            card=args.card,
+            workloads=tuple(dict.fromkeys(args.workload)),
+            prices=econ.parse_settings(args.price, "--price") if args.price else None,
+            concurrency=_int(args.concurrency, "concurrency"),
+            weights=args.weights,
+            kv_dtype=args.kv_dtype,
+            usd_per_hour=args.usd_per_hour,
+            preset=args.preset,
+            rental=args.rental,
+            cache_read_multiple=args.cache_read_multiple,
+            utilization=args.utilization,
+            points=args.points,
             catalog=cat,
         ),
         "cost": lambda: econ.cost(
@@ -196,6 +228,35 @@ def _run(args: argparse.Namespace) -> Any:
         "design": lambda: _design(args, cat),
     }
     return commands[args.command]()
+
+
+def _analyses() -> Any:
+    from ..economics import analyses
+
+    return analyses
+
+
+def _deal(args: argparse.Namespace, econ: Any, cat: Any) -> Any:
+    """``deal``: the deal itself, or with --by-year / --tornado its analyses."""
+    kw = dict(
+        contract_usd=args.contract_usd,
+        mw=args.mw,
+        years=args.years,
+        system=args.system,
+        kw_per_system=args.kw_per_system,
+        preset=args.preset,
+        prepay_fraction=args.prepay,
+        hardware_life_years=args.life,
+        post_term_ebitda_margin=args.post_term_margin,
+        discount_rate=args.discount_rate,
+        capex_per_system_usd=args.capex_per_system,
+        catalog=cat,
+    )
+    if args.by_year:
+        return _analyses().deal_years(warrant=args.warrant, accounting_life_years=args.accounting_life, **kw)
+    if args.tornado:
+        return _analyses().deal_tornado(**kw)
+    return econ.deal(**kw)
 
 
 #: Rows above which validate and calibrate report progress (on a terminal only).

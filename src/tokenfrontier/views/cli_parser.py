@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["KV", "PLOTTED", "WEIGHTS", "build_parser"]
 
@@ -176,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--discount-rate", type=_number(-1, 1, lo_open=True), default=0.13, help="NPV discount rate"
     )
     p.add_argument("--capex-per-system", type=_USD, help="override capex per system ($)")
+    _deal_analysis_opts(p)
+    _contract_opts(sub, common, explain)
 
     p = sub.add_parser("cost", parents=[common, explain], help="$ per Mtok of a serving point")
     p.add_argument("model", help="catalog model id or path to a config.json")
@@ -235,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", metavar="NAME", help="TCO preset")
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
 
+    _ramp_margin_opts(sub, common, explain)
     p = sub.add_parser("calibrate", parents=[common], help="fit efficiency profiles on a CSV")
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the profile TOMLs")
@@ -254,7 +257,86 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculator", "phase")
+PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculator", "phase", "deal", "ramp")
+
+
+def _deal_analysis_opts(p: argparse.ArgumentParser) -> None:
+    """``deal --by-year`` / ``--tornado``: EBIT by contract year, NPV/IRR sensitivity."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--by-year",
+        action="store_true",
+        help="EBIT margin by contract year: depreciation over term / accounting life / 6 y",
+    )
+    g.add_argument("--tornado", action="store_true",
+                   help="NPV/IRR swing over $/hour, utilisation, WACC, useful life")  # fmt: skip
+    p.add_argument(
+        "--warrant",
+        default="max",
+        choices=("max", "vested", "none"),
+        help="warrant contra-revenue recognised with --by-year (default max: every tranche)",
+    )
+    p.add_argument("--accounting-life", type=_number(0, 30, lo_open=True, unit="years"), default=5.0,
+                   help="accounting depreciation life for --by-year (default 5)")  # fmt: skip
+
+
+def _contract_opts(sub: Any, common: argparse.ArgumentParser, explain: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("contracts", parents=[common, explain],
+                       help="large AI cloud contracts: implied $/yr, $/MW-yr, arithmetic flags")  # fmt: skip
+    p.add_argument("--table", metavar="FILE.csv", help="your own table (default: SPEC §5's, bundled)")
+
+
+def _ramp_margin_opts(sub: Any, common: argparse.ArgumentParser, explain: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "ramp", parents=[common, explain], help="MW online by quarter vs a contract's schedule"
+    )
+    p.add_argument("model", nargs="?", help="model id: also tokens/s and token revenue")
+    p.add_argument("--table", default="base", metavar="FILE|NAME",
+                   help="CSV quarter,mw_online (bundled: base, high; default base)")  # fmt: skip
+    p.add_argument("--on", default="cs-3", metavar="HW", help="system (default cs-3)")
+    p.add_argument("--isl", default="8192", metavar="N", help="prompt tokens (with a model; 8192)")
+    p.add_argument("--osl", default="1024", metavar="N", help="output tokens (with a model; 1024)")
+    p.add_argument("--concurrency", default="1", metavar="N", help="requests per model copy")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--usd-per-mtok", type=_number(0, 1e4, lo_open=True, unit="$"), default=0.30,
+                   help="token price $/Mtok (0.30)")  # fmt: skip
+    p.add_argument("--kw-per-system", type=_KW, help="all-in kW per system (default: TCO preset)")
+    p.add_argument("--usd-per-system-hour", type=_USD_PER_HOUR,
+                   help="contract rate (default: the 750 MW deal's implied rate)")  # fmt: skip
+    p.add_argument("--mw-per-year", type=_MW, default=250.0, help="MW the contract needs per year (250)")
+    p.add_argument(
+        "--start-year", type=_number(2000, 2100, integer=True), default=2026, help="schedule start"
+    )
+    p.add_argument("--end-year", type=_number(2000, 2100, integer=True), default=2028, help="schedule end")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset (kW per system)")
+
+    p = sub.add_parser("margin", parents=[common, explain], help="gross margin vs a price card")
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", required=True, metavar="HW", help="chip or system")
+    p.add_argument("--card", default="default", metavar="NAME", help="price card id (default 'default')")
+    p.add_argument("--workload", nargs="+", default=["plain", "agentic"], choices=("plain", "agentic"),
+                   help="token mixes (default both)")  # fmt: skip
+    p.add_argument("--isl", required=True, metavar="N", help="prompt tokens (8192, 96k)")
+    p.add_argument("--osl", required=True, metavar="N", help="output tokens")
+    p.add_argument("--concurrency", default="1", metavar="N", help="requests in flight")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+    p.add_argument(
+        "--price",
+        nargs="+",
+        metavar="TYPE=USD",
+        help="replace the card's $/Mtok: every one of cache_read cache_write input output",
+    )
+    p.add_argument("--usd-per-hour", type=_USD_PER_HOUR, help="price per system-hour (overrides TCO)")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset")
+    p.add_argument("--rental", action="store_true", help="rental $/chip-hour")
+    p.add_argument("--cache-read-multiple", type=_number(1, 100), default=10.0, help="1-100; SPEC: 5-20")
+    p.add_argument(
+        "--utilization",
+        type=_number(0, 1, lo_open=True),
+        help="share of hours serving (TCO pricing): cost = TCO $/h at u / (tokens/h x u)",
+    )
+    p.add_argument("--points", action="store_true", help="also every frontier point on this hardware")
 
 
 def _deployment_opts(p: argparse.ArgumentParser) -> None:

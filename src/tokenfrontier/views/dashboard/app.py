@@ -377,7 +377,7 @@ def page_roofline() -> None:
     csv_button(frame, "roofline")
 
 
-def page_economics() -> None:
+def economics_base() -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("TCO")
@@ -442,6 +442,113 @@ def page_economics() -> None:
     )
     st.dataframe(sens, hide_index=True)
     csv_button(sens, "fleet_colocation")
+
+
+def page_economics() -> None:
+    """TCO, deal and fleet, then the deal analyses."""
+    economics_base()
+    economics_deals()
+
+
+def economics_deals() -> None:
+    """Deal EBIT by year and NPV tornado, the datacenter ramp, margins against price cards."""
+    import pandas as pd
+
+    from tokenfrontier.economics import analyses
+
+    st.subheader("Deal: EBIT by contract year and NPV tornado")
+    ss = st.session_state  # the Deal inputs above (already checked)
+    deal_args: dict[str, Any] = {
+        "contract_usd": float(ss.get("w_contract", 27.6)) * 1e9,
+        "mw": float(ss.get("w_mw", 750.0)),
+        "years": float(ss.get("w_years", 3.0)),
+    }
+    d1, d2 = st.columns(2)
+    with d1:
+        rec = choice(
+            "warrant contra-revenue",
+            "warrant",
+            ["max", "vested", "none"],
+            "max",
+            help="SPEC §5: 33,445,026 shares at $82.02 -> ~$2.74B max, over the agreement",
+        )
+        try:
+            dy = analyses.deal_years(warrant=rec, **deal_args)
+            tor = analyses.deal_tornado(**deal_args)
+        except TokenFrontierError as exc:
+            st.error(str(exc))
+            return
+        years = pd.DataFrame(list(dy.rows))
+        shown = years.assign(**{c: years[c] / 1e6 for c in years if c.endswith("_usd")})
+        shown.columns = [c.replace("_usd", " $M") for c in shown.columns]
+        st.dataframe(shown, hide_index=True, column_config={
+            "ebit_margin": st.column_config.NumberColumn(format="percent"),
+            "ebit_margin_with_warrant": st.column_config.NumberColumn(format="percent")})  # fmt: skip
+        st.caption(dy.explain())
+        csv_button(years, "deal_ebit_by_year")
+    with d2:
+        st.plotly_chart(plots.tornado_figure(tor), width="stretch")
+        st.caption(tor.explain())
+    st.subheader("Datacenter ramp vs the contract")
+    r1, r2 = st.columns([1, 2])
+    with r1:
+        table = choice("ramp table", "ramp", ["base", "high"], "base",
+                       help="SPEC §5 narrative; assumptions in catalog/ramps/*.csv")  # fmt: skip
+        need = number("contract needs MW per year", "needmw", 250.0, 1.0, 100_000.0, 10.0,
+                      "SPEC §5: 250 MW a year in 2026-2028")  # fmt: skip
+    try:
+        rp = analyses.ramp(table, mw_per_year=need)
+    except TokenFrontierError as exc:
+        st.error(str(exc))
+        return
+    with r2:
+        st.plotly_chart(plots.ramp_figure(rp), width="stretch")
+    ramp_rows = pd.DataFrame(list(rp.rows))
+    st.dataframe(
+        ramp_rows.assign(
+            revenue_usd=ramp_rows.revenue_usd / 1e6, forgone_usd=ramp_rows.forgone_usd / 1e6
+        ).rename(columns={"revenue_usd": "revenue $M", "forgone_usd": "forgone $M"}),
+        hide_index=True,
+    )
+    csv_button(ramp_rows, "ramp")
+    st.subheader("Gross margin vs price cards")
+    g1, g2, g3 = st.columns(3)
+    with g1:
+        mmodel = choice("Model", "mmodel", CAT.model_ids, "gpt-oss-120b")
+        mhw = choice("Hardware", "mhw", sorted(CAT.systems), "cs-3")
+    with g2:
+        card = choice(
+            "Price card",
+            "card",
+            sorted(CAT.price_cards),
+            "default",
+            help="catalog/prices/card-*.toml: $/Mtok per token type, with source and date",
+        )
+        workload = choice("Workload for the frontier", "mwork", ["agentic", "plain"], "agentic")
+    with g3:
+        misl = tokens("ISL", "misl", "8k", "prompt tokens")
+        mosl = tokens("OSL", "mosl", "1k", "output tokens")
+    if misl is None or mosl is None:
+        return
+    try:
+        mg = analyses.margin(
+            mmodel,
+            hardware(mhw),
+            isl=misl,
+            osl=mosl,
+            card=card,
+            workloads=(workload, *({"agentic", "plain"} - {workload})),
+            points=True,
+        )
+    except TokenFrontierError as exc:
+        st.error(str(exc))
+        return
+    wl = pd.DataFrame(list(mg.workloads)).drop(columns=["tokens_per_hour_by_type"])
+    st.dataframe(wl, hide_index=True)
+    st.plotly_chart(plots.margin_figure(mg), width="stretch")
+    pts = pd.DataFrame(list(mg.points))
+    st.dataframe(pts, hide_index=True)
+    csv_button(pts, "margins")
 
 
 def page_catalog() -> None:
