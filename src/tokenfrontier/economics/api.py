@@ -13,7 +13,7 @@ from ..errors import InvalidInputError
 from ..specs import System
 from ..units import check_number, parse_context
 from .calculator import Calculation, PhaseDiagram, custom_arch, fit, phase_diagram, usable_system
-from .cost import Cost, cost_of
+from .cost import METHODS, Cost, PricedPool, cost_of
 from .deal import Deal
 from .deal import deal as _deal
 from .fleet import Fleet
@@ -162,10 +162,15 @@ def cost(
     cache_read_multiple: float = 10.0,
     prices: dict[str, float] | None = None,
     target_tok_s_per_user: float | None = None,
+    method: str = "work",
     catalog: Catalog | None = None,
     **predict_options: Any,
 ) -> Cost:
     """$ per Mtok of a predicted serving point (blended and by token type).
+
+    ``method``: ``"work"`` (default) shares every pool's $/hour by the work each token type
+    causes; ``"card-multiple"`` by the fixed convention (non-output tokens cost 1 /
+    ``cache_read_multiple`` of an output token), for comparison with price cards.
 
     With ``target_tok_s_per_user`` the deployment and concurrency are the frontier point with
     the most tok/s per chip that still gives each user at least that speed.
@@ -180,6 +185,15 @@ def cost(
         predict_options = {**predict_options, **chosen}
     pred = predict(model, sys_, isl=isl, osl=osl, concurrency=concurrency, catalog=catalog,
                    **predict_options)  # fmt: skip
+    if method not in METHODS:
+        raise InvalidInputError(f"--method '{method}' unknown; valid: {', '.join(METHODS)}")
+    if not pred.feasible:
+        raise InvalidInputError(f"cannot price an infeasible deployment: {pred.explanation}")
+    i, o = parse_context(isl, "isl"), parse_context(osl, "osl")
+    pools = None
+    if method == "work":
+        pools = priced_pools(pred, rate, model, sys_, i, o, rental=rental, catalog=catalog,
+                             options=predict_options)  # fmt: skip
     if len(pred.pools) > 1:
         rate = pooled_rate(pred, rate, rental=rental, catalog=catalog)
     return cost_of(
@@ -189,9 +203,71 @@ def cost(
         card=load_card(prices, catalog),
         cache_read_multiple=cache_read_multiple,
         concurrency=concurrency,
-        isl=parse_context(isl, "isl"),
-        osl=parse_context(osl, "osl"),
+        isl=i,
+        osl=o,
+        method=method,
+        pools=pools,
     )
+
+
+def priced_pools(
+    pred: Any,
+    decode: HourlyRate,
+    model: str | ModelArch,
+    system: System,
+    isl: float,
+    osl: float,
+    *,
+    rental: bool,
+    catalog: Catalog | None,
+    options: dict[str, Any] | None = None,
+) -> list[PricedPool]:
+    """Every pool of a feasible prediction with its $/hour (:func:`pool_rates`) and its work
+    per token (:mod:`.work`). KV-tier hardware (the CS-3's KVSS node) and networking are inside
+    the system's price (TCO server, networking lines), so they are priced with the pool that
+    owns them."""
+    from ..scenario import build_scenario
+    from .work import decode_work, prefill_work
+
+    opts = options or {}
+    arch = get_model(model, catalog)
+    dep = pred.deployment
+    out = []
+    for pool, rate in pool_rates(pred, decode, rental=rental, catalog=catalog):
+        hw = system if pool["role"] == "decode" else get_system(pool["hardware"], catalog)
+        scen = build_scenario(
+            arch,
+            hw,
+            weights=dep.get("weights", "native"),
+            kv_dtype=dep.get("kv_dtype", "bf16"),
+            framework=opts.get("framework"),
+            profiles=getattr(catalog, "profiles", None) if catalog is not None else None,
+        )
+        of = decode_work if pool["role"] == "decode" else prefill_work
+        work = of(pred, scen, isl, osl)
+        usd = rate.usd_per_chip_hour * pool["chips"]
+        out.append(PricedPool(work, usd, pool["chips"], rate.basis, float(pool.get("workers", 1))))
+    return out
+
+
+def pool_rates(
+    pred: Any, decode: HourlyRate, *, rental: bool, catalog: Catalog | None
+) -> list[tuple[dict[str, Any], HourlyRate]]:
+    """Each pool of ``pred`` with its $/chip-hour: a pool on the decode pool's hardware takes
+    the decode rate (any --usd-per-hour, --preset or --set included); a pool on other hardware
+    its catalog rental rate or default TCO preset."""
+    pools = pred.pools or ({"role": "decode", "hardware": pred.hardware, "chips": pred.chips},)
+    out = []
+    for pool in pools:
+        if pool["role"] == "decode" or pool["hardware"] == pred.hardware:
+            rate = decode
+        else:
+            try:
+                rate = hourly_rate(get_system(pool["hardware"], catalog), rental=rental, catalog=catalog)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"pricing the {pool['role']} pool: {exc}") from None
+        out.append((pool, rate))
+    return out
 
 
 def pooled_rate(pred: Any, decode: HourlyRate, *, rental: bool, catalog: Catalog | None) -> HourlyRate:
@@ -200,14 +276,7 @@ def pooled_rate(pred: Any, decode: HourlyRate, *, rental: bool, catalog: Catalog
     pool on the decode pool's hardware takes the decode rate (any --usd-per-hour, --preset or
     --set included); a pool on other hardware its catalog rental rate or default TCO preset."""
     total_usd, total_chips, parts = 0.0, 0.0, []
-    for pool in pred.pools:
-        if pool["role"] == "decode" or pool["hardware"] == pred.hardware:
-            rate = decode
-        else:
-            try:
-                rate = hourly_rate(get_system(pool["hardware"], catalog), rental=rental, catalog=catalog)
-            except InvalidInputError as exc:
-                raise InvalidInputError(f"pricing the {pool['role']} pool: {exc}") from None
+    for pool, rate in pool_rates(pred, decode, rental=rental, catalog=catalog):
         usd = rate.usd_per_chip_hour * pool["chips"]
         total_usd, total_chips = total_usd + usd, total_chips + pool["chips"]
         parts.append(

@@ -131,6 +131,7 @@ def _run(args: argparse.Namespace) -> Any:
             cache_read_multiple=args.cache_read_multiple,
             prices=econ.parse_settings(args.price, "--price"),
             target_tok_s_per_user=args.target_tok_s_per_user,
+            method=args.method,
             catalog=cat,
         ),
         "calculator": lambda: econ.calculator(

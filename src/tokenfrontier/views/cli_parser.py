@@ -187,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
     p.add_argument("--rental", action="store_true", help="rental $/chip-hour")
     p.add_argument("--mix", default="workload", choices=("workload", "agentic"))
+    p.add_argument(
+        "--method",
+        default="work",
+        choices=("work", "card-multiple"),
+        help="split $/hour by each token's work (default) or the card's fixed multiples",
+    )
     p.add_argument("--cache-read-multiple", type=_number(1, 100), default=10.0, help="1-100; SPEC: 5-20")
     p.add_argument("--price", nargs="+", metavar="TYPE=USD", help="selling card $/Mtok")
     p.add_argument(
