@@ -297,14 +297,14 @@ def mix_throughput_factor(
     """How many more tokens/h the pools serve for ``mix`` than for the prediction's own traffic
     (every prompt token prefilled as fresh input), from the work per token on each pool: the
     smallest over pools of (work per predicted token) / (work per mix token), and that pool.
-    1 when the mix is the prediction's traffic."""
+    1 when the mix is the prediction's traffic, or no pool does work for both."""
     n_pred, n_mix = sum(predicted.values()), sum(mix.values())
     best, name = float("inf"), ""
     for pool in pools:
         w = pool.work.seconds_per_token
         per_pred = sum(predicted[t] * w[t] for t in predicted) / n_pred
         per_mix = sum(mix[t] * w[t] for t in mix) / n_mix
-        if per_mix > 0 and per_pred / per_mix < best:
+        if per_mix > 0 and per_pred > 0 and per_pred / per_mix < best:
             best, name = per_pred / per_mix, pool.work.role
     if set(mix) == set(predicted) and all(abs(mix[t] - predicted[t]) <= 1e-12 * n_pred for t in mix):
         return 1.0, name
@@ -407,7 +407,7 @@ def cost_of(
         }
         common["pool_workers"] = {p.work.role: p.workers for p in pools}
         common["work_formula"] = "\n".join(p.work.formula() for p in pools)
-        spend = {t: tok[t] * per_tok[t] / usd_h for t in tok}
+        spend = {t: tok[t] * per_tok[t] / usd_h if usd_h > 0 else 0.0 for t in tok}
     else:
         per_tok = share_out(usd_h, tok, weight)
         units = sum(tok[t] * weight[t] for t in tok)

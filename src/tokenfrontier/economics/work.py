@@ -52,6 +52,10 @@ class PoolWork:
     def formula(self) -> str:
         """The per-type formulas with this pool's numbers."""
         t = self.terms
+        if not t:  # given coefficients, not derived here
+            return f"{self.role} pool on {self.hardware}: " + ", ".join(
+                f"{k} {v:.4g} s" for k, v in self.seconds_per_token.items()
+            )
         if self.role == "prefill":
             return (
                 f"{self.role} pool on {self.hardware}: p = prefill work per prompt token "
