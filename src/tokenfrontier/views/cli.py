@@ -94,6 +94,7 @@ def _run(args: argparse.Namespace) -> Any:
             pareto=not args.all,
             rental=args.rental,
             preset=args.preset,
+            per=args.per,
             catalog=cat,
         ),
         "tco": lambda: econ.tco(

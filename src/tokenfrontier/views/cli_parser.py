@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="also write the points to a CSV file")
     p.add_argument("--rental", action="store_true", help="price points at rental rates")
     p.add_argument("--preset", metavar="NAME", help="TCO preset for pricing")
+    p.add_argument(
+        "--per",
+        choices=("chip", "system", "kw", "usd-hour"),
+        help="throughput per chip, system, kW or $/hour (default: usd-hour when SRAM machines "
+        "and GPUs are compared, else chip)",
+    )
 
     p = sub.add_parser("validate", parents=[common], help="predict measured rows, report error")
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
