@@ -233,6 +233,10 @@ class Cost(Result):
             ]
         return "\n".join(lines) + "\n--- hourly rate ---\n" + self.derivation
 
+    def _band(self) -> str:
+        lo, hi = self.usd_per_mtok_low, self.usd_per_mtok_high
+        return f" [80%: {lo:.4f}-{hi:.4f}]" if lo is not None and hi is not None else ""
+
     def human_rows(self) -> list[tuple[str, Any]]:
         p = self.prediction
         rows: list[tuple[str, Any]] = [
@@ -242,9 +246,12 @@ class Cost(Result):
             ("price basis", self.basis),
             ("cost method", self.method),
             ("$ per hour (deployment)", round(self.usd_per_hour, 2)),
-            (f"$ per Mtok ({self.mix}, blended)", f"{self.usd_per_mtok:.4f}"),
+            (f"$ per Mtok ({self.mix}, blended)", f"{self.usd_per_mtok:.4f}" + self._band()),
             ("$ per Mtok, all cost on output", f"{self.usd_per_mtok_output:.4f}"),
         ]
+        if self.mix_throughput_factor != 1.0:
+            k = self.mix_throughput_factor
+            rows.append(("tokens/h vs the prediction", f"x{k:.3f} (the mix needs less prefill)"))
         for t, v in self.usd_per_mtok_by_type.items():
             parts = []
             if t in self.token_share_by_type:
