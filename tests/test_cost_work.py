@@ -175,3 +175,24 @@ def test_cli_method_and_explain(capsys):
     assert "card-multiple" in capsys.readouterr().out
     with pytest.raises(InvalidInputError, match="--method 'slots' unknown"):
         tf.cost("llama-3.1-8b", "h100", isl=1024, osl=256, tp=1, method="slots")
+
+
+@pytest.mark.parametrize("prefill_on", [None, "dgx-b300"])
+def test_simulation_cost_conserves_money_over_its_pools(prefill_on):
+    from tokenfrontier.api_simulate import simulate
+    from tokenfrontier.economics.api import simulation_cost
+
+    sim = simulate("llama-3.1-70b", "dgx-h100", workload="closed", isl=2048, osl=256, concurrency=16, tp=8,
+                   requests=200, prefill_on=prefill_on, seed=1)  # fmt: skip
+    tokens, span = sim.summary["tokens"], sim.summary["duration_s"]
+    for method in ("work", "card-multiple"):
+        c = simulation_cost(sim, method=method)
+        assert c.mix == "simulated"
+        assert c.tokens_per_hour_by_type["output"] == pytest.approx(tokens["output"] * 3600 / span)
+        assert c.tokens_per_hour_by_type["input"] == pytest.approx(tokens["prefilled"] * 3600 / span)
+        assert sum(c.usd_per_hour_by_type.values()) == pytest.approx(c.usd_per_hour, rel=1e-9)
+    c = simulation_cost(sim)
+    pools = {"decode", "prefill"} if prefill_on else {"decode"}
+    assert set(c.usd_per_hour_by_pool) == pools
+    h100 = hourly_rate(get_system("dgx-h100")).usd_per_chip_hour
+    assert c.usd_per_hour_by_pool["decode"] == pytest.approx(8 * h100)

@@ -22,7 +22,7 @@ from .pricing import HourlyRate, hourly_rate, load_card
 from .tco import RentalRate, Tco, apply_overrides, preset_for
 from .tco import tco as _tco
 
-__all__ = ["calculator", "cost", "deal", "fleet", "phase", "tco"]
+__all__ = ["calculator", "cost", "deal", "fleet", "phase", "simulation_cost", "tco"]
 
 
 def parse_settings(items: Sequence[str] | None, flag: str = "--set") -> dict[str, float]:
@@ -470,3 +470,93 @@ def fleet(
         usd_per_mtok=usd_per_mtok,
         kw_per_system=kw_per_system,
     )
+
+
+def simulation_cost(
+    sim: Any,
+    *,
+    usd_per_hour: float | None = None,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    rental: bool = False,
+    method: str = "work",
+    cache_read_multiple: float = 10.0,
+    weights: str = "native",
+    kv_dtype: str = "bf16",
+    catalog: Catalog | None = None,
+) -> Cost:
+    """$ per Mtok of a :class:`~tokenfrontier.sim.results.Simulation`, by token type.
+
+    Tokens per hour by type are the simulation's (completed requests: prompt tokens served from
+    cache = cache reads; prompt tokens prefilled = fresh input, which includes the cache writes
+    the simulator does not tell apart; output) over its simulated time. Pools and their $/hour
+    are the simulated deployment's (every replica; a prefill pool on its own hardware). The work
+    per token comes from the step model at the same deployment, mean prompt and output length and
+    mean requests in flight (Little's law: completed x mean E2E / simulated time per replica;
+    halved until the mean request's KV fits).
+    """
+    s, d = sim.summary, sim.deployment
+    done = max(int(s["completed"]), 0)
+    tokens = s["tokens"]
+    span = max(float(s["duration_s"]), 1e-12)
+    if done == 0 or tokens["output"] <= 0:
+        raise InvalidInputError("the simulation completed no request with output: nothing to price")
+    isl = max(round((tokens["cache_read"] + tokens["prefilled"]) / done), 1)
+    osl = max(round(tokens["output"] / done), 1)
+    replicas = int(d.get("replicas", 1))
+    in_flight = done * float(s["e2e_s"]["mean"] or 0.0) / span / replicas
+    sys_ = get_system(sim.hardware, catalog)
+    pre = d.get("prefill")
+    opts: dict[str, Any] = dict(tp=d["tp"], pp=d["pp"], ep=d["ep"], weights=weights, kv_dtype=kv_dtype)
+    if pre:
+        opts |= dict(
+            prefill_on=pre["hardware"], prefill_tp=pre["tp"], prefill_workers=pre["workers_per_replica"]
+        )
+    conc = max(round(in_flight), 1)
+    while True:  # the mean request's KV may not fit at the mean in-flight count: halve until it does
+        pred = predict(sim.model, sys_, isl=isl, osl=osl, concurrency=conc, catalog=catalog, **opts)
+        if pred.feasible or conc == 1:
+            break
+        conc = max(conc // 2, 1)
+    if not pred.feasible:
+        raise InvalidInputError(
+            f"simulation cost: the step model finds the deployment infeasible: {pred.explanation}"
+        )
+    rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, preset=preset, overrides=overrides, rental=rental,
+                       catalog=catalog)  # fmt: skip
+    chips = {"decode": d["tp"] * d["pp"] * replicas}
+    if pre:
+        chips["prefill"] = pre["chips_per_replica"] * replicas
+    pools = [
+        PricedPool(
+            p.work, p.usd_per_hour / p.chips * chips[p.work.role], chips[p.work.role], p.basis, p.workers
+        )
+        for p in priced_pools(pred, rate, sim.model, sys_, isl, osl, rental=rental, catalog=catalog)
+    ]
+    measured = {
+        "cache_read": tokens["cache_read"] * 3600 / span,
+        "input": tokens["prefilled"] * 3600 / span,
+        "output": tokens["output"] * 3600 / span,
+    }
+    usd_h, n_chips = sum(p.usd_per_hour for p in pools), sum(chips.values())
+    if len(pools) > 1:  # one $/chip-hour over both pools (what the card-multiple method reads)
+        names = ", ".join(f"{p.work.role} {p.chips:g} x {p.work.hardware}" for p in pools)
+        rate = HourlyRate(usd_h / n_chips, f"pools: {names}", rate.derivation)
+    return cost_of(_SimServed(sim, n_chips, measured), rate, method=method,
+                   pools=pools if method == "work" else None, measured=measured,
+                   cache_read_multiple=cache_read_multiple, concurrency=round(in_flight))  # fmt: skip
+
+
+class _SimServed:
+    """What :func:`cost.cost_of` reads of a prediction, from a simulation."""
+
+    def __init__(self, sim: Any, chips: float, measured: dict[str, float]) -> None:
+        total = sum(measured.values())
+        self.feasible, self.explanation = True, ""
+        self.model, self.hardware, self.deployment = sim.model, sim.hardware, sim.deployment
+        self.chips = chips
+        tpot = sim.summary["tpot_s"].get("mean")
+        self.tok_s_per_user = 1.0 / tpot if tpot else None  # 1 / mean TPOT
+        self.total_tok_s_per_chip = total / 3600 / chips
+        self.output_tok_s_per_chip = measured["output"] / 3600 / chips
+        self.intervals: dict[str, tuple[float, float]] = {}

@@ -330,12 +330,14 @@ def cost_of(
     osl: float = 0.0,
     method: str = "card-multiple",
     pools: list[PricedPool] | None = None,
+    measured: dict[str, float] | None = None,
 ) -> Cost:
     """Cost of a feasible :class:`~tokenfrontier.predict.Prediction` (method: module docstring).
 
     ``method="work"`` needs ``pools`` (each pool's $/hour and work per token; built by
     :func:`tokenfrontier.economics.api.cost`); their $/hour sum is the deployment's $/hour.
-    Token counts come from the prediction's served throughput.
+    Token counts come from the prediction's served throughput, or, with ``measured`` (tokens per
+    hour by type, e.g. a simulation's), from those (``mix`` is then ``"simulated"``).
     """
     if not pred.feasible:
         raise InvalidInputError(f"cannot price an infeasible deployment: {pred.explanation}")
@@ -343,7 +345,9 @@ def cost_of(
         raise InvalidInputError(
             f"cache-read multiple must be in 1..100 (SPEC: 5-20), got {cache_read_multiple}"
         )
-    if mix not in ("workload", "agentic"):
+    if measured is not None:
+        mix = "simulated"
+    elif mix not in ("workload", "agentic"):
         raise InvalidInputError(f"--mix '{mix}' unknown; valid: workload, agentic")
     if method not in METHODS:
         raise InvalidInputError(f"--method '{method}' unknown; valid: {', '.join(METHODS)}")
@@ -383,7 +387,15 @@ def cost_of(
         common["usd_per_mtok_high"] = usd_h / (band[0] * scale)
         scale_lo = common["usd_per_mtok_low"] / common["usd_per_mtok"]
         scale_hi = common["usd_per_mtok_high"] / common["usd_per_mtok"]
-    if mix == "workload":
+    if measured is not None:
+        tok = {t: float(measured.get(t, 0.0)) for t in TOKEN_TYPES}
+        tokens_h, out_h = sum(tok.values()), tok["output"]
+        if not (tokens_h > 0 and out_h > 0):
+            raise InvalidInputError("no output tokens served: cannot price per token")
+        common.update(tokens_per_hour=tokens_h, usd_per_mtok=usd_h / (tokens_h / 1e6),
+                      usd_per_mtok_output=usd_h / (out_h / 1e6))  # fmt: skip
+        weight = {t: 1.0 if t == "output" else 1.0 / cache_read_multiple for t in TOKEN_TYPES}
+    elif mix == "workload":
         tok = {"input": in_h, "output": out_h}
         weight = {"input": 1.0, "output": 1.0}
     else:
@@ -393,6 +405,8 @@ def cost_of(
     notes: list[str] = []
     if method == "work" and pools:
         k, bottleneck = mix_throughput_factor(pools, {"input": in_h, "output": out_h}, tok)
+        if measured is not None:
+            k = 1.0  # counted, not derived from the prediction
         if k != 1.0:
             tok = {t: n * k for t, n in tok.items()}
             tokens_h, out_h = tokens_h * k, out_h * k
@@ -425,11 +439,12 @@ def cost_of(
         common["usd_per_mtok_by_type_low"] = {t: v * scale_lo for t, v in by_type.items()}
         common["usd_per_mtok_by_type_high"] = {t: v * scale_hi for t, v in by_type.items()}
     common["notes"] = tuple(notes)
-    if mix == "workload":
+    if mix in ("workload", "simulated"):
         return Cost(
             **common,
+            mix=mix,
             usd_per_mtok_by_type=by_type,
-            spend_share_by_type=spend if method == "work" else {},
+            spend_share_by_type=spend if method == "work" or measured is not None else {},
             token_share_by_type={t: v / tokens_h for t, v in tok.items()},
             tokens_per_hour_by_type=tok,
         )
