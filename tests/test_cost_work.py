@@ -196,3 +196,13 @@ def test_simulation_cost_conserves_money_over_its_pools(prefill_on):
     assert set(c.usd_per_hour_by_pool) == pools
     h100 = hourly_rate(get_system("dgx-h100")).usd_per_chip_hour
     assert c.usd_per_hour_by_pool["decode"] == pytest.approx(8 * h100)
+
+
+def test_frontier_points_priced_by_type_conserve_money():
+    f = tf.frontier("gpt-oss-120b", "cs-3,hgx-b200", isl=1024, osl=1024)
+    for r in f:
+        out_h = r["output_tok_s_per_chip"] * r["chips"] * 3600
+        in_h = r["total_tok_s_per_chip"] * r["chips"] * 3600 - out_h
+        spent = (in_h * r["usd_per_mtok_input"] + out_h * r["usd_per_mtok_output"]) / 1e6
+        assert spent == pytest.approx(r["usd_per_hour"], rel=1e-9)
+        assert r["usd_per_mtok_input"] > 0 and r["usd_per_mtok_output"] > 0

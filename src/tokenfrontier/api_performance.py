@@ -204,12 +204,14 @@ def frontier(
         policy=policy,
         profiles=catalog_profiles(catalog),
     )
-    from .economics.frontier_cost import normalise, price_points
+    from .economics.frontier_cost import WorkInputs, normalise, price_points
 
     if per is not None:
         check_choice(per, ("chip", "system", "kw", "usd-hour"), "--per")
+    wl = _workload(isl, osl, spread)
+    work = WorkInputs(arch, wl.isl_mean, wl.osl_mean, kv_dtype, framework, catalog_profiles(catalog))
     notes = price_points(result.records, {s.id: s for s in systems}, rental=rental, preset=preset,
-                         catalog=catalog)  # fmt: skip
+                         catalog=catalog, work=work)  # fmt: skip
     result.extra["pricing_notes"] = notes
     normalise(result, per, systems, rental=rental)
     return result

@@ -13,14 +13,17 @@ compared hardware mixes SRAM machines and GPUs the default is per $/hour, and th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
+from ..arch import ModelArch
 from ..catalog import Catalog
 from ..errors import InvalidInputError
 from ..specs import System
 from .pricing import HourlyRate, hourly_rate
 
-__all__ = ["PER", "default_per", "normalise", "per_label", "price_points"]
+__all__ = ["PER", "WorkInputs", "default_per", "normalise", "per_label", "price_points"]
 
 PER = ("chip", "system", "kw", "usd-hour")
 _KEY = {"chip": "total_tok_s_per_chip", "system": "tok_s_per_system", "kw": "tok_s_per_kw",
@@ -34,9 +37,12 @@ def price_points(
     rental: bool = False,
     preset: str | None = None,
     catalog: Catalog | None = None,
+    work: WorkInputs | None = None,
 ) -> list[str]:
     """Add ``usd_per_hour``, ``usd_per_mtok`` and the normalised throughputs to each record in
-    place; return notes."""
+    place; with ``work``, also ``usd_per_mtok_input`` and ``usd_per_mtok_output`` by the work
+    method (:mod:`.work`: the deployment's $/hour shared by prefill work per prompt token and
+    decode work per output token). Return notes."""
     rates: dict[str, HourlyRate | None] = {}
     notes = []
     for hw_id, system in systems.items():
@@ -55,7 +61,42 @@ def price_points(
         tokens_h = r["total_tok_s_per_chip"] * r["chips"] * 3600
         r["usd_per_mtok"] = r["usd_per_hour"] / (tokens_h / 1e6)
         r["price_basis"] = rate.basis
+        if work is not None:
+            _price_by_type(r, systems[r["hardware"]], work)
     return notes
+
+
+@dataclass(frozen=True)
+class WorkInputs:
+    """What the work method needs beyond a frontier record: the model and the workload."""
+
+    arch: ModelArch
+    isl: float
+    osl: float
+    kv_dtype: str = "bf16"
+    framework: str | None = None
+    profiles: Any = None
+
+
+def _price_by_type(r: dict[str, Any], system: System, w: WorkInputs) -> None:
+    from ..scenario import build_scenario
+    from .cost import PricedPool, share_pools
+    from .work import decode_work
+
+    scen = build_scenario(w.arch, system, weights=r["weights"], kv_dtype=w.kv_dtype, framework=w.framework,
+                          profiles=w.profiles)  # fmt: skip
+    point = SimpleNamespace(
+        tpot_s=r["tpot_s"], chips=r["chips"], output_tok_s_per_chip=r["output_tok_s_per_chip"],
+        step_breakdown_s={k: r.get(f"step_{k}_s", 0.0) for k in ("kv", "offload", "prefill")},
+        pools=({"role": "decode", "hardware": system.id, "tp": r["tp"], "pp": r["pp"], "ep": r["ep"],
+                "workers": 1, "chips": r["chips"], "concurrency_per_worker": r["concurrency"]},),
+    )  # fmt: skip
+    pool = PricedPool(decode_work(point, scen, w.isl, w.osl), r["usd_per_hour"], r["chips"], r["price_basis"])
+    out_h = r["output_tok_s_per_chip"] * r["chips"] * 3600
+    tokens = {"input": max(r["total_tok_s_per_chip"] * r["chips"] * 3600 - out_h, 0.0), "output": out_h}
+    per_tok, _ = share_pools([pool], tokens)
+    r["usd_per_mtok_input"] = per_tok["input"] * 1e6
+    r["usd_per_mtok_output"] = per_tok["output"] * 1e6
 
 
 def _normalise_one(r: dict[str, Any], system: System, rate: HourlyRate | None) -> None:
