@@ -315,7 +315,9 @@ def mix_throughput_factor(
             best, name = per_pred / per_mix, pool.work.role
     if set(mix) == set(predicted) and all(abs(mix[t] - predicted[t]) <= 1e-12 * n_pred for t in mix):
         return 1.0, name
-    return (best, name) if best < float("inf") else (1.0, name)
+    if not best < float("inf") or abs(best - 1.0) < 1e-9:  # no pool does work for both, or no change
+        return 1.0, name
+    return best, name
 
 
 def cost_of(
