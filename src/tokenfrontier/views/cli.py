@@ -102,6 +102,7 @@ def _run(args: argparse.Namespace) -> Any:
             pareto=not args.all,
             rental=args.rental,
             preset=args.preset,
+            per=args.per,
             catalog=cat,
         ),
         "tco": lambda: econ.tco(
@@ -163,6 +164,7 @@ def _run(args: argparse.Namespace) -> Any:
             cache_read_multiple=args.cache_read_multiple,
             prices=econ.parse_settings(args.price, "--price"),
             target_tok_s_per_user=args.target_tok_s_per_user,
+            method=args.method,
             catalog=cat,
         ),
         "calculator": lambda: econ.calculator(

@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="also write the points to a CSV file")
     p.add_argument("--rental", action="store_true", help="price points at rental rates")
     p.add_argument("--preset", metavar="NAME", help="TCO preset for pricing")
+    p.add_argument(
+        "--per",
+        choices=("chip", "system", "kw", "usd-hour"),
+        help="throughput per chip, system, kW or $/hour (default: usd-hour when SRAM machines "
+        "and GPUs are compared, else chip)",
+    )
 
     p = sub.add_parser("validate", parents=[common], help="predict measured rows, report error")
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
@@ -189,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
     p.add_argument("--rental", action="store_true", help="rental $/chip-hour")
     p.add_argument("--mix", default="workload", choices=("workload", "agentic"))
+    p.add_argument(
+        "--method",
+        default="work",
+        choices=("work", "card-multiple"),
+        help="split $/hour by each token's work (default) or the card's fixed multiples",
+    )
     p.add_argument("--cache-read-multiple", type=_number(1, 100), default=10.0, help="1-100; SPEC: 5-20")
     p.add_argument("--price", nargs="+", metavar="TYPE=USD", help="selling card $/Mtok")
     p.add_argument(

@@ -123,10 +123,12 @@ def _lines_by_hardware(frontier: Any, y_key: str, title: str, x_title: str, y_ti
 
 
 def frontier_figure(frontier: Any) -> go.Figure:
-    """Total tok/s per chip vs tok/s per user: one Pareto line per hardware."""
+    """Throughput (per chip, or as normalised: ``frontier.extra["per_key"]``) vs tok/s per user:
+    one Pareto line per hardware."""
+    key = frontier.extra.get("per_key", "total_tok_s_per_chip")
+    label = frontier.extra.get("per_label", "tok/s/chip").replace("tok/s/chip", "tok/s per chip")
     return _lines_by_hardware(
-        frontier, "total_tok_s_per_chip", frontier.title,
-        "interactivity: tok/s per user", "throughput: total tok/s per chip",
+        frontier, key, frontier.title, "interactivity: tok/s per user", f"throughput: total {label}",
     )  # fmt: skip
 
 

@@ -176,6 +176,8 @@ def page_frontier() -> None:
         isl = tokens("ISL", "isl", "1k", "prompt tokens")
         osl = tokens("OSL", "osl", "1k", "output tokens")
         weights = choice("Weights", "weights", list(WEIGHTS), "native")
+        per = choice("Throughput per", "per", ["auto", "chip", "system", "kw", "usd-hour"], "auto",
+                     help="auto: per $/hour (TCO) for SRAM vs GPUs, else per chip")  # fmt: skip
     with c2:
         default = "cs-3,gb300-nvl72,hgx-b200,dgx-h100"
         picked = st.multiselect("Hardware", CAT.hardware_ids(), known("hws", default, CAT.hardware_ids()),
@@ -187,7 +189,8 @@ def page_frontier() -> None:
     if isl is None or osl is None:
         return
     try:
-        f = tf.frontier(model, [hardware(h) for h in picked], isl=isl, osl=osl, weights=(weights,))
+        f = tf.frontier(model, [hardware(h) for h in picked], isl=isl, osl=osl, weights=(weights,),
+                        per=None if per == "auto" else per)  # fmt: skip
     except TokenFrontierError as exc:
         st.error(str(exc))
         return
