@@ -260,8 +260,8 @@ def test_kvss_link_binds_when_kv_lives_off_the_wafer():
 def test_predict_explain_names_the_capacity_rule_and_the_fallback(capsys):
     from tokenfrontier.views.cli import main
 
-    assert main(["predict", "gpt-oss-120b", "--on", "b200", "--isl", "1k", "--osl", "1k", "--framework", "vllm",
-                 "--explain"]) == 0  # fmt: skip
+    args = ["predict", "gpt-oss-120b", "--on", "b200", "--isl", "1k", "--osl", "1k"]
+    assert main([*args, "--framework", "vllm", "--explain"]) == 0
     out = capsys.readouterr().out
     assert "capacity rule: weights + KV may fill 90% (catalog)" in out
     assert "profile hopper-vllm (the same stack fitted on another family)" in out

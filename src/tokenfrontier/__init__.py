@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time the names resolve on fi
     from .api import (
         calibrate,
         deploy,
+        design,
         footprint,
         frontier,
         gemm,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time the names resolve on fi
         hardware,
         load_sweep,
         models,
+        plan,
         predict,
         reproduce,
         roofline,
@@ -43,6 +45,7 @@ __all__ = [
     "cost",
     "deal",
     "deploy",
+    "design",
     "fleet",
     "footprint",
     "frontier",
@@ -53,6 +56,7 @@ __all__ = [
     "load_sweep",
     "models",
     "phase",
+    "plan",
     "predict",
     "reproduce",
     "roofline",
@@ -63,7 +67,7 @@ __all__ = [
     "validate",
 ]
 #: API names that are also modules of this package (callable modules).
-CALLABLE_MODULES = frozenset({"footprint", "frontier", "predict", "reproduce", "roofline"})
+CALLABLE_MODULES = frozenset({"design", "footprint", "frontier", "plan", "predict", "reproduce", "roofline"})
 ECONOMICS = frozenset({"calculator", "cost", "deal", "fleet", "phase", "tco"})
 
 

@@ -169,9 +169,15 @@ def frontier(
     policy: str = "closed-loop",
     rental: bool = False,
     preset: str | None = None,
+    per: str | None = None,
     catalog: Catalog | None = None,
 ) -> Frontier:
-    """Pareto frontier of tok/s/chip vs tok/s/user over hardware x deployment x concurrency."""
+    """Pareto frontier of tok/s/chip vs tok/s/user over hardware x deployment x concurrency.
+
+    ``per`` shows throughput per ``chip``, ``system``, ``kw`` (all-in power) or ``usd-hour``
+    ($/hour at the TCO preset, or rental); default: per $/hour when SRAM machines and GPUs are
+    compared, else per chip. Every record carries all of them (``tok_s_per_system``,
+    ``tok_s_per_kw``, ``tok_s_per_usd_hour``)."""
     from .frontier import CONCURRENCIES
     from .frontier import frontier as _frontier
 
@@ -198,11 +204,16 @@ def frontier(
         policy=policy,
         profiles=catalog_profiles(catalog),
     )
-    from .economics.frontier_cost import price_points
+    from .economics.frontier_cost import WorkInputs, normalise, price_points
 
+    if per is not None:
+        check_choice(per, ("chip", "system", "kw", "usd-hour"), "--per")
+    wl = _workload(isl, osl, spread)
+    work = WorkInputs(arch, wl.isl_mean, wl.osl_mean, kv_dtype, framework, catalog_profiles(catalog))
     notes = price_points(result.records, {s.id: s for s in systems}, rental=rental, preset=preset,
-                         catalog=catalog)  # fmt: skip
+                         catalog=catalog, work=work)  # fmt: skip
     result.extra["pricing_notes"] = notes
+    normalise(result, per, systems, rental=rental)
     return result
 
 

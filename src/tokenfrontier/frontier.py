@@ -162,6 +162,8 @@ def _record(
         "tpot_s": float(res["tpot_s"][i, j]),
         "interval_level": level,
     }
+    for k in ("kv", "offload", "prefill"):  # decode-step parts (per emitted token) the cost method reads
+        record[f"step_{k}_s"] = float(res[f"step_{k}_s"][i, j])
     for attr, metric in PREDICTED.items():  # 80% intervals (tokenfrontier.intervals)
         b = bounds(level, metric, float(record[attr]))
         if b is not None:
