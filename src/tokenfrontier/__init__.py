@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time the names resolve on fi
         get_model,
         get_system,
         hardware,
+        load_sweep,
         models,
         plan,
         predict,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time the names resolve on fi
         roofline,
         server_search,
         simulate,
+        sweep_grid,
         validate,
     )
     from .economics.api import calculator, cost, deal, fleet, phase, tco
@@ -51,6 +53,7 @@ __all__ = [
     "get_model",
     "get_system",
     "hardware",
+    "load_sweep",
     "models",
     "phase",
     "plan",
@@ -59,6 +62,7 @@ __all__ = [
     "roofline",
     "server_search",
     "simulate",
+    "sweep_grid",
     "tco",
     "validate",
 ]

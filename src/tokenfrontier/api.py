@@ -20,6 +20,7 @@ from .design import design
 from .errors import InvalidInputError
 from .footprint import KV_DTYPES, WEIGHT_DTYPES, Footprint, param_counts
 from .footprint import footprint as _footprint
+from .grid import load_sweep, sweep_grid
 from .placement import Deployment
 from .placement import deploy as _deploy
 from .reproduce import Reproduction
@@ -41,6 +42,7 @@ __all__ = [
     "get_model",
     "get_system",
     "hardware",
+    "load_sweep",
     "models",
     "plan",
     "predict",
@@ -48,6 +50,7 @@ __all__ = [
     "roofline",
     "server_search",
     "simulate",
+    "sweep_grid",
     "validate",
 ]
 

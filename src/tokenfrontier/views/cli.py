@@ -42,6 +42,11 @@ def _figure(command: str, result: Any, args: argparse.Namespace) -> Any:
         return plots.frontier_figure(result)
     if command == "tco":
         return plots.tco_figure(result)
+    if command == "sweep":
+        from ..grid import load_sweep
+        from .plot_sweep import sweep_figure
+
+        return sweep_figure(load_sweep(result.out))
     if command == "deal":
         if not args.tornado:
             from ..errors import InvalidInputError
@@ -200,6 +205,7 @@ def _run(args: argparse.Namespace) -> Any:
             api.calibrate(args.measured, args.out, cat, progress=_progress("calibrate")), args.out
         ),
         "simulate": lambda: _simulate(args, cat),
+        "sweep": lambda: _sweep(args),
         "plan": lambda: api.plan(
             args.model,
             args.on,
@@ -355,6 +361,22 @@ def _simulate(args: argparse.Namespace, cat: Any) -> Any:
     from .cli_simulate import run_simulate
 
     return run_simulate(args, cat)
+
+
+def _sweep(args: argparse.Namespace) -> Any:
+    from ..errors import InvalidInputError
+    from ..grid import sweep_grid
+
+    if args.catalog:
+        raise InvalidInputError("sweep: --catalog is not supported yet; grids use the bundled catalog")
+    if args.ray_address is not None and args.executor not in (None, "ray"):
+        raise InvalidInputError(f"--ray runs on Ray; it conflicts with --executor {args.executor}")
+    if not (args.store_every >= 0 and args.store_every < 1e6):  # NaN fails too
+        raise InvalidInputError(f"--store-every: expected seconds >= 0, got {args.store_every}")
+    kind = args.executor or ("ray" if args.ray_address is not None else "process")
+    return sweep_grid(args.grid, args.out, executor_kind=kind, workers=args.workers,
+                      ray_address=args.ray_address, progress=True if args.progress else None,
+                      flush_s=args.store_every)  # fmt: skip
 
 
 class _Written:
@@ -551,7 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         out = result.to_json() if args.json else str(result)
     sys.stdout.write(out + "\n")
-    return 0
+    return int(getattr(result, "exit_status", 0))  # sweep: 1 when some cells failed
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -254,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the profile TOMLs")
     _simulate_opts(sub.add_parser("simulate", parents=[common], help="request-level serving simulation"))
+    _sweep_opts(sub.add_parser("sweep", parents=[common], help="evaluate a grid TOML, resumable, to Parquet"))
     _plan_opts(sub.add_parser("plan", parents=[common, explain], help="cheapest fleet meeting an SLO"))
     _design_opts(sub.add_parser("design", parents=[common], help="derive a catalog entry from silicon"))
     p = sub.add_parser("dashboard", help="serve the interactive dashboard on 127.0.0.1")
@@ -269,7 +270,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculator", "phase", "deal", "ramp")
+PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculator", "phase", "deal", "ramp",
+           "sweep")  # fmt: skip
+
+
+def _sweep_opts(p: argparse.ArgumentParser) -> None:
+    """Options of ``sweep``: the grid, the results folder, the executor."""
+    p.add_argument("grid", metavar="GRID.toml", help="the grid: axes of models x hardware x workloads x ...")
+    p.add_argument("--out", metavar="DIR", help="results folder (Parquet; default NAME.sweep here)")
+    p.add_argument("--executor", choices=("serial", "process", "ray"), default=None,
+                   help="where cells run (default: process, or ray with --ray)")  # fmt: skip
+    p.add_argument(
+        "--workers", type=int, metavar="N", help="processes / Ray tasks at once (default: all cores)"
+    )
+    p.add_argument("--ray", metavar="auto|ADDRESS", dest="ray_address",
+                   help="run on Ray: 'auto' joins a running cluster or starts a local one")  # fmt: skip
+    p.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a terminal")
+    p.add_argument("--store-every", type=float, default=1.0, metavar="SECONDS",
+                   help="store finished cells this often (default 1; 0: each as it ends)")  # fmt: skip
 
 
 def _deal_analysis_opts(p: argparse.ArgumentParser) -> None:
