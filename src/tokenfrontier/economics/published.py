@@ -55,19 +55,21 @@ class Comparison(Table):
         published: dict[str, Any],
         summary: Sequence[str] = (),
         findings: Sequence[str] = (),
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
             records,
             columns,
             title=title,
             extra={"comparison": name, "inputs": inputs, "published": published,
-                   "summary": list(summary), "findings": list(findings)},
+                   "summary": list(summary), "findings": list(findings), "details": details or {}},
         )  # fmt: skip
         self.name = name
         self.inputs = inputs
         self.published = published
         self.summary = tuple(summary)
         self.findings = tuple(findings)
+        self.details = details or {}
 
     def __str__(self) -> str:
         head = [self.title, "inputs: " + "; ".join(f"{k} {v}" for k, v in self.inputs.items())]
@@ -77,11 +79,12 @@ class Comparison(Table):
 
 
 def _r(digits: int) -> Callable[[Any], Any]:
-    return lambda v: None if v is None else round(v, digits)
+    """Shown with exactly ``digits`` decimals (the table would round floats to 2)."""
+    return lambda v: None if v is None else f"{v:,.{digits}f}"
 
 
 def _i(v: Any) -> Any:
-    return None if v is None else int(round(v))
+    return None if v is None else f"{v:,.0f}"
 
 
 def _pct(v: Any) -> Any:
@@ -206,13 +209,13 @@ def cs3_agentic(
         f"CS-3 agentic cost to serve vs ${revenue_usd_per_mtok:.2f}/Mtok revenue (SPEC §5)",
         rows,
         cols,
-        inputs={"hardware": "cs-3", "$/CS-3-hour": usd_per_hour, "ISL": isl, "OSL": osl,
+        inputs={"hardware": "cs-3", "$/CS-3-hour": f"{usd_per_hour:g}", "ISL": isl, "OSL": osl,
                 "mix": "agentic (SPEC §5: cache read 55.8%, write 27.7%, input 2.4%, output 14.1% of spend)",
-                "tok/s/user at least": target, "revenue $/Mtok": revenue_usd_per_mtok,
-                "cache-read multiple (card)": cache_read_multiple},  # fmt: skip
-        published={"$/Mtok": pub["usd_per_mtok"], "revenue $/Mtok": pub["revenue_usd_per_mtok"],
+                "tok/s/user at least": f"{target:g}", "revenue $/Mtok": f"{revenue_usd_per_mtok:.2f}",
+                "cache-read multiple (card)": f"{cache_read_multiple:g}"},  # fmt: skip
+        published={"$/Mtok": pub["usd_per_mtok"], "revenue $/Mtok": f"{pub['revenue_usd_per_mtok']:.2f}",
                    "gross margin": f"{1 - pub['usd_per_mtok'] / pub['revenue_usd_per_mtok']:.1%} (~35% quoted)",
-                   "implied tok/s per CS-3": round(pub_tok_s)},  # fmt: skip
+                   "implied tok/s per CS-3": f"{pub_tok_s:,.0f}"},  # fmt: skip
         findings=findings,
     )
 
@@ -261,6 +264,7 @@ def v4_cs3_vs_gb300(
     xs = tuple(at or (50.0, 100.0, 1000.0))
     context = parse_context(isl, "isl") + parse_context(osl, "osl")
     need = deploy(model, "cs-3", context=context, catalog=catalog)
+    held = deploy(model, "cs-3", context=context, systems=wafers, catalog=catalog).max_concurrent_sequences
     rates = _fleet_rates(wafers, racks, catalog)
     tco_cs3, tco_gb3 = rates[0][1], rates[0][2]
     cs3_points = []
@@ -289,18 +293,18 @@ def v4_cs3_vs_gb300(
             "gb300_usd_per_mtok": tco_gb3 * 1e6 / (b[0] * SECONDS_PER_HOUR) if b else None,
         })  # fmt: skip
     cols = [
-        ("tok_s_per_user_at_least", "tok/s/user >=", None),
+        ("tok_s_per_user_at_least", "tok/s/user >=", lambda v: f"{v:g}"),
         ("cs3_deployment", f"{wafers} CS-3", None),
         ("cs3_fleet_tok_s", "CS-3 tok/s", _i),
         ("gb300_deployment", f"{racks} GB300 NVL72 ({gpus} GPUs)", None),
         ("gb300_fleet_tok_s", "GB300 tok/s", _i),
-        ("throughput_ratio", "CS-3 / GB300", _r(2)),
+        ("throughput_ratio", "CS-3 / GB300", lambda v: None if v is None else f"{v:.2f}x"),
         ("cs3_usd_per_mtok", "$/Mtok CS-3 (TCO)", _r(4)),
         ("gb300_usd_per_mtok", "$/Mtok GB300 (TCO)", _r(4)),
     ]
     summary = [
         f"minimum CS-3 for {model}'s weights: {need.min_systems} ({need.explanation}); "
-        f"{wafers} wafers hold at most {deploy(model, 'cs-3', context=context, systems=wafers, catalog=catalog).max_concurrent_sequences:,} "
+        f"{wafers} wafers hold at most {held:,} "
         f"sequences of {context:,} tokens in SRAM (more spill to the KVSS node over 150 GB/s)",
         *(f"$/hour, {basis}: {wafers} CS-3 ${w:,.0f} vs {racks} racks ${g:,.0f} (ratio {w / g:.2f})"
           for basis, w, g in rates),
@@ -334,6 +338,12 @@ def v4_cs3_vs_gb300(
         published={"claim": "24 CS-3 cost about as much as 5 GB300 NVL72 racks; the throughput differs"},
         summary=summary,
         findings=findings,
+        details={
+            "min_wafers": need.min_systems,
+            "max_sequences_in_sram": held,
+            "gb300_max_tok_s_per_user": gb_max,
+            "fleet_usd_per_hour": [{"basis": b, "cs3": w, "gb300": g, "ratio": w / g} for b, w, g in rates],
+        },
     )
 
 
@@ -405,8 +415,8 @@ def trn3_prefill(
         ("split_ttft_s", "TTFT ms split", ms),
         ("alone_tok_s_per_user", "tok/s/user alone", _i),
         ("split_tok_s_per_user", "tok/s/user split", _i),
-        ("tok_s_per_user_ratio", "x tok/s/user", _r(2)),
-        ("output_tok_s_per_wafer_ratio", "x out tok/s per wafer", _r(2)),
+        ("tok_s_per_user_ratio", "x tok/s/user", lambda v: None if v is None else f"{v:.2f}x"),
+        ("output_tok_s_per_wafer_ratio", "x out tok/s per wafer", lambda v: None if v is None else f"{v:.2f}x"),
         ("trn3_chips", "Trn3 chips", None),
         ("link_busy", "KV link busy", _pct),
         ("limited_by", "rate limit", None),
@@ -443,7 +453,7 @@ def trn3_prefill(
                 "prefill": "trn3-ultraserver TP144 workers, as many as keep up",
                 "shapes (ISL/OSL)": ", ".join(f"{i}/{o}" for i, o in shapes),
                 "users": ", ".join(str(c) for c in concurrencies),
-                "CS-3 $/hour": round(cs3_rate, 2), "Trainium3 $/chip-hour": round(trn3_rate, 3)},  # fmt: skip
+                "CS-3 $/hour": f"{cs3_rate:.2f}", "Trainium3 $/chip-hour": f"{trn3_rate:.3f}"},  # fmt: skip
         published={"claim": "Trainium3 prefill + CS-3 decode, ~5x (metric not stated)",
                    "KV link": "150 GB/s per CS-3"},  # fmt: skip
         findings=findings,
@@ -550,7 +560,7 @@ def gb300_vs_h100(
         ("tok_s_per_user", "tok/s/user", lambda v: f"{v:g}"),
         ("gb300_tok_s_per_gpu", "GB300 tok/s/GPU", _i),
         ("h100_tok_s_per_gpu", "H100 tok/s/GPU", _i),
-        ("ratio", "ratio", _r(1)),
+        ("ratio", "ratio", lambda v: None if v is None else f"{v:.1f}x"),
         ("published_ratio", "published", lambda v: None if v is None else f"~{v:g}x"),
         ("gb300_deployment", "GB300 point", None),
         ("h100_deployment", "H100 point", None),
