@@ -123,7 +123,9 @@ def test_trn3_price_is_an_input():
 
 # -- 4. GB300 NVL72 vs H100 at 40 and 120 tok/s per user ---------------------------------------
 def _row(c, model, variant, x):
-    return next(r for r in c.records if (r["model"], r["variant"], r["tok_s_per_user"]) == (model, variant, x))
+    return next(
+        r for r in c.records if (r["model"], r["variant"], r["tok_s_per_user"]) == (model, variant, x)
+    )
 
 
 def test_gb300_vs_h100_at_40(gpus):
@@ -150,7 +152,9 @@ def test_gb300_vs_h100_fp4_and_mtp_raise_the_ratio(gpus):
     native = _row(gpus, "deepseek-r1", "native", 40.0)["ratio"]
     assert _row(gpus, "deepseek-r1", "GB300 FP4", 40.0)["ratio"] > native  # H100 has no FP4
     mtp = _row(gpus, "deepseek-r1", "MTP k=2 both", 120.0)
-    assert mtp["h100_max_tok_s_per_user"] > _row(gpus, "deepseek-r1", "native", 120.0)["h100_max_tok_s_per_user"]
+    assert (
+        mtp["h100_max_tok_s_per_user"] > _row(gpus, "deepseek-r1", "native", 120.0)["h100_max_tok_s_per_user"]
+    )
     # models without an MTP layer get no MTP rows
     assert not [r for r in gpus.records if r["model"] == "gpt-oss-120b" and "MTP" in r["variant"]]
 
@@ -171,7 +175,10 @@ def test_throughput_at_never_rises_with_interactivity(points, x1, x2):
     # a Pareto frontier: throughput falls as interactivity rises
     us = sorted({u for u, _ in points})
     ts = sorted((t for _, t in points), reverse=True)[: len(us)]
-    recs = [{"hardware": "a", "tok_s_per_user": u, "total_tok_s_per_chip": t} for u, t in zip(us, ts, strict=False)]
+    recs = [
+        {"hardware": "a", "tok_s_per_user": u, "total_tok_s_per_chip": t}
+        for u, t in zip(us, ts, strict=False)
+    ]
     lo, hi = sorted((x1, x2))
     a, b = pub.throughput_at(recs, "a", lo), pub.throughput_at(recs, "a", hi)
     if b is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 
 from ..api import deploy, frontier, get_model, get_system, predict
@@ -133,7 +134,7 @@ def cs3_agentic(
     target = float((at or (1000.0,))[0])
     pub = CS3_PUBLISHED
     pub_tok_s = usd_per_hour * 1e6 / (pub["usd_per_mtok"] * SECONDS_PER_HOUR)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for m in models:
         args = dict(isl=isl, osl=osl, mix="agentic", usd_per_hour=usd_per_hour,
                     target_tok_s_per_user=target, catalog=catalog)  # fmt: skip
@@ -209,21 +210,28 @@ def cs3_agentic(
         f"CS-3 agentic cost to serve vs ${revenue_usd_per_mtok:.2f}/Mtok revenue (SPEC §5)",
         rows,
         cols,
-        inputs={"hardware": "cs-3", "$/CS-3-hour": f"{usd_per_hour:g}", "ISL": isl, "OSL": osl,
-                "mix": "agentic (SPEC §5: cache read 55.8%, write 27.7%, input 2.4%, output 14.1% of spend)",
-                "tok/s/user at least": f"{target:g}", "revenue $/Mtok": f"{revenue_usd_per_mtok:.2f}",
-                "cache-read multiple (card)": f"{cache_read_multiple:g}"},  # fmt: skip
-        published={"$/Mtok": pub["usd_per_mtok"], "revenue $/Mtok": f"{pub['revenue_usd_per_mtok']:.2f}",
-                   "gross margin": f"{1 - pub['usd_per_mtok'] / pub['revenue_usd_per_mtok']:.1%} (~35% quoted)",
-                   "implied tok/s per CS-3": f"{pub_tok_s:,.0f}"},  # fmt: skip
+        inputs={
+            "hardware": "cs-3",
+            "$/CS-3-hour": f"{usd_per_hour:g}",
+            "ISL": isl,
+            "OSL": osl,
+            "mix": "agentic (SPEC §5: cache read 55.8%, write 27.7%, input 2.4%, output 14.1% of spend)",
+            "tok/s/user at least": f"{target:g}",
+            "revenue $/Mtok": f"{revenue_usd_per_mtok:.2f}",
+            "cache-read multiple (card)": f"{cache_read_multiple:g}",
+        },
+        published={
+            "$/Mtok": pub["usd_per_mtok"],
+            "revenue $/Mtok": f"{pub['revenue_usd_per_mtok']:.2f}",
+            "gross margin": f"{1 - pub['usd_per_mtok'] / pub['revenue_usd_per_mtok']:.1%} (~35% quoted)",
+            "implied tok/s per CS-3": f"{pub_tok_s:,.0f}",
+        },
         findings=findings,
     )
 
 
 # -- 2. DeepSeek V4 on 24 CS-3 vs 5 GB300 NVL72 racks ------------------------------------------
-def _fleet_rates(
-    wafers: int, racks: int, catalog: Catalog | None
-) -> list[tuple[str, float, float]]:
+def _fleet_rates(wafers: int, racks: int, catalog: Catalog | None) -> list[tuple[str, float, float]]:
     """(basis, $/hour of the wafers, $/hour of the racks) under each pricing basis."""
     cs3, gb3 = get_system("cs-3", catalog), get_system("gb300-nvl72", catalog)
 
@@ -267,11 +275,12 @@ def v4_cs3_vs_gb300(
     held = deploy(model, "cs-3", context=context, systems=wafers, catalog=catalog).max_concurrent_sequences
     rates = _fleet_rates(wafers, racks, catalog)
     tco_cs3, tco_gb3 = rates[0][1], rates[0][2]
-    cs3_points = []
+    cs3_points: list[tuple[float, float, str]] = []
     for c in CONCURRENCIES:
         p = predict(model, "cs-3", isl=isl, osl=osl, systems=wafers, concurrency=c, catalog=catalog)
         if p.feasible:
-            cs3_points.append((p.tok_s_per_user, p.total_tok_s_per_chip * p.chips, f"PP{wafers}, {c} users"))
+            fleet = float(p.total_tok_s_per_chip or 0.0) * p.chips
+            cs3_points.append((float(p.tok_s_per_user or 0.0), fleet, f"PP{wafers}, {c} users"))
     gpus = racks * get_system("gb300-nvl72", catalog).chips
     gb3_points = []
     for r in frontier(model, "gb300-nvl72", isl=isl, osl=osl, catalog=catalog).records:
@@ -317,8 +326,13 @@ def v4_cs3_vs_gb300(
         "the throughput gap depends on the interactivity: "
         + "; ".join(
             f"at >= {r['tok_s_per_user_at_least']:g} tok/s/user the wafers give "
-            + (f"{r['throughput_ratio']:.2f}x the racks' tok/s" if r["throughput_ratio"]
-               else "the only answer" if r["cs3_fleet_tok_s"] else "nothing")
+            + (
+                f"{r['throughput_ratio']:.2f}x the racks' tok/s"
+                if r["throughput_ratio"]
+                else "the only answer"
+                if r["cs3_fleet_tok_s"]
+                else "nothing"
+            )
             for r in rows
         )
         + f". The racks top out at {gb_max:,.0f} tok/s per user (every token reads the active "
@@ -332,9 +346,15 @@ def v4_cs3_vs_gb300(
         f"{model}: {wafers} CS-3 vs {racks} GB300 NVL72 racks",
         rows,
         cols,
-        inputs={"model": model, "ISL": isl, "OSL": osl, "CS-3": wafers, "GB300 NVL72 racks": racks,
-                "tok/s/user at least": ", ".join(f"{x:g}" for x in xs),
-                "pricing": "TCO presets (cs-3-vendor-fleet, cs-3-customer, default) and catalog rental"},  # fmt: skip
+        inputs={
+            "model": model,
+            "ISL": isl,
+            "OSL": osl,
+            "CS-3": wafers,
+            "GB300 NVL72 racks": racks,
+            "tok/s/user at least": ", ".join(f"{x:g}" for x in xs),
+            "pricing": "TCO presets (cs-3-vendor-fleet, cs-3-customer, default) and catalog rental",
+        },
         published={"claim": "24 CS-3 cost about as much as 5 GB300 NVL72 racks; the throughput differs"},
         summary=summary,
         findings=findings,
@@ -388,7 +408,8 @@ def trn3_prefill(
                 row[f"{tag}_binding"] = p.binding_constraint
                 if not p.feasible:
                     continue
-                out_per_wafer = p.output_tok_s_per_chip * p.chips / wafers
+                out_per_wafer = float(p.output_tok_s_per_chip or 0.0) * p.chips / wafers
+                tok_s = float(p.total_tok_s_per_chip or 0.0) * p.chips
                 pools = p.pools or ({"role": "decode", "chips": p.chips},)
                 usd = sum(q["chips"] * (cs3_rate if q["role"] == "decode" else trn3_rate) for q in pools)
                 row.update({
@@ -396,12 +417,12 @@ def trn3_prefill(
                     f"{tag}_tok_s_per_user": p.tok_s_per_user,
                     f"{tag}_output_tok_s_per_wafer": out_per_wafer,
                     f"{tag}_usd_per_hour": usd,
-                    f"{tag}_usd_per_mtok": usd * 1e6 / (p.total_tok_s_per_chip * p.chips * SECONDS_PER_HOUR),
+                    f"{tag}_usd_per_mtok": usd * 1e6 / (tok_s * SECONDS_PER_HOUR),
                 })  # fmt: skip
             pre = next((q for q in split.pools if q["role"] == "prefill"), None) if split.feasible else None
             if pre is not None:
-                row.update({"trn3_chips": pre["chips"], "prefill_busy": pre["utilization"],
-                            "link_busy": pre["link_utilization"], "limited_by": pre["limited_by"]})  # fmt: skip
+                row["trn3_chips"], row["prefill_busy"] = pre["chips"], pre["utilization"]
+                row["link_busy"], row["limited_by"] = pre["link_utilization"], pre["limited_by"]
             for key in ("tok_s_per_user", "output_tok_s_per_wafer"):
                 row[f"{key}_ratio"] = _ratio(row.get(f"split_{key}"), row.get(f"alone_{key}"))
             row["ttft_ratio"] = _ratio(row.get("alone_ttft_s"), row.get("split_ttft_s"))
@@ -416,7 +437,11 @@ def trn3_prefill(
         ("alone_tok_s_per_user", "tok/s/user alone", _i),
         ("split_tok_s_per_user", "tok/s/user split", _i),
         ("tok_s_per_user_ratio", "x tok/s/user", lambda v: None if v is None else f"{v:.2f}x"),
-        ("output_tok_s_per_wafer_ratio", "x out tok/s per wafer", lambda v: None if v is None else f"{v:.2f}x"),
+        (
+            "output_tok_s_per_wafer_ratio",
+            "x out tok/s per wafer",
+            lambda v: None if v is None else f"{v:.2f}x",
+        ),
         ("trn3_chips", "Trn3 chips", None),
         ("link_busy", "KV link busy", _pct),
         ("limited_by", "rate limit", None),
@@ -449,13 +474,19 @@ def trn3_prefill(
         f"{model}: Trn3 UltraServer prefill + CS-3 decode vs CS-3 alone ({wafers} wafers)",
         rows,
         cols,
-        inputs={"model": model, "decode": f"{wafers} x cs-3 (PP{wafers})",
-                "prefill": "trn3-ultraserver TP144 workers, as many as keep up",
-                "shapes (ISL/OSL)": ", ".join(f"{i}/{o}" for i, o in shapes),
-                "users": ", ".join(str(c) for c in concurrencies),
-                "CS-3 $/hour": f"{cs3_rate:.2f}", "Trainium3 $/chip-hour": f"{trn3_rate:.3f}"},  # fmt: skip
-        published={"claim": "Trainium3 prefill + CS-3 decode, ~5x (metric not stated)",
-                   "KV link": "150 GB/s per CS-3"},  # fmt: skip
+        inputs={
+            "model": model,
+            "decode": f"{wafers} x cs-3 (PP{wafers})",
+            "prefill": "trn3-ultraserver TP144 workers, as many as keep up",
+            "shapes (ISL/OSL)": ", ".join(f"{i}/{o}" for i, o in shapes),
+            "users": ", ".join(str(c) for c in concurrencies),
+            "CS-3 $/hour": f"{cs3_rate:.2f}",
+            "Trainium3 $/chip-hour": f"{trn3_rate:.3f}",
+        },
+        published={
+            "claim": "Trainium3 prefill + CS-3 decode, ~5x (metric not stated)",
+            "KV link": "150 GB/s per CS-3",
+        },
         findings=findings,
     )
 
@@ -476,7 +507,7 @@ def throughput_at(records: Sequence[dict[str, Any]], hardware: str, x: float) ->
         return None
     if x <= pts[0][0]:
         return max(y for _, y in pts)
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False):
+    for (x0, y0), (x1, y1) in pairwise(pts):
         if x0 <= x <= x1:
             return y0 + (y1 - y0) * (x - x0) / (x1 - x0) if x1 > x0 else max(y0, y1)
     return None  # unreachable: x lies within [pts[0], pts[-1]]
@@ -509,8 +540,10 @@ def _gpu_rows(
         for hw in ("gb300-nvl72", "dgx-h100"):
             above = [r for r in records if r["hardware"] == hw and r["tok_s_per_user"] >= x]
             n = min(above, key=lambda r: r["tok_s_per_user"]) if above else None
-            near[hw] = None if n is None else (
-                f"{n['deployment']}{' fp4' if n['weights'] == 'fp4' else ''}, {n['concurrency']} users"
+            near[hw] = (
+                None
+                if n is None
+                else (f"{n['deployment']}{' fp4' if n['weights'] == 'fp4' else ''}, {n['concurrency']} users")
             )
         rows.append({
             "model": model,
@@ -544,7 +577,10 @@ def gb300_vs_h100(
     rows = []
     for m in models:
         has_mtp = bool(get_model(m, catalog).mtp_layers)
-        variants = [("native", ("native",), None), ("GB300 FP4", ("native", "fp4"), None)]
+        variants: list[tuple[str, tuple[str, ...], str | None]] = [
+            ("native", ("native",), None),
+            ("GB300 FP4", ("native", "fp4"), None),
+        ]
         if has_mtp:
             variants += [("MTP k=2 both", ("native",), MTP),
                          ("GB300 FP4 + MTP both", ("native", "fp4"), MTP)]  # fmt: skip
@@ -574,7 +610,9 @@ def gb300_vs_h100(
         f"{isl}/{osl}.",
         "where H100 has no point the ratio is unbounded; what limits H100's fastest point is in "
         "'H100 fastest: binds' ("
-        + ", ".join(sorted({f"{r['model']}: {r['h100_fastest_binds']}" for r in rows if r["variant"] == "native"}))
+        + ", ".join(
+            sorted({f"{r['model']}: {r['h100_fastest_binds']}" for r in rows if r["variant"] == "native"})
+        )
         + "): every token reads its share of the active weights and KV from 3.35 TB/s of HBM "
         "and pays per-layer kernel latency, over an NVLink domain of 8 GPUs.",
         "the deployments that make large ratios possible: FP4 weights on Blackwell (H100 has no "
@@ -589,11 +627,20 @@ def gb300_vs_h100(
         "GB300 NVL72 vs H100: tok/s per GPU at matched tok/s per user (SPEC §5)",
         rows,
         cols,
-        inputs={"models": ", ".join(models), "hardware": "gb300-nvl72, dgx-h100", "ISL": isl,
-                "OSL": osl, "tok/s/user": ", ".join(f"{x:g}" for x in xs),
-                "weights": "native", "throughput": "all tokens per GPU"},  # fmt: skip
-        published={"ratio at 40 tok/s/user": "~20x", "ratio at 120 tok/s/user": "~100x",
-                   "model / lengths": "not named"},  # fmt: skip
+        inputs={
+            "models": ", ".join(models),
+            "hardware": "gb300-nvl72, dgx-h100",
+            "ISL": isl,
+            "OSL": osl,
+            "tok/s/user": ", ".join(f"{x:g}" for x in xs),
+            "weights": "native",
+            "throughput": "all tokens per GPU",
+        },
+        published={
+            "ratio at 40 tok/s/user": "~20x",
+            "ratio at 120 tok/s/user": "~100x",
+            "model / lengths": "not named",
+        },
         findings=findings,
     )
 

@@ -303,12 +303,15 @@ def _compare_opts(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "compare", parents=[common], help="SPEC §5's published comparisons, reproduced and explained"
     )
-    p.add_argument("name", choices=("cs3-agentic", "v4-cs3-vs-gb300", "trn3-prefill", "gb300-vs-h100"),
-                   help="which comparison")  # fmt: skip
+    names = ("cs3-agentic", "v4-cs3-vs-gb300", "trn3-prefill", "gb300-vs-h100")
+    p.add_argument("name", choices=names, help="which comparison")
     p.add_argument("--model", metavar="M[,M...]", help="model id(s) instead of the comparison's own")
     p.add_argument("--at", metavar="X[,X...]", help="tok/s per user to compare at")
-    p.add_argument("--trn3-usd-per-chip-hour", type=_number(0, 1e4, lo_open=True, unit="$"),
-                   help="trn3-prefill: Trainium3 $/chip-hour (default: the H100 rental midpoint)")  # fmt: skip
+    p.add_argument(
+        "--trn3-usd-per-chip-hour",
+        type=_number(0, 1e4, lo_open=True, unit="$"),
+        help="trn3-prefill: Trainium3 $/chip-hour (default: the H100 rental midpoint)",
+    )
 
 
 def _ramp_margin_opts(sub: Any, common: argparse.ArgumentParser, explain: argparse.ArgumentParser) -> None:
