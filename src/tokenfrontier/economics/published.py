@@ -280,13 +280,14 @@ def v4_cs3_vs_gb300(
         p = predict(model, "cs-3", isl=isl, osl=osl, systems=wafers, concurrency=c, catalog=catalog)
         if p.feasible:
             fleet = float(p.total_tok_s_per_chip or 0.0) * p.chips
-            cs3_points.append((float(p.tok_s_per_user or 0.0), fleet, f"PP{wafers}, {c} users"))
+            user = float(p.tok_s_per_user or 0.0)
+            cs3_points.append((user, fleet, f"PP{wafers}, {c} users at {user:,.0f}"))
     gpus = racks * get_system("gb300-nvl72", catalog).chips
     gb3_points = []
     for r in frontier(model, "gb300-nvl72", isl=isl, osl=osl, catalog=catalog).records:
         copies = gpus // r["chips"]
         if copies:
-            label = f"{copies} x {r['deployment']}, {r['concurrency']} users"
+            label = f"{copies} x {r['deployment']}, {r['concurrency']} users at {r['tok_s_per_user']:,.0f}"
             gb3_points.append((r["tok_s_per_user"], copies * r["chips"] * r["total_tok_s_per_chip"], label))
     rows = []
     for x in xs:
@@ -320,9 +321,12 @@ def v4_cs3_vs_gb300(
     ]  # fmt: skip
     gb_max = max((u for u, _, _ in gb3_points), default=0.0)
     findings = [
-        "cost parity holds only on rental terms (the $42 the 750 MW deal implies per CS-3 vs "
-        "$2.65 per GB300 GPU); at the vendor's own TCO the wafers cost less per hour, at the "
-        "customer price of ~$1.3M each they cost more.",
+        "cost parity (within 10%) holds on "
+        + (", ".join(b for b, w, g in rates if abs(w / g - 1) <= 0.10) or "no basis")
+        + "; the wafers cost "
+        + ", ".join(f"{w / g:.2f}x the racks' $/hour at {b}" for b, w, g in rates)
+        + ". The $42 per CS-3 hour is the 750 MW deal's implied rate, $2.65 per GPU-hour the "
+        "public GB300 rental tier (SPEC §5); TCO uses the catalog's presets.",
         "the throughput gap depends on the interactivity: "
         + "; ".join(
             f"at >= {r['tok_s_per_user_at_least']:g} tok/s/user the wafers give "
