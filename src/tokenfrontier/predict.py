@@ -283,7 +283,9 @@ def prediction_at(
             decode_pool,
             {"role": "prefill", "hardware": pre.id, "tp": pool.tp, "pp": pool.pp, "ep": pool.ep,
              "workers": int(res["prefill_workers"][i]), "chips": int(res["prefill_chips"][i]),
-             "utilization": float(res["prefill_utilization"][i])},
+             "utilization": float(res["prefill_utilization"][i]),
+             "link_utilization": float(res["link_utilization"][i]),
+             "kv_transfer_s": float(res["kv_transfer_s"][i]), "limited_by": limit},
         ]  # fmt: skip
         move, remote = float(res["kv_transfer_s"][i]), float(res["remote_prefill_s"][i])
         notes.append(

@@ -120,6 +120,7 @@ def _run(args: argparse.Namespace) -> Any:
         ),
         "deal": lambda: _deal(args, econ, cat),
         "contracts": lambda: _analyses().contracts(args.table),
+        "compare": lambda: _compare(args, cat),
         "ramp": lambda: _analyses().ramp(
             args.table,
             model=args.model,
@@ -236,6 +237,26 @@ def _run(args: argparse.Namespace) -> Any:
         "design": lambda: _design(args, cat),
     }
     return commands[args.command]()
+
+
+def _compare(args: argparse.Namespace, cat: Any) -> Any:
+    """``compare NAME``: one of SPEC §5's published comparisons."""
+    from ..economics.published import compare
+    from ..errors import InvalidInputError
+
+    at = None
+    if args.at:
+        try:
+            at = [float(x) for x in args.at.split(",") if x.strip()]
+        except ValueError:
+            raise InvalidInputError(f"--at expects numbers separated by commas, got {args.at!r}") from None
+    models = [m.strip() for m in args.model.split(",") if m.strip()] if args.model else None
+    options = {}
+    if args.trn3_usd_per_chip_hour is not None:
+        if args.name != "trn3-prefill":
+            raise InvalidInputError("--trn3-usd-per-chip-hour applies to the trn3-prefill comparison only")
+        options["trn3_usd_per_chip_hour"] = args.trn3_usd_per_chip_hour
+    return compare(args.name, models=models, at=at, catalog=cat, **options)
 
 
 def _analyses() -> Any:

@@ -184,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--capex-per-system", type=_USD, help="override capex per system ($)")
     _deal_analysis_opts(p)
     _contract_opts(sub, common, explain)
+    _compare_opts(sub, common)
 
     p = sub.add_parser("cost", parents=[common, explain], help="$ per Mtok of a serving point")
     p.add_argument("model", help="catalog model id or path to a config.json")
@@ -314,6 +315,21 @@ def _contract_opts(sub: Any, common: argparse.ArgumentParser, explain: argparse.
     p = sub.add_parser("contracts", parents=[common, explain],
                        help="large AI cloud contracts: implied $/yr, $/MW-yr, arithmetic flags")  # fmt: skip
     p.add_argument("--table", metavar="FILE.csv", help="your own table (default: SPEC §5's, bundled)")
+
+
+def _compare_opts(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "compare", parents=[common], help="SPEC §5's published comparisons, reproduced and explained"
+    )
+    names = ("cs3-agentic", "v4-cs3-vs-gb300", "trn3-prefill", "gb300-vs-h100")
+    p.add_argument("name", choices=names, help="which comparison")
+    p.add_argument("--model", metavar="M[,M...]", help="model id(s) instead of the comparison's own")
+    p.add_argument("--at", metavar="X[,X...]", help="tok/s per user to compare at")
+    p.add_argument(
+        "--trn3-usd-per-chip-hour",
+        type=_number(0, 1e4, lo_open=True, unit="$"),
+        help="trn3-prefill: Trainium3 $/chip-hour (default: the H100 rental midpoint)",
+    )
 
 
 def _ramp_margin_opts(sub: Any, common: argparse.ArgumentParser, explain: argparse.ArgumentParser) -> None:
