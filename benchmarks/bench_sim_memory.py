@@ -41,7 +41,8 @@ sim = tf.simulate("llama-4-maverick-17b-128e", "cs-3", workload="agentic", reque
 wall = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 s = sim.summary
-print(json.dumps({"requests": n, "wall_s": wall, "base_mb": base, "peak_mb": peak, "completed": s["completed"],
+print(json.dumps({"requests": n, "wall_s": wall, "base_mb": base, "peak_mb": peak,
+                  "completed": s["completed"],
                   "rows": pyarrow.parquet.ParquetFile(out).metadata.num_rows,
                   "p99_ttft_ms": s["ttft_s"]["p99"] * 1e3, "workload": sim.workload}))
 """
@@ -63,6 +64,7 @@ if __name__ == "__main__":
     for n in opts.sizes:
         r = run(n, opts.replicas)
         print(f"agentic {n:>9,} requests, {opts.replicas} x CS-3 (PP24), table streamed to Parquet: "
-              f"{r['wall_s']:6.1f} s, peak RSS {r['peak_mb']:6,.0f} MB ({r['peak_mb'] - r['base_mb']:+5,.0f} MB over "
+              f"{r['wall_s']:6.1f} s, peak RSS {r['peak_mb']:6,.0f} MB "
+              f"({r['peak_mb'] - r['base_mb']:+5,.0f} MB over "
               f"the {r['base_mb']:,.0f} MB after imports); {r['rows']:,} rows written, "
               f"P99 TTFT {r['p99_ttft_ms']:,.0f} ms")  # fmt: skip

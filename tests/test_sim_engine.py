@@ -15,8 +15,8 @@ import tokenfrontier as tf
 from tokenfrontier.errors import InvalidInputError
 from tokenfrontier.sim.cache import CacheTier, PrefixCache
 from tokenfrontier.sim.engine import EngineConfig, Prepared, run_engine
-from tokenfrontier.sim.stream import MemorySink
 from tokenfrontier.sim.steptable import StepTable
+from tokenfrontier.sim.stream import MemorySink
 from tokenfrontier.sim.workload import Requests, closed_loop, open_loop
 
 STEP = 1 / 64  # decode step, seconds
@@ -40,7 +40,9 @@ def _requests(arrivals, isl, osl, session=None) -> Requests:
     )  # fmt: skip
 
 
-def _run(req: Requests, policy: str = "chunked-mixed", pp: int = 1, cache=None, kv_cap=1e12) -> SimpleNamespace:
+def _run(
+    req: Requests, policy: str = "chunked-mixed", pp: int = 1, cache=None, kv_cap=1e12
+) -> SimpleNamespace:
     cfg = EngineConfig(policy=policy, token_budget=8192, max_seqs=8, kv_capacity_bytes=kv_cap,
                        offload_capacity_bytes=0.0, link_bytes_per_s=1e9)  # fmt: skip
     chunks = (Prepared(c, np.full(len(c), 1.0), np.full(len(c), 1.0), (c.osl - 1).astype(np.int64),
@@ -48,8 +50,14 @@ def _run(req: Requests, policy: str = "chunked-mixed", pp: int = 1, cache=None, 
     sink = MemorySink()
     run_engine(0, chunks, _table(pp=pp), cfg, np.arange(4096) * 1.0, cache, sink)
     cols = sink.columns()
-    return SimpleNamespace(arrival=cols["arrival_s"], first_token=cols["first_token_s"], finish=cols["finish_s"],
-                           cached_tokens=cols["cached_tokens"], hit_tier=cols["hit_tier"], reload_s=cols["reload_s"])
+    return SimpleNamespace(
+        arrival=cols["arrival_s"],
+        first_token=cols["first_token_s"],
+        finish=cols["finish_s"],
+        cached_tokens=cols["cached_tokens"],
+        hit_tier=cols["hit_tier"],
+        reload_s=cols["reload_s"],
+    )
 
 
 def test_two_requests_at_once():

@@ -165,7 +165,8 @@ def simulate(
     else:
         sink = MemorySink()
     try:
-        timeline_rows, facts = simulate_requests(scen, req, cfg, sink, tp=tp, pp=pp, ep=ep, spec=spec, pool=pool,
+        timeline_rows, facts = simulate_requests(scen, req, cfg, sink, tp=tp, pp=pp, ep=ep, spec=spec,
+                                                 pool=pool,
                                                  prefill_workers=workers, prof=prof)  # fmt: skip
     except BaseException:
         if isinstance(sink, FileSink):
@@ -217,7 +218,9 @@ def _check_table_path(path: str | Path) -> None:
 
     p = Path(path)
     if p.suffix not in TABLE_FORMATS:
-        raise InvalidInputError(f"requests_out {p}: unknown format '{p.suffix}'; use {' or '.join(TABLE_FORMATS)}")
+        raise InvalidInputError(
+            f"requests_out {p}: unknown format '{p.suffix}'; use {' or '.join(TABLE_FORMATS)}"
+        )
     if not p.parent.exists():
         raise InvalidInputError(f"requests_out {p}: folder {p.parent} does not exist")
 
@@ -234,7 +237,6 @@ def _pool(
     catalog: Catalog | None,
 ) -> tuple[Any, int]:
     """The prefill pool and its workers per replica (the analytic sizing when not given)."""
-    import numpy as np
 
     from .predict import predict_one
     from .scenario import build_scenario

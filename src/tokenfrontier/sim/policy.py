@@ -69,9 +69,9 @@ class Simulated:
         for idx in zip(*np.nonzero(fits), strict=True):
             c = int(conc[idx])
             req = closed_loop(c, REQUESTS_PER_USER * c, workload.isl, workload.osl, spread=workload.spread)
-            pins = dict(tp=int(tp[idx]), pp=int(pp[idx]), ep=int(ep[idx]))
             sink = MemorySink()
-            _, facts = simulate_requests(scen, req, cfg, sink, **pins, spec=spec, pool=pool,
+            _, facts = simulate_requests(scen, req, cfg, sink, tp=int(tp[idx]), pp=int(pp[idx]),
+                                         ep=int(ep[idx]), spec=spec, pool=pool,
                                          prefill_workers=int(workers[idx]))  # fmt: skip
             res = sink.columns()
             arrival, first, finish = res["arrival_s"], res["first_token_s"], res["finish_s"]

@@ -133,7 +133,8 @@ def profile(scen: Scenario, src: Source, max_context: int) -> Profile:
         min_prompt = min(min_prompt, float(np.min(scen.kv_bytes(c.isl.astype(float)))))
     if not n:
         raise InvalidInputError("workload: no requests")
-    return Profile(n, med[0].value(), med[1].value(), med[2].value(), max_isl, max_total, min_need, min_prompt,
+    return Profile(n, med[0].value(), med[1].value(), med[2].value(), max_isl, max_total, min_need,
+                   min_prompt,
                    roots, first, last, followers, delay, over, max_context)  # fmt: skip
 
 
@@ -195,7 +196,9 @@ def _kv_room(scen: Scenario, tp: int, pp: int, ep: int, context: float) -> tuple
     return main, max(total - main, 0.0)
 
 
-def _decode_steps(osl: NDArray[np.int64], spec: SpecDecode | None, rng: np.random.Generator) -> NDArray[np.int64]:
+def _decode_steps(
+    osl: NDArray[np.int64], spec: SpecDecode | None, rng: np.random.Generator
+) -> NDArray[np.int64]:
     after_first = np.maximum(osl - 1, 0).astype(float)
     if spec is None:
         return after_first.astype(np.int64)
@@ -217,7 +220,9 @@ def _decode_steps(osl: NDArray[np.int64], spec: SpecDecode | None, rng: np.rando
     ).astype(np.int64)
 
 
-def _remote(scen: Scenario, pool: PrefillPool, prof: Profile, tp: int, pp: int, workers: int) -> RemotePrefill:
+def _remote(
+    scen: Scenario, pool: PrefillPool, prof: Profile, tp: int, pp: int, workers: int
+) -> RemotePrefill:
     pre = pool.scenario
     lens = np.unique(np.geomspace(1.0, float(prof.max_isl) + 1, 64).round())
     latency = total(prefill_time(pre.model, pre.hw, tp=pool.tp, pp=pool.pp, ep=pool.ep, tokens=lens))

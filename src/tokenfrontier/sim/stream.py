@@ -19,6 +19,7 @@ Memory: a few hundred kB, whatever the number of requests.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -276,7 +277,10 @@ class StreamSummary:
             if not self.kept:
                 return summarize(_empty(), chips, tier_names, slo_ttft_s, slo_tpot_s)
             cols = {k: np.concatenate([p[k] for p in self.kept]) for k in self.kept[0]}
-            return summarize(cols, chips, tier_names, slo_ttft_s, slo_tpot_s)
+            order = np.argsort(cols["request"], kind="stable")  # request order, as in memory
+            return summarize(
+                {k: v[order] for k, v in cols.items()}, chips, tier_names, slo_ttft_s, slo_tpot_s
+            )
         n, done = self.n, self.completed
         start = self.start if math.isfinite(self.start) else 0.0
         end = self.end if done else start
@@ -410,10 +414,8 @@ class FileSink:
         """Drop the temporary file (the target is untouched)."""
         for handle in (self._writer, self._csv):
             if handle is not None:
-                try:
+                with contextlib.suppress(Exception):  # already failing: keep the first error
                     handle.close()
-                except Exception:  # noqa: BLE001 (already failing: keep the first error)
-                    pass
         self._writer = self._csv = None
         if self.tmp.exists():
             self.tmp.unlink()

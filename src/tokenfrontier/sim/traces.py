@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import gc
 import gzip
 import itertools
@@ -182,7 +183,7 @@ class TraceSource(Source):
             except InvalidInputError as exc:
                 if not offset:
                     raise
-                msg = _ROW.sub(lambda m: f"row {int(m.group(1)) + offset}", str(exc))
+                msg = _ROW.sub(functools.partial(_shift_row, offset=offset), str(exc))
                 raise InvalidInputError(msg) from None
             zeros += z
             yield chunk
@@ -190,6 +191,10 @@ class TraceSource(Source):
         if header is None:
             raise InvalidInputError(f"trace {label}: empty trace (no rows); expected at least one request")
         self.zeros = zeros
+
+
+def _shift_row(m: re.Match[str], offset: int) -> str:
+    return f"row {int(m.group(1)) + offset}"
 
 
 def _parse(
@@ -227,7 +232,9 @@ def _parse(
     zeros = int((isl == 0).sum() + (osl == 0).sum())
     np.maximum(isl, 1, out=isl)
     np.maximum(osl, 1, out=osl)
-    session = _sessions(columns(_SESSION), label, ids) if _SESSION in header else np.full(rows, -1, dtype=np.int64)
+    session = (
+        _sessions(columns(_SESSION), label, ids) if _SESSION in header else np.full(rows, -1, dtype=np.int64)
+    )
     block_column = next((c for c in _BLOCKS if c in header), None)
     blocks = _blocks(columns(block_column), block_column, label) if block_column else None
     first = origin.setdefault("first", float(seconds[0]))

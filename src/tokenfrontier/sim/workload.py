@@ -182,7 +182,9 @@ def lengths(rng: np.random.Generator, nominal: int, n: int, spread: float) -> In
     return rng.integers(lo, int(nominal) + 1, n).astype(np.int64)
 
 
-def skipped(rng: np.random.Generator, draw: Callable[[np.random.Generator, int], object], n: int) -> np.random.Generator:
+def skipped(
+    rng: np.random.Generator, draw: Callable[[np.random.Generator, int], object], n: int
+) -> np.random.Generator:
     """A copy of ``rng`` advanced past ``n`` draws of ``draw`` (drawn in chunks and dropped), so a
     later stream can start where a whole-array draw would have left the generator."""
     out = copy.deepcopy(rng)
@@ -200,7 +202,8 @@ class ClosedLoop(Source):
             raise InvalidInputError("closed loop: concurrency and requests must be >= 1")
         lengths(np.random.default_rng(0), 1, 0, spread)  # checks the spread
         self.c, self.n, self.isl, self.osl, self.spread, self.seed = (
-            int(concurrency), max(int(requests), int(concurrency)), int(isl), int(osl), spread, seed)  # fmt: skip
+            int(concurrency), max(int(requests), int(concurrency)), int(isl), int(osl), spread,
+            seed)  # fmt: skip
         self.name = f"closed loop, concurrency {concurrency}"
 
     def chunks(self) -> Iterator[Chunk]:

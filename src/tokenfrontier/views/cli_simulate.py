@@ -2,7 +2,8 @@
 
 Checks the command line's options (one clear line per mistake), runs
 :func:`tokenfrontier.simulate` or :func:`tokenfrontier.server_search`, writes the per-request
-table (``--requests-out``, streamed to the file as requests finish) and prints progress on stderr for long runs at a terminal.
+table (``--requests-out``, streamed to the file as requests finish) and prints progress on stderr
+for long runs at a terminal.
 """
 
 from __future__ import annotations
