@@ -479,15 +479,18 @@ def run_engine(
 
     load()
     while True:
-        trim()
-        ensure_roots()
+        if dirty:
+            trim()
+        if not pending_roots:
+            ensure_roots()
         while arrivals and arrivals[0][0] <= t:
             at, i = heapq.heappop(arrivals)
             k = i - base
             if w["arrival"][k] != w["arrival"][k]:  # a root: its own time
                 pending_roots -= 1
-                ensure_roots()
-                k = i - base
+                if not pending_roots:
+                    ensure_roots()
+                    k = i - base
             w["arrival"][k] = at
             if pool is None:
                 waiting.append(i)
