@@ -129,7 +129,7 @@ def simulate(
     from .scenario import build_scenario
     from .sim.results import Simulation, summarize
     from .sim.run import SimConfig, profile, simulate_requests
-    from .sim.stream import FileColumns, FileSink, MemorySink, StreamSummary
+    from .sim.stream import EXACT_ROWS, RELATIVE_ERROR, FileColumns, FileSink, MemorySink, StreamSummary
 
     check_choice(weights, WEIGHT_DTYPES, "weights dtype")
     check_choice(kv_dtype, KV_DTYPES, "KV dtype")
@@ -190,6 +190,9 @@ def simulate(
         over = prof.over_context
         notes.append(f"{over:,} request(s) exceed {arch.id}'s context window of {arch.max_context:,} "
                      f"tokens (longest {longest:,})")  # fmt: skip
+    if requests_out is not None and summary["requests"] > EXACT_ROWS:
+        notes.append(f"percentiles from a quantile sketch (within {RELATIVE_ERROR:.1%} of exact); the "
+                     f"per-request table is in {requests_out}")  # fmt: skip
     if summary["rejected"]:
         notes.append(f"{summary['rejected']} request(s) need more KV than one engine holds and were rejected")
     deployment: dict[str, Any] = {k: facts[k] for k in ("tp", "pp", "ep", "replicas", "max_batch")}

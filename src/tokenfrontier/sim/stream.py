@@ -14,7 +14,8 @@ half-written is left behind. Its :class:`StreamSummary` keeps what the summary n
 - the steady-state throughput window from token sums per time bucket (at most
   :data:`TIME_BUCKETS` buckets; the window's ends are interpolated inside one bucket).
 
-Memory: a few hundred kB, whatever the number of requests.
+Memory: bounded whatever the number of requests (the first :data:`EXACT_ROWS` rows are kept
+for an exact summary of small runs; past that, a few hundred kB).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from numpy.typing import NDArray
 from ..errors import InvalidInputError
 
 __all__ = [
+    "EXACT_ROWS",
     "RELATIVE_ERROR",
     "TABLE_FORMATS",
     "TIME_BUCKETS",
@@ -45,7 +47,7 @@ __all__ = [
 RELATIVE_ERROR = 0.005  # the sketch's bound on a percentile's relative error
 TIME_BUCKETS = 4096  # most time buckets the steady-state window is summed over
 TABLE_FORMATS = (".csv", ".parquet")
-_EXACT = 1 << 14  # values a sketch keeps exactly before it switches to buckets
+EXACT_ROWS = _EXACT = 1 << 14  # rows (values) kept exactly before the summary switches to sketches
 _MIN_S = 1e-9  # smallest positive value the sketch's buckets resolve (smaller ones: this)
 
 
