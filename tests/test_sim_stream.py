@@ -75,6 +75,11 @@ def test_trace_chunks_keep_sessions_order_checks_and_row_numbers(tmp_path, small
     with pytest.raises(InvalidInputError, match=r"row 10: arrival 3 s is before row 9's 8 s"):
         read_trace(path)
     rows[9] = "9,10,2,a"
+    rows[7] = "5,10,2,a"  # row 8 opens the second chunk, before row 7 (the first chunk's last)
+    path.write_text("arrival_s,input_tokens,output_tokens,session_id\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InvalidInputError, match=r"row 8: arrival 5 s is before row 7's 6 s"):
+        read_trace(path)
+    rows[7] = "7,10,2,a"
     path.write_text("arrival_s,input_tokens,output_tokens,session_id\n" + "\n".join(rows) + "\n")
     with pytest.raises(InvalidInputError, match=r"row 16: input_tokens '-4' is negative"):
         read_trace(path)
@@ -219,3 +224,16 @@ def test_sketch_is_exact_below_its_limit_and_empty_is_none():
     sketch.add(v)
     assert sketch.percentiles((50, 99)) == {"p50": 2.0, "p99": pytest.approx(2.98), "mean": 2.0}
     assert QuantileSketch().percentiles((50,)) == {"p50": None, "mean": None}
+
+
+def test_jsonl_errors_name_the_row_of_the_file_across_chunks(tmp_path, small_chunks):
+    rows = [f'{{"arrival_s": {t}, "input_tokens": 10, "output_tokens": 2}}' for t in range(20)]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join([*rows[:11], "{oops", *rows[12:]]) + "\n")
+    with pytest.raises(InvalidInputError, match=r"row 12: not valid JSON"):
+        read_trace(path)
+    path.write_text("\n".join([*rows[:9], '{"arrival_s": 9, "input_tokens": 10}', *rows[10:]]) + "\n")
+    with pytest.raises(InvalidInputError, match=r"row 10: no 'output_tokens' key \(row 1 has it\)"):
+        read_trace(path)
+    path.write_text("\n".join(rows) + "\n")
+    assert len(read_trace(path)) == 20 and len(list(trace_source(path).chunks())) == 3

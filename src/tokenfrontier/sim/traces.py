@@ -216,10 +216,10 @@ def _parse(
         raise InvalidInputError(
             f"trace {label} row {row}: arrival time is not a finite number; arrivals must be finite"
         )
-    if last is not None and seconds[0] < last:
+    if last is not None and seconds[0] < last:  # the previous batch's last row is row 0 here
         raise InvalidInputError(
-            f"trace {label} row {offset + 1}: arrival {seconds[0]:g} s is before row {offset}'s "
-            f"{last:g} s; rows must be sorted by arrival time"
+            f"trace {label} row 1: arrival {seconds[0]:g} s is before row 0's {last:g} s; rows must be "
+            "sorted by arrival time"
         )
     if rows > 1 and (np.diff(seconds) < 0).any():
         row = int(np.argmax(np.diff(seconds) < 0)) + 2
