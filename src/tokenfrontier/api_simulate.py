@@ -129,7 +129,7 @@ def simulate(
     from .scenario import build_scenario
     from .sim.results import Simulation, summarize
     from .sim.run import SimConfig, profile, simulate_requests
-    from .sim.stream import EXACT_ROWS, RELATIVE_ERROR, FileColumns, FileSink, MemorySink, StreamSummary
+    from .sim.stream import RELATIVE_ERROR, FileColumns, FileSink, MemorySink, StreamSummary
 
     check_choice(weights, WEIGHT_DTYPES, "weights dtype")
     check_choice(kv_dtype, KV_DTYPES, "KV dtype")
@@ -190,7 +190,7 @@ def simulate(
         over = prof.over_context
         notes.append(f"{over:,} request(s) exceed {arch.id}'s context window of {arch.max_context:,} "
                      f"tokens (longest {longest:,})")  # fmt: skip
-    if requests_out is not None and summary["requests"] > EXACT_ROWS:
+    if requests_out is not None and summary["requests"] > acc.exact_limit:
         notes.append(f"percentiles from a quantile sketch (within {RELATIVE_ERROR:.1%} of exact); the "
                      f"per-request table is in {requests_out}")  # fmt: skip
     if summary["rejected"]:

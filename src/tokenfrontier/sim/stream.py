@@ -47,7 +47,7 @@ __all__ = [
 RELATIVE_ERROR = 0.005  # the sketch's bound on a percentile's relative error
 TIME_BUCKETS = 4096  # most time buckets the steady-state window is summed over
 TABLE_FORMATS = (".csv", ".parquet")
-EXACT_ROWS = _EXACT = 1 << 14  # rows (values) kept exactly before the summary switches to sketches
+EXACT_ROWS = 1 << 14  # rows (values) kept exactly before the summary switches to sketches
 _MIN_S = 1e-9  # smallest positive value the sketch's buckets resolve (smaller ones: this)
 
 
@@ -110,7 +110,8 @@ class QuantileSketch:
     exact (a running sum). Memory: about 4,000 buckets for 1 ns .. 1e6 s.
     """
 
-    def __init__(self, rel_err: float = RELATIVE_ERROR, exact_limit: int = _EXACT) -> None:
+    def __init__(self, rel_err: float = RELATIVE_ERROR, exact_limit: int | None = None) -> None:
+        exact_limit = EXACT_ROWS if exact_limit is None else exact_limit
         self.gamma = (1 + rel_err) / (1 - rel_err)
         self.log_gamma = math.log(self.gamma)
         self.exact_limit = exact_limit
@@ -205,8 +206,8 @@ class StreamSummary:
     While it has seen at most ``exact_limit`` rows it keeps them and the summary is exactly the
     in-memory one."""
 
-    def __init__(self, exact_limit: int = _EXACT) -> None:
-        self.exact_limit = exact_limit
+    def __init__(self, exact_limit: int | None = None) -> None:
+        self.exact_limit = EXACT_ROWS if exact_limit is None else exact_limit
         self.kept: list[dict[str, NDArray[Any]]] | None = []
         self.n_kept = 0
         self.n = self.completed = self.rejected = 0
