@@ -12,6 +12,7 @@ was found in each tier, and share of prompt tokens served from cache.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,9 +125,10 @@ class Simulation(Result):
     seed: int
     chips: int
     summary: dict[str, Any]
-    columns: dict[str, NDArray[Any]] = field(repr=False)
+    columns: Mapping[str, NDArray[Any]] = field(repr=False)  # a streamed run: read from its file
     timeline: dict[str, NDArray[np.float64]] = field(repr=False)
     notes: tuple[str, ...] = ()
+    requests_file: str | None = None  # where a streamed run wrote its per-request table
 
     title = "simulation"
 
@@ -200,6 +202,8 @@ class Simulation(Result):
     def write_requests(self, path: str | Path) -> Path:
         """Write the per-request table as CSV or Parquet (by extension), atomically."""
         path = Path(path)
+        if self.requests_file is not None and Path(self.requests_file).resolve() == path.resolve():
+            return path  # streamed there already
         frame = self.to_frame()
         tmp = path.with_name(f".{path.name}.tmp")
         try:
