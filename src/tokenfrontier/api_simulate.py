@@ -102,6 +102,7 @@ def simulate(
     prefill_workers: int | None = None,
     seed: int = 0,
     catalog: Catalog | None = None,
+    dp: int | None = None,
 ) -> Simulation:
     """Simulate ``workload`` request by request on one deployment (or ``replicas`` copies).
 
@@ -111,6 +112,7 @@ def simulate(
     ``predict``; see :mod:`tokenfrontier.sim.engine` for scheduling and caching. ``prefill_on``
     puts a prefill pool (``prefill_workers`` workers of ``prefill_tp`` chips per replica; sized
     by the analytic model when omitted) and the KV link in front of every decode replica.
+    ``dp`` pins attention data-parallel ranks per TP group (MoE models).
     """
     import numpy as np
 
@@ -141,7 +143,7 @@ def simulate(
     if prefill_on is not None:
         pool, workers = _pool(scen, req, prefill_on, prefill_tp, prefill_workers, tp, pp, ep, catalog)
     out, facts = simulate_requests(scen, req, cfg, tp=tp, pp=pp, ep=ep, spec=spec, pool=pool,
-                                   prefill_workers=workers)  # fmt: skip
+                                   prefill_workers=workers, dp=dp)  # fmt: skip
     osl_arr = req.osl.astype(float)
     cols = {
         "arrival_s": out.arrival,
@@ -175,7 +177,7 @@ def simulate(
                      f"tokens (longest {longest:,})")  # fmt: skip
     if summary["rejected"]:
         notes.append(f"{summary['rejected']} request(s) need more KV than one engine holds and were rejected")
-    deployment: dict[str, Any] = {k: facts[k] for k in ("tp", "pp", "ep", "replicas", "max_batch")}
+    deployment: dict[str, Any] = {k: facts[k] for k in ("tp", "pp", "ep", "dp", "replicas", "max_batch")}
     if pool is not None:
         deployment["prefill"] = {"hardware": pool.scenario.system.id, "tp": pool.tp, "pp": pool.pp,
                                  "workers_per_replica": workers,
@@ -278,12 +280,12 @@ def server_search(
         # the search varies the load, not the machine
         from .api_performance import predict
 
-        keys = ("weights", "kv_dtype", "framework", "spec_decode", "catalog", "tp", "pp", "ep")
+        keys = ("weights", "kv_dtype", "framework", "spec_decode", "catalog", "tp", "pp", "ep", "dp")
         pick = predict(model, on, isl=isl, osl=osl, concurrency=64, policy="queued",
                        **{k: options[k] for k in keys if k in options})  # fmt: skip
         if pick.feasible:
             d = pick.deployment
-            options = {**options, "tp": d["tp"], "pp": d["pp"], "ep": d["ep"]}
+            options = {**options, "tp": d["tp"], "pp": d["pp"], "ep": d["ep"], "dp": d["dp"]}
 
     def meets(qps: float) -> tuple[bool, Any]:
         sim = simulate(model, on, workload="poisson", isl=isl, osl=osl, qps=qps, requests=requests, **options)

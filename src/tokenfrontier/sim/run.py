@@ -63,12 +63,14 @@ class SimConfig:
 
 
 def _deployment(
-    scen: Scenario, req: Requests, tp: int | None, pp: int | None, ep: int | None, spec: SpecDecode | None
-) -> tuple[int, int, int]:
+    scen: Scenario, req: Requests, tp: int | None, pp: int | None, ep: int | None, spec: SpecDecode | None,
+    dp: int | None = None,
+) -> tuple[int, int, int, int]:
     isl, osl = int(np.median(req.isl)), int(np.median(req.osl))
     w = Workload(isl, osl)
     conc = max(1, _peak_concurrency(req))
-    p = predict_one(scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec, policy="queued")
+    p = predict_one(scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec, policy="queued",
+                    dp=dp)  # fmt: skip
     rate = _root_rate(req)
     if rate is not None and p.feasible and not (tp and pp):
         # open loop: requests in flight = arrival rate x request time (Little's law), twice
@@ -76,14 +78,14 @@ def _deployment(
             latency = (p.ttft_s or 0.0) + (osl - 1) * (p.tpot_s or 0.0)
             conc = max(1, round(rate * latency) + 1)
             p = predict_one(
-                scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec, policy="queued"
+                scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec, policy="queued", dp=dp
             )
     if not p.feasible:
         pins = f" at TP{tp} PP{pp}" if (tp or pp) else ""
         raise InvalidInputError(f"simulate: no deployment of {scen.arch.id} on {scen.system.id}{pins} "
                                 f"holds one request: {p.explanation}")  # fmt: skip
     d = p.deployment
-    return int(d["tp"]), int(d["pp"]), int(d["ep"])
+    return int(d["tp"]), int(d["pp"]), int(d["ep"]), int(d["dp"])
 
 
 def _root_rate(req: Requests) -> float | None:
@@ -111,10 +113,10 @@ def _peak_concurrency(req: Requests) -> int:
     return int(max(1, min(n_roots, round(rate * busy))))
 
 
-def _kv_room(scen: Scenario, tp: int, pp: int, ep: int, context: float) -> tuple[float, float]:
+def _kv_room(scen: Scenario, tp: int, pp: int, ep: int, context: float, dp: int = 1) -> tuple[float, float]:
     """(main-memory KV bytes, offload-tier KV bytes) of one model copy under the capacity rule,
     counted in whole-sequence KV bytes (per-stage limits folded in)."""
-    cand = candidates(scen, tp=tp, pp=pp, ep=ep)
+    cand = candidates(scen, tp=tp, pp=pp, ep=ep, dp=dp)
     fit = memory_check(scen, cand, np.array([1.0]), context)
     kv_seq = float(scen.kv_bytes(context))
     main = float(fit.main_sequences[0]) * kv_seq
@@ -169,23 +171,24 @@ def simulate_requests(
     spec: SpecDecode | None = None,
     pool: PrefillPool | None = None,
     prefill_workers: int = 1,
+    dp: int | None = None,
 ) -> tuple[EngineOutput, dict[str, float]]:
     """Run every replica; returns per-request outputs and the deployment facts.
 
     With ``pool`` every replica has its own ``prefill_workers`` prefill workers in front of it.
     """
-    tp_, pp_, ep_ = _deployment(scen, req, tp, pp, ep, spec)
+    tp_, pp_, ep_, dp_ = _deployment(scen, req, tp, pp, ep, spec, dp)
     rng = np.random.default_rng(cfg.seed)
     n = len(req)
     max_ctx = float((req.isl + req.osl).max())
     typical = float(np.median(req.isl + req.osl))
-    main, offload = _kv_room(scen, tp_, pp_, ep_, typical)
+    main, offload = _kv_room(scen, tp_, pp_, ep_, typical, dp_)
     kv_need = np.asarray(scen.kv_bytes((req.isl + req.osl).astype(float)), dtype=float)
     kv_prompt = np.asarray(scen.kv_bytes(req.isl.astype(float)), dtype=float)
     per_seq_min = float((kv_prompt if cfg.admission == "on-demand" else kv_need).min())
     max_b = int(min(cfg.max_seqs, max(1, (main + offload) // max(per_seq_min, 1.0))))
     table = StepTable.build(
-        scen, tp=tp_, pp=pp_, ep=ep_, max_batch=max(max_b, 1), max_context=max_ctx, spec=spec
+        scen, tp=tp_, pp=pp_, ep=ep_, max_batch=max(max_b, 1), max_context=max_ctx, spec=spec, dp=dp_
     )
     k_max = int(max_ctx // BLOCK_TOKENS) + 2
     kv_of_tokens = np.asarray(scen.kv_bytes(np.arange(k_max, dtype=float) * BLOCK_TOKENS), dtype=float)
@@ -223,7 +226,7 @@ def simulate_requests(
             busy += remote.busy_s
             moving += remote.transfer_s
     prefill_chips = pool.chips_per_worker * prefill_workers if pool is not None else 0
-    facts = {"tp": tp_, "pp": pp_, "ep": ep_, "chips_per_replica": tp_ * pp_ + prefill_chips,
+    facts = {"tp": tp_, "pp": pp_, "ep": ep_, "dp": dp_, "chips_per_replica": tp_ * pp_ + prefill_chips,
              "decode_chips_per_replica": tp_ * pp_, "prefill_chips_per_replica": prefill_chips,
              "replicas": cfg.replicas, "kv_main_bytes": main, "kv_offload_bytes": offload, "max_batch": max_b,
              "prefill_busy_s": busy, "kv_transfer_s": moving}  # fmt: skip
