@@ -564,8 +564,9 @@ def validate(
         row["pred_concurrency"] = pred.pools[0]["concurrency_per_worker"] if pred.pools else None
         row["pred_deployment"] = pred.deployment
         row["profile"] = pred.profile
-        for col, pred_col, attr, scale in METRICS:
+        for col, pred_col, attr, scale0 in METRICS:
             value = getattr(pred, attr)
+            scale = scale0 * _per_decode_gpu(raw, pred, attr)
             row[pred_col] = None if value is None else value * scale
             meas = cell_number(raw, col)
             row[f"ape_{col}"] = _ape(row[pred_col], meas)
@@ -590,6 +591,15 @@ def validate(
     return Validation(tuple(out_rows), summary)
 
 
+def _per_decode_gpu(raw: dict[str, str], pred: Prediction, attr: str) -> float:
+    """disagg.csv states output tok/s per *decode* GPU (tok_s_per_gpu = output x (ISL + OSL) /
+    OSL x decode GPUs / all GPUs, to 0.2% on every row), while a prediction's per-chip figures
+    count both pools: the factor that turns the prediction into the row's convention."""
+    if attr != "output_tok_s_per_chip" or row_kind(raw) != "disaggregated" or len(pred.pools) < 2:
+        return 1.0
+    return pred.chips / max(pred.pools[0]["chips"], 1)
+
+
 def validate_rows(
     rows: list[dict[str, str]], cat: Catalog, profiles: dict[str, Profile]
 ) -> list[dict[str, Any]]:
@@ -603,8 +613,9 @@ def validate_rows(
         pred = prediction_of(picked)
         if not pred.feasible:
             continue
-        for col, _pred_col, attr, scale in METRICS:
+        for col, _pred_col, attr, scale0 in METRICS:
             value = getattr(pred, attr)
+            scale = scale0 * _per_decode_gpu(raw, pred, attr)
             row[f"ape_{col}"] = _ape(None if value is None else value * scale, cell_number(raw, col))
         out.append(row)
     return out
