@@ -111,6 +111,8 @@ def candidates(
     """
     system = scen.system
     moe = bool(scen.model.n_experts)
+    if dp is not None and (isinstance(dp, bool) or int(dp) != dp or dp < 1):
+        raise InvalidInputError(f"dp must be a whole number >= 1 (attention data-parallel ranks), got {dp}")
     if dp is not None and dp > 1 and not moe:
         raise InvalidInputError(
             f"dp={dp}: attention data-parallel shards a MoE model's experts over the group; "
