@@ -8,9 +8,9 @@ the routed experts spread over the group); where the scale-up domain is one node
 chips, also wide-EP groups of 16, 32 and 64 chips whose all-to-alls cross the scale-out network.
 Plain TP keeps whole attention heads on a chip: an attention rank's chips must divide the heads.
 SRAM machines: each stage is one system (a bare SRAM chip: the smallest TP group that holds the
-largest layer), PP from the layer-boundary minimum upward. Stage weights and KV come from the scenario's layer partition —
-the same one :func:`tokenfrontier.placement.deploy` uses — and the memory check applies the
-scenario's one capacity rule per stage, so ``deploy``, ``predict``, ``frontier`` and the
+largest layer), PP from the layer-boundary minimum upward. Stage weights and KV come from the
+scenario's layer partition — the same one :func:`tokenfrontier.placement.deploy` uses — and the
+memory check applies the scenario's one capacity rule per stage, so ``deploy``, ``predict``, ``frontier`` and the
 calculator agree on what fits.
 """
 
