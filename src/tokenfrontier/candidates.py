@@ -10,8 +10,8 @@ Plain TP keeps whole attention heads on a chip: an attention rank's chips must d
 SRAM machines: each stage is one system (a bare SRAM chip: the smallest TP group that holds the
 largest layer), PP from the layer-boundary minimum upward. Stage weights and KV come from the
 scenario's layer partition — the same one :func:`tokenfrontier.placement.deploy` uses — and the
-memory check applies the scenario's one capacity rule per stage, so ``deploy``, ``predict``, ``frontier`` and the
-calculator agree on what fits.
+memory check applies the scenario's one capacity rule per stage, so ``deploy``, ``predict``,
+``frontier`` and the calculator agree on what fits.
 """
 
 from __future__ import annotations
