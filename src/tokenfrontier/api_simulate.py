@@ -282,7 +282,7 @@ def server_search(
 
         keys = ("weights", "kv_dtype", "framework", "spec_decode", "catalog", "tp", "pp", "ep", "dp")
         pick = predict(model, on, isl=isl, osl=osl, concurrency=64, policy="queued",
-                       **{k: options[k] for k in keys if k in options})  # fmt: skip
+                       **{"dp": 1, **{k: options[k] for k in keys if k in options}})  # fmt: skip
         if pick.feasible:
             d = pick.deployment
             options = {**options, "tp": d["tp"], "pp": d["pp"], "ep": d["ep"], "dp": d["dp"]}

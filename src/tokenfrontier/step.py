@@ -359,25 +359,34 @@ def prefill_time(
     ep: ArrayLike,
     tokens: ArrayLike,
     dp: ArrayLike = 1.0,
+    alone: bool = False,
 ) -> dict[str, Array]:
     """Components of prefilling one prompt of ``tokens`` tokens (seconds).
 
     With ``dp`` attention ranks every rank prefills a prompt at once (the experts see all of
     their tokens): the time is each prompt's latency, and the group prefills ``dp`` prompts in it.
+    ``alone``: the latency of one prompt while the other ranks are idle — its attention and
+    dense layers on its rank's tp / dp chips, its routed experts over all tp chips.
     """
     tp_, pp_, ep_, dp_ = (np.asarray(x, dtype=float) for x in (tp, pp, ep, dp))
     s = np.asarray(tokens, dtype=float)
     prof = hw.profile
     ranks = tp_ / dp_
     bw = ranks * hw.bandwidth * prof.bandwidth_efficiency
-    w = (m.dense_bytes + m.expert_bytes * m.distinct_fraction(s * dp_) / dp_) / bw
-    compute = prefill_flops(m.arch, s) / (ranks * hw.peak_flops * prof.flops_efficiency)
+    busy = 1.0 if alone else dp_  # prompts prefilling at once, one per rank
+    w = (m.dense_bytes + m.expert_bytes * m.distinct_fraction(s * busy) / dp_) / bw
+    flops = prefill_flops(m.arch, s)
+    compute = flops / (ranks * hw.peak_flops * prof.flops_efficiency)
+    if alone:  # the routed experts' share runs over the whole group
+        expert_flops = 2.0 * s * m.expert_matmul_params * m.top_k
+        spread = (flops - expert_flops) / ranks + expert_flops / tp_
+        compute = np.where(dp_ > 1, spread / (hw.peak_flops * prof.flops_efficiency), compute)
     # chunked prefill pipelines across stages: each stage works on its layers while the next
     # chunk enters; with n chunks the pipeline is busy pp + n - 1 chunk-slots of 1/pp each
     chunks = np.maximum(np.ceil(s / PREFILL_CHUNK_TOKENS), 1.0)
     compute = compute * (pp_ + chunks - 1) / (pp_ * chunks)
     tp_comm, ep_comm = _comm(m, hw, s * dp_, tp_, ep_, dp_)
-    hops = (pp_ - 1) * (hw.hop_latency_s + s * dp_ * m.hidden * _ACT_BYTES / (hw.io * tp_))
+    hops = (pp_ - 1) * (hw.hop_latency_s + s * busy * m.hidden * _ACT_BYTES / (hw.io * tp_))
     shape = np.broadcast_shapes(tp_.shape, pp_.shape, dp_.shape, s.shape)
     out = {
         "weights": w,

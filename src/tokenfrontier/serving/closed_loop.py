@@ -62,8 +62,8 @@ def steady_state(
 ) -> Metrics:
     """Closed-loop metrics at ``concurrency`` sequences in flight (arrays broadcast).
 
-    ``dp`` attention ranks prefill ``dp`` prompts at once: a prompt's latency is
-    :func:`~tokenfrontier.step.prefill_time` at ``dp`` and its stall work is 1/dp of it."""
+    ``dp`` attention ranks: a prompt's own latency is its prefill alone on its rank (experts over
+    the group); its stall work is 1/dp of the group's time to prefill dp prompts at once."""
     m, hw = scen.model, scen.hw
     if spec is not None:
         spec.check(scen.arch)
@@ -71,7 +71,7 @@ def steady_state(
     tp, pp = np.asarray(tp, dtype=float), np.asarray(pp, dtype=float)
     isl, osl = workload.isl_mean, workload.osl_mean
     dp = np.asarray(dp, dtype=float)
-    pf = prefill_time(m, hw, tp=tp, pp=pp, ep=ep, tokens=isl, dp=dp)
+    pf = prefill_time(m, hw, tp=tp, pp=pp, ep=ep, tokens=isl, dp=dp, alone=True)
     t_pf = total(pf)
     # one prompt's prefill work on one stage group (its dp ranks prefill dp prompts at once);
     # each of pp stages does 1/pp of it

@@ -53,7 +53,7 @@ class PrefillPool:
     def prefill_s(self, tokens: float) -> float:
         """Latency of prefilling one prompt on one worker (seconds)."""
         return float(total(prefill_time(self.scenario.model, self.scenario.hw, tp=self.tp, pp=self.pp,
-                                        ep=self.ep, tokens=tokens, dp=self.dp)))  # fmt: skip
+                                        ep=self.ep, tokens=tokens, dp=self.dp, alone=True)))  # fmt: skip
 
     def prompts_per_s(self, tokens: float) -> float:
         """Prompts one worker prefills per second with its stages (and attention ranks) busy."""

@@ -153,11 +153,12 @@ def _remote(
 ) -> RemotePrefill:
     pre = pool.scenario
     lens = np.unique(np.geomspace(1.0, float(req.isl.max()) + 1, 64).round())
-    latency = total(prefill_time(pre.model, pre.hw, tp=pool.tp, pp=pool.pp, ep=pool.ep, tokens=lens))
+    latency = total(prefill_time(pre.model, pre.hw, tp=pool.tp, pp=pool.pp, ep=pool.ep, tokens=lens,
+                                 dp=pool.dp))  # fmt: skip
     kv = np.asarray(scen.kv_bytes(req.isl.astype(float)), dtype=float)
     link = min(scen.hw.io * tp * pp, pool.egress_bytes_per_s)
     hop = max(scen.system.hop_latency_s, pre.system.hop_latency_s)
-    return RemotePrefill(workers * pool.pp, lens, np.asarray(latency, dtype=float), kv, link, hop, req.isl)
+    return RemotePrefill(workers * pool.pp * pool.dp, lens, np.asarray(latency, dtype=float), kv, link, hop, req.isl)
 
 
 def simulate_requests(
@@ -177,7 +178,9 @@ def simulate_requests(
 
     With ``pool`` every replica has its own ``prefill_workers`` prefill workers in front of it.
     """
-    tp_, pp_, ep_, dp_ = _deployment(scen, req, tp, pp, ep, spec, dp)
+    # the engine runs one batch per replica: attention data-parallel only when asked for (its
+    # prompts then prefill at the group's rate, not on one rank)
+    tp_, pp_, ep_, dp_ = _deployment(scen, req, tp, pp, ep, spec, dp or 1)
     rng = np.random.default_rng(cfg.seed)
     n = len(req)
     max_ctx = float((req.isl + req.osl).max())
