@@ -63,7 +63,12 @@ class SimConfig:
 
 
 def _deployment(
-    scen: Scenario, req: Requests, tp: int | None, pp: int | None, ep: int | None, spec: SpecDecode | None,
+    scen: Scenario,
+    req: Requests,
+    tp: int | None,
+    pp: int | None,
+    ep: int | None,
+    spec: SpecDecode | None,
     dp: int | None = None,
 ) -> tuple[int, int, int, int]:
     isl, osl = int(np.median(req.isl)), int(np.median(req.osl))
@@ -158,7 +163,8 @@ def _remote(
     kv = np.asarray(scen.kv_bytes(req.isl.astype(float)), dtype=float)
     link = min(scen.hw.io * tp * pp, pool.egress_bytes_per_s)
     hop = max(scen.system.hop_latency_s, pre.system.hop_latency_s)
-    return RemotePrefill(workers * pool.pp * pool.dp, lens, np.asarray(latency, dtype=float), kv, link, hop, req.isl)
+    slots = workers * pool.pp * pool.dp  # each attention rank of a worker prefills its own prompt
+    return RemotePrefill(slots, lens, np.asarray(latency, dtype=float), kv, link, hop, req.isl)
 
 
 def simulate_requests(
