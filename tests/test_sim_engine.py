@@ -135,7 +135,8 @@ def test_closed_loop_agrees_with_the_analytic_policy(model, hw, conc, isl, osl):
     sim = tf.simulate(model, hw, workload="closed", isl=isl, osl=osl, concurrency=conc, requests=40 * conc,
                       prefix_cache=False)  # fmt: skip
     d = sim.deployment
-    p = tf.predict(model, hw, isl=isl, osl=osl, concurrency=conc, tp=d["tp"], pp=d["pp"], ep=d["ep"])
+    p = tf.predict(model, hw, isl=isl, osl=osl, concurrency=conc, tp=d["tp"], pp=d["pp"], ep=d["ep"],
+                   dp=d["dp"])  # fmt: skip
     steady = sim.summary["steady_state"]
     assert steady["total_tok_s_per_chip"] == pytest.approx(p.total_tok_s_per_chip, rel=0.05)
     assert sim.summary["tpot_s"]["mean"] == pytest.approx(p.tpot_s, rel=0.05)

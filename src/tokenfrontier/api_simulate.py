@@ -107,6 +107,7 @@ def simulate(
     seed: int = 0,
     requests_out: str | Path | None = None,
     catalog: Catalog | None = None,
+    dp: int | None = None,
 ) -> Simulation:
     """Simulate ``workload`` request by request on one deployment (or ``replicas`` copies).
 
@@ -121,7 +122,7 @@ def simulate(
     requests finish, written atomically, instead of keeping it in memory: memory then grows with
     the requests in flight, not with the requests simulated, and the summary's percentiles come
     from a quantile sketch (within 0.5%; exact up to 16,384 requests). ``columns`` then reads
-    the file back when asked.
+    the file back when asked. ``dp`` pins attention data-parallel ranks per TP group (MoE models).
     """
     import numpy as np
 
@@ -167,7 +168,7 @@ def simulate(
     try:
         timeline_rows, facts = simulate_requests(scen, req, cfg, sink, tp=tp, pp=pp, ep=ep, spec=spec,
                                                  pool=pool,
-                                                 prefill_workers=workers, prof=prof)  # fmt: skip
+                                                 prefill_workers=workers, prof=prof, dp=dp)  # fmt: skip
     except BaseException:
         if isinstance(sink, FileSink):
             sink.abort()
@@ -195,7 +196,7 @@ def simulate(
                      f"per-request table is in {requests_out}")  # fmt: skip
     if summary["rejected"]:
         notes.append(f"{summary['rejected']} request(s) need more KV than one engine holds and were rejected")
-    deployment: dict[str, Any] = {k: facts[k] for k in ("tp", "pp", "ep", "replicas", "max_batch")}
+    deployment: dict[str, Any] = {k: facts[k] for k in ("tp", "pp", "ep", "dp", "replicas", "max_batch")}
     if pool is not None:
         deployment["prefill"] = {"hardware": pool.scenario.system.id, "tp": pool.tp, "pp": pool.pp,
                                  "workers_per_replica": workers,
@@ -313,12 +314,12 @@ def server_search(
         # the search varies the load, not the machine
         from .api_performance import predict
 
-        keys = ("weights", "kv_dtype", "framework", "spec_decode", "catalog", "tp", "pp", "ep")
+        keys = ("weights", "kv_dtype", "framework", "spec_decode", "catalog", "tp", "pp", "ep", "dp")
         pick = predict(model, on, isl=isl, osl=osl, concurrency=64, policy="queued",
-                       **{k: options[k] for k in keys if k in options})  # fmt: skip
+                       **{"dp": 1, **{k: options[k] for k in keys if k in options}})  # fmt: skip
         if pick.feasible:
             d = pick.deployment
-            options = {**options, "tp": d["tp"], "pp": d["pp"], "ep": d["ep"]}
+            options = {**options, "tp": d["tp"], "pp": d["pp"], "ep": d["ep"], "dp": d["dp"]}
 
     def meets(qps: float) -> tuple[bool, Any]:
         sim = simulate(model, on, workload="poisson", isl=isl, osl=osl, qps=qps, requests=requests, **options)

@@ -63,7 +63,10 @@ def level_of(profile: Profile, chip: Chip) -> str:
 def bounds(
     level: str, metric: str, value: float, table: dict[str, Any] | None = None
 ) -> tuple[float, float] | None:
-    """The 80% interval of a predicted ``value`` of ``metric`` at ``level`` (None if unknown)."""
+    """The 80% interval of a predicted ``value`` of ``metric`` at ``level`` (None if unknown).
+
+    The interval always contains ``value``: a level whose residuals all lean one way (q10 > 0 or
+    q90 < 0) is widened to the prediction itself rather than excluding it."""
     table = load_intervals() if table is None else table
     chain = (
         (level, "default")
@@ -73,6 +76,6 @@ def bounds(
     for key in chain:
         entry = table.get(key, {}).get(metric)
         if entry and entry.get("n", 0) >= MIN_ROWS:
-            q10, q90 = float(entry["q10"]), float(entry["q90"])
+            q10, q90 = min(float(entry["q10"]), 0.0), max(float(entry["q90"]), 0.0)
             return value * math.exp(-q90), value * math.exp(-q10)
     return None

@@ -57,12 +57,13 @@ class Simulated:
                 workload=workload,
                 spec=spec,
                 pool=pool,
+                dp=deps.dp,
             )
         )
         out = {k: np.array(v, dtype=float) for k, v in out.items()}
         fits = np.broadcast_to(deps.fits, out["tpot_s"].shape)
-        tp, pp, ep, conc = (
-            np.broadcast_to(x, fits.shape) for x in (deps.tp, deps.pp, deps.ep, deps.concurrency)
+        tp, pp, ep, conc, dp = (
+            np.broadcast_to(x, fits.shape) for x in (deps.tp, deps.pp, deps.ep, deps.concurrency, deps.dp)
         )
         workers = np.broadcast_to(out.get("prefill_workers", np.ones(fits.shape)), fits.shape)
         cfg = SimConfig(prefix_cache=False, max_seqs=int(conc.max()) if conc.size else 1)
@@ -71,7 +72,7 @@ class Simulated:
             req = closed_loop(c, REQUESTS_PER_USER * c, workload.isl, workload.osl, spread=workload.spread)
             sink = MemorySink()
             _, facts = simulate_requests(scen, req, cfg, sink, tp=int(tp[idx]), pp=int(pp[idx]),
-                                         ep=int(ep[idx]), spec=spec, pool=pool,
+                                         ep=int(ep[idx]), dp=int(dp[idx]), spec=spec, pool=pool,
                                          prefill_workers=int(workers[idx]))  # fmt: skip
             res = sink.columns()
             arrival, first, finish = res["arrival_s"], res["first_token_s"], res["finish_s"]

@@ -139,12 +139,19 @@ def profile(scen: Scenario, src: Source, max_context: int) -> Profile:
 
 
 def _deployment(
-    scen: Scenario, prof: Profile, tp: int | None, pp: int | None, ep: int | None, spec: SpecDecode | None
-) -> tuple[int, int, int]:
+    scen: Scenario,
+    prof: Profile,
+    tp: int | None,
+    pp: int | None,
+    ep: int | None,
+    spec: SpecDecode | None,
+    dp: int | None = None,
+) -> tuple[int, int, int, int]:
     isl, osl = int(prof.p50_isl), int(prof.p50_osl)
     w = Workload(isl, osl)
     conc = max(1, _peak_concurrency(prof))
-    p = predict_one(scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec, policy="queued")
+    p = predict_one(scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec, policy="queued",
+                    dp=dp)  # fmt: skip
     rate = _root_rate(prof)
     if rate is not None and p.feasible and not (tp and pp):
         # open loop: requests in flight = arrival rate x request time (Little's law), twice
@@ -152,14 +159,14 @@ def _deployment(
             latency = (p.ttft_s or 0.0) + (osl - 1) * (p.tpot_s or 0.0)
             conc = max(1, round(rate * latency) + 1)
             p = predict_one(
-                scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec, policy="queued"
+                scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, spec=spec, policy="queued", dp=dp
             )
     if not p.feasible:
         pins = f" at TP{tp} PP{pp}" if (tp or pp) else ""
         raise InvalidInputError(f"simulate: no deployment of {scen.arch.id} on {scen.system.id}{pins} "
                                 f"holds one request: {p.explanation}")  # fmt: skip
     d = p.deployment
-    return int(d["tp"]), int(d["pp"]), int(d["ep"])
+    return int(d["tp"]), int(d["pp"]), int(d["ep"]), int(d["dp"])
 
 
 def _root_rate(prof: Profile) -> float | None:
@@ -183,10 +190,10 @@ def _peak_concurrency(prof: Profile) -> int:
     return int(max(1, min(n_roots, round(rate * busy))))
 
 
-def _kv_room(scen: Scenario, tp: int, pp: int, ep: int, context: float) -> tuple[float, float]:
+def _kv_room(scen: Scenario, tp: int, pp: int, ep: int, context: float, dp: int = 1) -> tuple[float, float]:
     """(main-memory KV bytes, offload-tier KV bytes) of one model copy under the capacity rule,
     counted in whole-sequence KV bytes (per-stage limits folded in)."""
-    cand = candidates(scen, tp=tp, pp=pp, ep=ep)
+    cand = candidates(scen, tp=tp, pp=pp, ep=ep, dp=dp)
     fit = memory_check(scen, cand, np.array([1.0]), context)
     kv_seq = float(scen.kv_bytes(context))
     main = float(fit.main_sequences[0]) * kv_seq
@@ -225,10 +232,12 @@ def _remote(
 ) -> RemotePrefill:
     pre = pool.scenario
     lens = np.unique(np.geomspace(1.0, float(prof.max_isl) + 1, 64).round())
-    latency = total(prefill_time(pre.model, pre.hw, tp=pool.tp, pp=pool.pp, ep=pool.ep, tokens=lens))
+    latency = total(prefill_time(pre.model, pre.hw, tp=pool.tp, pp=pool.pp, ep=pool.ep, tokens=lens,
+                                 dp=pool.dp))  # fmt: skip
     link = min(scen.hw.io * tp * pp, pool.egress_bytes_per_s)
     hop = max(scen.system.hop_latency_s, pre.system.hop_latency_s)
-    return RemotePrefill(workers * pool.pp, lens, np.asarray(latency, dtype=float), link, hop)
+    slots = workers * pool.pp * pool.dp  # each attention rank of a worker prefills its own prompt
+    return RemotePrefill(slots, lens, np.asarray(latency, dtype=float), link, hop)
 
 
 def _prepared(scen: Scenario, src: Source, spec: SpecDecode | None, seed: int, replicas: int,
@@ -259,6 +268,7 @@ def simulate_requests(
     pool: PrefillPool | None = None,
     prefill_workers: int = 1,
     prof: Profile | None = None,
+    dp: int | None = None,
 ) -> tuple[list[tuple[float, int, float, int]], dict[str, float]]:
     """Run every replica in turn over the stream ``src``, handing finished rows to ``emit``;
     returns the timeline (t, running, KV bytes, waiting; replica after replica) and the
@@ -268,14 +278,16 @@ def simulate_requests(
     """
     if prof is None:
         prof = profile(scen, src, 1 << 62)
-    tp_, pp_, ep_ = _deployment(scen, prof, tp, pp, ep, spec)
+    # the engine runs one batch per replica: attention data-parallel only when asked for (its
+    # prompts then prefill at the group's rate, not on one rank)
+    tp_, pp_, ep_, dp_ = _deployment(scen, prof, tp, pp, ep, spec, dp or 1)
     max_ctx = float(prof.max_total)
     typical = float(prof.p50_total)
-    main, offload = _kv_room(scen, tp_, pp_, ep_, typical)
+    main, offload = _kv_room(scen, tp_, pp_, ep_, typical, dp_)
     per_seq_min = prof.min_kv_prompt if cfg.admission == "on-demand" else prof.min_kv_need
     max_b = int(min(cfg.max_seqs, max(1, (main + offload) // max(per_seq_min, 1.0))))
     table = StepTable.build(
-        scen, tp=tp_, pp=pp_, ep=ep_, max_batch=max(max_b, 1), max_context=max_ctx, spec=spec
+        scen, tp=tp_, pp=pp_, ep=ep_, max_batch=max(max_b, 1), max_context=max_ctx, spec=spec, dp=dp_
     )
     k_max = int(max_ctx // BLOCK_TOKENS) + 2
     kv_of_tokens = np.asarray(scen.kv_bytes(np.arange(k_max, dtype=float) * BLOCK_TOKENS), dtype=float)
@@ -300,7 +312,7 @@ def simulate_requests(
             busy += remote.busy_s
             moving += remote.transfer_s
     prefill_chips = pool.chips_per_worker * prefill_workers if pool is not None else 0
-    facts = {"tp": tp_, "pp": pp_, "ep": ep_, "chips_per_replica": tp_ * pp_ + prefill_chips,
+    facts = {"tp": tp_, "pp": pp_, "ep": ep_, "dp": dp_, "chips_per_replica": tp_ * pp_ + prefill_chips,
              "decode_chips_per_replica": tp_ * pp_, "prefill_chips_per_replica": prefill_chips,
              "replicas": cfg.replicas, "kv_main_bytes": main, "kv_offload_bytes": offload, "max_batch": max_b,
              "prefill_busy_s": busy, "kv_transfer_s": moving}  # fmt: skip

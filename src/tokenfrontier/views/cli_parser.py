@@ -124,11 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on", required=True, metavar="HW", help="chip (then --tp counts chips) or system")
     _serving_opts(p)
     _deployment_opts(p)
+    p.add_argument("--dp", type=int, metavar="N", help=_DP_HELP)
 
     p = sub.add_parser("frontier", parents=[common], help="Pareto frontier over hardware")
     p.add_argument("model", help="catalog model id or path to a config.json")
     p.add_argument("--on", required=True, metavar="HW1,HW2", help="comma-separated hardware ids")
     _serving_opts(p)
+    p.add_argument("--dp", type=int, metavar="N", help=_DP_HELP)
     p.add_argument("--weights", nargs="+", default=["native"], choices=WEIGHTS, help="quantizations to sweep")
     p.add_argument("--spec-decode", nargs="+", metavar="SPEC", help="also sweep these drafts")
     p.add_argument("--all", action="store_true", help="every feasible point, not only Pareto")
@@ -271,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DP_HELP = "attention data-parallel ranks per TP group (MoE; experts over all chips, EP = TP)"
 PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculator", "phase", "deal", "ramp",
            "sweep")  # fmt: skip
 
@@ -458,6 +461,7 @@ def _simulate_opts(p: argparse.ArgumentParser) -> None:
     d.add_argument("--tp", type=int, help="tensor-parallel chips per stage")
     d.add_argument("--ep", type=int, help="expert-parallel degree inside the TP group")
     d.add_argument("--pp", type=int, help="pipeline stages")
+    d.add_argument("--dp", type=int, metavar="N", help=_DP_HELP)
     d.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
     d.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
     d.add_argument("--framework", metavar="NAME", help="serving stack (vllm, sglang, trt, ...)")

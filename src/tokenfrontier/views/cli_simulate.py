@@ -107,7 +107,7 @@ def _ms(value: float | None, option: str) -> float | None:
 
 def _options(args: argparse.Namespace, cat: Catalog | None) -> dict[str, Any]:
     """Deployment, scheduling and caching options shared by a simulation and a search."""
-    for option, v in (("--tp", args.tp), ("--ep", args.ep), ("--pp", args.pp)):
+    for option, v in (("--tp", args.tp), ("--ep", args.ep), ("--pp", args.pp), ("--dp", args.dp)):
         if v is not None and v < 1:
             raise InvalidInputError(f"{option} must be >= 1, got {v}")
     for option, v in (("--token-budget", args.token_budget), ("--max-seqs", args.max_seqs),
@@ -125,6 +125,7 @@ def _options(args: argparse.Namespace, cat: Catalog | None) -> dict[str, Any]:
         tp=args.tp,
         ep=args.ep,
         pp=args.pp,
+        dp=args.dp,
         weights=args.weights,
         kv_dtype=args.kv_dtype,
         framework=args.framework,
