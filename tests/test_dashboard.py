@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest  # a [test] dependency: missing, this m
 
 from tokenfrontier.views.dashboard import APP
 
-PAGES = ("Calculator", "Frontier", "Simulate", "Roofline", "Economics", "Catalog")
+PAGES = ("Calculator", "Frontier", "Simulate", "Plan", "Roofline", "Economics", "Catalog", "Design")
 
 
 def app(**query: str) -> AppTest:
@@ -121,3 +121,28 @@ def test_simulate_bundled_trace():
 def test_bad_url_parameters_show_a_message_never_a_traceback(query, needle):
     at = app(**query)  # app() asserts there is no exception
     assert any(needle in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_plan_page_ranks_fleets_and_follows_the_slo():
+    at = app(page="Plan", pmodel="llama-3.1-8b", phws="dgx-h100,hgx-b200", qps="4", pisl="1000", posl="100")
+    frame = at.dataframe[0].value
+    assert list(frame["rank"]) == sorted(frame["rank"]) and len(frame) == 2
+    first = float(at.metric[1].value.replace(",", ""))
+    at.number_input(key="w_ptpot").set_value(5.0).run()  # a tighter TPOT never costs less
+    assert not at.exception
+    second = float(at.metric[1].value.replace(",", "")) if at.metric else float("inf")
+    assert second >= first
+
+
+def test_plan_page_bad_input_shows_message():
+    at = app(page="Plan", pisl="lots")
+    assert at.error and "token count" in at.error[0].value
+
+
+def test_design_page_derives_an_entry():
+    at = app(page="Design", node="n3e", dgb="1000", dtb="100", dmodel="llama-3.1-70b")
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["dense BF16"] == "25.0 PFLOP/s" and shown["sram (weights)"] == "44 GB"
+    assert list(at.dataframe[1].value["hardware"]) == ["cs-3", "cs-3-design"]
+    bad = app(page="Design", sram="0.99")  # a 0.99 SRAM share leaves 1% of the area for logic
+    assert not bad.exception

@@ -145,7 +145,7 @@ def test_agentic_mix_shares():
     assert spend["cache_read"] / total == pytest.approx(0.558, abs=1e-3)
     assert spend["output"] / total == pytest.approx(0.141, abs=1e-3)
     c = tf.cost("gpt-oss-120b", "cs-3", isl=1024, osl=256, concurrency=8, mix="agentic",
-                cache_read_multiple=20)  # fmt: skip
+                cache_read_multiple=20, method="card-multiple")  # fmt: skip
     assert c.usd_per_mtok_by_type["output"] == pytest.approx(20 * c.usd_per_mtok_by_type["input"])
     assert sum(c.spend_share_by_type.values()) == pytest.approx(1.0)
     assert c.gross_margin is not None

@@ -19,7 +19,7 @@ PACKAGE_DIR = Path(tokenfrontier.__file__).parent
 ROOT = Path(__file__).resolve().parents[1]
 #: A Streamlit script: importing it runs the whole app (tests/test_dashboard.py covers it).
 NOT_IMPORTABLE = {"tokenfrontier.views.dashboard.app"}
-CALLABLE_MODULES = ("footprint", "frontier", "predict", "reproduce", "roofline")
+CALLABLE_MODULES = ("design", "footprint", "frontier", "plan", "predict", "reproduce", "roofline")
 
 
 def _module_name(path: Path) -> str:

@@ -101,7 +101,7 @@ def test_simulate_summary_carries_the_interval_predict_reports():
         assert s[f"{key}_low"] < s[key] < s[f"{key}_high"]
         # the same multiplicative interval as predict's
         assert s[f"{key}_high"] / s[key] == pytest.approx(p.intervals[key][1] / getattr(p, key))
-    for key in ("ttft_s", "tpot_s", "tok_s_per_user"):
+    for key in ("ttft_s", "tpot_s", "itl_s"):
         assert s[f"{key}_low"]["p50"] < s[key]["p50"] < s[f"{key}_high"]["p50"]
     assert "80% interval" in str(sim) and "(level hopper-vllm)" in str(sim)
     # open-loop arrivals: tok/s per chip is the offered load, only latencies get an interval

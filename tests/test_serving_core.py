@@ -206,8 +206,10 @@ def test_queued_equals_closed_loop_where_everything_fits(pair, isl, osl, conc):
         np.testing.assert_allclose(a.metrics[key][fits, 0], b.metrics[key][fits, 0], rtol=1e-12)
     # a stage never prefills more than it can: request rate x per-stage prefill work <= 1
     m = a.metrics
-    pf = prefill_time(scen.model, scen.hw, tp=a.cand.tp, pp=1, ep=a.cand.ep, tokens=w.isl_mean)
-    work = (total(pf) - pf["overhead"] - pf["latency"]) / a.cand.pp
+    pf = prefill_time(scen.model, scen.hw, tp=a.cand.tp, pp=1, ep=a.cand.ep, tokens=w.isl_mean,
+                      dp=a.cand.dp)  # fmt: skip
+    # dp attention ranks prefill dp prompts at once: a prompt's share of the work is 1/dp
+    work = (total(pf) - pf["overhead"] - pf["latency"]) / a.cand.dp / a.cand.pp
     assert np.all(m["request_rate"][:, 0] * work <= 1 + 1e-9)
 
 
@@ -260,8 +262,8 @@ def test_kvss_link_binds_when_kv_lives_off_the_wafer():
 def test_predict_explain_names_the_capacity_rule_and_the_fallback(capsys):
     from tokenfrontier.views.cli import main
 
-    assert main(["predict", "gpt-oss-120b", "--on", "b200", "--isl", "1k", "--osl", "1k", "--framework", "vllm",
-                 "--explain"]) == 0  # fmt: skip
+    args = ["predict", "gpt-oss-120b", "--on", "b200", "--isl", "1k", "--osl", "1k"]
+    assert main([*args, "--framework", "vllm", "--explain"]) == 0
     out = capsys.readouterr().out
     assert "capacity rule: weights + KV may fill 90% (catalog)" in out
     assert "profile hopper-vllm (the same stack fitted on another family)" in out

@@ -4,6 +4,8 @@ agreement with the analytic closed-loop policy."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,8 +14,9 @@ from hypothesis import strategies as st
 import tokenfrontier as tf
 from tokenfrontier.errors import InvalidInputError
 from tokenfrontier.sim.cache import CacheTier, PrefixCache
-from tokenfrontier.sim.engine import EngineConfig, EngineOutput, run_engine
+from tokenfrontier.sim.engine import EngineConfig, Prepared, run_engine
 from tokenfrontier.sim.steptable import StepTable
+from tokenfrontier.sim.stream import MemorySink
 from tokenfrontier.sim.workload import Requests, closed_loop, open_loop
 
 STEP = 1 / 64  # decode step, seconds
@@ -37,15 +40,24 @@ def _requests(arrivals, isl, osl, session=None) -> Requests:
     )  # fmt: skip
 
 
-def _run(req: Requests, policy: str = "chunked-mixed", pp: int = 1, cache=None, kv_cap=1e12) -> EngineOutput:
-    n = len(req)
-    out = EngineOutput.empty(n)
+def _run(
+    req: Requests, policy: str = "chunked-mixed", pp: int = 1, cache=None, kv_cap=1e12
+) -> SimpleNamespace:
     cfg = EngineConfig(policy=policy, token_budget=8192, max_seqs=8, kv_capacity_bytes=kv_cap,
                        offload_capacity_bytes=0.0, link_bytes_per_s=1e9)  # fmt: skip
-    next_of = np.full(n, -1, dtype=np.int64)
-    run_engine(0, np.arange(n), req, _table(pp=pp), cfg, np.full(n, 1.0), np.arange(4096) * 1.0, None, cache,
-               (req.osl - 1).astype(np.int64), out, next_of)  # fmt: skip
-    return out
+    chunks = (Prepared(c, np.full(len(c), 1.0), np.full(len(c), 1.0), (c.osl - 1).astype(np.int64),
+                       np.ones(len(c), dtype=bool)) for c in req.chunks())  # fmt: skip
+    sink = MemorySink()
+    run_engine(0, chunks, _table(pp=pp), cfg, np.arange(4096) * 1.0, cache, sink)
+    cols = sink.columns()
+    return SimpleNamespace(
+        arrival=cols["arrival_s"],
+        first_token=cols["first_token_s"],
+        finish=cols["finish_s"],
+        cached_tokens=cols["cached_tokens"],
+        hit_tier=cols["hit_tier"],
+        reload_s=cols["reload_s"],
+    )
 
 
 def test_two_requests_at_once():
@@ -123,7 +135,8 @@ def test_closed_loop_agrees_with_the_analytic_policy(model, hw, conc, isl, osl):
     sim = tf.simulate(model, hw, workload="closed", isl=isl, osl=osl, concurrency=conc, requests=40 * conc,
                       prefix_cache=False)  # fmt: skip
     d = sim.deployment
-    p = tf.predict(model, hw, isl=isl, osl=osl, concurrency=conc, tp=d["tp"], pp=d["pp"], ep=d["ep"])
+    p = tf.predict(model, hw, isl=isl, osl=osl, concurrency=conc, tp=d["tp"], pp=d["pp"], ep=d["ep"],
+                   dp=d["dp"])  # fmt: skip
     steady = sim.summary["steady_state"]
     assert steady["total_tok_s_per_chip"] == pytest.approx(p.total_tok_s_per_chip, rel=0.05)
     assert sim.summary["tpot_s"]["mean"] == pytest.approx(p.tpot_s, rel=0.05)

@@ -17,18 +17,22 @@ if TYPE_CHECKING:  # what type checkers see; at run time the names resolve on fi
     from .api import (
         calibrate,
         deploy,
+        design,
         footprint,
         frontier,
         gemm,
         get_model,
         get_system,
         hardware,
+        load_sweep,
         models,
+        plan,
         predict,
         reproduce,
         roofline,
         server_search,
         simulate,
+        sweep_grid,
         validate,
     )
     from .economics.api import calculator, cost, deal, fleet, phase, tco
@@ -41,6 +45,7 @@ __all__ = [
     "cost",
     "deal",
     "deploy",
+    "design",
     "fleet",
     "footprint",
     "frontier",
@@ -48,18 +53,21 @@ __all__ = [
     "get_model",
     "get_system",
     "hardware",
+    "load_sweep",
     "models",
     "phase",
+    "plan",
     "predict",
     "reproduce",
     "roofline",
     "server_search",
     "simulate",
+    "sweep_grid",
     "tco",
     "validate",
 ]
 #: API names that are also modules of this package (callable modules).
-CALLABLE_MODULES = frozenset({"footprint", "frontier", "predict", "reproduce", "roofline"})
+CALLABLE_MODULES = frozenset({"design", "footprint", "frontier", "plan", "predict", "reproduce", "roofline"})
 ECONOMICS = frozenset({"calculator", "cost", "deal", "fleet", "phase", "tco"})
 
 

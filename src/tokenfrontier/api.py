@@ -12,12 +12,15 @@ from collections.abc import Iterable
 
 # performance functions live in api_performance; re-exported so ``tokenfrontier.api`` is complete
 from .api_performance import calibrate, frontier, predict, validate
+from .api_plan import plan
 from .api_simulate import server_search, simulate
 from .arch import ModelArch
 from .catalog import Catalog
+from .design import design
 from .errors import InvalidInputError
 from .footprint import KV_DTYPES, WEIGHT_DTYPES, Footprint, param_counts
 from .footprint import footprint as _footprint
+from .grid import load_sweep, sweep_grid
 from .placement import Deployment
 from .placement import deploy as _deploy
 from .reproduce import Reproduction
@@ -32,18 +35,22 @@ from .units import parse_context
 __all__ = [
     "calibrate",
     "deploy",
+    "design",
     "footprint",
     "frontier",
     "gemm",
     "get_model",
     "get_system",
     "hardware",
+    "load_sweep",
     "models",
+    "plan",
     "predict",
     "reproduce",
     "roofline",
     "server_search",
     "simulate",
+    "sweep_grid",
     "validate",
 ]
 
@@ -114,7 +121,17 @@ def gemm(
 
 def reproduce(catalog: Catalog | None = None) -> Reproduction:
     """SPEC's published tables beside ours, every disagreement explained."""
-    return _reproduce(catalog_or_default(catalog))
+    import dataclasses
+
+    from .economics.contracts import audit_contracts, read_contracts
+    from .economics.deal_analysis import published_ebit_check
+
+    cat = catalog_or_default(catalog)
+    return dataclasses.replace(
+        _reproduce(cat),
+        contracts=tuple(audit_contracts(read_contracts())),
+        deal_ebit=tuple(published_ebit_check(cat)),
+    )
 
 
 def models(catalog: Catalog | None = None) -> Table:

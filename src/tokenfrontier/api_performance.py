@@ -95,11 +95,15 @@ def predict(
     spread: float = 1.0,
     policy: str = "closed-loop",
     catalog: Catalog | None = None,
+    dp: int | None = None,
 ) -> Prediction:
     """TTFT, TPOT, tok/s/user and tok/s/chip of one deployment (or the fastest feasible one).
 
     ``prefill_on`` moves prefill to a pool on other hardware (``prefill_workers`` workers of
     ``prefill_tp`` chips; sized to keep up with ``decode_workers`` decode copies when omitted).
+    ``dp`` pins attention data-parallel ranks per TP group (MoE models: the routed experts
+    over all ``tp`` chips, each rank its own sequences' KV); default: plain TP and attention DP
+    are both considered.
     """
     from .predict import predict_one
     from .scenario import build_scenario
@@ -108,7 +112,7 @@ def predict(
 
     check_choice(weights, WEIGHT_DTYPES, "weights dtype")
     check_choice(kv_dtype, KV_DTYPES, "KV dtype")
-    for name, v in (("tp", tp), ("ep", ep), ("pp", pp), ("systems", systems),
+    for name, v in (("tp", tp), ("ep", ep), ("pp", pp), ("systems", systems), ("dp", dp),
                     ("prefill_tp", prefill_tp), ("prefill_workers", prefill_workers)):  # fmt: skip
         if v is not None:
             parse_positive_int(v, name, limit=100_000)
@@ -145,6 +149,7 @@ def predict(
         spec=spec_decode_of(spec_decode, catalog, weights, kv_dtype, arch),
         pool=pool,
         policy=policy,
+        dp=dp,
     )
 
 
@@ -169,9 +174,16 @@ def frontier(
     policy: str = "closed-loop",
     rental: bool = False,
     preset: str | None = None,
+    per: str | None = None,
     catalog: Catalog | None = None,
+    dp: int | None = None,
 ) -> Frontier:
-    """Pareto frontier of tok/s/chip vs tok/s/user over hardware x deployment x concurrency."""
+    """Pareto frontier of tok/s/chip vs tok/s/user over hardware x deployment x concurrency.
+
+    ``per`` shows throughput per ``chip``, ``system``, ``kw`` (all-in power) or ``usd-hour``
+    ($/hour at the TCO preset, or rental); default: per $/hour when SRAM machines and GPUs are
+    compared, else per chip. Every record carries all of them (``tok_s_per_system``,
+    ``tok_s_per_kw``, ``tok_s_per_usd_hour``). ``dp`` pins the attention data-parallel degree."""
     from .frontier import CONCURRENCIES
     from .frontier import frontier as _frontier
 
@@ -197,12 +209,18 @@ def frontier(
         pareto=pareto,
         policy=policy,
         profiles=catalog_profiles(catalog),
+        dp=dp,
     )
-    from .economics.frontier_cost import price_points
+    from .economics.frontier_cost import WorkInputs, normalise, price_points
 
+    if per is not None:
+        check_choice(per, ("chip", "system", "kw", "usd-hour"), "--per")
+    wl = _workload(isl, osl, spread)
+    work = WorkInputs(arch, wl.isl_mean, wl.osl_mean, kv_dtype, framework, catalog_profiles(catalog))
     notes = price_points(result.records, {s.id: s for s in systems}, rental=rental, preset=preset,
-                         catalog=catalog)  # fmt: skip
+                         catalog=catalog, work=work)  # fmt: skip
     result.extra["pricing_notes"] = notes
+    normalise(result, per, systems, rental=rental)
     return result
 
 

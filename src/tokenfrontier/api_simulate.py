@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .arch import ModelArch
@@ -14,8 +15,10 @@ from .specs import System
 from .units import parse_context, parse_positive_int
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .sim.results import Simulation
-    from .sim.workload import Requests
+    from .sim.workload import Source
 
 __all__ = ["WORKLOADS", "server_search", "simulate"]
 
@@ -23,7 +26,7 @@ WORKLOADS = ("closed", "poisson", "gamma", "trace", "agentic")
 
 
 def _requests(
-    workload: str | Requests,
+    workload: str | Source,
     *,
     max_context: int,
     isl: int | str | None,
@@ -35,7 +38,8 @@ def _requests(
     burstiness: float,
     trace: str | None,
     seed: int,
-) -> Requests:
+) -> Source:
+    """The request stream (generated or read lazily, chunk by chunk, as the simulation runs)."""
     from .sim import workload as wl
 
     if not isinstance(workload, str):
@@ -48,30 +52,30 @@ def _requests(
             raise InvalidInputError(
                 "workload 'trace' needs --trace FILE (CSV or JSONL) or a bundled trace name"
             )
-        from .sim.traces import read_trace
+        from .sim.traces import trace_source
 
-        return read_trace(trace, limit=requests)
+        return trace_source(trace, limit=requests)
     if kind == "agentic":
-        from .sim.agentic import agentic
+        from .sim.agentic import agentic_source
 
-        return agentic(requests=requests, seed=seed, max_context=max_context)
+        return agentic_source(requests=requests, seed=seed, max_context=max_context)
     if isl is None or osl is None:
         raise InvalidInputError(f"workload '{kind}' needs --isl and --osl")
     i, o = parse_context(isl, "isl"), parse_context(osl, "osl")
     if kind == "closed":
-        return wl.closed_loop(parse_positive_int(concurrency, "concurrency"), requests, i, o, spread=spread,
-                              seed=seed)  # fmt: skip
+        return wl.ClosedLoop(parse_positive_int(concurrency, "concurrency"), requests, i, o, spread=spread,
+                             seed=seed)  # fmt: skip
     if qps is None:
         raise InvalidInputError(f"workload '{kind}' needs --qps (requests per second)")
     shape = 1.0 if kind == "poisson" else burstiness
-    return wl.open_loop(qps, requests, i, o, spread=spread, burstiness=shape, seed=seed)
+    return wl.OpenLoop(qps, requests, i, o, spread=spread, burstiness=shape, seed=seed)
 
 
 def simulate(
     model: str | ModelArch,
     on: str | System,
     *,
-    workload: str | Requests = "closed",
+    workload: str | Source = "closed",
     isl: int | str | None = None,
     osl: int | str | None = None,
     concurrency: int = 1,
@@ -101,7 +105,9 @@ def simulate(
     prefill_tp: int | None = None,
     prefill_workers: int | None = None,
     seed: int = 0,
+    requests_out: str | Path | None = None,
     catalog: Catalog | None = None,
+    dp: int | None = None,
 ) -> Simulation:
     """Simulate ``workload`` request by request on one deployment (or ``replicas`` copies).
 
@@ -111,13 +117,20 @@ def simulate(
     ``predict``; see :mod:`tokenfrontier.sim.engine` for scheduling and caching. ``prefill_on``
     puts a prefill pool (``prefill_workers`` workers of ``prefill_tp`` chips per replica; sized
     by the analytic model when omitted) and the KV link in front of every decode replica.
+
+    ``requests_out`` (a .parquet or .csv path) streams the per-request table to that file as
+    requests finish, written atomically, instead of keeping it in memory: memory then grows with
+    the requests in flight, not with the requests simulated, and the summary's percentiles come
+    from a quantile sketch (within 0.5%; exact up to 16,384 requests). ``columns`` then reads
+    the file back when asked. ``dp`` pins attention data-parallel ranks per TP group (MoE models).
     """
     import numpy as np
 
     from .api_performance import catalog_profiles, spec_decode_of
     from .scenario import build_scenario
     from .sim.results import Simulation, summarize
-    from .sim.run import SimConfig, simulate_requests
+    from .sim.run import SimConfig, profile, simulate_requests
+    from .sim.stream import RELATIVE_ERROR, FileColumns, FileSink, MemorySink, StreamSummary
 
     check_choice(weights, WEIGHT_DTYPES, "weights dtype")
     check_choice(kv_dtype, KV_DTYPES, "KV dtype")
@@ -137,45 +150,53 @@ def simulate(
                     replicas=int(replicas), prefix_cache=prefix_cache, host_cache_bytes=host_cache_gb * 1e9,
                     seed=seed, admission=admission, preemption=preemption)  # fmt: skip
     spec = spec_decode_of(spec_decode, catalog, weights, kv_dtype, arch)
+    if requests_out is not None:
+        _check_table_path(requests_out)
+    prof = profile(scen, req, arch.max_context)
     pool, workers = None, 1
     if prefill_on is not None:
-        pool, workers = _pool(scen, req, prefill_on, prefill_tp, prefill_workers, tp, pp, ep, catalog)
-    out, facts = simulate_requests(scen, req, cfg, tp=tp, pp=pp, ep=ep, spec=spec, pool=pool,
-                                   prefill_workers=workers)  # fmt: skip
-    osl_arr = req.osl.astype(float)
-    cols = {
-        "arrival_s": out.arrival,
-        "admitted_s": out.admitted,
-        "first_token_s": out.first_token,
-        "finish_s": out.finish,
-        "ttft_s": out.first_token - out.arrival,
-        "tpot_s": np.where(osl_arr > 1, (out.finish - out.first_token) / np.maximum(osl_arr - 1, 1), np.nan),
-        "e2e_s": out.finish - out.arrival,
-        "input_tokens": req.isl,
-        "output_tokens": req.osl,
-        "cached_tokens": out.cached_tokens,
-        "hit_tier": out.hit_tier,
-        "reload_s": out.reload_s,
-        "session": req.session,
-        "replica": out.engine,
-        "rejected": out.rejected,
-        "preemptions": out.preemptions,
-    }
+        pool, workers = _pool(scen, prof, prefill_on, prefill_tp, prefill_workers, tp, pp, ep, catalog)
     tiers = ["device"] + (["host"] if host_cache_gb > 0 else []) + [t.name for t in system.offload]
+    tier_names = tuple(tiers) if prefix_cache else ()
+    sink: MemorySink | FileSink
+    if requests_out is not None:
+        acc = StreamSummary()
+        acc.track_slo(slo_ttft_s, slo_tpot_s)
+        sink = FileSink(requests_out, acc)
+    else:
+        sink = MemorySink()
+    try:
+        timeline_rows, facts = simulate_requests(scen, req, cfg, sink, tp=tp, pp=pp, ep=ep, spec=spec,
+                                                 pool=pool,
+                                                 prefill_workers=workers, prof=prof, dp=dp)  # fmt: skip
+    except BaseException:
+        if isinstance(sink, FileSink):
+            sink.abort()
+        raise
     chips = int(facts["chips_per_replica"] * cfg.replicas)
-    summary = summarize(cols, chips, tuple(tiers) if prefix_cache else (), slo_ttft_s, slo_tpot_s)
-    summary["kv"] = _kv_summary(out.timeline, facts)
-    tl = np.array(out.timeline, dtype=float).reshape(-1, 4)
+    cols: Mapping[str, Any]
+    if isinstance(sink, FileSink):
+        path = sink.close()
+        summary = acc.summary(chips, tier_names, slo_ttft_s, slo_tpot_s)
+        cols = FileColumns(path)
+    else:
+        cols = sink.columns()
+        summary = summarize(cols, chips, tier_names, slo_ttft_s, slo_tpot_s)
+    summary["kv"] = _kv_summary(timeline_rows, facts)
+    tl = np.array(timeline_rows, dtype=float).reshape(-1, 4)
     timeline = {"t_s": tl[:, 0], "running": tl[:, 1], "kv_bytes": tl[:, 2], "waiting": tl[:, 3]}
     notes = []
-    longest = int((req.isl + req.osl).max())
+    longest = prof.max_total
     if longest > arch.max_context:
-        over = int(((req.isl + req.osl) > arch.max_context).sum())
+        over = prof.over_context
         notes.append(f"{over:,} request(s) exceed {arch.id}'s context window of {arch.max_context:,} "
                      f"tokens (longest {longest:,})")  # fmt: skip
+    if requests_out is not None and summary["requests"] > acc.exact_limit:
+        notes.append(f"percentiles from a quantile sketch (within {RELATIVE_ERROR:.1%} of exact); the "
+                     f"per-request table is in {requests_out}")  # fmt: skip
     if summary["rejected"]:
         notes.append(f"{summary['rejected']} request(s) need more KV than one engine holds and were rejected")
-    deployment: dict[str, Any] = {k: facts[k] for k in ("tp", "pp", "ep", "replicas", "max_batch")}
+    deployment: dict[str, Any] = {k: facts[k] for k in ("tp", "pp", "ep", "dp", "replicas", "max_batch")}
     if pool is not None:
         deployment["prefill"] = {"hardware": pool.scenario.system.id, "tp": pool.tp, "pp": pool.pp,
                                  "workers_per_replica": workers,
@@ -188,19 +209,39 @@ def simulate(
     deployment |= {"kv_main_bytes": facts["kv_main_bytes"], "kv_offload_bytes": facts["kv_offload_bytes"]}
     # 80% intervals of the level predict reports for this deployment's profile (tokenfrontier.intervals)
     from .intervals import level_of, summary_intervals
+    from .sim.workload import ClosedLoop, Requests
 
     level = "disaggregated" if pool is not None else level_of(scen.profile, system.chip)
-    paced = bool((req.arrival_s[req.follows < 0] == 0).all())  # no root arrives later: closed loop
+    # closed loop (no root arrives after t = 0): the deployment, not the arrivals, sets the throughput
+    paced = isinstance(req, ClosedLoop) or (
+        isinstance(req, Requests) and bool((req.arrival_s[req.follows < 0] == 0).all())
+    )
     summary = summary_intervals(summary, level, throughput=paced)
     return Simulation(
         model=arch.id, hardware=system.id, workload=req.name, deployment=deployment, scheduling=scheduling,
         seed=seed, chips=chips, summary=summary, columns=cols, timeline=timeline, notes=tuple(notes),
+        requests_file=str(requests_out) if requests_out is not None else None,
     )  # fmt: skip
+
+
+def _check_table_path(path: str | Path) -> None:
+    """A per-request table path fails before the run, not after it."""
+    from pathlib import Path
+
+    from .sim.stream import TABLE_FORMATS
+
+    p = Path(path)
+    if p.suffix not in TABLE_FORMATS:
+        raise InvalidInputError(
+            f"requests_out {p}: unknown format '{p.suffix}'; use {' or '.join(TABLE_FORMATS)}"
+        )
+    if not p.parent.exists():
+        raise InvalidInputError(f"requests_out {p}: folder {p.parent} does not exist")
 
 
 def _pool(
     scen: Any,
-    req: Any,
+    prof: Any,
     prefill_on: Any,
     prefill_tp: int | None,
     workers: int | None,
@@ -210,7 +251,6 @@ def _pool(
     catalog: Catalog | None,
 ) -> tuple[Any, int]:
     """The prefill pool and its workers per replica (the analytic sizing when not given)."""
-    import numpy as np
 
     from .predict import predict_one
     from .scenario import build_scenario
@@ -219,12 +259,12 @@ def _pool(
 
     pre = build_scenario(scen.arch, get_system(prefill_on, catalog), weights=scen.weights,
                          kv_dtype=scen.kv_dtype)  # fmt: skip
-    w = Workload(int(np.median(req.isl)), int(np.median(req.osl)))
+    w = Workload(int(prof.p50_isl), int(prof.p50_osl))
     if workers is not None:
         parse_positive_int(workers, "prefill_workers", limit=100_000)
         return build_pool(pre, w, tp=prefill_tp, workers=workers), int(workers)
     pool = build_pool(pre, w, tp=prefill_tp)
-    conc = max(1, int((req.follows < 0).sum()) if (req.follows >= 0).any() else 64)
+    conc = max(1, prof.roots if prof.followers else 64)
     p = predict_one(scen, workload=w, concurrency=conc, tp=tp, pp=pp, ep=ep, pool=pool)
     sized = int(p.pools[1]["workers"]) if p.feasible and len(p.pools) > 1 else 1
     return build_pool(pre, w, tp=prefill_tp, workers=sized), sized
@@ -284,12 +324,12 @@ def server_search(
         # the search varies the load, not the machine
         from .api_performance import predict
 
-        keys = ("weights", "kv_dtype", "framework", "spec_decode", "catalog", "tp", "pp", "ep")
+        keys = ("weights", "kv_dtype", "framework", "spec_decode", "catalog", "tp", "pp", "ep", "dp")
         pick = predict(model, on, isl=isl, osl=osl, concurrency=64, policy="queued",
-                       **{k: options[k] for k in keys if k in options})  # fmt: skip
+                       **{"dp": 1, **{k: options[k] for k in keys if k in options}})  # fmt: skip
         if pick.feasible:
             d = pick.deployment
-            options = {**options, "tp": d["tp"], "pp": d["pp"], "ep": d["ep"]}
+            options = {**options, "tp": d["tp"], "pp": d["pp"], "ep": d["ep"], "dp": d["dp"]}
 
     def meets(qps: float) -> tuple[bool, Any]:
         sim = simulate(model, on, workload="poisson", isl=isl, osl=osl, qps=qps, requests=requests, **options)

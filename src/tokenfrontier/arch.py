@@ -54,6 +54,8 @@ class Layer:
     top_k: int
     mtp: bool = False
     latent_kv: bool = False  # MLA: one compressed latent per token instead of K and V
+    n_heads: int = 0  # attention (query) heads; 0 = unknown
+    kv_heads: int = 0  # distinct KV heads a TP group can shard KV by (MLA, V4: 1); 0 = unknown
 
     @property
     def ffn_params(self) -> int:
@@ -387,6 +389,8 @@ def _gqa_attention(c: _Cfg, h: int, i: int) -> dict[str, Any]:
         "attn_topk": 0,
         "attn_flop_per_token": 4 * nh * hd,
         "attention_params": params,
+        "n_heads": nh,
+        "kv_heads": kvh,
     }
 
 
@@ -454,6 +458,8 @@ def _mla_attention(c: _Cfg, h: int) -> dict[str, Any]:
         "attn_flop_per_token": 2 * nh * (nope + rope + v),
         "attention_params": q + kv + nh * v * h,
         "latent_kv": True,
+        "n_heads": nh,
+        "kv_heads": 1,  # one latent shared by every head: replicated on every TP rank
     }
 
 
@@ -491,4 +497,6 @@ def _v4_attention(c: _Cfg, h: int, i: int, approx: list[str]) -> dict[str, Any]:
         "attn_topk": c.int("index_topk", default=0, minimum=0) if has_indexer else 0,
         "attn_flop_per_token": 4 * nh * hd,
         "attention_params": params,
+        "n_heads": nh,
+        "kv_heads": 1,  # single-head KV shared by every head
     }

@@ -2,7 +2,7 @@
 
 ``tokenfrontier.footprint`` is a module (``import tokenfrontier.footprint as m`` gives it), and
 ``tokenfrontier.footprint("llama-3.1-8b")`` calls :func:`tokenfrontier.api.footprint`, as the
-README's Python API shows. The same holds for ``frontier``, ``predict``, ``reproduce`` and
+README's Python API shows. The same holds for ``frontier``, ``plan``, ``predict``, ``reproduce`` and
 ``roofline``: each of those modules ends with ``CallableModule.install(__name__)``.
 """
 

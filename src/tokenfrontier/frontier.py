@@ -90,8 +90,10 @@ def frontier(
     pareto: bool = True,
     policy: str = "closed-loop",
     profiles: dict[str, Profile] | None = None,
+    dp: int | None = None,
 ) -> Frontier:
-    """Sweep and return the frontier (per hardware Pareto set when ``pareto``)."""
+    """Sweep and return the frontier (per hardware Pareto set when ``pareto``); ``dp`` pins the
+    attention data-parallel degree (default: plain TP and, for MoE models, attention DP)."""
     if not systems:
         raise InvalidInputError("frontier: give at least one hardware id")
     conc = np.asarray(concurrencies, dtype=float)
@@ -104,7 +106,7 @@ def frontier(
                                   profiles=profiles)  # fmt: skip
             level = level_of(scen.profile, system.chip)
             for spec in specs:
-                sw = sweep(scen, workload, conc, spec=spec, policy=policy)
+                sw = sweep(scen, workload, conc, spec=spec, policy=policy, dp=dp)
                 evaluated += sw.feasible.size
                 ci, bi = np.nonzero(sw.feasible)
                 blocks.append((w, spec, sw.cand, sw.metrics, ci, bi))
@@ -142,7 +144,9 @@ def _record(
     level: str = "default",
 ) -> dict[str, Any]:
     tp, pp, ep = int(cand.tp[i]), int(cand.pp[i]), int(cand.ep[i])
-    dep = f"TP{tp}" + (f" EP{ep}" if ep > 1 else "") + (f" PP{pp}" if pp > 1 else "")
+    dp = int(np.asarray(cand.dp)[i])
+    dep = f"TP{tp}" + (f" EP{ep}" if ep > 1 else "") + (f" DP{dp}" if dp > 1 else "")
+    dep += f" PP{pp}" if pp > 1 else ""
     if spec:
         dep += f" spec k={spec.k}"
     record: dict[str, Any] = {
@@ -151,6 +155,7 @@ def _record(
         "deployment": dep,
         "tp": tp,
         "ep": ep,
+        "dp": dp,
         "pp": pp,
         "spec_k": spec.k if spec else 0,
         "chips": int(res["chips"][i, j]),
@@ -162,6 +167,8 @@ def _record(
         "tpot_s": float(res["tpot_s"][i, j]),
         "interval_level": level,
     }
+    for k in ("kv", "offload", "prefill"):  # decode-step parts (per emitted token) the cost method reads
+        record[f"step_{k}_s"] = float(res[f"step_{k}_s"][i, j])
     for attr, metric in PREDICTED.items():  # 80% intervals (tokenfrontier.intervals)
         b = bounds(level, metric, float(record[attr]))
         if b is not None:

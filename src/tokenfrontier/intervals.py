@@ -120,12 +120,16 @@ def bounds(
 ) -> tuple[float, float] | None:
     """The 80% interval of a predicted ``value`` of ``metric`` at ``level`` (None if unknown):
     the level's own residual quantiles, else the next level of the chain with enough rows
-    (a profile -> ``transfer`` -> ``default``; ``unmeasured``: the envelope of all)."""
+    (a profile -> ``transfer`` -> ``default``; ``unmeasured``: the envelope of all).
+
+    The interval always contains ``value``: a level whose residuals all lean one way (q10 > 0 or
+    q90 < 0) is widened to the prediction itself rather than excluding it."""
     table = load_intervals() if table is None else table
     for key in fallback_chain(level):
         q = _quantiles(key, metric, table)
         if q is not None:
-            return value * math.exp(-q[1]), value * math.exp(-q[0])
+            q10, q90 = min(q[0], 0.0), max(q[1], 0.0)
+            return value * math.exp(-q90), value * math.exp(-q10)
     return None
 
 
@@ -171,19 +175,20 @@ def summary_intervals(
 
 
 def summary_interval_text(summary: dict[str, Any]) -> str | None:
-    """One line for a table: the 80% intervals of tok/s per chip and the P50 tok/s per user,
-    TPOT and TTFT of
-    a summary from :func:`summary_intervals` (``None`` when it has none)."""
+    """One line for a table: the 80% intervals of tok/s per chip, and of the P50 tok/s per user
+    (1 / P50 TPOT: the median request's decode speed), TPOT and TTFT of a summary from
+    :func:`summary_intervals` (``None`` when it has none)."""
     parts = []
     if "total_tok_s_per_chip_low" in summary:
         lo, hi = summary["total_tok_s_per_chip_low"], summary["total_tok_s_per_chip_high"]
         parts.append(f"total tok/s per chip {lo:,.4g}-{hi:,.4g}")
-    shown = (("tok_s_per_user", "tok/s per user", 1.0, ""), ("tpot_s", "TPOT", 1e3, " ms"),
-             ("ttft_s", "TTFT", 1e3, " ms"))  # fmt: skip
-    for key, label, scale, unit in shown:
-        lo, hi = (summary.get(f"{key}_{end}", {}).get("p50") for end in ("low", "high"))
+    lo, hi = ((summary.get(f"tpot_s_{end}") or {}).get("p50") for end in ("low", "high"))
+    if lo and hi:
+        parts.append(f"tok/s per user P50 {1 / hi:,.4g}-{1 / lo:,.4g}")
+    for key, label in (("tpot_s", "TPOT"), ("ttft_s", "TTFT")):
+        lo, hi = ((summary.get(f"{key}_{end}") or {}).get("p50") for end in ("low", "high"))
         if lo is not None and hi is not None:
-            parts.append(f"{label} P50 {lo * scale:,.4g}-{hi * scale:,.4g}{unit}")
+            parts.append(f"{label} P50 {lo * 1e3:,.4g}-{hi * 1e3:,.4g} ms")
     if not parts:
         return None
     return f"{'; '.join(parts)} (level {summary.get('interval_level', '?')})"

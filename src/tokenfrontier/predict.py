@@ -128,7 +128,9 @@ class Prediction(Result):
             rows.append(
                 (
                     "deployment",
-                    f"TP{d['tp']} EP{d['ep']} PP{d['pp']} = {d['tp'] * d['pp']} chips, "
+                    f"TP{d['tp']} EP{d['ep']}"
+                    + (f" DP{d['dp']}" if d.get("dp", 1) > 1 else "")
+                    + f" PP{d['pp']} = {d['tp'] * d['pp']} chips, "
                     f"{d['weights']} weights, {d['kv_dtype']} KV",
                 )
             )
@@ -211,10 +213,11 @@ def predict_one(
     spec: SpecDecode | None = None,
     pool: PrefillPool | None = None,
     policy: str = "closed-loop",
+    dp: int | None = None,
 ) -> Prediction:
     """Predict serving metrics; see the module docstring for the deployment choice."""
     sw = sweep(scen, workload, [concurrency], tp=tp, pp=pp, ep=ep, systems=systems, spec=spec,
-               pool=pool, policy=policy)  # fmt: skip
+               pool=pool, policy=policy, dp=dp)  # fmt: skip
     return prediction_at(sw, 0, int(choose(sw)[0]), workload=workload, concurrency=concurrency,
                          given=bool(tp or pp or systems), pool=pool)  # fmt: skip
 
@@ -266,10 +269,23 @@ def prediction_at(
             "runs those and queues the rest"
         )
     pools: list[dict[str, Any]] = []
-    tp_i, pp_i = int(cand.tp[i]), int(cand.pp[i])
+    tp_i, pp_i, dp_i = int(cand.tp[i]), int(cand.pp[i]), int(np.asarray(cand.dp)[i])
     decode_pool = {"role": "decode", "hardware": system.id, "tp": tp_i, "pp": pp_i,
-                   "ep": int(cand.ep[i]), "workers": 1, "chips": tp_i * pp_i,
+                   "ep": int(cand.ep[i]), "dp": dp_i, "workers": 1, "chips": tp_i * pp_i,
                    "concurrency_per_worker": concurrency}  # fmt: skip
+    rep = float(scen.kv_replication(tp_i, dp_i))
+    if dp_i > 1:
+        notes.append(
+            f"attention data-parallel: {dp_i} attention ranks of {tp_i // dp_i} chip(s), each with "
+            f"the dense weights and its own ~{concurrency / dp_i:,.4g} sequences' KV; routed "
+            f"experts over all {tp_i} chips (EP{tp_i}), two all-to-alls per MoE layer"
+            + (" over the scale-out network" if tp_i > scen.hw.scale_up_domain else "")
+        )
+    if rep > 1:
+        notes.append(
+            f"KV replicated {rep:g}x inside each attention rank of {tp_i // dp_i} chips "
+            f"({scen.arch.id} has {scen.model.kv_heads} KV head(s) to shard by)"
+        )
     if pool is not None:
         limit = LIMITS[int(res["limited_by"][i])]
         pre = pool.scenario.system
@@ -283,7 +299,9 @@ def prediction_at(
             decode_pool,
             {"role": "prefill", "hardware": pre.id, "tp": pool.tp, "pp": pool.pp, "ep": pool.ep,
              "workers": int(res["prefill_workers"][i]), "chips": int(res["prefill_chips"][i]),
-             "utilization": float(res["prefill_utilization"][i])},
+             "utilization": float(res["prefill_utilization"][i]),
+             "link_utilization": float(res["link_utilization"][i]),
+             "kv_transfer_s": float(res["kv_transfer_s"][i]), "limited_by": limit},
         ]  # fmt: skip
         move, remote = float(res["kv_transfer_s"][i]), float(res["remote_prefill_s"][i])
         notes.append(
@@ -304,6 +322,7 @@ def prediction_at(
         "hardware": system.id,
         "tp": tp_i,
         "ep": int(cand.ep[i]),
+        "dp": dp_i,
         "pp": pp_i,
         "systems": tp_i * pp_i / system.chips,
         "weights": scen.weights,
@@ -342,10 +361,13 @@ def _derivation(scen: Scenario, level: str, policy: str, pooled: bool) -> str:
     )  # fmt: skip
     lines = [
         f"capacity rule: {scen.capacity_rule()}; each request reserves KV for ISL + OSL",
+        scen.kv_rule(),
         f"profile {prof.id} ({how}); fallback order: exact family x stack -> same stack on another "
         "family -> the family's default -> the memory kind's default",
-        "TPOT = decode step (weights + KV reads at achievable bandwidth, compute beyond them, TP/EP "
-        "collectives, per-layer latency, pipeline hops, offload, overhead) + prefill stall of the "
+        "TPOT = decode step (weights + KV reads at achievable bandwidth: dense weights / (tp / dp) "
+        "chips, touched experts / tp, KV of batch / dp sequences x replication / (tp / dp); "
+        "compute beyond them, TP all-reduces inside an attention rank, EP all-to-alls, per-layer "
+        "latency, pipeline hops, offload, overhead) + prefill stall of the "
         "other users' prompts / pp, divided by tokens per step with speculative decoding",
         "tok/s per user = 1 / TPOT; tok/s per chip = request rate x tokens per request / chips",
         f"serving policy: {policy}"

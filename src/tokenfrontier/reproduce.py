@@ -19,6 +19,7 @@ from .footprint import kv_bytes, param_counts, weight_bytes
 from .placement import deploy
 from .results import Result, render_table
 from .roofline import gemm_intensity, ridge_point
+from .silicon import SiliconTables, silicon_tables
 
 __all__ = ["Reproduction", "reproduce"]
 
@@ -90,6 +91,10 @@ class Reproduction(Result):
     windows: tuple[dict[str, Any], ...]
     gemm: tuple[dict[str, Any], ...]
     deployments: tuple[dict[str, Any], ...]
+    silicon: SiliconTables | None = None  # SPEC §2 SRAM-by-node and shoreline tables
+    # economics audits, added by tokenfrontier.api.reproduce (economics sits above this module)
+    contracts: tuple[dict[str, Any], ...] = ()  # SPEC §5 cloud contracts: value / years
+    deal_ebit: tuple[dict[str, Any], ...] = ()  # the 750 MW deal's year-1 EBIT margins
 
     title = "published tables vs their stated methods"
 
@@ -107,6 +112,9 @@ class Reproduction(Result):
             "kv_windows": list(self.windows),
             "gemm": list(self.gemm),
             "cerebras_deployments": list(self.deployments),
+            "silicon": self.silicon.to_dict() if self.silicon else None,
+            "contracts": list(self.contracts),
+            "deal_ebit_yr1": list(self.deal_ebit),
         }
 
     def to_frame(self) -> Any:
@@ -175,6 +183,9 @@ class Reproduction(Result):
                 [(d["model"], d["served"], d["minimum"], d["note"]) for d in self.deployments],
             ),
         ]
+        if self.silicon:
+            out += ["", str(self.silicon)]
+        out += _contract_section(self.contracts, self.deal_ebit)
         return "\n".join(out)
 
 
@@ -213,6 +224,7 @@ def reproduce(catalog: Catalog) -> Reproduction:
         windows=tuple(windows),
         gemm=tuple(_gemm_rows(catalog)),
         deployments=tuple(_deployment_rows(catalog)),
+        silicon=silicon_tables(),
     )
 
 
@@ -270,6 +282,32 @@ def _deployment_rows(catalog: Catalog) -> list[dict[str, Any]]:
             )
         rows.append({"model": row["model"], "served": served, "minimum": minimum, "note": note})
     return rows
+
+
+def _contract_section(contracts: tuple[dict[str, Any], ...], ebit: tuple[dict[str, Any], ...]) -> list[str]:
+    """The economics audits (filled in by ``tokenfrontier.api.reproduce``; core stays below
+    economics)."""
+    if not contracts:
+        return []
+    tol = contracts[0]["tolerance_usd_per_year"] / 1e9
+    flagged = [c for c in contracts if not c["agrees"]]
+    lines = [
+        "",
+        "SPEC §5 cloud contracts (implied annual revenue = value / years, tolerance "
+        f"${tol:.2f}B/yr): "
+        f"{len(contracts) - len(flagged)} of {len(contracts)} rows agree",
+        render_table(("deal", "flag"), [(c["deal"], c["reason"]) for c in flagged]),
+    ]
+    if ebit:
+        lines += [
+            "",
+            "Cerebras–OpenAI year-1 EBIT margin (deal --by-year, SPEC §5 TCO inputs, before the warrant)",
+            render_table(
+                ("depreciation", "published", "ours", "agrees"),
+                [(e["convention"], f"{e['published']:.1%}", f"{e['ours']:.1%}", e["agrees"]) for e in ebit],
+            ),
+        ]
+    return lines
 
 
 # `tokenfrontier.reproduce` is this module; calling it calls the API function `tokenfrontier.api.reproduce`

@@ -6,7 +6,8 @@ architecture, the per-model step terms (:class:`~tokenfrontier.step.ModelTerms`)
 per-chip hardware terms (:class:`~tokenfrontier.step.HardwareTerms`), the weight bytes of each
 placement item (layers; the input embedding rides with the first, LM head, final norm and MTP
 with the last), the KV bytes per layer, the layer partitions into pipeline stages (computed
-once per stage count) and **one capacity rule**: weights + KV may fill
+once per stage count), the routed-expert share of each item (attention data-parallel replicates
+the rest), the KV replication rule under TP and **one capacity rule**: weights + KV may fill
 ``chip.memory_fraction`` of each chip's main memory (``usable_memory_fraction`` in the chip's
 catalog entry). Scenarios are cached: building the same one twice returns the same object.
 """
@@ -24,7 +25,7 @@ from .arch import ModelArch
 from .footprint import kv_bytes_per_layer, layer_weight_bytes
 from .profiles import Profile, resolve_profile
 from .specs import System
-from .step import HardwareTerms, ModelTerms
+from .step import HardwareTerms, ModelTerms, expert_bytes_of, kv_replication
 
 __all__ = ["Scenario", "balanced_stages", "build_scenario", "pack_layers"]
 
@@ -78,6 +79,7 @@ class Scenario:
     model: ModelTerms
     hw: HardwareTerms
     layer_bytes: Array  # weight bytes per placement item (main layers, then MTP layers)
+    layer_expert_bytes: Array  # routed-expert bytes of each item (the rest is dense)
     _stages: dict[Any, Any] = field(default_factory=dict, repr=False)  # partitions, KV per layer
 
     # -- identity -----------------------------------------------------------------------
@@ -115,6 +117,26 @@ class Scenario:
             f"weights + KV may fill {self.memory_fraction:.0%} ({stated}) of each "
             f"{chip.id} {chip.main_memory.name}: {self.capacity_per_chip / 1e9:.2f} GB of "
             f"{chip.main_memory.usable_bytes / 1e9:.2f} GB per chip"
+        )
+
+    def kv_replication(self, tp: ArrayLike, dp: ArrayLike = 1.0) -> Array:
+        """Copies of each KV byte in an attention rank of ``tp / dp`` chips (KV shards by KV
+        heads only: ranks / min(ranks, KV heads); MLA: every rank holds the whole latent)."""
+        if self.sram:  # a chip group for capacity: KV spread by tokens, not heads
+            return np.ones(np.broadcast_shapes(np.shape(tp), np.shape(dp)))
+        return kv_replication(self.model, tp, dp)
+
+    def kv_rule(self) -> str:
+        """The KV replication rule in words."""
+        if self.sram:
+            return "KV is not replicated: an SRAM stage group spreads a layer's KV over its chips"
+        kvh = self.model.kv_heads
+        what = "one shared latent (MLA)" if kvh == 1 else f"{kvh} KV heads" if kvh else "KV heads"
+        return (
+            f"KV shards by KV heads only: {self.arch.id} has {what}, so an attention rank of r "
+            f"chips keeps r / min(r, {kvh or 'heads'}) copies of every KV byte (per-chip KV = "
+            "its rank's sequences' KV / min(r, KV heads)); attention data-parallel (dp ranks of "
+            "tp / dp chips) gives each rank only its own batch / dp sequences' KV"
         )
 
     # -- weights and KV per layer ------------------------------------------------------
@@ -155,6 +177,14 @@ class Scenario:
         key = ("weights", int(n))
         if key not in self._stages:
             csum = np.concatenate([[0.0], np.cumsum(self.layer_bytes)])
+            self._stages[key] = np.diff(csum[self._bounds(n)])
+        return self._stages[key]  # type: ignore[no-any-return]
+
+    def stage_expert_bytes(self, n: int) -> Array:
+        """Routed-expert weight bytes of each of the ``n`` stages (cached)."""
+        key = ("experts", int(n))
+        if key not in self._stages:
+            csum = np.concatenate([[0.0], np.cumsum(self.layer_expert_bytes)])
             self._stages[key] = np.diff(csum[self._bounds(n)])
         return self._stages[key]  # type: ignore[no-any-return]
 
@@ -211,11 +241,16 @@ def build_scenario(
     mkey = ("model", id(arch), weights, kv_dtype, activations)
     m = _cached(mkey, (arch,), lambda: ModelTerms.build(arch, weights, kv_dtype, activations))
     items = _cached(("items", id(arch), weights), (arch,), lambda: _layer_items(arch, weights))
+    experts = _cached(
+        ("experts", id(arch), weights), (arch,),
+        lambda: np.array([expert_bytes_of(arch, layer, weights) for layer in arch.layers]),
+    )  # fmt: skip
     stages = _cached(("stages", id(arch), weights), (arch,), dict)
 
     def make() -> Scenario:
         hw = HardwareTerms.build(system, prof, m)
-        return Scenario(arch=arch, system=system, model=m, hw=hw, layer_bytes=items, _stages=stages)
+        return Scenario(arch=arch, system=system, model=m, hw=hw, layer_bytes=items,
+                        layer_expert_bytes=experts, _stages=stages)  # fmt: skip
 
     key = ("scenario", id(arch), id(system), weights, kv_dtype, activations, id(prof))
     return _cached(key, (arch, system, prof), make)  # type: ignore[no-any-return]

@@ -4,7 +4,16 @@ Terms (all seconds; arrays broadcast over configurations):
 
 - ``weights``: weight bytes actually read / (chips per stage x bandwidth x efficiency). MoE
   reads only the distinct experts the step's tokens touch: E (1 - (1 - k/E)^tokens).
-- ``kv``: KV bytes read (windows, MLA, compression, KV dtype) over the same bandwidth.
+- ``kv``: KV bytes read (windows, MLA, compression, KV dtype) over the same bandwidth. A TP
+  group shards KV by KV heads only: with fewer KV heads than attention ranks each head is
+  replicated (MLA and V4: one latent, on every rank), so a chip reads KV / min(ranks, KV heads).
+  (HBM GPUs; an SRAM machine's chip group exists for capacity and splits KV by tokens.)
+- Attention data-parallel (``dp`` > 1, MoE models): the ``tp`` chips of a stage form ``dp``
+  attention ranks of ``tp / dp`` chips; each rank holds the dense weights (attention, dense
+  FFN, shared experts, router, LM head) and the KV of its own ``batch / dp`` sequences, the
+  routed experts are spread over all ``tp`` chips (EP = tp), TP all-reduces stay inside a rank
+  and each MoE layer adds a dispatch and a combine all-to-all over the group (over scale-out
+  when the group is larger than the scale-up domain). ``dp`` = 1 is plain TP.
 - ``compute``: FLOPs / (chips x dense peak of the compute dtype x efficiency). Memory and
   compute overlap: the step pays the larger of the two. Decode-sized GEMMs (few rows per
   expert, small batch) reach a lower fraction of peak than prefill GEMMs, so the profile has
@@ -45,6 +54,8 @@ __all__ = [
     "ModelTerms",
     "compute_dtype",
     "decode_step",
+    "expert_bytes_of",
+    "kv_replication",
     "prefill_time",
     "total",
 ]
@@ -96,6 +107,8 @@ class ModelTerms:
     sqrt_active_gb: float  # sum over layers of sqrt(active bytes of the layer / 1e9)
     weight_bytes: float
     activations: str | None  # compute dtype asked for; None = chosen per chip
+    n_heads: int = 0  # attention heads (fewest over layers); 0 = unknown
+    kv_heads: int = 0  # distinct KV heads (MLA/V4: 1; fewest over layers); 0 = unknown
     _kv: dict[float, Array] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -105,7 +118,7 @@ class ModelTerms:
         per_layer, _first, last = layer_weight_bytes(arch, weights)
         main = arch.main_layers
         per_layer = per_layer[: len(main)]
-        expert_b = np.array([_expert_bytes(arch, layer, weights) for layer in main])
+        expert_b = np.array([expert_bytes_of(arch, layer, weights) for layer in main])
         active_b = np.array(
             [
                 b - e + (e / layer.n_experts * layer.top_k if layer.n_experts else 0.0)
@@ -136,6 +149,8 @@ class ModelTerms:
             sqrt_active_gb=float(np.sqrt(active_b / 1e9).sum()),
             weight_bytes=weight_bytes(arch, weights),
             activations=activations,
+            n_heads=min((layer.n_heads for layer in main if layer.n_heads), default=0),
+            kv_heads=min((layer.kv_heads for layer in main if layer.kv_heads), default=0),
         )
 
     def kv(self, context: ArrayLike) -> Array:
@@ -146,6 +161,11 @@ class ModelTerms:
                 self._kv[key] = np.asarray(kv_bytes(self.arch, key, self.kv_dtype))
             return self._kv[key]
         return np.asarray(kv_bytes(self.arch, context, self.kv_dtype))
+
+    def kv_shards(self, ranks: ArrayLike) -> Array:
+        """Distinct KV shards over ``ranks`` attention-TP chips: min(ranks, KV heads)."""
+        r = np.asarray(ranks, dtype=float)
+        return np.minimum(r, float(self.kv_heads)) if self.kv_heads else r
 
     def matmul_flops(self, tokens: ArrayLike) -> Array:
         """Weight-GEMM FLOPs of one step over ``tokens`` tokens (top-k experts per token)."""
@@ -160,7 +180,8 @@ class ModelTerms:
         return 1.0 - (1.0 - self.top_k / self.n_experts) ** t
 
 
-def _expert_bytes(arch: ModelArch, layer: Layer, weights: str) -> float:
+def expert_bytes_of(arch: ModelArch, layer: Layer, weights: str) -> float:
+    """Routed-expert weight bytes of ``layer`` (0 for a dense layer)."""
     if not layer.n_experts:
         return 0.0
     dtype = arch.native_dtypes["experts"] if weights == "native" else weights
@@ -207,6 +228,7 @@ class HardwareTerms:
     offload_bytes_per_system: float
     offload_bandwidth: float
     sram: bool
+    scale_up_domain: float = np.inf  # chips one scale-up link set joins (a bare chip: no limit)
 
     @classmethod
     def build(cls, system: System, profile: Profile, m: ModelTerms) -> HardwareTerms:
@@ -228,6 +250,7 @@ class HardwareTerms:
             offload_bytes_per_system=off_bytes,
             offload_bandwidth=off_bw,
             sram=chip.kind == "sram",
+            scale_up_domain=np.inf if system.implicit else float(system.scale_up_domain_chips),
         )
 
 
@@ -237,12 +260,27 @@ def _latency(m: ModelTerms, hw: HardwareTerms, tp: Array) -> Array:
     return m.kernels * p.kernel_latency_s + spatial
 
 
-def _comm(m: ModelTerms, hw: HardwareTerms, tokens: Array, tp: Array, ep: Array) -> tuple:
+def kv_replication(m: ModelTerms, tp: ArrayLike, dp: ArrayLike = 1.0) -> Array:
+    """Copies of each KV byte inside one attention rank of ``tp / dp`` GPUs: ranks / min(ranks,
+    KV heads) (1 when every rank holds its own KV heads; ``tp / dp`` for MLA). SRAM machines
+    spread a layer over a group of chips for capacity and keep KV unreplicated (callers skip it)."""
+    ranks = np.asarray(tp, dtype=float) / np.asarray(dp, dtype=float)
+    return ranks / m.kv_shards(ranks)
+
+
+def _comm(
+    m: ModelTerms, hw: HardwareTerms, tokens: Array, tp: Array, ep: Array, dp: Array
+) -> tuple[Array, Array]:
+    """TP all-reduces inside an attention rank of tp / dp chips on its tokens / dp tokens, and
+    the MoE dispatch + combine all-to-all over the ep chips (scale-out beyond the domain)."""
     lat = hw.profile.collective_latency_s
-    msg = tokens * m.hidden * _ACT_BYTES
-    ring = 2.0 * (tp - 1) / tp * msg / hw.scale_up
-    tp_comm = np.where(tp > 1, m.n_layers * 2 * (lat + ring), 0.0)
-    a2a = msg * max(m.top_k, 1) * (ep - 1) / ep / hw.scale_up
+    ranks = tp / dp
+    msg = tokens / dp * m.hidden * _ACT_BYTES
+    ring = 2.0 * (ranks - 1) / ranks * msg / hw.scale_up
+    tp_comm = np.where(ranks > 1, m.n_layers * 2 * (lat + ring), 0.0)
+    cross = tp > hw.scale_up_domain  # a wide-EP group spanning several scale-up domains
+    link = np.where(cross, hw.io, hw.scale_up)
+    a2a = msg * max(m.top_k, 1) * (ep - 1) / ep / link + np.where(cross, hw.hop_latency_s, 0.0)
     ep_comm = np.where((ep > 1) & (m.moe_layers > 0), m.moe_layers * 2 * (lat + a2a), 0.0)
     return tp_comm, ep_comm
 
@@ -260,21 +298,27 @@ def decode_step(
     extra_flops: ArrayLike = 0.0,
     extra_tokens: ArrayLike = 0.0,
     offload_fraction: ArrayLike = 0.0,
+    dp: ArrayLike = 1.0,
 ) -> dict[str, Array]:
     """Components of one decode step (a token's trip through every stage), in seconds.
 
     ``batch`` sequences split into ``pp`` microbatches; ``tokens_per_seq`` > 1 verifies
     speculative drafts; ``extra_flops``/``extra_tokens`` carry prefill chunks mixed into the step.
+    ``dp``: attention data-parallel ranks among the ``tp`` chips of a stage (module docstring).
     """
-    tp_, pp_, ep_ = (np.asarray(x, dtype=float) for x in (tp, pp, ep))
+    tp_, pp_, ep_, dp_ = (np.asarray(x, dtype=float) for x in (tp, pp, ep, dp))
     b = np.maximum(np.asarray(batch, dtype=float) / pp_, 1.0)
     q = np.asarray(tokens_per_seq, dtype=float)
     ctx = np.asarray(context, dtype=float)
     prof = hw.profile
     tokens = b * q + np.asarray(extra_tokens, dtype=float)
-    bw = tp_ * hw.bandwidth * prof.bandwidth_efficiency
-    w_read = m.dense_bytes + m.expert_bytes * m.distinct_fraction(tokens)
-    kv_read = b * m.kv(ctx)
+    ranks = tp_ / dp_  # chips of one attention rank
+    bw = ranks * hw.bandwidth * prof.bandwidth_efficiency
+    # a rank reads the dense weights and 1/dp of the touched experts (experts over all tp chips)
+    w_read = m.dense_bytes + m.expert_bytes * m.distinct_fraction(tokens) / dp_
+    # the busiest rank's sequences, each KV head replicated over the ranks that share it
+    rep = 1.0 if hw.sram else kv_replication(m, tp_, dp_)
+    kv_read = np.maximum(b / dp_, 1.0) * m.kv(ctx) * rep
     seq_tokens = b * q
     flops = (
         m.matmul_flops(tokens)
@@ -285,11 +329,13 @@ def decode_step(
     mem_w, mem_kv = w_read / bw, kv_read / bw
     # memory and compute overlap: charge compute only beyond the memory time
     compute_excess = np.maximum(compute - (mem_w + mem_kv), 0.0)
-    tp_comm, ep_comm = _comm(m, hw, tokens, tp_, ep_)
+    tp_comm, ep_comm = _comm(m, hw, tokens, tp_, ep_, dp_)
     hops = (pp_ - 1) * (hw.hop_latency_s + tokens * m.hidden * _ACT_BYTES / (hw.io * tp_))
     off_bw = hw.offload_bandwidth or 1.0
     offload = np.asarray(offload_fraction, dtype=float) * kv_read / off_bw
-    shape = np.broadcast_shapes(tp_.shape, pp_.shape, b.shape, ctx.shape, np.shape(offload_fraction))
+    shape = np.broadcast_shapes(
+        tp_.shape, pp_.shape, dp_.shape, b.shape, ctx.shape, np.shape(offload_fraction)
+    )
     out = {
         "weights": mem_w,
         "kv": mem_kv,
@@ -312,21 +358,36 @@ def prefill_time(
     pp: ArrayLike,
     ep: ArrayLike,
     tokens: ArrayLike,
+    dp: ArrayLike = 1.0,
+    alone: bool = False,
 ) -> dict[str, Array]:
-    """Components of prefilling one prompt of ``tokens`` tokens (seconds)."""
-    tp_, pp_, ep_ = (np.asarray(x, dtype=float) for x in (tp, pp, ep))
+    """Components of prefilling one prompt of ``tokens`` tokens (seconds).
+
+    With ``dp`` attention ranks every rank prefills a prompt at once (the experts see all of
+    their tokens): the time is each prompt's latency, and the group prefills ``dp`` prompts in it.
+    ``alone``: the latency of one prompt while the other ranks are idle — its attention and
+    dense layers on its rank's tp / dp chips, its routed experts over all tp chips.
+    """
+    tp_, pp_, ep_, dp_ = (np.asarray(x, dtype=float) for x in (tp, pp, ep, dp))
     s = np.asarray(tokens, dtype=float)
     prof = hw.profile
-    bw = tp_ * hw.bandwidth * prof.bandwidth_efficiency
-    w = (m.dense_bytes + m.expert_bytes * m.distinct_fraction(s)) / bw
-    compute = prefill_flops(m.arch, s) / (tp_ * hw.peak_flops * prof.flops_efficiency)
+    ranks = tp_ / dp_
+    bw = ranks * hw.bandwidth * prof.bandwidth_efficiency
+    busy = 1.0 if alone else dp_  # prompts prefilling at once, one per rank
+    w = (m.dense_bytes + m.expert_bytes * m.distinct_fraction(s * busy) / dp_) / bw
+    flops = prefill_flops(m.arch, s)
+    compute = flops / (ranks * hw.peak_flops * prof.flops_efficiency)
+    if alone:  # the routed experts' share runs over the whole group
+        expert_flops = 2.0 * s * m.expert_matmul_params * m.top_k
+        spread = (flops - expert_flops) / ranks + expert_flops / tp_
+        compute = np.where(dp_ > 1, spread / (hw.peak_flops * prof.flops_efficiency), compute)
     # chunked prefill pipelines across stages: each stage works on its layers while the next
     # chunk enters; with n chunks the pipeline is busy pp + n - 1 chunk-slots of 1/pp each
     chunks = np.maximum(np.ceil(s / PREFILL_CHUNK_TOKENS), 1.0)
     compute = compute * (pp_ + chunks - 1) / (pp_ * chunks)
-    tp_comm, ep_comm = _comm(m, hw, s, tp_, ep_)
-    hops = (pp_ - 1) * (hw.hop_latency_s + s * m.hidden * _ACT_BYTES / (hw.io * tp_))
-    shape = np.broadcast_shapes(tp_.shape, pp_.shape, s.shape)
+    tp_comm, ep_comm = _comm(m, hw, s * dp_, tp_, ep_, dp_)
+    hops = (pp_ - 1) * (hw.hop_latency_s + s * busy * m.hidden * _ACT_BYTES / (hw.io * tp_))
+    shape = np.broadcast_shapes(tp_.shape, pp_.shape, dp_.shape, s.shape)
     out = {
         "weights": w,
         "kv": 0.0 * s,

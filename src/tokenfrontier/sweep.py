@@ -50,12 +50,13 @@ def sweep(
     spec: SpecDecode | None = None,
     pool: PrefillPool | None = None,
     policy: str | Policy = "closed-loop",
+    dp: int | None = None,
 ) -> Sweep:
     """Evaluate every candidate deployment (explicit values pin an axis) at every concurrency."""
     pol = get_policy(policy)
     conc = np.asarray(concurrencies, dtype=float)
     kv_all = float(conc.max()) * float(scen.kv_bytes(workload.kv_context))
-    cand = candidates(scen, tp, pp, ep, systems, kv_bytes=kv_all)
+    cand = candidates(scen, tp, pp, ep, systems, kv_bytes=kv_all, dp=dp)
     fit = memory_check(scen, cand, conc, workload.kv_context)
     deps = Deployments(
         tp=cand.tp[:, None],
@@ -67,6 +68,7 @@ def sweep(
         weights_fit=(fit.code != 1),
         max_sequences=fit.max_sequences[:, None],
         main_sequences=fit.main_sequences[:, None],
+        dp=np.asarray(cand.dp)[:, None],
     )
     metrics = pol.evaluate(scen, deps, workload, spec=spec, pool=pool)
     return Sweep(scen, cand, fit, deps, metrics, conc, pol.name)
@@ -79,10 +81,12 @@ def build_pool(
     tp: int | None = None,
     workers: int | None = None,
     decode_workers: int = 1,
+    dp: int | None = None,
 ) -> PrefillPool:
     """A prefill pool on ``pre``'s hardware: the largest TP group with the fewest stages that
-    holds the weights and one prompt's KV (fastest prefill per worker)."""
-    cand = candidates(pre, tp=tp)
+    holds the weights and one prompt's KV (fastest prefill per worker; plain TP unless ``dp``
+    pins attention data-parallel)."""
+    cand = candidates(pre, tp=tp, dp=dp or 1)
     fit = memory_check(pre, cand, np.array([1.0]), workload.isl_mean)
     ok = fit.ok[:, 0]
     if not ok.any():
@@ -99,4 +103,5 @@ def build_pool(
         ep=int(cand.ep[i]),
         workers=workers,
         decode_workers=decode_workers,
+        dp=int(np.asarray(cand.dp)[i]),
     )

@@ -216,6 +216,7 @@ class RowPlan:
     objective: str = "user"
     pool: Any = None  # a PrefillPool for disaggregated rows
     spec: Any = None  # a SpecDecode (MTP) for disaggregated rows
+    dp: int | None = None  # attention data-parallel ranks (disaggregated rows that state it)
 
     @property
     def concurrencies(self) -> tuple[int, ...]:
@@ -227,7 +228,7 @@ class RowPlan:
         their own concurrency too."""
         w = self.workload
         key = (id(self.scen), w.isl, w.osl, w.spread, self.tp, self.ep, self.pp, self.objective,
-               id(self.pool), id(self.spec))  # fmt: skip
+               id(self.pool), id(self.spec), self.dp)  # fmt: skip
         if (self.scen.sram and self.pp is None) or self.concurrency == 0:
             return (*key, self.concurrency)
         return key
@@ -277,7 +278,8 @@ def plan_row(row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile]
     weights = _weights(model, row["precision"], system.chip.family)
     scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype,
                           profile=prof)  # fmt: skip
-    return RowPlan(scen, workload, conc, tp_i, ep_i, 1 if tp_i else None, objective)
+    # measured sweeps state TP (and EP), not attention DP: plain TP where the row pins TP
+    return RowPlan(scen, workload, conc, tp_i, ep_i, 1 if tp_i else None, objective, dp=1 if tp_i else None)
 
 
 #: MTP drafting in the disaggregated rows: one drafted token accepted 85% of the time (DeepSeek-V3
@@ -288,9 +290,11 @@ MTP_DRAFT_K, MTP_ACCEPTANCE = 1, 0.85
 def _plan_disaggregated(
     row: dict[str, str], catalog: Catalog, profiles: dict[str, Profile] | None
 ) -> RowPlan:
-    """A disagg.csv row, approximated with plain pools: each worker of g GPUs as TP g with the
-    experts over all g (EP g) — attention data-parallel is not modelled, so attention weights
-    are sharded rather than replicated and there is no all-reduce saving (approximate)."""
+    """A disagg.csv row as deployed: each pool's worker is a group of g = GPUs / workers chips.
+    ``*_dp_attention`` true (MoE): attention data-parallel over the g chips (dp = g, each GPU an
+    attention rank with its own requests' KV) with the routed experts over all g (EP g) — the
+    rows' ``*_tp`` / ``*_ep`` columns then describe a rank, not the group. Otherwise TP g with
+    the row's EP when it divides g (else EP g for MoE models)."""
     from .serving import SpecDecode
     from .sweep import build_pool
 
@@ -319,14 +323,31 @@ def _plan_disaggregated(
     workload = Workload(num["isl"], num["osl"], 0.8)
     g_pre = max(1, num["prefill_gpus"] // num["prefill_workers"])
     g_dec = max(1, num["decode_gpus"] // num["decode_workers"])
-    ep_dec = g_dec if arch.is_moe else 1
+    dp_pre = g_pre if _dp_attention(row, "prefill", arch.is_moe) else 1
+    dp_dec = g_dec if _dp_attention(row, "decode", arch.is_moe) else 1
+    ep_dec = g_dec
+    ep_row = cell_number(row, "decode_ep")
+    if dp_dec == 1 and ep_row and g_dec % int(ep_row) == 0:
+        ep_dec = int(ep_row)
+    if not arch.is_moe:
+        ep_dec = 1
     pool = build_pool(scen, workload, tp=g_pre, workers=num["prefill_workers"],
-                      decode_workers=num["decode_workers"])  # fmt: skip
+                      decode_workers=num["decode_workers"], dp=dp_pre)  # fmt: skip
     spec = None
     if (row.get("spec_decoding") or "").strip().lower() == "mtp":
         spec = SpecDecode(k=MTP_DRAFT_K, acceptance=MTP_ACCEPTANCE)
     conc = max(1, -(-num["concurrency"] // num["decode_workers"]))  # per decode copy
-    return RowPlan(scen, workload, conc, g_dec, ep_dec, 1, "user", pool, spec)
+    return RowPlan(scen, workload, conc, g_dec, ep_dec, 1, "user", pool, spec, dp_dec)
+
+
+def _dp_attention(row: dict[str, str], pool: str, moe: bool) -> bool:
+    """Whether a disagg.csv pool ran attention data-parallel (``<pool>_dp_attention``)."""
+    value = (row.get(f"{pool}_dp_attention") or "").strip().lower()
+    if value not in ("", "true", "false", "1", "0"):
+        raise InvalidInputError(
+            f"disaggregated row: {pool}_dp_attention must be true or false, got {value!r}"
+        )
+    return moe and value in ("true", "1")
 
 
 def predict_row(
@@ -341,7 +362,7 @@ def predict_row(
     if plan.objective == "user" and plan.concurrency:
         return predict_one(
             plan.scen, workload=plan.workload, concurrency=plan.concurrency, tp=plan.tp, ep=plan.ep,
-            pp=plan.pp, policy="queued", pool=plan.pool, spec=plan.spec,
+            pp=plan.pp, policy="queued", pool=plan.pool, spec=plan.spec, dp=plan.dp,
         )  # fmt: skip
     return prediction_of(pick_groups([None], {plan.group_key(): [(0, plan)]})[0])
 
@@ -388,14 +409,14 @@ def pick_groups(
         conc = sorted({c for _, p in members for c in p.concurrencies})
         try:
             sw = sweep(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
-                       policy="queued", pool=first.pool, spec=first.spec)  # fmt: skip
+                       policy="queued", pool=first.pool, spec=first.spec, dp=first.dp)  # fmt: skip
             chosen = choose(sw, first.objective)
         except ROW_ERRORS:
             for n, plan in members:
                 try:
                     sw1 = sweep(plan.scen, plan.workload, list(plan.concurrencies), tp=plan.tp,
                                 ep=plan.ep, pp=plan.pp, policy="queued", pool=plan.pool,
-                                spec=plan.spec)  # fmt: skip
+                                spec=plan.spec, dp=plan.dp)  # fmt: skip
                     out[n] = _pick(plan, sw1, choose(sw1, plan.objective), list(plan.concurrencies))
                 except ROW_ERRORS as exc:
                     out[n] = exc
@@ -544,8 +565,9 @@ def validate(
         row["pred_concurrency"] = pred.pools[0]["concurrency_per_worker"] if pred.pools else None
         row["pred_deployment"] = pred.deployment
         row["profile"] = pred.profile
-        for col, pred_col, attr, scale in METRICS:
+        for col, pred_col, attr, scale0 in METRICS:
             value = getattr(pred, attr)
+            scale = scale0 * _per_decode_gpu(raw, pred, attr)
             row[pred_col] = None if value is None else value * scale
             meas = cell_number(raw, col)
             row[f"ape_{col}"] = _ape(row[pred_col], meas)
@@ -575,6 +597,15 @@ def validate(
     return Validation(tuple(out_rows), summary)
 
 
+def _per_decode_gpu(raw: dict[str, str], pred: Prediction, attr: str) -> float:
+    """disagg.csv states output tok/s per *decode* GPU (tok_s_per_gpu = output x (ISL + OSL) /
+    OSL x decode GPUs / all GPUs, to 0.2% on every row), while a prediction's per-chip figures
+    count both pools: the factor that turns the prediction into the row's convention."""
+    if attr != "output_tok_s_per_chip" or row_kind(raw) != "disaggregated" or len(pred.pools) < 2:
+        return 1.0
+    return pred.chips / max(pred.pools[0]["chips"], 1)
+
+
 def validate_rows(
     rows: list[dict[str, str]], cat: Catalog, profiles: dict[str, Profile]
 ) -> list[dict[str, Any]]:
@@ -588,8 +619,9 @@ def validate_rows(
         pred = prediction_of(picked)
         if not pred.feasible:
             continue
-        for col, _pred_col, attr, scale in METRICS:
+        for col, _pred_col, attr, scale0 in METRICS:
             value = getattr(pred, attr)
+            scale = scale0 * _per_decode_gpu(raw, pred, attr)
             row[f"ape_{col}"] = _ape(None if value is None else value * scale, cell_number(raw, col))
         out.append(row)
     return out

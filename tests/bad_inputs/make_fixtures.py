@@ -128,9 +128,19 @@ def measured() -> None:
     table("measured-small.csv", [rows[i] for i in vllm] + [row(vllm[0], concurrency="-5")])
 
 
+def deals() -> None:
+    """Ramp tables and a price card lacking a token type (issue 12)."""
+    write("ramp-negative.csv", "quarter,mw_online\n2026Q1,10\n2026Q2,-5\n")
+    write("ramp-empty.csv", "# a ramp table with a header and no rows\nquarter,mw_online\n")
+    write("ramp-unsorted.csv", "quarter,mw_online\n2026Q3,30\n2026Q2,20\n")
+    card = (ROOT / "src/tokenfrontier/catalog/prices/card-default.toml").read_text()
+    write("catalog-card-no-output/x.toml", card.replace("output = 8.75\n", "", 1))
+
+
 if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
     catalogs()
     configs()
     measured()
+    deals()
     print(f"wrote {sum(1 for p in OUT.rglob('*') if p.is_file())} files to {OUT}")

@@ -340,9 +340,11 @@ class Catalog:
                 )
             )
             if not ok:
+                missing = sorted(set(CARD_TOKEN_TYPES) - set(table)) if isinstance(table, dict) else []
+                lacks = f"lacks {', '.join(missing)}; " if missing else ""
                 raise CatalogError(
-                    f"{path}: price card '{cid}': [{key}] needs a number in (0, {MAX_USD_PER_MTOK:g}] "
-                    "for each of " + ", ".join(CARD_TOKEN_TYPES)
+                    f"{path}: price card '{cid}': [{key}] {lacks}needs a number in "
+                    f"(0, {MAX_USD_PER_MTOK:g}] for each of " + ", ".join(CARD_TOKEN_TYPES)
                 )
         self._cards[cid] = PriceTable(cid, path, raw)
 

@@ -13,7 +13,7 @@ from ..errors import InvalidInputError
 from ..specs import System
 from ..units import check_number, parse_context
 from .calculator import Calculation, PhaseDiagram, custom_arch, fit, phase_diagram, usable_system
-from .cost import Cost, cost_of
+from .cost import METHODS, Cost, PricedPool, cost_of
 from .deal import Deal
 from .deal import deal as _deal
 from .fleet import Fleet
@@ -22,7 +22,7 @@ from .pricing import HourlyRate, hourly_rate, load_card
 from .tco import RentalRate, Tco, apply_overrides, preset_for
 from .tco import tco as _tco
 
-__all__ = ["calculator", "cost", "deal", "fleet", "phase", "tco"]
+__all__ = ["calculator", "cost", "deal", "fleet", "phase", "simulation_cost", "tco"]
 
 
 def parse_settings(items: Sequence[str] | None, flag: str = "--set") -> dict[str, float]:
@@ -162,10 +162,15 @@ def cost(
     cache_read_multiple: float = 10.0,
     prices: dict[str, float] | None = None,
     target_tok_s_per_user: float | None = None,
+    method: str = "work",
     catalog: Catalog | None = None,
     **predict_options: Any,
 ) -> Cost:
     """$ per Mtok of a predicted serving point (blended and by token type).
+
+    ``method``: ``"work"`` (default) shares every pool's $/hour by the work each token type
+    causes; ``"card-multiple"`` by the fixed convention (non-output tokens cost 1 /
+    ``cache_read_multiple`` of an output token), for comparison with price cards.
 
     With ``target_tok_s_per_user`` the deployment and concurrency are the frontier point with
     the most tok/s per chip that still gives each user at least that speed.
@@ -180,6 +185,15 @@ def cost(
         predict_options = {**predict_options, **chosen}
     pred = predict(model, sys_, isl=isl, osl=osl, concurrency=concurrency, catalog=catalog,
                    **predict_options)  # fmt: skip
+    if method not in METHODS:
+        raise InvalidInputError(f"--method '{method}' unknown; valid: {', '.join(METHODS)}")
+    if not pred.feasible:
+        raise InvalidInputError(f"cannot price an infeasible deployment: {pred.explanation}")
+    i, o = parse_context(isl, "isl"), parse_context(osl, "osl")
+    pools = None
+    if method == "work":
+        pools = priced_pools(pred, rate, model, sys_, i, o, rental=rental, catalog=catalog,
+                             options=predict_options)  # fmt: skip
     if len(pred.pools) > 1:
         rate = pooled_rate(pred, rate, rental=rental, catalog=catalog)
     return cost_of(
@@ -189,9 +203,71 @@ def cost(
         card=load_card(prices, catalog),
         cache_read_multiple=cache_read_multiple,
         concurrency=concurrency,
-        isl=parse_context(isl, "isl"),
-        osl=parse_context(osl, "osl"),
+        isl=i,
+        osl=o,
+        method=method,
+        pools=pools,
     )
+
+
+def priced_pools(
+    pred: Any,
+    decode: HourlyRate,
+    model: str | ModelArch,
+    system: System,
+    isl: float,
+    osl: float,
+    *,
+    rental: bool,
+    catalog: Catalog | None,
+    options: dict[str, Any] | None = None,
+) -> list[PricedPool]:
+    """Every pool of a feasible prediction with its $/hour (:func:`pool_rates`) and its work
+    per token (:mod:`.work`). KV-tier hardware (the CS-3's KVSS node) and networking are inside
+    the system's price (TCO server, networking lines), so they are priced with the pool that
+    owns them."""
+    from ..scenario import build_scenario
+    from .work import decode_work, prefill_work
+
+    opts = options or {}
+    arch = get_model(model, catalog)
+    dep = pred.deployment
+    out = []
+    for pool, rate in pool_rates(pred, decode, rental=rental, catalog=catalog):
+        hw = system if pool["role"] == "decode" else get_system(pool["hardware"], catalog)
+        scen = build_scenario(
+            arch,
+            hw,
+            weights=dep.get("weights", "native"),
+            kv_dtype=dep.get("kv_dtype", "bf16"),
+            framework=opts.get("framework"),
+            profiles=getattr(catalog, "profiles", None) if catalog is not None else None,
+        )
+        of = decode_work if pool["role"] == "decode" else prefill_work
+        work = of(pred, scen, isl, osl)
+        usd = rate.usd_per_chip_hour * pool["chips"]
+        out.append(PricedPool(work, usd, pool["chips"], rate.basis, float(pool.get("workers", 1))))
+    return out
+
+
+def pool_rates(
+    pred: Any, decode: HourlyRate, *, rental: bool, catalog: Catalog | None
+) -> list[tuple[dict[str, Any], HourlyRate]]:
+    """Each pool of ``pred`` with its $/chip-hour: a pool on the decode pool's hardware takes
+    the decode rate (any --usd-per-hour, --preset or --set included); a pool on other hardware
+    its catalog rental rate or default TCO preset."""
+    pools = pred.pools or ({"role": "decode", "hardware": pred.hardware, "chips": pred.chips},)
+    out = []
+    for pool in pools:
+        if pool["role"] == "decode" or pool["hardware"] == pred.hardware:
+            rate = decode
+        else:
+            try:
+                rate = hourly_rate(get_system(pool["hardware"], catalog), rental=rental, catalog=catalog)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"pricing the {pool['role']} pool: {exc}") from None
+        out.append((pool, rate))
+    return out
 
 
 def pooled_rate(pred: Any, decode: HourlyRate, *, rental: bool, catalog: Catalog | None) -> HourlyRate:
@@ -200,14 +276,7 @@ def pooled_rate(pred: Any, decode: HourlyRate, *, rental: bool, catalog: Catalog
     pool on the decode pool's hardware takes the decode rate (any --usd-per-hour, --preset or
     --set included); a pool on other hardware its catalog rental rate or default TCO preset."""
     total_usd, total_chips, parts = 0.0, 0.0, []
-    for pool in pred.pools:
-        if pool["role"] == "decode" or pool["hardware"] == pred.hardware:
-            rate = decode
-        else:
-            try:
-                rate = hourly_rate(get_system(pool["hardware"], catalog), rental=rental, catalog=catalog)
-            except InvalidInputError as exc:
-                raise InvalidInputError(f"pricing the {pool['role']} pool: {exc}") from None
+    for pool, rate in pool_rates(pred, decode, rental=rental, catalog=catalog):
         usd = rate.usd_per_chip_hour * pool["chips"]
         total_usd, total_chips = total_usd + usd, total_chips + pool["chips"]
         parts.append(
@@ -401,3 +470,93 @@ def fleet(
         usd_per_mtok=usd_per_mtok,
         kw_per_system=kw_per_system,
     )
+
+
+def simulation_cost(
+    sim: Any,
+    *,
+    usd_per_hour: float | None = None,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    rental: bool = False,
+    method: str = "work",
+    cache_read_multiple: float = 10.0,
+    weights: str = "native",
+    kv_dtype: str = "bf16",
+    catalog: Catalog | None = None,
+) -> Cost:
+    """$ per Mtok of a :class:`~tokenfrontier.sim.results.Simulation`, by token type.
+
+    Tokens per hour by type are the simulation's (completed requests: prompt tokens served from
+    cache = cache reads; prompt tokens prefilled = fresh input, which includes the cache writes
+    the simulator does not tell apart; output) over its simulated time. Pools and their $/hour
+    are the simulated deployment's (every replica; a prefill pool on its own hardware). The work
+    per token comes from the step model at the same deployment, mean prompt and output length and
+    mean requests in flight (Little's law: completed x mean E2E / simulated time per replica;
+    halved until the mean request's KV fits).
+    """
+    s, d = sim.summary, sim.deployment
+    done = max(int(s["completed"]), 0)
+    tokens = s["tokens"]
+    span = max(float(s["duration_s"]), 1e-12)
+    if done == 0 or tokens["output"] <= 0:
+        raise InvalidInputError("the simulation completed no request with output: nothing to price")
+    isl = max(round((tokens["cache_read"] + tokens["prefilled"]) / done), 1)
+    osl = max(round(tokens["output"] / done), 1)
+    replicas = int(d.get("replicas", 1))
+    in_flight = done * float(s["e2e_s"]["mean"] or 0.0) / span / replicas
+    sys_ = get_system(sim.hardware, catalog)
+    pre = d.get("prefill")
+    opts: dict[str, Any] = dict(tp=d["tp"], pp=d["pp"], ep=d["ep"], weights=weights, kv_dtype=kv_dtype)
+    if pre:
+        opts |= dict(
+            prefill_on=pre["hardware"], prefill_tp=pre["tp"], prefill_workers=pre["workers_per_replica"]
+        )
+    conc = max(round(in_flight), 1)
+    while True:  # the mean request's KV may not fit at the mean in-flight count: halve until it does
+        pred = predict(sim.model, sys_, isl=isl, osl=osl, concurrency=conc, catalog=catalog, **opts)
+        if pred.feasible or conc == 1:
+            break
+        conc = max(conc // 2, 1)
+    if not pred.feasible:
+        raise InvalidInputError(
+            f"simulation cost: the step model finds the deployment infeasible: {pred.explanation}"
+        )
+    rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, preset=preset, overrides=overrides, rental=rental,
+                       catalog=catalog)  # fmt: skip
+    chips = {"decode": d["tp"] * d["pp"] * replicas}
+    if pre:
+        chips["prefill"] = pre["chips_per_replica"] * replicas
+    pools = [
+        PricedPool(
+            p.work, p.usd_per_hour / p.chips * chips[p.work.role], chips[p.work.role], p.basis, p.workers
+        )
+        for p in priced_pools(pred, rate, sim.model, sys_, isl, osl, rental=rental, catalog=catalog)
+    ]
+    measured = {
+        "cache_read": tokens["cache_read"] * 3600 / span,
+        "input": tokens["prefilled"] * 3600 / span,
+        "output": tokens["output"] * 3600 / span,
+    }
+    usd_h, n_chips = sum(p.usd_per_hour for p in pools), sum(chips.values())
+    if len(pools) > 1:  # one $/chip-hour over both pools (what the card-multiple method reads)
+        names = ", ".join(f"{p.work.role} {p.chips:g} x {p.work.hardware}" for p in pools)
+        rate = HourlyRate(usd_h / n_chips, f"pools: {names}", rate.derivation)
+    return cost_of(_SimServed(sim, n_chips, measured), rate, method=method,
+                   pools=pools if method == "work" else None, measured=measured,
+                   cache_read_multiple=cache_read_multiple, concurrency=round(in_flight))  # fmt: skip
+
+
+class _SimServed:
+    """What :func:`cost.cost_of` reads of a prediction, from a simulation."""
+
+    def __init__(self, sim: Any, chips: float, measured: dict[str, float]) -> None:
+        total = sum(measured.values())
+        self.feasible, self.explanation = True, ""
+        self.model, self.hardware, self.deployment = sim.model, sim.hardware, sim.deployment
+        self.chips = chips
+        tpot = sim.summary["tpot_s"].get("mean")
+        self.tok_s_per_user = 1.0 / tpot if tpot else None  # 1 / mean TPOT
+        self.total_tok_s_per_chip = total / 3600 / chips
+        self.output_tok_s_per_chip = measured["output"] / 3600 / chips
+        self.intervals: dict[str, tuple[float, float]] = {}

@@ -58,22 +58,28 @@ def steady_state(
     workload: Workload,
     spec: SpecDecode | None = None,
     pool: PrefillPool | None = None,
+    dp: Array | float = 1.0,
 ) -> Metrics:
-    """Closed-loop metrics at ``concurrency`` sequences in flight (arrays broadcast)."""
+    """Closed-loop metrics at ``concurrency`` sequences in flight (arrays broadcast).
+
+    ``dp`` attention ranks: a prompt's own latency is its prefill alone on its rank (experts over
+    the group); its stall work is 1/dp of the group's time to prefill dp prompts at once."""
     m, hw = scen.model, scen.hw
     if spec is not None:
         spec.check(scen.arch)
     c = np.asarray(concurrency, dtype=float)
     tp, pp = np.asarray(tp, dtype=float), np.asarray(pp, dtype=float)
     isl, osl = workload.isl_mean, workload.osl_mean
-    pf = prefill_time(m, hw, tp=tp, pp=pp, ep=ep, tokens=isl)
+    dp = np.asarray(dp, dtype=float)
+    pf = prefill_time(m, hw, tp=tp, pp=pp, ep=ep, tokens=isl, dp=dp, alone=True)
     t_pf = total(pf)
-    # one prompt's prefill work on one stage group; each of pp stages does 1/pp of it
-    pf_one = prefill_time(m, hw, tp=tp, pp=1, ep=ep, tokens=isl)
-    stage_work = (total(pf_one) - pf_one["overhead"] - pf_one["latency"]) / pp
+    # one prompt's prefill work on one stage group (its dp ranks prefill dp prompts at once);
+    # each of pp stages does 1/pp of it
+    pf_one = prefill_time(m, hw, tp=tp, pp=1, ep=ep, tokens=isl, dp=dp)
+    stage_work = (total(pf_one) - pf_one["overhead"] - pf_one["latency"]) / dp / pp
     tokens_per_step = spec.tokens_per_step if spec else 1.0
     q = spec.k + 1 if spec else 1
-    ctx: dict[str, Any] = dict(tp=tp, pp=pp, ep=ep, batch=c, context=workload.decode_context)
+    ctx: dict[str, Any] = dict(tp=tp, pp=pp, ep=ep, batch=c, context=workload.decode_context, dp=dp)
     parts = decode_step(m, hw, **ctx, tokens_per_seq=q, offload_fraction=offload_fraction)
     base = total(parts) + (draft_cost(scen, spec, ctx) if spec else 0.0)
     chips = tp * pp
@@ -147,6 +153,7 @@ class ClosedLoop:
         out = steady_state(
             scen, tp=deps.tp, pp=deps.pp, ep=deps.ep, concurrency=deps.concurrency,
             offload_fraction=deps.offload_fraction, workload=workload, spec=spec, pool=pool,
+            dp=deps.dp,
         )  # fmt: skip
         out["feasible"] = np.asarray(deps.fits, dtype=float)
         return broadcast(out)

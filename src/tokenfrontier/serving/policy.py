@@ -1,7 +1,7 @@
 """The serving-policy interface: ``evaluate(scenario, deployments, workload) -> metrics``.
 
 A policy turns deployments of one :class:`~tokenfrontier.scenario.Scenario` (arrays of TP,
-PP, EP and concurrency, with what the capacity rule says about them) into serving metrics,
+PP, EP, attention DP and concurrency, with what the capacity rule says about them) into serving metrics,
 vectorized over the deployments. Every policy returns the same keys (SI units):
 ``feasible``, ``ttft_s``, ``tpot_s``, ``tok_s_per_user``, ``output_tok_s_per_chip``,
 ``total_tok_s_per_chip``, ``chips``, ``prefill_s``, ``step_s``, ``served_concurrency`` and the
@@ -50,6 +50,7 @@ class Deployments:
     weights_fit: NDArray[np.bool_]
     max_sequences: Array
     main_sequences: Array | float = np.inf  # sequences whose KV fits main memory alone
+    dp: Array | float = 1.0  # attention data-parallel ranks per stage group (1: plain TP)
 
     @classmethod
     def grid(
@@ -60,12 +61,16 @@ class Deployments:
         ep: ArrayLike,
         concurrency: ArrayLike,
         offload_fraction: ArrayLike = 0.0,
+        dp: ArrayLike = 1.0,
     ) -> Deployments:
         """Deployments with no memory limit (every one fits): for direct step-model studies."""
-        t, p, e, c, off = (np.asarray(x, dtype=float) for x in (tp, pp, ep, concurrency, offload_fraction))
-        shape = np.broadcast_shapes(t.shape, p.shape, e.shape, c.shape, off.shape)
+        t, p, e, c, off, d = (
+            np.asarray(x, dtype=float) for x in (tp, pp, ep, concurrency, offload_fraction, dp)
+        )
+        shape = np.broadcast_shapes(t.shape, p.shape, e.shape, c.shape, off.shape, d.shape)
         ones = np.ones(shape, dtype=bool)
-        return cls(t, p, e, c, off, fits=ones, weights_fit=ones, max_sequences=np.full(shape, np.inf))
+        return cls(t, p, e, c, off, fits=ones, weights_fit=ones, max_sequences=np.full(shape, np.inf),
+                   dp=d)  # fmt: skip
 
 
 class Policy(Protocol):

@@ -39,6 +39,7 @@ class PrefillPool:
     ep: int = 1
     workers: int | None = None  # None: sized to keep up with the decode pool
     decode_workers: int = 1
+    dp: int = 1  # attention data-parallel ranks per worker: dp prompts prefill at once
 
     @property
     def chips_per_worker(self) -> int:
@@ -52,13 +53,13 @@ class PrefillPool:
     def prefill_s(self, tokens: float) -> float:
         """Latency of prefilling one prompt on one worker (seconds)."""
         return float(total(prefill_time(self.scenario.model, self.scenario.hw, tp=self.tp, pp=self.pp,
-                                        ep=self.ep, tokens=tokens)))  # fmt: skip
+                                        ep=self.ep, tokens=tokens, dp=self.dp, alone=True)))  # fmt: skip
 
     def prompts_per_s(self, tokens: float) -> float:
-        """Prompts one worker prefills per second with its stages busy."""
+        """Prompts one worker prefills per second with its stages (and attention ranks) busy."""
         work = float(total(prefill_time(self.scenario.model, self.scenario.hw, tp=self.tp, pp=1,
-                                        ep=self.ep, tokens=tokens)))  # fmt: skip
-        return self.pp / work
+                                        ep=self.ep, tokens=tokens, dp=self.dp)))  # fmt: skip
+        return self.pp * self.dp / work
 
 
 def apply_pool(

@@ -46,7 +46,7 @@ class Queued:
         frac = np.where(b < c, at_b, deps.offload_fraction)
         out = steady_state(
             scen, tp=deps.tp, pp=deps.pp, ep=deps.ep, concurrency=b, offload_fraction=frac,
-            workload=workload, spec=spec, pool=pool,
+            workload=workload, spec=spec, pool=pool, dp=deps.dp,
         )  # fmt: skip
         request_s = out["ttft_s"] + (workload.osl_mean - 1) * out["tpot_s"]
         out["ttft_s"] = out["ttft_s"] + (c / b - 1) * request_s

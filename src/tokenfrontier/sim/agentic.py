@@ -80,7 +80,7 @@ with no session) they are *fresh input*.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -88,7 +88,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInputError
-from .workload import Requests
+from .workload import CHUNK, Chunk, Requests, Source, skipped
 
 __all__ = [
     "DEFAULTS",
@@ -98,7 +98,9 @@ __all__ = [
     "TOKEN_MIX",
     "TOLERANCE",
     "AgenticParams",
+    "AgenticSource",
     "agentic",
+    "agentic_source",
     "calibrate",
     "describe",
 ]
@@ -172,6 +174,21 @@ def agentic(
     """Agentic-coding sessions: ``sessions`` of them, or as many as make exactly ``requests``
     requests (the last session cut short); 1,000 sessions (~14.7k requests) if neither is given.
     ``overrides`` replace :class:`AgenticParams` defaults. ``stats`` holds :func:`describe`."""
+    src = agentic_source(sessions, requests=requests, session_rate_per_s=session_rate_per_s, seed=seed,
+                         **overrides)  # fmt: skip
+    req = src.materialize()
+    return replace(req, stats=describe(req))
+
+
+def agentic_source(
+    sessions: int | None = None,
+    *,
+    requests: int | None = None,
+    session_rate_per_s: float = 0.2,
+    seed: int = 0,
+    **overrides: Any,
+) -> AgenticSource:
+    """The stream of :func:`agentic`, generated lazily (:class:`AgenticSource`; no ``stats``)."""
     if sessions is not None and requests is not None:
         raise InvalidInputError("agentic: give sessions or requests, not both")
     for label, count in (("sessions", sessions), ("requests", requests)):
@@ -190,18 +207,18 @@ def agentic(
         )
     params = replace(DEFAULTS, **overrides)
     if requests is None:
-        req = _generate(params, sessions or DEFAULT_SESSIONS, float(rate), seed)
-    else:  # enough sessions for ``requests``, then cut: regenerate larger until there are
-        per_session = params.long_share * params.long_turns + (1 - params.long_share) * params.short_turns
-        n = max(1, math.ceil(1.25 * requests / per_session))  # budgets end some sessions early
-        while True:
-            req = _generate(params, n, float(rate), seed)
-            if len(req) >= requests:
-                break
-            n = math.ceil(n * 1.25 * requests / len(req)) + 1
-        req = _head(req, requests)
-    kind = f"{int(req.session.max()) + 1} sessions" if sessions is None else f"{sessions} sessions"
-    return replace(req, name=f"agentic coding ({kind}, seed {seed})", stats=describe(req))
+        n = sessions or DEFAULT_SESSIONS
+        return AgenticSource(params, n, float(rate), seed, name=f"agentic coding ({n} sessions, seed {seed})")
+    # enough sessions for ``requests``, then cut: count larger streams until there are
+    per_session = params.long_share * params.long_turns + (1 - params.long_share) * params.short_turns
+    n = max(1, math.ceil(1.25 * requests / per_session))  # budgets end some sessions early
+    while True:
+        got, kept = AgenticSource(params, n, float(rate), seed).count(requests)
+        if got >= requests:
+            break
+        n = math.ceil(n * 1.25 * requests / got) + 1
+    return AgenticSource(params, n, float(rate), seed, limit=requests,
+                         name=f"agentic coding ({kept} sessions, seed {seed})")  # fmt: skip
 
 
 def describe(req: Requests) -> dict[str, float]:
@@ -309,63 +326,100 @@ def _lognormal(median: float, sigma: float, u: Floats) -> Floats:
     return out
 
 
+class AgenticSource(Source):
+    """The agentic stream, generated lazily in chunks of whole sessions (about :data:`CHUNK`
+    requests each). Per-session draws (kind, turns, starting context, arrival) are held for all
+    sessions (a few dozen bytes each); per-turn draws are made chunk by chunk from generators
+    positioned where one whole-array draw would be, so the requests are those of :func:`agentic`,
+    bit for bit. ``limit`` cuts the stream after that many requests."""
+
+    def __init__(self, p: AgenticParams, sessions: int, rate: float, seed: int, limit: int | None = None,
+                 name: str = "agentic coding") -> None:  # fmt: skip
+        self.p, self.n, self.rate, self.seed, self.limit, self.name = p, sessions, rate, seed, limit, name
+        self.stats: dict[str, float] = {}
+
+    def _sessions(self) -> tuple[Any, ...]:
+        p, n = self.p, self.n
+        rng = np.random.default_rng(self.seed)
+        long = _lhs(rng, n) < p.long_share
+        turns = np.ones(n, dtype=np.int64)
+        start = np.empty(n)
+        for kind, mean_turns, median, sigma in (
+            (long, p.long_turns, p.long_start_median, p.long_start_sigma),
+            (~long, p.short_turns, p.short_start_median, p.short_start_sigma),
+        ):
+            m = int(kind.sum())
+            u = _lhs(rng, m)
+            if mean_turns > 1:  # geometric on 1, 2, ... with this mean, by its inverse CDF
+                turns[kind] = np.maximum(1, np.ceil(np.log1p(-u) / np.log1p(-1.0 / mean_turns)))
+            start[kind] = _lognormal(median, sigma, _lhs(rng, m))
+        cap = np.where(long, p.max_context, p.short_budget)
+        total = int(turns.sum())
+        # per-turn draws: all outputs, then all new texts, then all pauses, then session gaps
+        g_out = rng
+        g_new = skipped(g_out, lambda g, k: g.standard_normal(k), total)
+        g_pause = skipped(g_new, lambda g, k: g.standard_normal(k), total)
+        g_gap = skipped(g_pause, lambda g, k: g.standard_normal(k), total)
+        gaps = g_gap.exponential(1.0 / self.rate, n)
+        opens = np.cumsum(gaps) - gaps[0]
+        return turns, np.round(start), cap, opens, g_out, g_new, g_pause
+
+    def chunks(self) -> Iterator[Chunk]:
+        p = self.p
+        turns, start, cap, opens, g_out, g_new, g_pause = self._sessions()
+        ends = np.cumsum(turns)
+        s0, emitted = 0, 0
+        while s0 < self.n and (self.limit is None or emitted < self.limit):
+            s1 = int(np.searchsorted(ends, ends[s0] - turns[s0] + CHUNK, side="right"))
+            s1 = min(max(s1, s0 + 1), self.n)
+            t = turns[s0:s1]
+            total = int(t.sum())
+            sess = np.repeat(np.arange(s0, s1), t)
+            first = np.cumsum(t) - t
+            head = np.zeros(total, dtype=bool)
+            head[first] = True
+            out = np.clip(np.round(p.output_median * np.exp(p.output_sigma * g_out.standard_normal(total))),
+                          1, p.max_output)  # fmt: skip
+            new = np.round(p.new_median * np.exp(p.new_sigma * g_new.standard_normal(total)))
+            pause = p.pause_median_s * np.exp(p.pause_sigma * g_pause.standard_normal(total))
+            grow = np.zeros(total)
+            grow[1:] = new[1:] + out[:-1]  # turn k adds turn k-1's output and its own new text
+            grow[head] = 0.0
+            cum = np.cumsum(grow)  # whole token counts: exact, so chunking changes nothing
+            prompt = start[sess] + cum - cum[first][sess - s0]
+            limit = cap[sess]
+            prompt[head] = np.clip(prompt[head], 1, limit[head] - out[head])  # a first turn always fits
+            keep = head | (prompt + out <= limit)  # prompt + output only grows: keeps a prefix of turns
+            sess, head, prompt, out, pause = sess[keep], head[keep], prompt[keep], out[keep], pause[keep]
+            k = len(sess) if self.limit is None else min(len(sess), self.limit - emitted)
+            sess, head, prompt, out, pause = sess[:k], head[:k], prompt[:k], out[:k], pause[:k]
+            index = np.arange(emitted, emitted + k, dtype=np.int64)
+            last = np.r_[sess[1:] != sess[:-1], True] if k else np.zeros(0, dtype=bool)
+            nxt = np.where(last, -1, index + 1)
+            if k and self.limit is not None and emitted + k >= self.limit:
+                nxt[-1] = -1
+            yield Chunk(
+                start=emitted,
+                arrival_s=np.where(head, opens[sess], np.nan),
+                isl=prompt.astype(np.int64),
+                osl=out.astype(np.int64),
+                next=nxt,
+                delay_s=np.where(head, 0.0, pause),
+                session=sess.astype(np.int64),
+                chain=sess.astype(np.int64),
+            )
+            emitted += k
+            s0 = s1
+
+    def count(self, upto: int | None = None) -> tuple[int, int]:
+        """(requests the stream holds, sessions among its first ``upto``): a pass keeping nothing."""
+        n = sessions = 0
+        for c in self.chunks():
+            if len(c) and (upto is None or n < upto):
+                sessions = int(c.session[min(len(c), (upto or len(c)) - n) - 1]) + 1
+            n += len(c)
+        return n, sessions
+
+
 def _generate(p: AgenticParams, sessions: int, rate: float, seed: int) -> Requests:
-    rng = np.random.default_rng(seed)
-    n = sessions
-    long = _lhs(rng, n) < p.long_share
-    turns = np.ones(n, dtype=np.int64)
-    start = np.empty(n)
-    for kind, mean_turns, median, sigma in (
-        (long, p.long_turns, p.long_start_median, p.long_start_sigma),
-        (~long, p.short_turns, p.short_start_median, p.short_start_sigma),
-    ):
-        m = int(kind.sum())
-        u = _lhs(rng, m)
-        if mean_turns > 1:  # geometric on 1, 2, ... with this mean, by its inverse CDF
-            turns[kind] = np.maximum(1, np.ceil(np.log1p(-u) / np.log1p(-1.0 / mean_turns)))
-        start[kind] = _lognormal(median, sigma, _lhs(rng, m))
-    cap = np.where(long, p.max_context, p.short_budget)
-    total = int(turns.sum())
-    sess = np.repeat(np.arange(n), turns)
-    first = np.cumsum(turns) - turns
-    head = np.zeros(total, dtype=bool)
-    head[first] = True
-    out = np.clip(
-        np.round(p.output_median * np.exp(p.output_sigma * rng.standard_normal(total))), 1, p.max_output
-    )
-    new = np.round(p.new_median * np.exp(p.new_sigma * rng.standard_normal(total)))
-    pause = p.pause_median_s * np.exp(p.pause_sigma * rng.standard_normal(total))
-    grow = np.zeros(total)
-    grow[1:] = new[1:] + out[:-1]  # turn k adds turn k-1's output and its own new text
-    grow[head] = 0.0
-    cum = np.cumsum(grow)
-    prompt = np.round(start)[sess] + cum - cum[first][sess]
-    limit = cap[sess]
-    prompt[head] = np.clip(prompt[head], 1, limit[head] - out[head])  # a first turn always fits
-    keep = head | (prompt + out <= limit)  # prompt + output only grows: keeps a prefix of turns
-    sess, head, prompt, out, pause = sess[keep], head[keep], prompt[keep], out[keep], pause[keep]
-    gaps = rng.exponential(1.0 / rate, n)
-    opens = np.cumsum(gaps) - gaps[0]
-    index = np.arange(len(sess), dtype=np.int64)
-    return Requests(
-        arrival_s=np.where(head, opens[sess], np.nan),
-        isl=prompt.astype(np.int64),
-        osl=out.astype(np.int64),
-        follows=np.where(head, -1, index - 1),
-        delay_s=np.where(head, 0.0, pause),
-        session=sess.astype(np.int64),
-        name="agentic coding",
-    )
-
-
-def _head(req: Requests, count: int) -> Requests:
-    """The first ``count`` requests (sessions are contiguous and in order, so chains stay whole)."""
-    return replace(
-        req,
-        arrival_s=req.arrival_s[:count],
-        isl=req.isl[:count],
-        osl=req.osl[:count],
-        follows=req.follows[:count],
-        delay_s=req.delay_s[:count],
-        session=req.session[:count],
-    )
+    return AgenticSource(p, sessions, rate, seed).materialize()

@@ -18,6 +18,7 @@ import numpy as np
 from ..serving.closed_loop import broadcast, steady_state
 from ..serving.policy import Deployments, Metrics, register_policy
 from .run import SimConfig, simulate_requests
+from .stream import MemorySink
 from .workload import closed_loop
 
 if TYPE_CHECKING:
@@ -56,28 +57,32 @@ class Simulated:
                 workload=workload,
                 spec=spec,
                 pool=pool,
+                dp=deps.dp,
             )
         )
         out = {k: np.array(v, dtype=float) for k, v in out.items()}
         fits = np.broadcast_to(deps.fits, out["tpot_s"].shape)
-        tp, pp, ep, conc = (
-            np.broadcast_to(x, fits.shape) for x in (deps.tp, deps.pp, deps.ep, deps.concurrency)
+        tp, pp, ep, conc, dp = (
+            np.broadcast_to(x, fits.shape) for x in (deps.tp, deps.pp, deps.ep, deps.concurrency, deps.dp)
         )
         workers = np.broadcast_to(out.get("prefill_workers", np.ones(fits.shape)), fits.shape)
         cfg = SimConfig(prefix_cache=False, max_seqs=int(conc.max()) if conc.size else 1)
         for idx in zip(*np.nonzero(fits), strict=True):
             c = int(conc[idx])
             req = closed_loop(c, REQUESTS_PER_USER * c, workload.isl, workload.osl, spread=workload.spread)
-            pins = dict(tp=int(tp[idx]), pp=int(pp[idx]), ep=int(ep[idx]))
-            res, facts = simulate_requests(scen, req, cfg, **pins, spec=spec, pool=pool,
-                                           prefill_workers=int(workers[idx]))  # fmt: skip
+            sink = MemorySink()
+            _, facts = simulate_requests(scen, req, cfg, sink, tp=int(tp[idx]), pp=int(pp[idx]),
+                                         ep=int(ep[idx]), dp=int(dp[idx]), spec=spec, pool=pool,
+                                         prefill_workers=int(workers[idx]))  # fmt: skip
+            res = sink.columns()
+            arrival, first, finish = res["arrival_s"], res["first_token_s"], res["finish_s"]
             warm = np.arange(len(req)) >= len(req) // 5
-            done = warm & np.isfinite(res.finish)
-            ttft = float(np.mean((res.first_token - res.arrival)[done]))
-            tpot = float(np.mean(((res.finish - res.first_token) / np.maximum(req.osl - 1, 1))[done]))
-            span = float(np.nanmax(res.finish) - np.nanmin(res.arrival))
-            lo, hi = np.nanmin(res.arrival) + 0.2 * span, np.nanmin(res.arrival) + 0.8 * span
-            window = np.isfinite(res.finish) & (res.finish >= lo) & (res.finish < hi)
+            done = warm & np.isfinite(finish)
+            ttft = float(np.mean((first - arrival)[done]))
+            tpot = float(np.mean(((finish - first) / np.maximum(req.osl - 1, 1))[done]))
+            span = float(np.nanmax(finish) - np.nanmin(arrival))
+            lo, hi = np.nanmin(arrival) + 0.2 * span, np.nanmin(arrival) + 0.8 * span
+            window = np.isfinite(finish) & (finish >= lo) & (finish < hi)
             chips = float(facts["chips_per_replica"])
             rate = float(window.sum() / max(hi - lo, 1e-12))
             out["ttft_s"][idx] = ttft

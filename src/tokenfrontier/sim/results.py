@@ -12,6 +12,7 @@ was found in each tier, and share of prompt tokens served from cache.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,7 +90,6 @@ def summarize(
         "duration_s": span,
         "ttft_s": _pct(ttft[done]),
         "tpot_s": _pct(tpot[done]),
-        "tok_s_per_user": _pct(1.0 / tpot[done]),  # each request's decode speed: 1 / its TPOT
         "itl_s": _pct(tpot[done]),
         "e2e_s": _pct(e2e[done]),
         "total_tok_s_per_chip": float(tokens[done].sum() / span / chips),
@@ -126,9 +126,10 @@ class Simulation(Result):
     seed: int
     chips: int
     summary: dict[str, Any]
-    columns: dict[str, NDArray[Any]] = field(repr=False)
+    columns: Mapping[str, NDArray[Any]] = field(repr=False)  # a streamed run: read from its file
     timeline: dict[str, NDArray[np.float64]] = field(repr=False)
     notes: tuple[str, ...] = ()
+    requests_file: str | None = None  # where a streamed run wrote its per-request table
 
     title = "simulation"
 
@@ -205,6 +206,8 @@ class Simulation(Result):
     def write_requests(self, path: str | Path) -> Path:
         """Write the per-request table as CSV or Parquet (by extension), atomically."""
         path = Path(path)
+        if self.requests_file is not None and Path(self.requests_file).resolve() == path.resolve():
+            return path  # streamed there already
         frame = self.to_frame()
         tmp = path.with_name(f".{path.name}.tmp")
         try:

@@ -40,6 +40,7 @@ class StepTable:
     prefill_work_s: Floats  # one prompt's prefill work on one stage group (seconds)
     fixed_s: float  # latency + overhead of a step with no decodes (prefill-only steps)
     tokens_per_step: float  # emitted per sequence per step (speculative decoding: > 1)
+    dp: int = 1  # attention data-parallel ranks (prefill work is per prompt: 1/dp of the group's)
 
     @classmethod
     def build(
@@ -52,12 +53,13 @@ class StepTable:
         max_batch: int,
         max_context: float,
         spec: SpecDecode | None = None,
+        dp: int = 1,
     ) -> StepTable:
         m, hw = scen.model, scen.hw
         ctx = np.unique(np.geomspace(1.0, max(float(max_context), 2.0), 48).round())
         b = np.arange(max_batch + 1, dtype=float)[:, None]
         q = spec.k + 1 if spec else 1
-        kw = dict(tp=tp, pp=pp, ep=ep, batch=np.maximum(b, 1.0), context=ctx[None, :])
+        kw = dict(tp=tp, pp=pp, ep=ep, batch=np.maximum(b, 1.0), context=ctx[None, :], dp=dp)
         parts = decode_step(m, hw, **kw, tokens_per_seq=q)
         step = total(parts)
         if spec is not None:
@@ -65,9 +67,9 @@ class StepTable:
             step = step + draft_cost(scen, spec, kw)
         off = decode_step(m, hw, **kw, tokens_per_seq=q, offload_fraction=1.0)["offload"]
         lens = np.unique(np.geomspace(1.0, max(float(max_context), 2.0), 64).round())
-        pf = prefill_time(m, hw, tp=tp, pp=1, ep=ep, tokens=lens)
-        work = total(pf) - pf["overhead"] - pf["latency"]
-        one = decode_step(m, hw, tp=tp, pp=pp, ep=ep, batch=1.0, context=1.0)
+        pf = prefill_time(m, hw, tp=tp, pp=1, ep=ep, tokens=lens, dp=dp)
+        work = (total(pf) - pf["overhead"] - pf["latency"]) / dp
+        one = decode_step(m, hw, tp=tp, pp=pp, ep=ep, batch=1.0, context=1.0, dp=dp)
         return cls(
             tp=tp,
             pp=pp,
@@ -79,6 +81,7 @@ class StepTable:
             prefill_work_s=np.asarray(work, dtype=float),
             fixed_s=float(one["latency"] + one["overhead"] + one["pipeline"]),
             tokens_per_step=spec.tokens_per_step if spec else 1.0,
+            dp=dp,
         )
 
     @property

@@ -30,16 +30,19 @@ Bundled traces (``catalog/traces/``, see ``SOURCES.md`` there) are read by name:
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import gc
 import gzip
 import itertools
 import json
 import os
+import re
 import warnings
 import zlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -48,9 +51,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInputError
-from .workload import Requests
+from .workload import CHUNK, Chunk, Requests, Source
 
-__all__ = ["BUNDLED_TRACES", "TRACE_DIR", "read_trace"]
+__all__ = ["BUNDLED_TRACES", "TRACE_DIR", "TraceSource", "read_trace", "trace_source"]
 
 TRACE_DIR = Path(__file__).resolve().parents[1] / "catalog" / "traces"
 #: Bundled trace name -> file (in :data:`TRACE_DIR`).
@@ -91,6 +94,35 @@ def read_trace(
 ) -> Requests:
     """Requests replaying the trace at ``path`` (a file, or a bundled name such as
     ``"mooncake_conversation"``): the first ``limit`` rows, gaps between arrivals x ``time_scale``."""
+    src = trace_source(path, limit=limit, time_scale=time_scale)
+    was_enabled = gc.isenabled()
+    gc.disable()  # millions of small containers: the cyclic collector would triple the read time
+    try:
+        req = src.materialize()
+    finally:
+        if was_enabled:
+            gc.enable()
+    isl, osl, rows = req.isl, req.osl, len(req)
+    duration = float(req.arrival_s[-1])
+    stats = {
+        "rows": float(rows),
+        "duration_s": duration,
+        "requests_per_s": rows / duration if duration > 0 else float("inf"),
+        "p50_input": float(np.median(isl)),
+        "mean_input": float(isl.mean()),
+        "p50_output": float(np.median(osl)),
+        "mean_output": float(osl.mean()),
+        "sessions": float(req.session.max() + 1),
+        "zero_lengths_raised": float(src.zeros),
+    }
+    return replace(req, stats=stats)
+
+
+def trace_source(
+    path: str | os.PathLike[str], *, limit: int | None = None, time_scale: float = 1.0
+) -> TraceSource:
+    """The trace at ``path`` read lazily, :data:`~.workload.CHUNK` rows at a time (see
+    :func:`read_trace`; no ``stats``)."""
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise InvalidInputError(f"trace limit must be a whole number of rows >= 1 (or None), got {limit!r}")
     if not (isinstance(time_scale, int | float) and np.isfinite(time_scale) and time_scale >= 0):
@@ -98,35 +130,96 @@ def read_trace(
             f"trace time_scale must be a finite number >= 0 (1 = as recorded), got {time_scale!r}"
         )
     file = _resolve(path)
-    was_enabled = gc.isenabled()
-    gc.disable()  # millions of small containers: the cyclic collector would triple the read time
-    try:
-        return _read(file, time_scale, limit)
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _read(file: Path, time_scale: float, limit: int | None) -> Requests:
-    label = file.name
-    lower = label.lower()
-    if lower.endswith(_JSONL):
-        header, columns, rows = _read_jsonl(file, label, limit)
-    elif lower.endswith(_CSV):
-        header, columns, rows = _read_csv(file, label, limit)
-    else:
+    lower = file.name.lower()
+    if not lower.endswith(_JSONL + _CSV):
         raise InvalidInputError(
-            f"trace {label}: unknown format; name the file .csv or .jsonl (optionally .gz), "
+            f"trace {file.name}: unknown format; name the file .csv or .jsonl (optionally .gz), "
             f"or use a bundled trace ({', '.join(BUNDLED_TRACES)})"
         )
-    if rows == 0:
-        raise InvalidInputError(f"trace {label}: empty trace (no rows); expected at least one request")
-    schema = _schema(header, label)
-    seconds = _arrivals(columns(schema.arrival), schema, label)
+    return TraceSource(file, limit, float(time_scale))
+
+
+_ROW = re.compile(r"\brow (\d+)\b(?! has it)")
+
+
+class TraceSource(Source):
+    """A trace file read chunk by chunk: every row a root request. Session ids map to 0, 1, ...
+    across the whole file (the map, one entry per session, is kept)."""
+
+    def __init__(self, file: Path, limit: int | None, time_scale: float) -> None:
+        self.file, self.limit, self.time_scale = file, limit, time_scale
+        self.label = file.name
+        self.zeros = 0  # lengths of 0 raised to 1 (counted by the last full pass)
+        self.name = f"trace {self.label.split('.')[0]}"
+        self.stats: dict[str, float] = {}
+        with contextlib.suppress(InvalidInputError):  # errors surface when the trace is read
+            first = next(self._batches(), None)
+            if first is not None:
+                self.name += f" ({_schema(first[0], self.label).name} schema)"
+        if time_scale != 1:
+            self.name += f", time x{time_scale:g}"
+
+    def _batches(self) -> Iterator[tuple[list[str], Columns, int]]:
+        label = self.label
+        if label.lower().endswith(_JSONL):
+            yield from _jsonl_batches(self.file, label, self.limit)
+        else:
+            yield from _csv_batches(self.file, label, self.limit)
+
+    def chunks(self) -> Iterator[Chunk]:
+        label = self.label
+        ids: dict[Any, int] = {}
+        origin: dict[str, Any] = {}
+        last = None
+        offset = zeros = 0
+        schema = header = None
+        for hdr, columns, rows in self._batches():
+            if header is None:
+                header, schema = hdr, _schema(hdr, label)
+            assert schema is not None
+            try:
+                chunk, last, z = _parse(header, schema, columns, rows, label, ids, origin, last, offset,
+                                        self.time_scale)  # fmt: skip
+            except InvalidInputError as exc:
+                if not offset:
+                    raise
+                msg = _ROW.sub(functools.partial(_shift_row, offset=offset), str(exc))
+                raise InvalidInputError(msg) from None
+            zeros += z
+            yield chunk
+            offset += rows
+        if header is None:
+            raise InvalidInputError(f"trace {label}: empty trace (no rows); expected at least one request")
+        self.zeros = zeros
+
+
+def _shift_row(m: re.Match[str], offset: int) -> str:
+    return f"row {int(m.group(1)) + offset}"
+
+
+def _parse(
+    header: list[str],
+    schema: _Schema,
+    columns: Columns,
+    rows: int,
+    label: str,
+    ids: dict[Any, int],
+    origin: dict[str, Any],
+    last: float | None,
+    offset: int,
+    time_scale: float,
+) -> tuple[Chunk, float, int]:
+    """One batch of rows as a chunk (row numbers in errors count from the batch's first row)."""
+    seconds = _arrivals(columns(schema.arrival), schema, label, origin)
     if not np.isfinite(seconds).all():
         row = int(np.argmin(np.isfinite(seconds))) + 1
         raise InvalidInputError(
             f"trace {label} row {row}: arrival time is not a finite number; arrivals must be finite"
+        )
+    if last is not None and seconds[0] < last:  # the previous batch's last row is row 0 here
+        raise InvalidInputError(
+            f"trace {label} row 1: arrival {seconds[0]:g} s is before row 0's {last:g} s; rows must be "
+            "sorted by arrival time"
         )
     if rows > 1 and (np.diff(seconds) < 0).any():
         row = int(np.argmax(np.diff(seconds) < 0)) + 2
@@ -139,34 +232,25 @@ def _read(file: Path, time_scale: float, limit: int | None) -> Requests:
     zeros = int((isl == 0).sum() + (osl == 0).sum())
     np.maximum(isl, 1, out=isl)
     np.maximum(osl, 1, out=osl)
-    session = _sessions(columns(_SESSION), label) if _SESSION in header else np.full(rows, -1, dtype=np.int64)
+    session = (
+        _sessions(columns(_SESSION), label, ids) if _SESSION in header else np.full(rows, -1, dtype=np.int64)
+    )
     block_column = next((c for c in _BLOCKS if c in header), None)
     blocks = _blocks(columns(block_column), block_column, label) if block_column else None
-    arrival = (seconds - seconds[0]) * float(time_scale)
-    duration = float(arrival[-1])
-    stats = {
-        "rows": float(rows),
-        "duration_s": duration,
-        "requests_per_s": rows / duration if duration > 0 else float("inf"),
-        "p50_input": float(np.median(isl)),
-        "mean_input": float(isl.mean()),
-        "p50_output": float(np.median(osl)),
-        "mean_output": float(osl.mean()),
-        "sessions": float(session.max() + 1),
-        "zero_lengths_raised": float(zeros),
-    }
-    name = label.split(".")[0]
-    return Requests(
-        arrival_s=arrival,
+    first = origin.setdefault("first", float(seconds[0]))
+    index = np.arange(offset, offset + rows, dtype=np.int64)
+    chunk = Chunk(
+        start=offset,
+        arrival_s=(seconds - first) * float(time_scale),
         isl=isl,
         osl=osl,
-        follows=np.full(rows, -1, dtype=np.int64),
+        next=np.full(rows, -1, dtype=np.int64),
         delay_s=np.zeros(rows),
         session=session,
+        chain=index,
         blocks=blocks,
-        name=f"trace {name} ({schema.name} schema)" + (f", time x{time_scale:g}" if time_scale != 1 else ""),
-        stats=stats,
     )
+    return chunk, float(seconds[-1]), zeros
 
 
 # -- files ---------------------------------------------------------------------------------------
@@ -201,36 +285,47 @@ def _reading(label: str, exc: Exception) -> InvalidInputError:
 Columns = Callable[[str], list[Any]]  # column name -> its raw values, one per row
 
 
-def _read_jsonl(file: Path, label: str, limit: int | None) -> tuple[list[str], Columns, int]:
+def _jsonl_batches(file: Path, label: str, limit: int | None) -> Iterator[tuple[list[str], Columns, int]]:
+    header: list[str] | None = None
+    offset = 0
     try:
         with _open(file) as f:
-            if limit is None:
-                lines = f.read().splitlines()
-                if not all(lines):  # drop empty lines (whitespace-only ones are dropped below)
-                    lines = [ln for ln in lines if ln]
-            else:
-                lines = list(itertools.islice((ln for ln in f if ln.strip()), limit))
-    except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
+            lines_iter = itertools.islice((ln for ln in f if ln.strip()), limit)
+            while True:
+                try:
+                    lines = list(itertools.islice(lines_iter, CHUNK))
+                except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
+                    raise _reading(label, exc) from None
+                if not lines:
+                    return
+                rows = _json_rows(lines, label, offset)
+                if header is None:
+                    header = list(rows[0])
+                yield header, _json_columns(rows, label), len(rows)
+                offset += len(rows)
+    except OSError as exc:
         raise _reading(label, exc) from None
+
+
+def _json_rows(lines: list[str], label: str, offset: int) -> list[Any]:
     try:
         rows = json.loads("[" + ",".join(lines) + "]")
     except json.JSONDecodeError:
-        lines = [ln for ln in lines if ln.strip()]
         rows = []
         for i, line in enumerate(lines):
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise InvalidInputError(
-                    f"trace {label} row {i + 1}: not valid JSON ({exc.msg}); {_ONE_OBJECT}"
+                    f"trace {label} row {offset + i + 1}: not valid JSON ({exc.msg}); {_ONE_OBJECT}"
                 ) from None
-    if not rows:
-        return [], lambda name: [], 0
     if len(rows) != len(lines) or not all(type(r) is dict for r in rows):
         i = next((i for i, r in enumerate(rows) if type(r) is not dict), len(rows) - 1)
-        raise InvalidInputError(f"trace {label} row {i + 1}: not a JSON object; {_ONE_OBJECT}")
-    header = list(rows[0])
+        raise InvalidInputError(f"trace {label} row {offset + i + 1}: not a JSON object; {_ONE_OBJECT}")
+    return list(rows)
 
+
+def _json_columns(rows: list[Any], label: str) -> Columns:
     def columns(name: str) -> list[Any]:
         if name == _SESSION or name in _BLOCKS:  # optional: a row without it has none
             return [r.get(name) for r in rows]
@@ -242,35 +337,41 @@ def _read_jsonl(file: Path, label: str, limit: int | None) -> tuple[list[str], C
                 f"trace {label} row {i + 1}: no '{name}' key (row 1 has it); every row needs the same columns"
             ) from None
 
-    return header, columns, len(rows)
+    return columns
 
 
-def _read_csv(file: Path, label: str, limit: int | None) -> tuple[list[str], Columns, int]:
+def _csv_batches(file: Path, label: str, limit: int | None) -> Iterator[tuple[list[str], Columns, int]]:
+    offset = 0
     try:
         with _open(file) as f:
             reader = csv.reader(f)
             header = [h.strip() for h in next(reader, [])]
-            rows = [row for row in itertools.islice((r for r in reader if r), limit)]
+            width = len(header)
+            index = {name: i for i, name in enumerate(header)}
+            rows_iter = itertools.islice((r for r in reader if r), limit)
+            while True:
+                rows = list(itertools.islice(rows_iter, CHUNK))
+                if not rows:
+                    return
+                short = next((i for i, row in enumerate(rows) if len(row) != width), None)
+                if short is not None:
+                    raise InvalidInputError(
+                        f"trace {label} row {offset + short + 1}: {len(rows[short])} fields, the header has "
+                        f"{width}; every row needs one value per column"
+                    )
+
+                def columns(name: str, rows: list[list[str]] = rows) -> list[Any]:
+                    i = index[name]
+                    return [row[i] for row in rows]
+
+                yield header, columns, len(rows)
+                offset += len(rows)
     except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
         raise _reading(label, exc) from None
     except csv.Error as exc:
         raise InvalidInputError(
             f"trace {label}: malformed CSV ({exc}); expected a header row, then one row per request"
         ) from None
-    width = len(header)
-    short = next((i for i, row in enumerate(rows) if len(row) != width), None)
-    if short is not None:
-        raise InvalidInputError(
-            f"trace {label} row {short + 1}: {len(rows[short])} fields, the header has {width}; "
-            "every row needs one value per column"
-        )
-    index = {name: i for i, name in enumerate(header)}
-
-    def columns(name: str) -> list[Any]:
-        i = index[name]
-        return [row[i] for row in rows]
-
-    return header, columns, len(rows)
 
 
 # -- columns -------------------------------------------------------------------------------------
@@ -304,7 +405,9 @@ def _numbers(values: list[Any], column: str, label: str, expect: str = "a number
         raise
 
 
-def _arrivals(values: list[Any], schema: _Schema, label: str) -> NDArray[np.float64]:
+def _arrivals(values: list[Any], schema: _Schema, label: str, origin: dict[str, Any]) -> NDArray[np.float64]:
+    """Arrival times in seconds; date-times relative to the file's first one (``origin`` keeps it
+    from batch to batch)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -316,7 +419,9 @@ def _arrivals(values: list[Any], schema: _Schema, label: str) -> NDArray[np.floa
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             stamps = np.array(values, dtype="datetime64[ns]")
-        return (stamps - stamps[0]) / np.timedelta64(1, "s")
+        if "epoch" in origin and "stamp" not in origin:
+            origin["stamp"] = np.datetime64(round(origin["epoch"] * 1e9), "ns")
+        return (stamps - origin.setdefault("stamp", stamps[0])) / np.timedelta64(1, "s")
     except (ValueError, TypeError, UserWarning, DeprecationWarning):
         pass
     out = np.empty(len(values))
@@ -332,7 +437,9 @@ def _arrivals(values: list[Any], schema: _Schema, label: str) -> NDArray[np.floa
             out[i] = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
         else:
             out[i] = float(when)
-    return out - out[0]
+    if "stamp" in origin and "epoch" not in origin:
+        origin["epoch"] = float((origin["stamp"] - np.datetime64(0, "ns")) / np.timedelta64(1, "s"))
+    return out - origin.setdefault("epoch", out[0])
 
 
 def _lengths(values: list[Any], column: str, label: str) -> NDArray[np.int64]:
@@ -347,8 +454,7 @@ def _lengths(values: list[Any], column: str, label: str) -> NDArray[np.int64]:
     return x.astype(np.int64)
 
 
-def _sessions(values: list[Any], label: str) -> NDArray[np.int64]:
-    ids: dict[Any, int] = {}
+def _sessions(values: list[Any], label: str, ids: dict[Any, int]) -> NDArray[np.int64]:
     try:
         return np.fromiter(
             (-1 if v is None or v == "" else ids.setdefault(v, len(ids)) for v in values),

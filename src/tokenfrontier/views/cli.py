@@ -42,6 +42,19 @@ def _figure(command: str, result: Any, args: argparse.Namespace) -> Any:
         return plots.frontier_figure(result)
     if command == "tco":
         return plots.tco_figure(result)
+    if command == "sweep":
+        from ..grid import load_sweep
+        from .plot_sweep import sweep_figure
+
+        return sweep_figure(load_sweep(result.out))
+    if command == "deal":
+        if not args.tornado:
+            from ..errors import InvalidInputError
+
+            raise InvalidInputError("deal --plot draws the tornado: add --tornado")
+        return plots.tornado_figure(result)
+    if command == "ramp":
+        return plots.ramp_figure(result)
     return plots.phase_figure(result)
 
 
@@ -83,17 +96,20 @@ def _run(args: argparse.Namespace) -> Any:
             args.on,
             **_serving(args),
             **_deployment(args),
+            dp=args.dp,
             catalog=cat,
         ),
         "frontier": lambda: api.frontier(
             args.model,
             args.on,
             **_serving(args),
+            dp=args.dp,
             weights=args.weights,
             spec_decode=[None, *(args.spec_decode or [])],
             pareto=not args.all,
             rental=args.rental,
             preset=args.preset,
+            per=args.per,
             catalog=cat,
         ),
         "tco": lambda: econ.tco(
@@ -104,18 +120,43 @@ def _run(args: argparse.Namespace) -> Any:
             usd_per_hour=args.usd_per_hour,
             rental=args.rental,
         ),
-        "deal": lambda: econ.deal(
-            contract_usd=args.contract_usd,
-            mw=args.mw,
-            years=args.years,
-            system=args.system,
+        "deal": lambda: _deal(args, econ, cat),
+        "contracts": lambda: _analyses().contracts(args.table),
+        "compare": lambda: _compare(args, cat),
+        "ramp": lambda: _analyses().ramp(
+            args.table,
+            model=args.model,
+            on=args.on,
+            isl=args.isl,
+            osl=args.osl,
+            concurrency=_int(args.concurrency, "concurrency"),
+            weights=args.weights,
+            usd_per_mtok=args.usd_per_mtok,
             kw_per_system=args.kw_per_system,
+            usd_per_system_hour=args.usd_per_system_hour,
+            mw_per_year=args.mw_per_year,
+            start_year=args.start_year,
+            end_year=args.end_year,
             preset=args.preset,
-            prepay_fraction=args.prepay,
-            hardware_life_years=args.life,
-            post_term_ebitda_margin=args.post_term_margin,
-            discount_rate=args.discount_rate,
-            capex_per_system_usd=args.capex_per_system,
+            catalog=cat,
+        ),
+        "margin": lambda: _analyses().margin(
+            args.model,
+            args.on,
+            isl=args.isl,
+            osl=args.osl,
+            card=args.card,
+            workloads=tuple(dict.fromkeys(args.workload)),
+            prices=econ.parse_settings(args.price, "--price") if args.price else None,
+            concurrency=_int(args.concurrency, "concurrency"),
+            weights=args.weights,
+            kv_dtype=args.kv_dtype,
+            usd_per_hour=args.usd_per_hour,
+            preset=args.preset,
+            rental=args.rental,
+            cache_read_multiple=args.cache_read_multiple,
+            utilization=args.utilization,
+            points=args.points,
             catalog=cat,
         ),
         "cost": lambda: econ.cost(
@@ -131,6 +172,7 @@ def _run(args: argparse.Namespace) -> Any:
             cache_read_multiple=args.cache_read_multiple,
             prices=econ.parse_settings(args.price, "--price"),
             target_tok_s_per_user=args.target_tok_s_per_user,
+            method=args.method,
             catalog=cat,
         ),
         "calculator": lambda: econ.calculator(
@@ -166,8 +208,86 @@ def _run(args: argparse.Namespace) -> Any:
             api.calibrate(args.measured, args.out, cat, progress=_progress("calibrate")), args.out
         ),
         "simulate": lambda: _simulate(args, cat),
+        "sweep": lambda: _sweep(args),
+        "plan": lambda: api.plan(
+            args.model,
+            args.on,
+            qps=args.qps,
+            isl=args.isl,
+            osl=args.osl,
+            spread=args.length_spread,
+            traffic=args.traffic,
+            trace=args.trace,
+            requests=args.requests,
+            seed=args.seed,
+            slo_ttft_p99_s=args.slo_ttft_p99_ms / 1e3,
+            slo_tpot_p99_s=args.slo_tpot_p99_ms / 1e3 if args.slo_tpot_p99_ms else None,
+            min_tok_s_per_user=args.min_tok_s_per_user,
+            goodput_share=args.goodput,
+            pessimistic=args.pessimistic,
+            weights=args.weights,
+            kv_dtype=args.kv_dtype,
+            framework=args.framework,
+            rental=args.rental,
+            preset=args.preset,
+            mix=args.mix,
+            finalists=args.finalists,
+            prefill_on=args.prefill_on,
+            prefill_tp=args.prefill_tp,
+            catalog=cat,
+        ),
+        "design": lambda: _design(args, cat),
     }
     return commands[args.command]()
+
+
+def _compare(args: argparse.Namespace, cat: Any) -> Any:
+    """``compare NAME``: one of SPEC §5's published comparisons."""
+    from ..economics.published import compare
+    from ..errors import InvalidInputError
+
+    at = None
+    if args.at:
+        try:
+            at = [float(x) for x in args.at.split(",") if x.strip()]
+        except ValueError:
+            raise InvalidInputError(f"--at expects numbers separated by commas, got {args.at!r}") from None
+    models = [m.strip() for m in args.model.split(",") if m.strip()] if args.model else None
+    options = {}
+    if args.trn3_usd_per_chip_hour is not None:
+        if args.name != "trn3-prefill":
+            raise InvalidInputError("--trn3-usd-per-chip-hour applies to the trn3-prefill comparison only")
+        options["trn3_usd_per_chip_hour"] = args.trn3_usd_per_chip_hour
+    return compare(args.name, models=models, at=at, catalog=cat, **options)
+
+
+def _analyses() -> Any:
+    from ..economics import analyses
+
+    return analyses
+
+
+def _deal(args: argparse.Namespace, econ: Any, cat: Any) -> Any:
+    """``deal``: the deal itself, or with --by-year / --tornado its analyses."""
+    kw = dict(
+        contract_usd=args.contract_usd,
+        mw=args.mw,
+        years=args.years,
+        system=args.system,
+        kw_per_system=args.kw_per_system,
+        preset=args.preset,
+        prepay_fraction=args.prepay,
+        hardware_life_years=args.life,
+        post_term_ebitda_margin=args.post_term_margin,
+        discount_rate=args.discount_rate,
+        capex_per_system_usd=args.capex_per_system,
+        catalog=cat,
+    )
+    if args.by_year:
+        return _analyses().deal_years(warrant=args.warrant, accounting_life_years=args.accounting_life, **kw)
+    if args.tornado:
+        return _analyses().deal_tornado(**kw)
+    return econ.deal(**kw)
 
 
 #: Rows above which validate and calibrate report progress (on a terminal only).
@@ -237,10 +357,49 @@ def _calc_model(args: argparse.Namespace, econ: Any) -> Any:
     return args.model
 
 
+def _design(args: argparse.Namespace, cat: Any) -> Any:
+    """``design``: the derived entry (``--out DIR``: its TOML, all files or none), or ``--tables``."""
+    from ..design import design
+    from ..outputs import check_folder, write_folder
+    from ..silicon import silicon_tables
+
+    if args.tables:
+        return silicon_tables()
+    if args.out:
+        check_folder(args.out, "--out")
+    names = ("id", "name", "node", "area_mm2", "dies", "die_area_mm2", "sram_share", "logic_share",
+             "shoreline_gbps_per_mm", "perimeter_mm", "edge_fraction", "photonic_io_tbps",
+             "photonic_gbps_per_mm2", "photonic_area_mm2", "dram_wafer_gb", "dram_wafer_tbps",
+             "weights_on", "dram_usd_per_gb", "power_kw", "price_usd")  # fmt: skip
+    result = design(args.reference, **{k: getattr(args, k) for k in names}, catalog=cat)
+    if args.out:
+        import dataclasses
+
+        paths = write_folder(args.out, result.toml_files())
+        result = dataclasses.replace(result, written=tuple(str(p) for p in paths))
+    return result
+
+
 def _simulate(args: argparse.Namespace, cat: Any) -> Any:
     from .cli_simulate import run_simulate
 
     return run_simulate(args, cat)
+
+
+def _sweep(args: argparse.Namespace) -> Any:
+    from ..errors import InvalidInputError
+    from ..grid import sweep_grid
+
+    if args.catalog:
+        raise InvalidInputError("sweep: --catalog is not supported yet; grids use the bundled catalog")
+    if args.ray_address is not None and args.executor not in (None, "ray"):
+        raise InvalidInputError(f"--ray runs on Ray; it conflicts with --executor {args.executor}")
+    if not (args.store_every >= 0 and args.store_every < 1e6):  # NaN fails too
+        raise InvalidInputError(f"--store-every: expected seconds >= 0, got {args.store_every}")
+    kind = args.executor or ("ray" if args.ray_address is not None else "process")
+    return sweep_grid(args.grid, args.out, executor_kind=kind, workers=args.workers,
+                      ray_address=args.ray_address, progress=True if args.progress else None,
+                      flush_s=args.store_every)  # fmt: skip
 
 
 class _Written:
@@ -437,7 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         out = result.to_json() if args.json else str(result)
     sys.stdout.write(out + "\n")
-    return 0
+    return int(getattr(result, "exit_status", 0))  # sweep: 1 when some cells failed
 
 
 if __name__ == "__main__":  # pragma: no cover

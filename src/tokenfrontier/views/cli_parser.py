@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["KV", "PLOTTED", "WEIGHTS", "build_parser"]
 
@@ -124,11 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on", required=True, metavar="HW", help="chip (then --tp counts chips) or system")
     _serving_opts(p)
     _deployment_opts(p)
+    p.add_argument("--dp", type=int, metavar="N", help=_DP_HELP)
 
     p = sub.add_parser("frontier", parents=[common], help="Pareto frontier over hardware")
     p.add_argument("model", help="catalog model id or path to a config.json")
     p.add_argument("--on", required=True, metavar="HW1,HW2", help="comma-separated hardware ids")
     _serving_opts(p)
+    p.add_argument("--dp", type=int, metavar="N", help=_DP_HELP)
     p.add_argument("--weights", nargs="+", default=["native"], choices=WEIGHTS, help="quantizations to sweep")
     p.add_argument("--spec-decode", nargs="+", metavar="SPEC", help="also sweep these drafts")
     p.add_argument("--all", action="store_true", help="every feasible point, not only Pareto")
@@ -136,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="also write the points to a CSV file")
     p.add_argument("--rental", action="store_true", help="price points at rental rates")
     p.add_argument("--preset", metavar="NAME", help="TCO preset for pricing")
+    p.add_argument(
+        "--per",
+        choices=("chip", "system", "kw", "usd-hour"),
+        help="throughput per chip, system, kW or $/hour (default: usd-hour when SRAM machines "
+        "and GPUs are compared, else chip)",
+    )
 
     p = sub.add_parser("validate", parents=[common], help="predict measured rows, report error")
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
@@ -176,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--discount-rate", type=_number(-1, 1, lo_open=True), default=0.13, help="NPV discount rate"
     )
     p.add_argument("--capex-per-system", type=_USD, help="override capex per system ($)")
+    _deal_analysis_opts(p)
+    _contract_opts(sub, common, explain)
+    _compare_opts(sub, common)
 
     p = sub.add_parser("cost", parents=[common, explain], help="$ per Mtok of a serving point")
     p.add_argument("model", help="catalog model id or path to a config.json")
@@ -187,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
     p.add_argument("--rental", action="store_true", help="rental $/chip-hour")
     p.add_argument("--mix", default="workload", choices=("workload", "agentic"))
+    p.add_argument(
+        "--method",
+        default="work",
+        choices=("work", "card-multiple"),
+        help="split $/hour by each token's work (default) or the card's fixed multiples",
+    )
     p.add_argument("--cache-read-multiple", type=_number(1, 100), default=10.0, help="1-100; SPEC: 5-20")
     p.add_argument("--price", nargs="+", metavar="TYPE=USD", help="selling card $/Mtok")
     p.add_argument(
@@ -235,10 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", metavar="NAME", help="TCO preset")
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override TCO inputs")
 
+    _ramp_margin_opts(sub, common, explain)
     p = sub.add_parser("calibrate", parents=[common], help="fit efficiency profiles on a CSV")
     p.add_argument("--measured", required=True, metavar="FILE.csv", help="measured CSV")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the profile TOMLs")
     _simulate_opts(sub.add_parser("simulate", parents=[common], help="request-level serving simulation"))
+    _sweep_opts(sub.add_parser("sweep", parents=[common], help="evaluate a grid TOML, resumable, to Parquet"))
+    _plan_opts(sub.add_parser("plan", parents=[common, explain], help="cheapest fleet meeting an SLO"))
+    _design_opts(sub.add_parser("design", parents=[common], help="derive a catalog entry from silicon"))
     p = sub.add_parser("dashboard", help="serve the interactive dashboard on 127.0.0.1")
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
 
@@ -252,7 +273,119 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculator", "phase")
+_DP_HELP = "attention data-parallel ranks per TP group (MoE; experts over all chips, EP = TP)"
+PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculator", "phase", "deal", "ramp",
+           "sweep")  # fmt: skip
+
+
+def _sweep_opts(p: argparse.ArgumentParser) -> None:
+    """Options of ``sweep``: the grid, the results folder, the executor."""
+    p.add_argument("grid", metavar="GRID.toml", help="the grid: axes of models x hardware x workloads x ...")
+    p.add_argument("--out", metavar="DIR", help="results folder (Parquet; default NAME.sweep here)")
+    p.add_argument("--executor", choices=("serial", "process", "ray"), default=None,
+                   help="where cells run (default: process, or ray with --ray)")  # fmt: skip
+    p.add_argument(
+        "--workers", type=int, metavar="N", help="processes / Ray tasks at once (default: all cores)"
+    )
+    p.add_argument("--ray", metavar="auto|ADDRESS", dest="ray_address",
+                   help="run on Ray: 'auto' joins a running cluster or starts a local one")  # fmt: skip
+    p.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a terminal")
+    p.add_argument("--store-every", type=float, default=1.0, metavar="SECONDS",
+                   help="store finished cells this often (default 1; 0: each as it ends)")  # fmt: skip
+
+
+def _deal_analysis_opts(p: argparse.ArgumentParser) -> None:
+    """``deal --by-year`` / ``--tornado``: EBIT by contract year, NPV/IRR sensitivity."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--by-year",
+        action="store_true",
+        help="EBIT margin by contract year: depreciation over term / accounting life / 6 y",
+    )
+    g.add_argument("--tornado", action="store_true",
+                   help="NPV/IRR swing over $/hour, utilisation, WACC, useful life")  # fmt: skip
+    p.add_argument(
+        "--warrant",
+        default="max",
+        choices=("max", "vested", "none"),
+        help="warrant contra-revenue recognised with --by-year (default max: every tranche)",
+    )
+    p.add_argument("--accounting-life", type=_number(0, 30, lo_open=True, unit="years"), default=5.0,
+                   help="accounting depreciation life for --by-year (default 5)")  # fmt: skip
+
+
+def _contract_opts(sub: Any, common: argparse.ArgumentParser, explain: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("contracts", parents=[common, explain],
+                       help="large AI cloud contracts: implied $/yr, $/MW-yr, arithmetic flags")  # fmt: skip
+    p.add_argument("--table", metavar="FILE.csv", help="your own table (default: SPEC §5's, bundled)")
+
+
+def _compare_opts(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "compare", parents=[common], help="SPEC §5's published comparisons, reproduced and explained"
+    )
+    names = ("cs3-agentic", "v4-cs3-vs-gb300", "trn3-prefill", "gb300-vs-h100")
+    p.add_argument("name", choices=names, help="which comparison")
+    p.add_argument("--model", metavar="M[,M...]", help="model id(s) instead of the comparison's own")
+    p.add_argument("--at", metavar="X[,X...]", help="tok/s per user to compare at")
+    p.add_argument(
+        "--trn3-usd-per-chip-hour",
+        type=_number(0, 1e4, lo_open=True, unit="$"),
+        help="trn3-prefill: Trainium3 $/chip-hour (default: the H100 rental midpoint)",
+    )
+
+
+def _ramp_margin_opts(sub: Any, common: argparse.ArgumentParser, explain: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "ramp", parents=[common, explain], help="MW online by quarter vs a contract's schedule"
+    )
+    p.add_argument("model", nargs="?", help="model id: also tokens/s and token revenue")
+    p.add_argument("--table", default="base", metavar="FILE|NAME",
+                   help="CSV quarter,mw_online (bundled: base, high; default base)")  # fmt: skip
+    p.add_argument("--on", default="cs-3", metavar="HW", help="system (default cs-3)")
+    p.add_argument("--isl", default="8192", metavar="N", help="prompt tokens (with a model; 8192)")
+    p.add_argument("--osl", default="1024", metavar="N", help="output tokens (with a model; 1024)")
+    p.add_argument("--concurrency", default="1", metavar="N", help="requests per model copy")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--usd-per-mtok", type=_number(0, 1e4, lo_open=True, unit="$"), default=0.30,
+                   help="token price $/Mtok (0.30)")  # fmt: skip
+    p.add_argument("--kw-per-system", type=_KW, help="all-in kW per system (default: TCO preset)")
+    p.add_argument("--usd-per-system-hour", type=_USD_PER_HOUR,
+                   help="contract rate (default: the 750 MW deal's implied rate)")  # fmt: skip
+    p.add_argument("--mw-per-year", type=_MW, default=250.0, help="MW the contract needs per year (250)")
+    p.add_argument(
+        "--start-year", type=_number(2000, 2100, integer=True), default=2026, help="schedule start"
+    )
+    p.add_argument("--end-year", type=_number(2000, 2100, integer=True), default=2028, help="schedule end")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset (kW per system)")
+
+    p = sub.add_parser("margin", parents=[common, explain], help="gross margin vs a price card")
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", required=True, metavar="HW", help="chip or system")
+    p.add_argument("--card", default="default", metavar="NAME", help="price card id (default 'default')")
+    p.add_argument("--workload", nargs="+", default=["plain", "agentic"], choices=("plain", "agentic"),
+                   help="token mixes (default both)")  # fmt: skip
+    p.add_argument("--isl", required=True, metavar="N", help="prompt tokens (8192, 96k)")
+    p.add_argument("--osl", required=True, metavar="N", help="output tokens")
+    p.add_argument("--concurrency", default="1", metavar="N", help="requests in flight")
+    p.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    p.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+    p.add_argument(
+        "--price",
+        nargs="+",
+        metavar="TYPE=USD",
+        help="replace the card's $/Mtok: every one of cache_read cache_write input output",
+    )
+    p.add_argument("--usd-per-hour", type=_USD_PER_HOUR, help="price per system-hour (overrides TCO)")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset")
+    p.add_argument("--rental", action="store_true", help="rental $/chip-hour")
+    p.add_argument("--cache-read-multiple", type=_number(1, 100), default=10.0, help="1-100; SPEC: 5-20")
+    p.add_argument(
+        "--utilization",
+        type=_number(0, 1, lo_open=True),
+        help="share of hours serving (TCO pricing): cost = TCO $/h at u / (tokens/h x u)",
+    )
+    p.add_argument("--points", action="store_true", help="also every frontier point on this hardware")
 
 
 def _deployment_opts(p: argparse.ArgumentParser) -> None:
@@ -328,6 +461,7 @@ def _simulate_opts(p: argparse.ArgumentParser) -> None:
     d.add_argument("--tp", type=int, help="tensor-parallel chips per stage")
     d.add_argument("--ep", type=int, help="expert-parallel degree inside the TP group")
     d.add_argument("--pp", type=int, help="pipeline stages")
+    d.add_argument("--dp", type=int, metavar="N", help=_DP_HELP)
     d.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
     d.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
     d.add_argument("--framework", metavar="NAME", help="serving stack (vllm, sglang, trt, ...)")
@@ -349,3 +483,74 @@ def _simulate_opts(p: argparse.ArgumentParser) -> None:
     o.add_argument("--slo-tpot-p99-ms", type=float, metavar="MS", help="P99 TPOT limit (--server-search)")
     o.add_argument("--requests-out", metavar="FILE", help="write the per-request table (.csv, .parquet)")
     o.add_argument("--plot", metavar="FILE", help="latency CDFs and timeline: .html (offline), .png, .svg")
+
+
+def _plan_opts(p: argparse.ArgumentParser) -> None:
+    """``plan``: traffic, SLO, candidate hardware and price basis -> the cheapest fleet per hardware."""
+    p.add_argument("model", help="catalog model id or path to a config.json")
+    p.add_argument("--on", default="all", metavar="HW1,HW2|all", help="candidates (default: all systems)")
+    t = p.add_argument_group("traffic")
+    t.add_argument("--traffic", default="poisson", choices=("poisson", "trace", "agentic"),
+                   help="Poisson (--qps, --isl, --osl), a trace or the agentic generator")  # fmt: skip
+    t.add_argument("--qps", type=_number(0, 1e7, lo_open=True, unit="requests/s"), metavar="X",
+                   help="requests per second (a trace is replayed at this rate)")  # fmt: skip
+    t.add_argument("--isl", metavar="N", help="prompt tokens (8192, 96k)")
+    t.add_argument("--osl", metavar="N", help="output tokens")
+    t.add_argument("--length-spread", type=_number(0, 1, lo_open=True), default=1.0, metavar="F",
+                   help="lengths uniform in [F*L, L]; 1 = fixed")  # fmt: skip
+    t.add_argument("--trace", metavar="FILE|NAME", help="CSV/JSONL trace or bundled trace name")
+    t.add_argument("--requests", type=_number(1, 1e6, integer=True), default=1000, metavar="N",
+                   help="requests per simulation (default 1000)")  # fmt: skip
+    t.add_argument("--seed", type=_number(0, 2**31, integer=True), default=0, help="random seed (default 0)")
+    s = p.add_argument_group("SLO")
+    s.add_argument("--slo-ttft-p99-ms", type=_number(0, 1e7, lo_open=True, unit="ms"), default=2000.0,
+                   metavar="MS", help="P99 time to first token limit (default 2000)")  # fmt: skip
+    s.add_argument("--slo-tpot-p99-ms", type=_number(0, 1e6, lo_open=True, unit="ms"), metavar="MS",
+                   help="P99 time per output token limit")  # fmt: skip
+    s.add_argument("--min-tok-s-per-user", type=_number(0, 1e6, lo_open=True, unit="tok/s"), metavar="X",
+                   help="instead of --slo-tpot-p99-ms: P99 TPOT <= 1 / X")  # fmt: skip
+    s.add_argument("--goodput", type=_number(0, 1, lo_open=True), metavar="F",
+                   help="also: share of requests meeting both limits (0-1)")  # fmt: skip
+    s.add_argument("--pessimistic", action="store_true", help="plan at the slow end of the 80%% interval")
+    c = p.add_argument_group("deployment and price")
+    c.add_argument("--weights", default="native", choices=WEIGHTS, help="weight dtype")
+    c.add_argument("--kv-dtype", default="bf16", choices=KV, help="KV-cache dtype")
+    c.add_argument("--framework", metavar="NAME", help="serving stack (vllm, sglang, trt, ...)")
+    c.add_argument("--prefill-on", metavar="HW", help="also consider disaggregated prefill on HW")
+    c.add_argument("--prefill-tp", type=_number(1, 4096, integer=True), metavar="N",
+                   help="TP of each prefill worker (default: the fastest that fits)")  # fmt: skip
+    c.add_argument("--rental", action="store_true", help="price at rental rates")
+    c.add_argument("--preset", metavar="NAME", help="TCO preset")
+    c.add_argument("--mix", default="workload", choices=("workload", "agentic"), help="$/Mtok token mix")
+    c.add_argument("--finalists", type=_number(1, 100, integer=True), default=3, metavar="N",
+                   help="deployments per hardware confirmed by simulation (default 3)")  # fmt: skip
+
+
+def _design_opts(p: argparse.ArgumentParser) -> None:
+    """``design``: a chip + system derived from physical inputs (omitted: the reference's)."""
+    pos, frac = _number(0, 1e6, lo_open=True), _number(0, 1, lo_open=True)
+    wafer = _number(0, 70_685.8, lo_open=True, unit="mm², one 300 mm wafer")  # = design.MAX_SILICON_MM2
+    die = _number(0, 858, lo_open=True, unit="mm², one reticle")  # = design.MAX_DIE_MM2
+    p.add_argument("--from", dest="reference", default="cs-3", metavar="HW", help="reference (default cs-3)")
+    p.add_argument("--id", metavar="ID", help="new system id (its chip: the reference chip's id + suffix)")
+    p.add_argument("--name", help="display name")
+    p.add_argument("--node", help="process node: n7, n5, n3b, n3e, n2, a16")
+    p.add_argument("--area-mm2", type=wafer, metavar="MM2", help="silicon area (mm²)")
+    p.add_argument("--dies", type=_number(0, 1000, lo_open=True, integer=True), help="reticle tiling: dies")
+    p.add_argument("--die-area-mm2", type=die, metavar="MM2", help="area of one die (mm², <= 858)")
+    p.add_argument("--sram-share", type=frac, metavar="F", help="share of area that is SRAM")
+    p.add_argument("--logic-share", type=frac, metavar="F", help="share of area that is logic")
+    p.add_argument("--shoreline-gbps-per-mm", type=pos, metavar="X", help="edge I/O density (GB/s per mm)")
+    p.add_argument("--perimeter-mm", type=pos, metavar="MM", help="usable edge (mm)")
+    p.add_argument("--edge-fraction", type=frac, default=1.0, metavar="F", help="usable share of the edge")
+    p.add_argument("--photonic-io-tbps", type=_number(0, 1e4), metavar="TBPS", help="photonic I/O (TB/s)")
+    p.add_argument("--photonic-gbps-per-mm2", type=pos, metavar="X", help="photonic I/O density")
+    p.add_argument("--photonic-area-mm2", type=pos, metavar="MM2", help="face area used for photonics")
+    p.add_argument("--dram-wafer-gb", type=_number(0, 1e6), default=0.0, metavar="GB", help="bonded DRAM GB")
+    p.add_argument("--dram-wafer-tbps", type=pos, metavar="TBPS", help="bonded DRAM bandwidth (TB/s)")
+    p.add_argument("--weights-on", default="sram", choices=("sram", "dram"), help="tier holding the weights")
+    p.add_argument("--dram-usd-per-gb", type=_number(0, 1e4), default=10.0, metavar="USD", help="$/GB (10)")
+    p.add_argument("--power-kw", type=_KW, help="all-in system power (kW; default derived)")
+    p.add_argument("--price-usd", type=_USD, help="system price ($; default derived)")
+    p.add_argument("--out", metavar="DIR", help="write the chip, system and TCO preset TOML here")
+    p.add_argument("--tables", action="store_true", help="SPEC's SRAM-by-node and shoreline tables")

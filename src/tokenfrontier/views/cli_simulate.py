@@ -2,7 +2,8 @@
 
 Checks the command line's options (one clear line per mistake), runs
 :func:`tokenfrontier.simulate` or :func:`tokenfrontier.server_search`, writes the per-request
-table (``--requests-out``) and prints progress on stderr for long runs at a terminal.
+table (``--requests-out``, streamed to the file as requests finish) and prints progress on stderr
+for long runs at a terminal.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def _ms(value: float | None, option: str) -> float | None:
 
 def _options(args: argparse.Namespace, cat: Catalog | None) -> dict[str, Any]:
     """Deployment, scheduling and caching options shared by a simulation and a search."""
-    for option, v in (("--tp", args.tp), ("--ep", args.ep), ("--pp", args.pp)):
+    for option, v in (("--tp", args.tp), ("--ep", args.ep), ("--pp", args.pp), ("--dp", args.dp)):
         if v is not None and v < 1:
             raise InvalidInputError(f"{option} must be >= 1, got {v}")
     for option, v in (("--token-budget", args.token_budget), ("--max-seqs", args.max_seqs),
@@ -128,6 +129,7 @@ def _options(args: argparse.Namespace, cat: Catalog | None) -> dict[str, Any]:
         tp=args.tp,
         ep=args.ep,
         pp=args.pp,
+        dp=args.dp,
         weights=args.weights,
         kv_dtype=args.kv_dtype,
         framework=args.framework,
@@ -218,10 +220,10 @@ def run_simulate(args: argparse.Namespace, cat: Catalog | None) -> Any:
             raise InvalidInputError(f"--{option.replace('_', '-')} needs --server-search")
     work = _workload(args)
     done = _progress(requests, f"{requests:,} requests")
-    sim = sim_call(api_simulate.simulate, args.model, args.on, requests=requests, **work, **options)
+    # --requests-out streams the table to the file as requests finish (memory: requests in flight)
+    sim = sim_call(api_simulate.simulate, args.model, args.on, requests=requests, **work, **options,
+                   requests_out=args.requests_out)  # fmt: skip
     done()
-    if args.requests_out:
-        sim.write_requests(args.requests_out)
     return sim
 
 
@@ -251,7 +253,5 @@ def _search(args: argparse.Namespace, requests: int, options: dict[str, Any]) ->
         # the trial at the max QPS again (same seed, same answer) for its per-request table
         result.simulation = api_simulate.simulate(args.model, args.on, workload="poisson", isl=args.isl,
                                                   osl=args.osl, qps=found["max_qps"], requests=requests,
-                                                  **options)  # fmt: skip
-        if args.requests_out:
-            result.simulation.write_requests(args.requests_out)
+                                                  requests_out=args.requests_out, **options)  # fmt: skip
     return result

@@ -106,15 +106,24 @@ def _hover(r: dict[str, Any]) -> str:
 
 
 def _band(r: dict[str, Any], y_key: str) -> tuple[float, float] | None:
-    """The 80% interval of a frontier point's ``y_key``: its ``*_low``/``*_high``; $/Mtok, which
-    falls as throughput rises, from the interval of total tok/s per chip."""
+    """The 80% interval of a frontier point's ``y_key``: its ``*_low``/``*_high``; a normalised
+    throughput and $/Mtok (which falls as throughput rises) from the interval of total tok/s
+    per chip."""
     lo, hi = r.get(f"{y_key}_low"), r.get(f"{y_key}_high")
     if lo is not None and hi is not None:
         return float(lo), float(hi)
     t, t_lo, t_hi = (r.get(f"total_tok_s_per_chip{s}") for s in ("", "_low", "_high"))
-    if y_key == "usd_per_mtok" and r.get(y_key) is not None and t and t_lo and t_hi:
+    if r.get(y_key) is None or not (t and t_lo and t_hi):
+        return None
+    if y_key in _PER_THROUGHPUT:  # throughput per system / kW / $-hour: the chip's, scaled
+        return r[y_key] * t_lo / t, r[y_key] * t_hi / t
+    if y_key == "usd_per_mtok":
         return r[y_key] * t / t_hi, r[y_key] * t / t_lo
     return None
+
+
+#: Normalised throughputs (``economics.frontier_cost``): tok/s per chip times a constant.
+_PER_THROUGHPUT = ("tok_s_per_system", "tok_s_per_kw", "tok_s_per_usd_hour")
 
 
 def _rgba(color: str, alpha: float) -> str:
@@ -163,11 +172,12 @@ def _lines_by_hardware(frontier: Any, y_key: str, title: str, x_title: str, y_ti
 
 
 def frontier_figure(frontier: Any) -> go.Figure:
-    """Total tok/s per chip vs tok/s per user: one Pareto line per hardware, shaded by its 80%
-    prediction interval."""
+    """Throughput (per chip, or as normalised: ``frontier.extra["per_key"]``) vs tok/s per user:
+    one Pareto line per hardware, shaded by its 80% prediction interval."""
+    key = frontier.extra.get("per_key", "total_tok_s_per_chip")
+    label = frontier.extra.get("per_label", "tok/s/chip").replace("tok/s/chip", "tok/s per chip")
     return _lines_by_hardware(
-        frontier, "total_tok_s_per_chip", frontier.title,
-        "interactivity: tok/s per user", "throughput: total tok/s per chip",
+        frontier, key, frontier.title, "interactivity: tok/s per user", f"throughput: total {label}",
     )  # fmt: skip
 
 
@@ -259,6 +269,70 @@ def tco_figure(tco: Any) -> go.Figure:
     ))  # fmt: skip
     fig.update_layout(title=f"TCO of {tco.system}: ${tco.total_usd_per_hour:.2f} per hour",
                       yaxis_title="$ per hour", **_LAYOUT)  # fmt: skip
+    return fig
+
+
+def tornado_figure(tornado: Any) -> go.Figure:
+    """Deal NPV tornado: one bar per input from NPV at its low to NPV at its high value,
+    widest swing on top, around the base NPV ($M)."""
+    go = _go()
+    bars = list(reversed(tornado.bars))  # plotly draws the first category at the bottom
+    base = tornado.base_npv_usd / 1e6
+    fig = go.Figure()
+    for key, name, color in (("low", "input low", "#d62728"), ("high", "input high", "#1f77b4")):
+        fig.add_trace(go.Bar(
+            y=[b["label"] for b in bars], x=[b[f"npv_{key}_usd"] / 1e6 - base for b in bars], base=base,
+            orientation="h", name=name, marker_color=color,
+            text=[b[f"{key}_shown"] for b in bars], textposition="auto",
+            hovertemplate="%{y} at %{text}: NPV $%{x:,.0f}M from base<extra></extra>",
+        ))  # fmt: skip
+    fig.add_vline(x=base, line_dash="dot", annotation_text=f"base ${base:,.0f}M")
+    fig.update_layout(title=f"Deal NPV at {tornado.discount_rate:.0%}: one input at a time",
+                      xaxis_title="NPV ($M)", barmode="overlay", **_LAYOUT)  # fmt: skip
+    return fig
+
+
+def ramp_figure(ramp: Any) -> go.Figure:
+    """MW online vs MW the contract needs by quarter, shortfall shaded."""
+    go = _go()
+    q = [r["quarter"] for r in ramp.rows]
+    online = [r["mw_online"] for r in ramp.rows]
+    needed = [r["mw_needed"] for r in ramp.rows]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=q, y=needed, name="contract needs", mode="lines+markers",
+                             line=dict(dash="dash", color="#d62728")))  # fmt: skip
+    fig.add_trace(go.Scatter(x=q, y=online, name="MW online", mode="lines+markers", fill="tonexty",
+                             fillcolor="rgba(214,39,40,0.12)", line=dict(color="#1f77b4")))  # fmt: skip
+    fig.update_layout(title=f"Datacenter ramp ({ramp.table}) vs contract: shaded = shortfall",
+                      xaxis_title="quarter (end)", yaxis_title="MW of critical IT", **_LAYOUT)  # fmt: skip
+    return fig
+
+
+def margin_figure(margins: Any) -> go.Figure:
+    """Gross margin of every frontier point vs tok/s per user, the 80% interval as a band."""
+    go = _go()
+    pts = sorted(margins.points, key=lambda p: p["tok_s_per_user"])
+    x = [p["tok_s_per_user"] for p in pts]
+    fig = go.Figure()
+    if pts and all(p["gross_margin_low"] is not None for p in pts):
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=[p["gross_margin_high"] for p in pts]
+                                 + [p["gross_margin_low"] for p in pts][::-1],
+                                 fill="toself", fillcolor="rgba(31,119,180,0.15)", line=dict(width=0),
+                                 name="80% interval", hoverinfo="skip"))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[p["gross_margin"] for p in pts],
+            mode="lines+markers",
+            name="gross margin",
+            text=[f"{p['hardware']} {p['deployment']} x{p['concurrency']}" for p in pts],
+            hovertemplate="%{text}<br>%{x:.1f} tok/s/user: %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.add_hline(y=0, line_dash="dot")
+    fig.update_layout(title=f"Gross margin vs card '{margins.card}' ({margins.points_workload} workload)",
+                      xaxis_title="tok/s per user", yaxis_title="gross margin", yaxis_tickformat=".0%",
+                      **_LAYOUT)  # fmt: skip
     return fig
 
 

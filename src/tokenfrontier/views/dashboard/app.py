@@ -1,5 +1,5 @@
-"""tokenfrontier dashboard (Streamlit). Pages: Calculator, Frontier, Simulate, Roofline, Economics,
-Catalog.
+"""tokenfrontier dashboard (Streamlit). Pages: Calculator, Frontier, Simulate, Plan, Roofline,
+Economics, Catalog, Design.
 
 Every input lives in the URL (share a view by copying it); every table downloads as CSV; every
 number's tooltip gives its formula and source. What-if hardware (I/O, memory, clock multipliers)
@@ -21,7 +21,7 @@ from tokenfrontier.units import parse_context
 from tokenfrontier.views import plots
 from tokenfrontier.views.dashboard.whatif import whatif_system
 
-PAGES = ("Calculator", "Frontier", "Simulate", "Roofline", "Economics", "Catalog")
+PAGES = ("Calculator", "Frontier", "Simulate", "Plan", "Roofline", "Economics", "Catalog", "Design")
 WEIGHTS = ("native", "bf16", "fp8", "fp4")
 st.set_page_config(page_title="tokenfrontier", layout="wide")
 CAT = default_catalog()
@@ -176,6 +176,8 @@ def page_frontier() -> None:
         isl = tokens("ISL", "isl", "1k", "prompt tokens")
         osl = tokens("OSL", "osl", "1k", "output tokens")
         weights = choice("Weights", "weights", list(WEIGHTS), "native")
+        per = choice("Throughput per", "per", ["auto", "chip", "system", "kw", "usd-hour"], "auto",
+                     help="auto: per $/hour (TCO) for SRAM vs GPUs, else per chip")  # fmt: skip
     with c2:
         default = "cs-3,gb300-nvl72,hgx-b200,dgx-h100"
         picked = st.multiselect("Hardware", CAT.hardware_ids(), known("hws", default, CAT.hardware_ids()),
@@ -187,7 +189,8 @@ def page_frontier() -> None:
     if isl is None or osl is None:
         return
     try:
-        f = tf.frontier(model, [hardware(h) for h in picked], isl=isl, osl=osl, weights=(weights,))
+        f = tf.frontier(model, [hardware(h) for h in picked], isl=isl, osl=osl, weights=(weights,),
+                        per=None if per == "auto" else per)  # fmt: skip
     except TokenFrontierError as exc:
         st.error(str(exc))
         return
@@ -382,7 +385,7 @@ def page_roofline() -> None:
     csv_button(frame, "roofline")
 
 
-def page_economics() -> None:
+def economics_base() -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("TCO")
@@ -449,6 +452,113 @@ def page_economics() -> None:
     csv_button(sens, "fleet_colocation")
 
 
+def page_economics() -> None:
+    """TCO, deal and fleet, then the deal analyses."""
+    economics_base()
+    economics_deals()
+
+
+def economics_deals() -> None:
+    """Deal EBIT by year and NPV tornado, the datacenter ramp, margins against price cards."""
+    import pandas as pd
+
+    from tokenfrontier.economics import analyses
+
+    st.subheader("Deal: EBIT by contract year and NPV tornado")
+    ss = st.session_state  # the Deal inputs above (already checked)
+    deal_args: dict[str, Any] = {
+        "contract_usd": float(ss.get("w_contract", 27.6)) * 1e9,
+        "mw": float(ss.get("w_mw", 750.0)),
+        "years": float(ss.get("w_years", 3.0)),
+    }
+    d1, d2 = st.columns(2)
+    with d1:
+        rec = choice(
+            "warrant contra-revenue",
+            "warrant",
+            ["max", "vested", "none"],
+            "max",
+            help="SPEC §5: 33,445,026 shares at $82.02 -> ~$2.74B max, over the agreement",
+        )
+        try:
+            dy = analyses.deal_years(warrant=rec, **deal_args)
+            tor = analyses.deal_tornado(**deal_args)
+        except TokenFrontierError as exc:
+            st.error(str(exc))
+            return
+        years = pd.DataFrame(list(dy.rows))
+        shown = years.assign(**{c: years[c] / 1e6 for c in years if c.endswith("_usd")})
+        shown.columns = [c.replace("_usd", " $M") for c in shown.columns]
+        st.dataframe(shown, hide_index=True, column_config={
+            "ebit_margin": st.column_config.NumberColumn(format="percent"),
+            "ebit_margin_with_warrant": st.column_config.NumberColumn(format="percent")})  # fmt: skip
+        st.caption(dy.explain())
+        csv_button(years, "deal_ebit_by_year")
+    with d2:
+        st.plotly_chart(plots.tornado_figure(tor), width="stretch")
+        st.caption(tor.explain())
+    st.subheader("Datacenter ramp vs the contract")
+    r1, r2 = st.columns([1, 2])
+    with r1:
+        table = choice("ramp table", "ramp", ["base", "high"], "base",
+                       help="SPEC §5 narrative; assumptions in catalog/ramps/*.csv")  # fmt: skip
+        need = number("contract needs MW per year", "needmw", 250.0, 1.0, 100_000.0, 10.0,
+                      "SPEC §5: 250 MW a year in 2026-2028")  # fmt: skip
+    try:
+        rp = analyses.ramp(table, mw_per_year=need)
+    except TokenFrontierError as exc:
+        st.error(str(exc))
+        return
+    with r2:
+        st.plotly_chart(plots.ramp_figure(rp), width="stretch")
+    ramp_rows = pd.DataFrame(list(rp.rows))
+    st.dataframe(
+        ramp_rows.assign(
+            revenue_usd=ramp_rows.revenue_usd / 1e6, forgone_usd=ramp_rows.forgone_usd / 1e6
+        ).rename(columns={"revenue_usd": "revenue $M", "forgone_usd": "forgone $M"}),
+        hide_index=True,
+    )
+    csv_button(ramp_rows, "ramp")
+    st.subheader("Gross margin vs price cards")
+    g1, g2, g3 = st.columns(3)
+    with g1:
+        mmodel = choice("Model", "mmodel", CAT.model_ids, "gpt-oss-120b")
+        mhw = choice("Hardware", "mhw", sorted(CAT.systems), "cs-3")
+    with g2:
+        card = choice(
+            "Price card",
+            "card",
+            sorted(CAT.price_cards),
+            "default",
+            help="catalog/prices/card-*.toml: $/Mtok per token type, with source and date",
+        )
+        workload = choice("Workload for the frontier", "mwork", ["agentic", "plain"], "agentic")
+    with g3:
+        misl = tokens("ISL", "misl", "8k", "prompt tokens")
+        mosl = tokens("OSL", "mosl", "1k", "output tokens")
+    if misl is None or mosl is None:
+        return
+    try:
+        mg = analyses.margin(
+            mmodel,
+            hardware(mhw),
+            isl=misl,
+            osl=mosl,
+            card=card,
+            workloads=(workload, *({"agentic", "plain"} - {workload})),
+            points=True,
+        )
+    except TokenFrontierError as exc:
+        st.error(str(exc))
+        return
+    wl = pd.DataFrame(list(mg.workloads)).drop(columns=["tokens_per_hour_by_type"])
+    st.dataframe(wl, hide_index=True)
+    st.plotly_chart(plots.margin_figure(mg), width="stretch")
+    pts = pd.DataFrame(list(mg.points))
+    st.dataframe(pts, hide_index=True)
+    csv_button(pts, "margins")
+
+
 def page_catalog() -> None:
     hw = tf.hardware().to_frame()
     st.subheader("Hardware")
@@ -475,5 +585,128 @@ def page_catalog() -> None:
     csv_button(models, "models")
 
 
+def page_plan() -> None:
+    from tokenfrontier.views.dashboard.plan_page import page_plan as render
+
+    render(st, choice=choice, tokens=tokens, number=number, known=known, hardware=hardware,
+           csv_button=csv_button, catalog=CAT)  # fmt: skip
+
+
+def page_design() -> None:
+    """Silicon what-ifs: a catalog entry derived from physical inputs (tokenfrontier.design)."""
+    import pandas as pd
+
+    from tokenfrontier.design import design
+    from tokenfrontier.silicon import nodes, silicon_tables
+
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        node = choice("Process node", "node", nodes(), "n5")
+        area = number(
+            "Silicon area (mm²)",
+            "area",
+            46225.0,
+            100.0,
+            70686.0,
+            1000.0,
+            "WSE-3: 46,225 mm², one 300 mm wafer of 84 dies (SPEC §2)",
+        )
+        sram = number("SRAM share of area", "sram", 0.5, 0.01, 0.99, 0.05, "WSE-3: 50% (SPEC §2)")
+    with c2:
+        shore = number(
+            "Edge I/O (GB/s per mm)",
+            "shore",
+            0.1744,
+            0.001,
+            100.0,
+            0.1,
+            "WSE-3: 150 GB/s over 860 mm = 0.17; a Blackwell die: 22.7 (SPEC §2)",
+        )
+        phot = number(
+            "Photonic I/O through the face (TB/s)",
+            "phot",
+            0.0,
+            0.0,
+            1000.0,
+            1.0,
+            "co-packaged optics bonded onto the wafer; 0 = none",
+        )
+        model = choice("Model", "dmodel", CAT.model_ids, "deepseek-r1")
+    with c3:
+        dram_gb = number("Bonded DRAM wafer (GB)", "dgb", 0.0, 0.0, 100000.0, 100.0, "0 = none")
+        dram_tbps = number(
+            "DRAM wafer bandwidth (TB/s)",
+            "dtb",
+            100.0,
+            0.1,
+            10000.0,
+            10.0,
+            "bandwidth of the bonded DRAM wafer",
+        )
+        weights_on = choice("Weights in", "won", ["sram", "dram"], "sram")
+    try:
+        d = design(
+            "cs-3",
+            id="cs-3-design",
+            node=node,
+            area_mm2=area,
+            sram_share=sram,
+            shoreline_gbps_per_mm=shore,
+            photonic_io_tbps=phot,
+            dram_wafer_gb=dram_gb,
+            dram_wafer_tbps=dram_tbps if dram_gb > 0 else None,
+            weights_on=weights_on,
+            catalog=CAT,
+        )
+        preds = [tf.predict(model, hw, isl="8k", osl="1k", catalog=CAT) for hw in (d.reference, d.system)]
+    except TokenFrontierError as exc:
+        st.error(str(exc))
+        return
+    m = st.columns(5)
+    mem = d.chip.main_memory
+    m[0].metric(f"{mem.name} (weights)", f"{mem.capacity_bytes / 1e9:,.0f} GB")
+    m[1].metric("dense BF16", f"{d.chip.peak_flops('bf16') / 1e15:,.1f} PFLOP/s")
+    m[2].metric("scale-out", f"{d.system.io_bytes_per_s / 1e12:,.2f} TB/s")
+    m[3].metric("power", f"{(d.system.power_w or 0) / 1e3:,.1f} kW")
+    m[4].metric("price", f"${d.system.price_usd or 0:,.0f}")
+    st.subheader("Derived entry (every figure with its formula)")
+    st.dataframe(
+        pd.DataFrame(d.comparison_rows(), columns=["quantity", "cs-3", "design", "formula"]), hide_index=True
+    )
+    csv_button(d.to_frame(), "design")
+    st.caption("Assumptions: " + "; ".join(d.assumptions))
+    st.subheader(f"{model}, ISL 8k / OSL 1k: catalog CS-3 vs the design")
+    rows = [
+        (
+            p.hardware,
+            p.feasible,
+            p.chips,
+            p.tok_s_per_user,
+            p.output_tok_s_per_chip,
+            p.ttft_s and p.ttft_s * 1e3,
+            p.explanation,
+        )
+        for p in preds
+    ]
+    cols = ["hardware", "feasible", "chips", "tok/s per user", "out tok/s per chip", "TTFT ms", "why"]
+    st.dataframe(pd.DataFrame(rows, columns=cols), hide_index=True)
+    for fname, text in d.toml_files().items():
+        st.download_button(f"Download {fname}", text, fname, "application/toml")
+    st.caption("Load the files with --catalog DIR (frontier, predict, simulate, cost).")
+    tables = silicon_tables()
+    st.subheader("SRAM density by node (SPEC §2)")
+    st.dataframe(
+        pd.DataFrame(tables.sram)[
+            ["name", "bitcell_um2", "published_mb_per_mm2", "ours_mb_per_mm2", "vs_n5", "agrees"]
+        ],
+        hide_index=True,
+    )
+    st.subheader("Off-chip I/O shoreline (SPEC §2)")
+    st.dataframe(pd.DataFrame(tables.shoreline)[["chip", "edges", "edge_mm", "published_gbps_per_mm",
+                                                 "ours_gbps_per_mm", "ours_ratio_to_wse3", "reason"]],
+                 hide_index=True)  # fmt: skip
+
+
 {"Calculator": page_calculator, "Frontier": page_frontier, "Roofline": page_roofline,
- "Economics": page_economics, "Catalog": page_catalog, "Simulate": page_simulate}[page]()  # fmt: skip
+ "Economics": page_economics, "Catalog": page_catalog, "Simulate": page_simulate,
+ "Plan": page_plan, "Design": page_design}[page]()  # fmt: skip

@@ -1,0 +1,453 @@
+"""Python API of capacity planning: ``plan``, the cheapest fleet that serves a traffic within an
+SLO, per hardware entry, ranked (method: :mod:`tokenfrontier.plan`).
+
+Prices come from ``economics.pricing.hourly_rate`` ($/chip-hour: a TCO preset or rental) and
+$/Mtok by token type from ``economics.cost.cost_of`` on the tokens the traffic brings
+(QPS x mean prompt and output tokens), so the token types add back up to the fleet's $/hour.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from .arch import ModelArch
+from .catalog import Catalog
+from .errors import InvalidInputError, TokenFrontierError
+from .footprint import KV_DTYPES, WEIGHT_DTYPES
+from .resolve import catalog_or_default, check_choice, get_model, get_system
+from .specs import System
+from .units import parse_context, parse_positive_int
+
+if TYPE_CHECKING:
+    from .plan import FleetPlan, Option, Slo
+    from .sim.workload import Requests
+
+__all__ = ["TRAFFIC", "plan"]
+
+TRAFFIC = ("poisson", "trace", "agentic")
+
+
+def _hardware(on: str | System | Sequence[str | System], catalog: Catalog | None) -> list[System]:
+    if isinstance(on, str):
+        ids: list[Any] = [h.strip() for h in on.split(",") if h.strip()]
+        if ids == ["all"]:
+            ids = sorted(catalog_or_default(catalog).systems)
+    elif isinstance(on, System):
+        ids = [on]
+    else:
+        ids = list(on)
+    if not ids:
+        raise InvalidInputError("--on: give hardware ids (comma-separated) or 'all'")
+    systems = [get_system(h, catalog) for h in ids]
+    return list({s.id: s for s in systems}.values())
+
+
+def _traffic(
+    kind: str,
+    qps: float | None,
+    isl: Any,
+    osl: Any,
+    spread: float,
+    trace: str | None,
+    requests: int,
+    seed: int,
+    max_context: int,
+) -> tuple[float, Any, Requests | None, dict[str, Any]]:
+    """(QPS, the analytic Workload, the fleet-wide request stream or None for Poisson, facts)."""
+    import numpy as np
+
+    from .serving import Workload
+
+    check_choice(kind, TRAFFIC, "traffic")
+    if qps is not None and not (isinstance(qps, int | float) and math.isfinite(qps) and qps > 0):
+        raise InvalidInputError(f"--qps: must be a number of requests per second > 0, got {qps!r}")
+    if kind == "poisson":
+        if qps is None or isl is None or osl is None:
+            raise InvalidInputError("traffic 'poisson' needs --qps, --isl and --osl")
+        w = Workload(parse_context(isl, "isl"), parse_context(osl, "osl"), spread)
+        facts = {"kind": kind, "name": "Poisson arrivals", "qps": float(qps), "isl_mean": w.isl_mean,
+                 "osl_mean": w.osl_mean, "requests_simulated": requests}  # fmt: skip
+        return float(qps), w, None, facts
+    if kind == "trace":
+        if not trace:
+            raise InvalidInputError("traffic 'trace' needs --trace FILE or a bundled trace name")
+        from .sim.traces import read_trace
+
+        req = read_trace(trace, limit=requests)
+        roots = req.arrival_s[req.follows < 0]
+        span = float(roots.max() - roots.min())
+        rate = (len(req) - 1) / span if span > 0 else None
+        if rate is None and qps is None:
+            raise InvalidInputError(f"trace '{trace}': all requests arrive at once; give --qps")
+        if qps is not None and rate:
+            req = replace(req, arrival_s=req.arrival_s * rate / qps, delay_s=req.delay_s * rate / qps)
+        qps_ = float(qps if qps is not None else rate)  # type: ignore[arg-type]
+    else:
+        from .sim.agentic import agentic
+
+        req = agentic(requests=requests, seed=seed, max_context=max_context)
+        sessions = int(req.session.max()) + 1
+        natural = 0.2 * len(req) / max(sessions, 1)  # default session rate x turns per session
+        if qps is not None:
+            req = agentic(requests=requests, seed=seed, max_context=max_context,
+                          session_rate_per_s=0.2 * qps / natural)  # fmt: skip
+        qps_ = float(qps if qps is not None else natural)
+    isl_m, osl_m = float(np.mean(req.isl)), float(np.mean(req.osl))
+    w = Workload(max(1, round(isl_m)), max(1, round(osl_m)))
+    facts = {"kind": kind, "name": req.name, "qps": qps_, "isl_mean": isl_m, "osl_mean": osl_m,
+             "requests_simulated": len(req)}  # fmt: skip
+    return qps_, w, req, facts
+
+
+def plan(
+    model: str | ModelArch,
+    on: str | System | Sequence[str | System] = "all",
+    *,
+    qps: float | None = None,
+    isl: int | str | None = None,
+    osl: int | str | None = None,
+    spread: float = 1.0,
+    traffic: str = "poisson",
+    trace: str | None = None,
+    slo_ttft_p99_s: float = 2.0,
+    slo_tpot_p99_s: float | None = None,
+    min_tok_s_per_user: float | None = None,
+    goodput_share: float | None = None,
+    rental: bool = False,
+    preset: str | None = None,
+    pessimistic: bool = False,
+    mix: str = "workload",
+    weights: str = "native",
+    kv_dtype: str = "bf16",
+    framework: str | None = None,
+    prefill_on: str | System | None = None,
+    prefill_tp: int | None = None,
+    requests: int = 1000,
+    finalists: int = 3,
+    seed: int = 0,
+    catalog: Catalog | None = None,
+) -> FleetPlan:
+    """The cheapest fleet per hardware entry that serves ``qps`` within the SLO, ranked by $/hour.
+
+    Traffic: ``poisson`` (``qps`` with ``isl``/``osl``, lengths uniform in [spread L, L]),
+    ``trace`` (a CSV/JSONL file or bundled name, replayed at ``qps`` if given) or ``agentic``
+    (the SPEC §6 session generator at ``qps`` requests per second). SLO: P99 TTFT, P99 TPOT (or
+    ``min_tok_s_per_user``, TPOT = 1 / it) and optionally the share of requests meeting both.
+    ``prefill_on`` also considers disaggregated replicas: each decode copy fed by its own
+    prefill workers (``prefill_tp`` chips each; as many as keep up) on that hardware.
+    ``pessimistic`` plans at the slow end of the 80% interval (every time x the widest slow
+    factor: arrivals sped up by it in the simulation, latencies multiplied by it).
+    """
+    from .api_performance import catalog_profiles
+    from .api_simulate import simulate
+    from .economics.cost import cost_of
+    from .economics.pricing import hourly_rate
+    from .plan import FleetPlan, Slo, analyze, confirm, meets, slow_factors
+    from .scenario import build_scenario
+
+    check_choice(weights, WEIGHT_DTYPES, "weights dtype")
+    check_choice(kv_dtype, KV_DTYPES, "KV dtype")
+    check_choice(mix, ("workload", "agentic"), "--mix")
+    parse_positive_int(requests, "requests", limit=1_000_000)
+    parse_positive_int(finalists, "finalists", limit=100)
+    if slo_tpot_p99_s is not None and min_tok_s_per_user is not None:
+        raise InvalidInputError("SLO: give a P99 TPOT limit or a minimum tok/s per user, not both")
+    if min_tok_s_per_user is not None:
+        if not (isinstance(min_tok_s_per_user, int | float) and math.isfinite(min_tok_s_per_user)
+                and min_tok_s_per_user > 0):  # fmt: skip
+            raise InvalidInputError(f"--min-tok-s-per-user: must be > 0, got {min_tok_s_per_user!r}")
+        slo_tpot_p99_s = 1.0 / min_tok_s_per_user
+    if slo_tpot_p99_s is None:
+        raise InvalidInputError("SLO: give --slo-tpot-p99-ms or --min-tok-s-per-user")
+    slo = Slo(float(slo_ttft_p99_s), float(slo_tpot_p99_s), goodput_share)
+    arch = get_model(model, catalog)
+    systems = _hardware(on, catalog)
+    rate_qps, workload, fleet_req, facts = _traffic(traffic, qps, isl, osl, spread, trace, requests, seed,
+                                                    arch.max_context)  # fmt: skip
+    fleets: list[dict[str, Any]] = []
+    infeasible: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    for system in systems:
+        scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype, framework=framework,
+                              profiles=catalog_profiles(catalog))  # fmt: skip
+        price: Any = None
+        try:
+            price = hourly_rate(system, preset=preset, rental=rental, catalog=catalog)
+        except TokenFrontierError:  # still planned (chips), ranked after the priced fleets
+            basis = "rental rate" if rental else "price or TCO preset"
+            unpriced = f"unpriced: the catalog has no {basis} for it; ranked by chips after the priced fleets"
+        level, factors = slow_factors(scen)
+        slow = max(f[1] for f in factors.values()) if pessimistic else 1.0
+        per_chip_h = price.usd_per_chip_hour if price is not None else 1.0  # unpriced: rank by chip-hours
+        options, lost, why = analyze(scen, workload, rate_qps, slo, per_chip_h, slow=slow,
+                                     keep=finalists)  # fmt: skip
+        rejected += lost
+        if prefill_on is not None:
+            pooled, lost, pool_why = _pooled(arch, scen, workload, rate_qps, slo, per_chip_h, price, slow,
+                                             finalists, prefill_on, prefill_tp, rental, catalog)  # fmt: skip
+            rejected += lost
+            options, why = _merge(options, pooled, finalists, rejected, system.id), why and pool_why
+        if why:
+            infeasible.append({"hardware": system.id, "resource": why.split(":")[0], "reason": why})
+            continue
+        confirmed, failed = [], []
+        for opt in options:
+            run = _runner(arch, system, opt, rate_qps, slo, slow, fleet_req, facts, workload, spread,
+                          requests, weights, kv_dtype, framework, seed, catalog, simulate)  # fmt: skip
+            replicas, summary, trials = confirm(
+                opt.replicas, run, functools.partial(meets, slo=slo, slow=slow)
+            )
+            if replicas is None:
+                last = trials[-1]
+                failed.append({**last, "deployment": opt.name})
+                rejected.append({"hardware": system.id, "deployment": opt.name, "reason":
+                                 f"SLO violated at any replica count up to {last['replicas']} (simulated "
+                                 f"P99 TTFT {_ms(last['p99_ttft_s'])} ms, P99 TPOT "
+                                 f"{_ms(last['p99_tpot_s'])} ms)"})  # fmt: skip
+                continue
+            confirmed.append((replicas * opt.usd_per_hour / opt.replicas, opt, replicas,
+                              summary, trials))  # fmt: skip
+        if not confirmed:
+            infeasible.append({"hardware": system.id, "resource": "SLO", "reason": _sim_binding(failed, slo)})
+            continue
+        confirmed.sort(key=lambda c: (c[0], c[2] * c[1].chips_per_replica))
+        usd_h, opt, replicas, summary, trials = confirmed[0]
+        for other in confirmed[1:]:
+            rejected.append({"hardware": system.id, "deployment": other[1].name, "reason":
+                             f"more expensive than {opt.name} by {(other[0] / usd_h - 1) * 100:,.0f}% "
+                             "(simulated)"})  # fmt: skip
+        fleet = _fleet(opt, replicas, summary, trials, price, slo, slow, level, factors, facts, rate_qps,
+                       arch.id, mix, cost_of, seed)  # fmt: skip
+        if price is None:
+            fleet["price_basis"] = unpriced
+        fleets.append(fleet)
+    fleets.sort(key=lambda f: (f["usd_per_hour"] is None, f["usd_per_hour"] or 0.0, f["chips"]))
+    for n, f in enumerate(fleets, 1):
+        f["rank"] = n
+    notes = []
+    if not fleets:
+        notes.append("no hardware meets the SLO; the binding limit of each is named above")
+    return FleetPlan(model=arch.id, traffic=facts, slo=slo.to_dict(), pessimistic=pessimistic,
+                     fleets=fleets, infeasible=infeasible, rejected=rejected, notes=tuple(notes))  # fmt: skip
+
+
+def _pooled(
+    arch: ModelArch,
+    scen: Any,
+    workload: Any,
+    qps: float,
+    slo: Slo,
+    per_chip_h: float,
+    price: Any,
+    slow: float,
+    keep: int,
+    prefill_on: str | System,
+    prefill_tp: int | None,
+    rental: bool,
+    catalog: Catalog | None,
+) -> tuple[list[Option], list[dict[str, Any]], str | None]:
+    """Analytic options with a prefill pool on ``prefill_on`` in front of every decode replica."""
+    from .economics.pricing import hourly_rate
+    from .plan import analyze
+    from .scenario import build_scenario
+    from .sweep import build_pool
+
+    pre_system = get_system(prefill_on, catalog)
+    pre = build_scenario(arch, pre_system, weights=scen.weights, kv_dtype=scen.kv_dtype)
+    hw = f"{scen.system.id} + prefill on {pre_system.id}"
+    try:
+        pool = build_pool(pre, workload, tp=prefill_tp)
+    except InvalidInputError as exc:
+        return [], [{"hardware": scen.system.id, "deployment": "prefill pool", "reason": str(exc)}], str(exc)
+    pre_rate = per_chip_h
+    if price is not None:
+        try:
+            pre_rate = hourly_rate(pre_system, rental=rental, catalog=catalog).usd_per_chip_hour
+        except TokenFrontierError as exc:
+            why = f"prefill hardware unpriced: {exc}"
+            return [], [{"hardware": hw, "deployment": "disaggregated", "reason": why}], why
+    return analyze(scen, workload, qps, slo, per_chip_h, slow=slow, keep=keep, pool=pool,
+                   prefill_usd_per_chip_hour=pre_rate)  # fmt: skip
+
+
+def _merge(
+    a: list[Option], b: list[Option], keep: int, rejected: list[dict[str, Any]], hw: str
+) -> list[Option]:
+    """The ``keep`` cheapest of two analytic shortlists; the others go to ``rejected``."""
+    both = sorted(a + b, key=lambda o: (o.usd_per_hour, o.replicas * o.chips_per_replica))
+    for o in both[keep:]:
+        more = (o.usd_per_hour / both[0].usd_per_hour - 1) * 100
+        rejected.append({"hardware": hw, "deployment": o.name, "reason":
+                         f"more expensive than {both[0].name} by {more:,.0f}% (analytic)"})  # fmt: skip
+    return both[:keep]
+
+
+def _pools(opt: Option, replicas: int) -> list[dict[str, Any]]:
+    """The fleet's pools: decode (or prefill+decode) copies, and their prefill workers if any."""
+    decode = opt.chips_per_replica - opt.prefill_chips
+    pools = [{"role": "decode" if opt.prefill else "prefill+decode", "hardware": opt.hardware, "tp": opt.tp,
+              "pp": opt.pp, "ep": opt.ep, "workers": replicas, "chips": replicas * decode}]  # fmt: skip
+    if opt.prefill is not None:
+        pre = opt.prefill
+        pools.append({"role": "prefill", "hardware": pre.scenario.system.id, "tp": pre.tp, "pp": pre.pp,
+                      "ep": pre.ep, "workers": replicas * opt.prefill_workers,
+                      "chips": replicas * opt.prefill_chips})  # fmt: skip
+    return pools
+
+
+def _sim_binding(failed: list[dict[str, Any]], slo: Slo) -> str:
+    """Why no finalist passed: the limit the simulated P99s still break at the most replicas."""
+    if not failed:
+        return "SLO: no deployment could be simulated"
+    best = min(failed, key=lambda t: t["p99_ttft_s"] if t["p99_ttft_s"] is not None else math.inf)
+    ttft, tpot = best["p99_ttft_s"], best["p99_tpot_s"]
+    if ttft is None:
+        return f"SLO: requests do not complete on {best['deployment']} (KV capacity for the longest requests)"
+    if ttft > slo.ttft_p99_s:
+        what = f"P99 TTFT {_ms(ttft)} ms > {_ms(slo.ttft_p99_s)} ms (prefill of the longest prompts)"
+    elif tpot is not None and tpot > slo.tpot_p99_s:
+        what = f"P99 TPOT {_ms(tpot)} ms > {_ms(slo.tpot_p99_s)} ms"
+    else:
+        what = "the goodput share or completed requests fall short"
+    return f"SLO: simulated {what} even at {best['replicas']} x {best['deployment']}"
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else f"{v * 1e3:,.4g}"
+
+
+def _runner(
+    arch: ModelArch,
+    system: System,
+    opt: Option,
+    qps: float,
+    slo: Slo,
+    slow: float,
+    fleet_req: Any,
+    facts: dict[str, Any],
+    workload: Any,
+    spread: float,
+    requests: int,
+    weights: str,
+    kv_dtype: str,
+    framework: str | None,
+    seed: int,
+    catalog: Catalog | None,
+    simulate: Any,
+) -> Any:
+    """``run(replicas)`` -> simulation summary: one replica at QPS / replicas Poisson arrivals,
+    or the whole fleet (trace, agentic). Time is dilated by ``slow`` (arrivals ``slow`` x faster;
+    the caller multiplies latencies by it)."""
+    common = dict(tp=opt.tp, pp=opt.pp, ep=opt.ep, max_seqs=opt.batch_cap, weights=weights,
+                  kv_dtype=kv_dtype, framework=framework, seed=seed, catalog=catalog,
+                  slo_ttft_s=slo.ttft_p99_s / slow, slo_tpot_s=slo.tpot_p99_s / slow)  # fmt: skip
+    if opt.prefill is not None:
+        common |= dict(prefill_on=opt.prefill.scenario.system, prefill_tp=opt.prefill.tp,
+                       prefill_workers=opt.prefill_workers)  # fmt: skip
+
+    def run(replicas: int) -> dict[str, Any]:
+        try:
+            if fleet_req is None:
+                sim = simulate(arch, system, workload="poisson", qps=qps * slow / replicas, isl=workload.isl,
+                               osl=workload.osl, spread=spread, requests=requests, **common)  # fmt: skip
+            else:
+                req = fleet_req
+                if slow != 1:
+                    req = replace(req, arrival_s=req.arrival_s / slow, delay_s=req.delay_s / slow)
+                sim = simulate(arch, system, workload=req, replicas=replicas, **common)
+        except InvalidInputError:
+            return {"requests": 1, "completed": 0, "ttft_s": {"p99": None}, "tpot_s": {"p99": None}}
+        return dict(sim.summary)
+
+    return run
+
+
+def _fleet(
+    opt: Option,
+    replicas: int,
+    summary: dict[str, Any],
+    trials: list[dict[str, Any]],
+    price: Any,
+    slo: Slo,
+    slow: float,
+    level: str,
+    factors: dict[str, tuple[float, float]],
+    facts: dict[str, Any],
+    qps: float,
+    model: str,
+    mix: str,
+    cost_of: Any,
+    seed: int,
+) -> dict[str, Any]:
+    chips = replicas * opt.chips_per_replica
+    out_tok_s = qps * facts["osl_mean"]
+    total_tok_s = qps * (facts["isl_mean"] + facts["osl_mean"])
+    ttft = float(summary["ttft_s"]["p99"]) * slow
+    tpot_raw = summary["tpot_s"]["p99"]
+    tpot = None if tpot_raw is None else float(tpot_raw) * slow
+    deployment = {"hardware": opt.hardware, "tp": opt.tp, "pp": opt.pp, "ep": opt.ep,
+                  "batch_cap": opt.batch_cap}  # fmt: skip
+    served = SimpleNamespace(
+        feasible=True, explanation="", model=model, hardware=opt.hardware, chips=chips,
+        total_tok_s_per_chip=total_tok_s / chips, output_tok_s_per_chip=out_tok_s / chips,
+        tok_s_per_user=1 / tpot if tpot else None, deployment=deployment, intervals={},
+    )  # fmt: skip
+    cost = cost_of(served, price, mix=mix) if price is not None else None
+    headroom = [1 - ttft / slo.ttft_p99_s] + ([1 - tpot / slo.tpot_p99_s] if tpot is not None else [])
+    t_lo, t_hi = factors["ttft"]
+    p_lo, p_hi = factors["tpot"]
+    per_replica_qps = qps / replicas
+    check = {"workload": "poisson", "qps": per_replica_qps, "replicas": 1} if facts["kind"] == "poisson" \
+        else {"workload": facts["kind"], "replicas": replicas}  # fmt: skip
+    if opt.prefill is not None:
+        check |= {"prefill_on": opt.prefill.scenario.system.id, "prefill_tp": opt.prefill.tp,
+                  "prefill_workers": opt.prefill_workers}  # fmt: skip
+    return {
+        "rank": 0,
+        "hardware": opt.hardware,
+        "deployment": opt.name,
+        "tp": opt.tp,
+        "pp": opt.pp,
+        "ep": opt.ep,
+        "batch_cap": opt.batch_cap,
+        "replicas": replicas,
+        "analytic_replicas": opt.replicas,
+        "chips_per_replica": opt.chips_per_replica,
+        "chips": chips,
+        "pools": _pools(opt, replicas),
+        "usd_per_hour": cost.usd_per_hour if cost else None,
+        "usd_per_chip_hour": cost.usd_per_chip_hour if cost else None,
+        "price_basis": cost.basis if cost else "",
+        "usd_per_mtok": cost.usd_per_mtok if cost else None,
+        "usd_per_mtok_output_only": cost.usd_per_mtok_output if cost else None,
+        "usd_per_mtok_by_type": cost.usd_per_mtok_by_type if cost else {},
+        "tokens_per_hour": cost.tokens_per_hour if cost else total_tok_s * 3600,
+        "p99_ttft_s": ttft,
+        "p99_tpot_s": tpot,
+        "headroom": min(headroom),
+        "ttft_headroom": headroom[0],
+        "tpot_headroom": headroom[1] if len(headroom) > 1 else None,
+        "goodput_share": summary["goodput"]["share_of_requests"],
+        "p99_ttft_s_low": ttft / slow * t_lo,
+        "p99_ttft_s_high": ttft / slow * t_hi,
+        "p99_tpot_s_low": None if tpot is None else tpot / slow * p_lo,
+        "p99_tpot_s_high": None if tpot is None else tpot / slow * p_hi,
+        "interval_level": level,
+        "slow_factor": slow,
+        "simulations": len(trials),
+        "trials": trials,
+        "simulate": {
+            **check,
+            "tp": opt.tp,
+            "pp": opt.pp,
+            "ep": opt.ep,
+            "max_seqs": opt.batch_cap,
+            "requests": facts["requests_simulated"],
+            "seed": seed,
+        },
+    }
