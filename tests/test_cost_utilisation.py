@@ -37,7 +37,9 @@ def _served(total: float, output: float, chips: int) -> SimpleNamespace:
     system=st.sampled_from(["cs-3", "dgx-h100"]),
     mix=st.sampled_from(["workload", "agentic"]),
 )
-def test_more_utilisation_never_raises_cost_and_money_is_conserved(u, du, out_rate, in_rate, chips, system, mix):
+def test_more_utilisation_never_raises_cost_and_money_is_conserved(
+    u, du, out_rate, in_rate, chips, system, mix
+):
     sys_ = get_system(system)
     hi = min(1.0, u + du)
     pred = _served(in_rate + out_rate, out_rate, chips)

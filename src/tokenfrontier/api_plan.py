@@ -268,7 +268,8 @@ def _pooled(
     pre_rate = per_chip_h
     if price is not None:
         try:
-            pre_price = hourly_rate(pre_system, rental=rental, catalog=catalog, utilization=1.0)  # as the fleet
+            # as the fleet: utilisation 1
+            pre_price = hourly_rate(pre_system, rental=rental, catalog=catalog, utilization=1.0)
             pre_rate = pre_price.usd_per_chip_hour
         except TokenFrontierError as exc:
             why = f"prefill hardware unpriced: {exc}"

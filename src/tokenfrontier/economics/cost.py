@@ -146,6 +146,7 @@ class Cost(Result):
             "revenue_usd_per_hour": self.revenue_usd_per_hour,
             "cache_read_multiple": self.cache_read_multiple,
             "usd_per_hour_by_pool": self.usd_per_hour_by_pool,
+            "usd_per_hour_by_pool_and_type": self.usd_per_hour_by_pool_and_type,
             "work_s_per_token": self.work_s_per_token,
             "usd_per_mtok_by_type_low": self.usd_per_mtok_by_type_low,
             "usd_per_mtok_by_type_high": self.usd_per_mtok_by_type_high,
@@ -159,6 +160,23 @@ class Cost(Result):
     def usd_per_hour_by_type(self) -> dict[str, float]:
         """$/hour attributed to each token type (tokens/hour x $/token); sums to $/hour."""
         return {t: n * self.usd_per_mtok_by_type[t] / 1e6 for t, n in self.tokens_per_hour_by_type.items()}
+
+    @property
+    def usd_per_hour_by_pool_and_type(self) -> dict[str, dict[str, float]]:
+        """$/hour of each pool attributed to each token type (work method: tokens/h x w over the
+        pool's sum; a pool no token works on, per token). Sums to ``usd_per_hour``."""
+        tok = self.tokens_per_hour_by_type
+        if not self.work_s_per_token:
+            return {pool: dict(self.usd_per_hour_by_type) for pool in self.usd_per_hour_by_pool}
+        out = {}
+        for pool, w in self.work_s_per_token.items():
+            units = {t: tok[t] * w[t] for t in tok}
+            if not sum(units.values()) > 0:
+                units = dict(tok)
+            total = sum(units.values())
+            usd = self.usd_per_hour_by_pool[pool]
+            out[pool] = {t: usd * u / total if total > 0 else 0.0 for t, u in units.items()}
+        return out
 
     def explain(self) -> str:
         """Inputs, formulas and intermediate values behind every $ figure."""

@@ -41,8 +41,8 @@ def price_points(
     catalog: Catalog | None = None,
     work: WorkInputs | None = None,
 ) -> list[str]:
-    """Add ``usd_per_hour``, ``usd_per_mtok``, ``utilization`` and the normalised throughputs to each record in
-    place; with ``work``, also ``usd_per_mtok_input`` and ``usd_per_mtok_output`` by the work
+    """Add ``usd_per_hour``, ``usd_per_mtok``, ``utilization`` and the normalised throughputs to each
+    record in place; with ``work``, also ``usd_per_mtok_input`` and ``usd_per_mtok_output`` by the work
     method (:mod:`.work`: the deployment's $/hour shared by prefill work per prompt token and
     decode work per output token). Return notes."""
     rates: dict[str, HourlyRate | None] = {}

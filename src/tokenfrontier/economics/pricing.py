@@ -45,6 +45,7 @@ def served_tokens_per_hour(tok_s: float, utilization: float) -> float:
         raise InvalidInputError(f"utilisation must be in (0, 1] (share of hours serving), got {utilization}")
     return tok_s * 3600 * utilization
 
+
 TOKEN_TYPES = CARD_TOKEN_TYPES
 
 
