@@ -80,3 +80,12 @@ def test_catalog_hardware_table_in_human_units():
     at = app(page="Catalog")
     cols = set(at.dataframe[0].value.columns)
     assert {"memory GB", "memory bandwidth TB/s", "bf16 TFLOP/s"} <= cols
+
+
+def test_frontier_mixed_wafer_and_gpu_defaults_to_per_usd_hour_on_the_axis():
+    import json
+
+    at = app(page="Frontier", hws="cs-3,dgx-h100", isl="1k", osl="1k")
+    assert not at.error
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "per $/hour" in spec["layout"]["yaxis"]["title"]["text"]
