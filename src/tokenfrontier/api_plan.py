@@ -177,7 +177,8 @@ def plan(
                               profiles=catalog_profiles(catalog))  # fmt: skip
         price: Any = None
         try:
-            price = hourly_rate(system, preset=preset, rental=rental, catalog=catalog)
+            # the fleet serves the traffic every hour: utilisation 1 (economics.pricing's rule)
+            price = hourly_rate(system, preset=preset, rental=rental, catalog=catalog, utilization=1.0)
         except TokenFrontierError:  # still planned (chips), ranked after the priced fleets
             basis = "rental rate" if rental else "price or TCO preset"
             unpriced = f"unpriced: the catalog has no {basis} for it; ranked by chips after the priced fleets"
@@ -267,7 +268,9 @@ def _pooled(
     pre_rate = per_chip_h
     if price is not None:
         try:
-            pre_rate = hourly_rate(pre_system, rental=rental, catalog=catalog).usd_per_chip_hour
+            # as the fleet: utilisation 1
+            pre_price = hourly_rate(pre_system, rental=rental, catalog=catalog, utilization=1.0)
+            pre_rate = pre_price.usd_per_chip_hour
         except TokenFrontierError as exc:
             why = f"prefill hardware unpriced: {exc}"
             return [], [{"hardware": hw, "deployment": "disaggregated", "reason": why}], why
