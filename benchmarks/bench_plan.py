@@ -1,7 +1,7 @@
 """Speed of capacity planning, serial and on a local process pool (run by hand, not in CI).
 
     python benchmarks/bench_plan.py [--model llama-3.3-70b] [--on all] [--repeat 3]
-                                    [--executors serial,process] [--workers N]
+                                    [--requests 1000] [--executors serial,process] [--workers N]
 
 ``tokenfrontier.plan`` for one model on every catalog system (11 entries) and one SLO: 10 QPS
 Poisson, ISL/OSL 2,000/300, P99 TTFT <= 2 s, P99 TPOT <= 50 ms, 1,000 requests per simulation,
@@ -9,8 +9,8 @@ Poisson, ISL/OSL 2,000/300, P99 TTFT <= 2 s, P99 TPOT <= 50 ms, 1,000 requests p
 the command is (cold caches; the time excludes importing the package): the analytic sweep of
 every deployment x batch cap, then the simulated confirmation with replica stepping. Best of
 ``--repeat`` per executor (runs alternate between executors so load drifts hit both alike),
-and a check that every executor's plan is the same. The default executor
-(``api_plan.PROCESS_FROM``) is picked from these timings.
+the CPU seconds it used (median; with its worker processes), and a check that every executor's
+plan is the same. The default executor (``api_plan.PROCESS_FROM``) is picked from these timings.
 
 Issue 13's target: under 30 s on this machine.
 """
@@ -26,17 +26,18 @@ import sys
 from pathlib import Path
 
 RUN = """
-import hashlib, json, time
+import hashlib, json, os, time
 import tokenfrontier as tf
-t0 = time.perf_counter()
+c0, t0 = os.times(), time.perf_counter()
 r = tf.plan({model!r}, {on!r}, qps=10, isl=2000, osl=300, slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.05,
-            requests=1000, executor={kind!r}, workers={workers!r})
-s = time.perf_counter() - t0
+            requests={requests!r}, executor={kind!r}, workers={workers!r})
+s, c1 = time.perf_counter() - t0, os.times()
+cpu = sum(c1[:4]) - sum(c0[:4])  # user + system, this process and its workers
 d = r.to_dict()
 same = {{k: v for k, v in d.items() if k not in ("executor", "workers", "executor_reason")}}
 digest = hashlib.sha256(json.dumps(same, sort_keys=True, default=str).encode()).hexdigest()[:12]
 sims = sum(f["simulations"] for f in r.fleets)
-print(json.dumps({{"s": s, "workers": r.workers, "digest": digest, "sims": sims,
+print(json.dumps({{"s": s, "cpu": cpu, "workers": r.workers, "digest": digest, "sims": sims,
                   "hardware": len(r.fleets) + len(r.infeasible)}}))
 """
 
@@ -46,6 +47,7 @@ def main() -> None:
     ap.add_argument("--model", default="llama-3.3-70b")
     ap.add_argument("--on", default="all", help="hardware ids, comma-separated, or all")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--requests", type=int, default=1000, help="requests per simulation (default 1000)")
     ap.add_argument("--executors", default="serial,process", help="comma-separated: serial, process, ray")
     ap.add_argument("--workers", type=int, default=None, help="process / Ray workers (default: all cores)")
     args = ap.parse_args()
@@ -55,7 +57,7 @@ def main() -> None:
     runs: dict[str, list[dict]] = {k: [] for k in kinds}
     for _ in range(args.repeat):
         for kind in kinds:
-            code = RUN.format(model=args.model, on=args.on, kind=kind,
+            code = RUN.format(model=args.model, on=args.on, kind=kind, requests=args.requests,
                               workers=None if kind == "serial" else args.workers)  # fmt: skip
             out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                                  check=True).stdout  # fmt: skip
@@ -63,15 +65,17 @@ def main() -> None:
     first = runs[kinds[0]][0]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
     print(
-        f"plan {args.model} on {first['hardware']} hardware entries, one SLO ({first['sims']} simulations "
-        f"for the chosen fleets; target < 30 s); a fresh interpreter per run, best of {args.repeat}:"
+        f"plan {args.model} on {first['hardware']} hardware entries, one SLO, {args.requests:,} requests per "
+        f"simulation ({first['sims']} simulations for the chosen fleets; target < 30 s); a fresh "
+        f"interpreter per run, best of {args.repeat}:"
     )
     base = min(r["s"] for r in runs[kinds[0]])
     for kind in kinds:
         times = sorted(r["s"] for r in runs[kind])
         w = runs[kind][0]["workers"]
-        print(f"  {kind:8s} {w:3d} worker{'s' * (w != 1):1s}  best {times[0]:6.2f} s, median "
-              f"{times[len(times) // 2]:6.2f} s  ({base / times[0]:.2f}x {kinds[0]})")  # fmt: skip
+        mid, cpu = times[len(times) // 2], sorted(r["cpu"] for r in runs[kind])[len(times) // 2]
+        print(f"  {kind:8s} {w:3d} worker{'s' * (w != 1):1s}  best {times[0]:6.2f} s, median {mid:6.2f} s "
+              f"({base / times[0]:.2f}x {kinds[0]}), CPU {cpu:.2f} s")  # fmt: skip
     digests = {r["digest"] for rs in runs.values() for r in rs}
     print(f"plans identical across executors and runs: {len(digests) == 1}")
 

@@ -149,7 +149,7 @@ def test_plan_json_and_explain(capsys):
         "executor_reason",
     }
     assert (data["executor"], data["workers"]) == ("serial", 1)
-    assert data["executor_reason"] == "default: 1 hardware entry, fewer than 4"
+    assert data["executor_reason"] == f"default: 1 hardware entry, fewer than {PROCESS_FROM}"
     fleet = data["fleets"][0]
     for key in ("hardware", "tp", "pp", "ep", "replicas", "chips", "usd_per_hour", "usd_per_mtok_by_type",
                 "p99_ttft_s", "p99_tpot_s", "headroom", "p99_ttft_s_low", "p99_ttft_s_high", "pools"):  # fmt: skip
@@ -157,7 +157,9 @@ def test_plan_json_and_explain(capsys):
     assert main([*argv, "--explain"]) == 0
     out = capsys.readouterr().out
     assert "rejected options:" in out and "more expensive than TP1 PP1 EP1 by" in out
-    assert out.endswith("searched on: serial, 1 worker (default: 1 hardware entry, fewer than 4)\n")
+    assert out.endswith(
+        f"searched on: serial, 1 worker (default: 1 hardware entry, fewer than {PROCESS_FROM})\n"
+    )
     assert main([*argv, "--explain", "--executor", "process", "--workers", "2"]) == 0
     assert capsys.readouterr().out.endswith("searched on: process, 2 workers (asked)\n")
 
@@ -281,15 +283,20 @@ def test_an_executor_passed_in_is_used_and_left_open():
 def test_default_executor(monkeypatch):
     tight = dict(qps=1.0, isl=1000, osl=100, requests=100)  # nothing admissible: no simulation
     many = "dgx-h100,hgx-b200,dgx-h200,gb200-nvl72"
-    assert len(many.split(",")) == PROCESS_FROM
-    p = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, **tight)
+    few = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, **tight)
+    assert (few.executor, few.executor_reason) == (
+        "serial",
+        f"default: 4 hardware entries, fewer than {PROCESS_FROM}",
+    )
+    # the catalog holds 11 systems, fewer than PROCESS_FROM: lower it to see the process default
+    monkeypatch.setattr("tokenfrontier.api_plan.PROCESS_FROM", 4)
+    p = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, finalists=1, **tight)
     assert (p.executor, p.executor_reason) == (
         "process",
         f"default: 4 hardware entries, {os.cpu_count()} cores",
     )
-    assert len(p.infeasible) == 4 and p.workers == (os.cpu_count() or 1)
-    few = tf.plan(MODEL, "dgx-h100,hgx-b200,dgx-h200", slo_tpot_p99_s=1e-5, **tight)
-    assert (few.executor, few.executor_reason) == ("serial", "default: 3 hardware entries, fewer than 4")
+    assert len(p.infeasible) == 4 and p.workers == min(os.cpu_count() or 1, 4)  # no more than tasks
+    assert _same(p) == _same(few)
     one = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, workers=1, **tight)
     assert (one.executor, one.executor_reason) == ("serial", "--workers 1")
     monkeypatch.setattr(os, "cpu_count", lambda: 1)

@@ -36,9 +36,11 @@ if TYPE_CHECKING:
 __all__ = ["PROCESS_FROM", "TRAFFIC", "plan"]
 
 TRAFFIC = ("poisson", "trace", "agentic")
-#: Hardware entries from which ``plan`` runs on a local process pool by default (fewer: serially;
-#: a pool's start-up then costs about what it saves). Measured: benchmarks/bench_plan.py.
-PROCESS_FROM = 4
+#: Hardware entries from which ``plan`` runs on a local process pool by default (fewer: serially).
+#: Each worker pays its own cold start (the model's stage partitions; pickling), about 20% more
+#: CPU than serial for the README example (``--on all``, 11 entries), which measured faster
+#: serially on the 2-core development machine (benchmarks/bench_plan.py): hence above 11.
+PROCESS_FROM = 12
 
 
 def _hardware(on: str | System | Sequence[str | System], catalog: Catalog | None) -> list[System]:
@@ -243,9 +245,10 @@ def _in_order(results: Iterable[tuple[int, _Analytic]]) -> list[_Analytic]:
 
 
 def _executor(
-    kind: str | Executor | None, workers: int | None, ray_address: str | None, hardware: int
+    kind: str | Executor | None, workers: int | None, ray_address: str | None, hardware: int, tasks: int
 ) -> tuple[Executor, bool, str]:
-    """(the executor, whether this call owns it (closes it), why it was chosen)."""
+    """(the executor, whether this call owns it (closes it), why it was chosen). The default
+    process pool has at most ``tasks`` workers (a worker more would only start cold)."""
     from .grid.executors import Executor, executor, executor_kind
 
     if isinstance(kind, Executor):
@@ -262,6 +265,7 @@ def _executor(
         name, why = "serial", f"default: {entries}, fewer than {PROCESS_FROM}"
     else:
         name, why = "process", f"default: {hardware} hardware entries, {cores} cores"
+        workers = min(cores, tasks)
     return executor(name, workers=workers, ray_address=ray_address), True, why
 
 
@@ -348,7 +352,7 @@ def plan(
                      weights=weights, kv_dtype=kv_dtype, framework=framework, seed=seed, catalog=catalog,
                      preset=preset, rental=rental, pessimistic=pessimistic, finalists=finalists,
                      prefill_system=pre_system, prefill_tp=prefill_tp)  # fmt: skip
-    ex, owned, ran_on = _executor(executor, workers, ray_address, len(systems))
+    ex, owned, ran_on = _executor(executor, workers, ray_address, len(systems), len(systems) * finalists)
     try:
         stage = _in_order(ex.map(_analytic_task, [(i, search) for i in range(len(systems))]))
         jobs = [((i, j), search, opt, a.slow) for i, a in enumerate(stage)

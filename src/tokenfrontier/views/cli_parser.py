@@ -510,8 +510,8 @@ def _plan_opts(p: argparse.ArgumentParser) -> None:
     c.add_argument("--mix", default="workload", choices=("workload", "agentic"), help="$/Mtok token mix")
     c.add_argument("--finalists", type=_number(1, 100, integer=True), default=3, metavar="N",
                    help="deployments per hardware confirmed by simulation (default 3)")  # fmt: skip
-    _executor_opts(p.add_argument_group("executor"), "the search runs",  # 4 = api_plan.PROCESS_FROM
-                   "serial below 4 hardware entries or on 1 core, else process")  # fmt: skip
+    _executor_opts(p.add_argument_group("executor"), "the search runs",  # 12 = api_plan.PROCESS_FROM
+                   "serial below 12 hardware entries or on 1 core, else process")  # fmt: skip
 
 
 def _design_opts(p: argparse.ArgumentParser) -> None:
