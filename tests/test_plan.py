@@ -130,7 +130,8 @@ def test_plan_exact_output(capsys):
     assert out == PLAN_EXPECTED and err == ""
 
 
-def test_plan_json_and_explain(capsys):
+def test_plan_json_and_explain(capsys, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the default's reason names the entries, not 1 core
     argv = ["plan", MODEL, "--on", "dgx-h100", "--qps", "4", "--isl", "1000", "--osl", "100",
             "--slo-tpot-p99-ms", "30", "--requests", "200"]  # fmt: skip
     assert main([*argv, "--json"]) == 0
@@ -281,6 +282,7 @@ def test_an_executor_passed_in_is_used_and_left_open():
 
 
 def test_default_executor(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)  # whatever machine runs the test
     tight = dict(qps=1.0, isl=1000, osl=100, requests=100)  # nothing admissible: no simulation
     many = "dgx-h100,hgx-b200,dgx-h200,gb200-nvl72"
     few = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, **tight)
@@ -293,9 +295,13 @@ def test_default_executor(monkeypatch):
     p = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, finalists=1, **tight)
     assert (p.executor, p.executor_reason) == (
         "process",
-        f"default: 4 hardware entries, {os.cpu_count()} cores",
+        "default: 4 hardware entries, 3 cores",
     )
-    assert len(p.infeasible) == 4 and p.workers == min(os.cpu_count() or 1, 4)  # no more than tasks
+    assert len(p.infeasible) == 4 and p.workers == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    wide = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, finalists=1, **tight)
+    assert wide.workers == 4  # no more workers than tasks (4 entries x 1 finalist)
+    assert _same(wide) == _same(p)
     assert _same(p) == _same(few)
     one = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, workers=1, **tight)
     assert (one.executor, one.executor_reason) == ("serial", "--workers 1")
