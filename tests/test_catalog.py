@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -184,3 +186,49 @@ def test_copied_bundled_folders_load_as_a_user_catalog(tmp_path):
     ref = default_catalog()
     assert cat.chips == ref.chips and cat.systems == ref.systems and cat.profiles == ref.profiles
     assert set(cat.tco_presets) == set(ref.tco_presets)
+
+
+# A source a reader can look up: a public datasheet or publication and its date (issue 12 item 9),
+# never one of the project's own documents.
+_INTERNAL = re.compile(
+    r"\bSPEC\b|SPEC\.md|\bissues?\b|\btasks?\b|\bbrief\b|calibration\.csv|\btokenfrontier\b", re.I
+)
+_YEAR = re.compile(r"\b(19|20)\d{2}\b")
+_COMMIT = re.compile(r"@[0-9a-f]{40}\b")
+
+
+def _catalog_sources() -> list[tuple[str, str]]:
+    out = []
+    for path in sorted(CATALOG_DIR.rglob("*.toml")):
+        stack: list[object] = [read_toml(path)]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                out += [(path.name, s) for s in node.get("sources", [])]
+                stack += [v for k, v in node.items() if k != "sources"]
+            elif isinstance(node, list):
+                stack += node
+    for path in sorted(CATALOG_DIR.rglob("*.csv")):
+        rows = [ln for ln in path.read_text().splitlines() if not ln.startswith("#")]
+        for row in csv.DictReader(rows):
+            if row.get("source"):  # measured rows date themselves in a `date` column
+                out.append((path.name, f"{row['source']} {row.get('date') or ''}".strip()))
+    return out
+
+
+def test_every_source_is_public_and_dated():
+    sources = _catalog_sources()
+    assert len(sources) > 40
+    internal = [(f, s) for f, s in sources if _INTERNAL.search(s)]
+    assert internal == [], "sources naming internal documents"
+    # a git commit pin (repo@sha) dates itself; "reference node" is the scale's origin, not a figure
+    dated = [(f, s) for f, s in sources if _YEAR.search(s) or _COMMIT.search(s) or s == "reference node"]
+    undated = sorted(set(sources) - set(dated))
+    assert undated == [], "sources without a year"
+
+
+@pytest.mark.parametrize(
+    "source", ["SPEC.md §5", "see issue 12", "calibration.csv", "the brief", "NVIDIA H100 datasheet"]
+)
+def test_the_source_rule_rejects_internal_or_undated(source):
+    assert _INTERNAL.search(source) or not _YEAR.search(source)

@@ -117,7 +117,7 @@ def test_frontier_usd_per_mtok_is_rate_over_tokens():
     f = tf.frontier("gpt-oss-120b", "cs-3,hgx-b200,h100", isl=1024, osl=1024)
     assert {r["hardware"] for r in f} == {"cs-3", "hgx-b200", "h100"}
     for r in f:
-        tokens_h = r["total_tok_s_per_chip"] * r["chips"] * 3600
+        tokens_h = r["total_tok_s_per_chip"] * r["chips"] * 3600 * r["utilization"]  # hours served
         assert r["usd_per_mtok"] == pytest.approx(r["usd_per_hour"] / (tokens_h / 1e6))
         assert r["usd_per_mtok"] > 0
 

@@ -64,11 +64,12 @@ def test_every_record_carries_every_normalisation():
         system = get_system(r["hardware"])
         assert all(k in r for k in _KEYS)
         rate = hourly_rate(system).usd_per_chip_hour
+        u = hourly_rate(system).utilization  # tok/s served, averaged over the hours paid for
         assert r["tok_s_per_system"] == pytest.approx(r["total_tok_s_per_chip"] * system.chips)
         assert r["tok_s_per_kw"] == pytest.approx(
             r["total_tok_s_per_chip"] / (system.power_w / system.chips / 1e3)
         )
-        assert r["tok_s_per_usd_hour"] == pytest.approx(r["total_tok_s_per_chip"] / rate)
+        assert r["tok_s_per_usd_hour"] == pytest.approx(r["total_tok_s_per_chip"] * u / rate)
     fig = plots.frontier_figure(f)
     assert fig.layout.yaxis.title.text == "throughput: total tok/s/system"
     shown = sorted(fig.data[0].y)

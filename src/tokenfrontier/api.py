@@ -183,9 +183,9 @@ def hardware(catalog: Catalog | None = None) -> Table:
         ("chips", "chips", None),
         ("memory_bytes", "memory GB", lambda v: round(v / 1e9, 2)),
         ("memory_bandwidth_bytes_per_s", "TB/s per chip", lambda v: round(v / 1e12, 2)),
-        ("bf16_flops", "BF16 TF/chip", lambda v: round(v / 1e12) if v else None),
-        ("fp8_flops", "FP8 TF/chip", lambda v: round(v / 1e12) if v else None),
-        ("fp4_flops", "FP4 TF/chip", lambda v: round(v / 1e12) if v else None),
+        ("bf16_flops", "BF16 TFLOP/s/chip", lambda v: round(v / 1e12) if v else None),
+        ("fp8_flops", "FP8 TFLOP/s/chip", lambda v: round(v / 1e12) if v else None),
+        ("fp4_flops", "FP4 TFLOP/s/chip", lambda v: round(v / 1e12) if v else None),
         ("name", "name", None),
     ]
     return Table(records, cols, title="hardware")

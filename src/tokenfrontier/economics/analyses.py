@@ -16,14 +16,7 @@ from .cost import cost_of
 from .deal import HOURS_PER_YEAR
 from .deal_analysis import DealYears, Tornado, by_year
 from .deal_analysis import tornado as _tornado
-from .margin import (
-    WORKLOADS,
-    Margins,
-    card_from_prices,
-    margin_of,
-    point_margins,
-    usd_per_mtok_at_utilization,
-)
+from .margin import WORKLOADS, Margins, card_from_prices, margin_of, point_margins
 from .pricing import hourly_rate, load_card
 from .ramp import Ramp
 from .ramp import ramp as _ramp
@@ -164,7 +157,13 @@ def margin(
     base = load_card(None, catalog, card)
     c = card_from_prices(prices, base.token_share) if prices is not None else base
     sys_ = get_system(on, catalog)
-    rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, preset=preset, rental=rental, catalog=catalog)
+    if utilization is not None:  # the TCO at utilisation u; tokens served x u (pricing's rule)
+        if usd_per_hour is not None or rental:
+            raise InvalidInputError("--utilization needs TCO pricing (not --usd-per-hour or --rental)")
+        if not 0 < utilization <= 1:
+            raise InvalidInputError(f"--utilization must be in (0, 1], got {utilization}")
+    rate = hourly_rate(sys_, usd_per_hour=usd_per_hour, preset=preset, rental=rental, catalog=catalog,
+                       utilization=utilization)  # fmt: skip
     point_rate = rate  # frontier points run on one pool of this hardware
     pred = predict(model, sys_, isl=isl, osl=osl, concurrency=concurrency, catalog=catalog, **predict_options)
     if not pred.feasible:
@@ -179,22 +178,14 @@ def margin(
                        concurrency=concurrency)  # fmt: skip
         row = margin_of(cost, c, w)
         if utilization is not None:
-            if rate.basis == "given" or rate.basis == "rental":
-                raise InvalidInputError("--utilization needs TCO pricing (not --usd-per-hour or --rental)")
-            per_system = cost.tokens_per_hour / (pred.chips / sys_.chips)
-            usd = usd_per_mtok_at_utilization(
-                sys_, preset_for(sys_, preset, catalog), per_system, utilization
-            )
-            row.update(cost_usd_per_mtok=usd, gross_margin=1 - usd / row["revenue_usd_per_mtok"],
-                       gross_margin_low=None, gross_margin_high=None, cost_usd_per_mtok_low=None,
-                       cost_usd_per_mtok_high=None, utilization=utilization)  # fmt: skip
+            row["utilization"] = utilization
         rows.append(row)
     pts: list[dict[str, Any]] = []
     if points:
         f = frontier(model, [sys_], isl=isl, osl=osl, rental=rental, preset=preset, catalog=catalog)
         for r in f.records:  # the same $/chip-hour as the serving point (also --usd-per-hour)
             r["usd_per_mtok"] = point_rate.usd_per_hour(r["chips"]) / (
-                r["total_tok_s_per_chip"] * r["chips"] * 3600 / 1e6
+                point_rate.tokens_per_hour(r["total_tok_s_per_chip"] * r["chips"]) / 1e6
             )
         pts = point_margins(f.records, c, workloads[0])
     return Margins(

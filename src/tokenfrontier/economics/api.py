@@ -255,7 +255,8 @@ def pool_rates(
 ) -> list[tuple[dict[str, Any], HourlyRate]]:
     """Each pool of ``pred`` with its $/chip-hour: a pool on the decode pool's hardware takes
     the decode rate (any --usd-per-hour, --preset or --set included); a pool on other hardware
-    its catalog rental rate or default TCO preset."""
+    its catalog rental rate or default TCO preset, at the decode pool's utilisation (the
+    deployment serves as one)."""
     pools = pred.pools or ({"role": "decode", "hardware": pred.hardware, "chips": pred.chips},)
     out = []
     for pool in pools:
@@ -263,7 +264,8 @@ def pool_rates(
             rate = decode
         else:
             try:
-                rate = hourly_rate(get_system(pool["hardware"], catalog), rental=rental, catalog=catalog)
+                rate = hourly_rate(get_system(pool["hardware"], catalog), rental=rental, catalog=catalog,
+                                   utilization=decode.utilization)  # fmt: skip
             except InvalidInputError as exc:
                 raise InvalidInputError(f"pricing the {pool['role']} pool: {exc}") from None
         out.append((pool, rate))
@@ -294,6 +296,7 @@ def pooled_rate(pred: Any, decode: HourlyRate, *, rental: bool, catalog: Catalog
                 decode.derivation,
             ]
         ),
+        utilization=decode.utilization,
     )
 
 
@@ -541,7 +544,7 @@ def simulation_cost(
     usd_h, n_chips = sum(p.usd_per_hour for p in pools), sum(chips.values())
     if len(pools) > 1:  # one $/chip-hour over both pools (what the card-multiple method reads)
         names = ", ".join(f"{p.work.role} {p.chips:g} x {p.work.hardware}" for p in pools)
-        rate = HourlyRate(usd_h / n_chips, f"pools: {names}", rate.derivation)
+        rate = HourlyRate(usd_h / n_chips, f"pools: {names}", rate.derivation, rate.utilization)
     return cost_of(_SimServed(sim, n_chips, measured), rate, method=method,
                    pools=pools if method == "work" else None, measured=measured,
                    cache_read_multiple=cache_read_multiple, concurrency=round(in_flight))  # fmt: skip

@@ -5,8 +5,11 @@ deployment that serves the traffic,
 ``sum over token types of tokens/hour[type] x $/token[type] == deployment $/hour``.
 
 Tokens per hour come from the served workload (the prediction): output tokens/h = output
-tok/s per chip x chips x 3600 (= request rate x output tokens per request); input tokens/h =
-(total - output) tok/s per chip x chips x 3600 (= request rate x prompt tokens per request).
+tok/s per chip x chips x 3600 x u (= request rate x output tokens per request); input tokens/h =
+(total - output) tok/s per chip x chips x 3600 x u (= request rate x prompt tokens per request).
+u is the utilisation, the share of the hours the deployment serves (the TCO preset's; 1 for a
+rental or given $/hour): the $/hour accrues every hour (electricity already scaled by u in the
+TCO), tokens only while serving (:mod:`.pricing` states the rule once).
 
 **work** (the default): every pool's $/hour (decode, and the prefill pool of a disaggregated
 deployment, each on its own hardware) is shared among the token types in proportion to
@@ -38,7 +41,7 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from ..results import Result
-from .pricing import TOKEN_TYPES, Card, HourlyRate
+from .pricing import TOKEN_TYPES, UTILISATION_RULE, Card, HourlyRate
 from .work import PoolWork
 
 __all__ = [
@@ -117,6 +120,7 @@ class Cost(Result):
     notes: tuple[str, ...] = ()
     pool_workers: dict[str, float] = field(default_factory=dict)
     mix_throughput_factor: float = 1.0  # tokens/h of the mix / tokens/h of the prediction (work)
+    utilization: float = 1.0  # share of the hours the deployment serves (see .pricing)
 
     title = "cost"
 
@@ -142,10 +146,12 @@ class Cost(Result):
             "revenue_usd_per_hour": self.revenue_usd_per_hour,
             "cache_read_multiple": self.cache_read_multiple,
             "usd_per_hour_by_pool": self.usd_per_hour_by_pool,
+            "usd_per_hour_by_pool_and_type": self.usd_per_hour_by_pool_and_type,
             "work_s_per_token": self.work_s_per_token,
             "usd_per_mtok_by_type_low": self.usd_per_mtok_by_type_low,
             "usd_per_mtok_by_type_high": self.usd_per_mtok_by_type_high,
             "mix_throughput_factor": self.mix_throughput_factor,
+            "utilization": self.utilization,
             "notes": list(self.notes),
             "prediction": self.prediction,
         }
@@ -155,6 +161,23 @@ class Cost(Result):
         """$/hour attributed to each token type (tokens/hour x $/token); sums to $/hour."""
         return {t: n * self.usd_per_mtok_by_type[t] / 1e6 for t, n in self.tokens_per_hour_by_type.items()}
 
+    @property
+    def usd_per_hour_by_pool_and_type(self) -> dict[str, dict[str, float]]:
+        """$/hour of each pool attributed to each token type (work method: tokens/h x w over the
+        pool's sum; a pool no token works on, per token). Sums to ``usd_per_hour``."""
+        tok = self.tokens_per_hour_by_type
+        if not self.work_s_per_token:
+            return {pool: dict(self.usd_per_hour_by_type) for pool in self.usd_per_hour_by_pool}
+        out = {}
+        for pool, w in self.work_s_per_token.items():
+            units = {t: tok[t] * w[t] for t in tok}
+            if not sum(units.values()) > 0:
+                units = dict(tok)
+            total = sum(units.values())
+            usd = self.usd_per_hour_by_pool[pool]
+            out[pool] = {t: usd * u / total if total > 0 else 0.0 for t, u in units.items()}
+        return out
+
     def explain(self) -> str:
         """Inputs, formulas and intermediate values behind every $ figure."""
         p = self.prediction
@@ -162,14 +185,16 @@ class Cost(Result):
         tok = self.tokens_per_hour_by_type
         out_h = tok.get("output", 0.0)
         k = self.mix_throughput_factor
+        u = self.utilization
         pred_h, pred_out_h = self.tokens_per_hour / k, out_h / k
         lines = [
             f"$ per chip-hour: {self.usd_per_chip_hour:.4f} ({self.basis})",
             f"deployment $/h = {self.usd_per_chip_hour:.4f} x {chips} chips = {self.usd_per_hour:.4f}",
-            f"tokens/h = {p.get('total_tok_s_per_chip', 0):,.1f} tok/s/chip x {chips} x 3600 = "
+            UTILISATION_RULE,
+            f"tokens/h = {p.get('total_tok_s_per_chip', 0):,.1f} tok/s/chip x {chips} x 3600 x {u:g} = "
             f"{pred_h:,.0f} (request rate x (prompt + output) tokens per request)",
             f"output tokens/h = {p.get('output_tok_s_per_chip', 0):,.1f} tok/s/chip x {chips} x 3600"
-            f" = {pred_out_h:,.0f}; prompt tokens/h = {pred_h - pred_out_h:,.0f}",
+            f" x {u:g} = {pred_out_h:,.0f}; prompt tokens/h = {pred_h - pred_out_h:,.0f}",
         ]
         if k != 1.0:
             lines.append(
@@ -244,6 +269,7 @@ class Cost(Result):
             ("deployment", f"{p.get('chips')} chips at concurrency {p.get('concurrency')}"),
             ("tok/s per user", round(p.get("tok_s_per_user") or 0.0, 1)),
             ("price basis", self.basis),
+            ("utilisation", f"{self.utilization:.0%} of hours serving"),
             ("cost method", self.method),
             ("$ per hour (deployment)", round(self.usd_per_hour, 2)),
             (f"$ per Mtok ({self.mix}, blended)", f"{self.usd_per_mtok:.4f}" + self._band()),
@@ -357,8 +383,9 @@ def cost_of(
         raise InvalidInputError("cost method 'work' needs the pools' $/hour and work per token")
     work = method == "work" and pools
     usd_h = sum(p.usd_per_hour for p in pools) if work and pools else rate.usd_per_hour(pred.chips)
-    tokens_h = pred.total_tok_s_per_chip * pred.chips * 3600
-    out_h = pred.output_tok_s_per_chip * pred.chips * 3600
+    u = rate.utilization
+    tokens_h = rate.tokens_per_hour(pred.total_tok_s_per_chip * pred.chips)
+    out_h = rate.tokens_per_hour(pred.output_tok_s_per_chip * pred.chips)
     in_h = max(tokens_h - out_h, 0.0)
     summary = {
         "model": pred.model,
@@ -380,17 +407,18 @@ def cost_of(
         derivation=rate.derivation,
         prediction=summary,
         method=method,
+        utilization=u,
     )
     band = getattr(pred, "intervals", {}).get("total_tok_s_per_chip")
     scale_lo = scale_hi = None
     if band:  # more tokens per hour, fewer dollars per token: the bounds swap
-        scale = pred.chips * 3600 / 1e6
+        scale = rate.tokens_per_hour(pred.chips) / 1e6
         common["usd_per_mtok_low"] = usd_h / (band[1] * scale)
         common["usd_per_mtok_high"] = usd_h / (band[0] * scale)
         scale_lo = common["usd_per_mtok_low"] / common["usd_per_mtok"]
         scale_hi = common["usd_per_mtok_high"] / common["usd_per_mtok"]
     if measured is not None:
-        tok = {t: float(measured.get(t, 0.0)) for t in TOKEN_TYPES}
+        tok = {t: float(measured.get(t, 0.0)) * u for t in TOKEN_TYPES}  # per serving hour x u
         tokens_h, out_h = sum(tok.values()), tok["output"]
         if not (tokens_h > 0 and out_h > 0):
             raise InvalidInputError("no output tokens served: cannot price per token")

@@ -2,8 +2,9 @@
 cost per year, with the cooling flow and the sensitivity to the colocation rate.
 
 Systems = MW x 1,000 / kW per system; model copies = systems / systems per copy; capacity =
-copies x chips per copy x tok/s per chip; revenue = tokens per year x $/Mtok; cost = TCO $/hour
-x 8,760 x systems. Cooling flow = LPM per kW x kW.
+copies x chips per copy x tok/s per chip; tokens per year = capacity x 3600 x utilisation x
+8,760 (the TCO preset's share of hours serving; :mod:`.pricing`); revenue = tokens per year x
+$/Mtok; cost = TCO $/hour x 8,760 x systems. Cooling flow = LPM per kW x kW.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..errors import InvalidInputError
 from ..results import Result
 from ..specs import System
 from ..units import check_number
+from .pricing import served_tokens_per_hour
 from .tco import TcoInputs, apply_overrides, tco
 
 __all__ = ["COLOCATION_RATES", "Fleet", "fleet"]
@@ -70,6 +72,7 @@ class Fleet(Result):
                 f"systems = {self.mw:g} MW x 1000 / {self.kw_per_system:g} kW = {self.systems:,}",
                 f"copies = systems / {self.systems_per_copy:g} systems per copy = {self.copies:,}",
                 f"capacity = copies x chips per copy x tok/s per chip = {self.tok_s:,.0f} tok/s",
+                "tokens/yr = capacity x 3600 x utilisation x 8760 (serving only that share of hours)",
                 f"revenue/yr = {self.tokens_per_year:,.3g} tokens x ${self.usd_per_mtok_price:g}/Mtok",
                 "cost/yr = TCO $/h per system x 8760 x systems (colocation rate varied below)",
                 "cooling flow = LPM per kW x kW per system x systems",
@@ -128,7 +131,7 @@ def fleet(
             f"({per_copy:g} systems)"
         )
     tok_s = copies * chips_per_copy * tok_s_per_chip
-    tokens_year = tok_s * 3600 * HOURS_PER_YEAR
+    tokens_year = served_tokens_per_hour(tok_s, base.inputs.utilization) * HOURS_PER_YEAR  # x u
     revenue = tokens_year / 1e6 * usd_per_mtok
     sens = []
     for rate in colocation_rates:

@@ -1,12 +1,14 @@
 """Price every frontier point ($/hour of the chips used, $ per Mtok of the tokens served) and
 normalise its throughput per chip, per system, per kW or per $/hour.
 
-usd_per_mtok = $ per chip-hour x chips / (total tok/s per chip x chips x 3600 / 1e6).
+usd_per_mtok = $ per chip-hour x chips / (total tok/s per chip x chips x 3600 x u / 1e6), u the
+utilisation (TCO preset's share of hours serving; 1 for rental; :mod:`.pricing`).
 
 Normalised throughput (stable keys on every record, SI; None where an input is missing):
 ``tok_s_per_system`` = tok/s per chip x chips per system; ``tok_s_per_kw`` = tok/s per chip /
-(system all-in power_w / chips per system / 1000); ``tok_s_per_usd_hour`` = tok/s per chip /
-$ per chip-hour (= the deployment's tok/s / its $/hour; TCO preset or rental, as priced).
+(system all-in power_w / chips per system / 1000); ``tok_s_per_usd_hour`` = tok/s per chip x u /
+$ per chip-hour (= the deployment's tok/s averaged over the hours paid for / its $/hour = 1e6 /
+(3600 x $/Mtok); TCO preset or rental, as priced).
 A chip is not a unit of cost: a wafer is one chip that costs as much as ~25 GPUs, so when the
 compared hardware mixes SRAM machines and GPUs the default is per $/hour, and the header says so.
 """
@@ -39,8 +41,8 @@ def price_points(
     catalog: Catalog | None = None,
     work: WorkInputs | None = None,
 ) -> list[str]:
-    """Add ``usd_per_hour``, ``usd_per_mtok`` and the normalised throughputs to each record in
-    place; with ``work``, also ``usd_per_mtok_input`` and ``usd_per_mtok_output`` by the work
+    """Add ``usd_per_hour``, ``usd_per_mtok``, ``utilization`` and the normalised throughputs to each
+    record in place; with ``work``, also ``usd_per_mtok_input`` and ``usd_per_mtok_output`` by the work
     method (:mod:`.work`: the deployment's $/hour shared by prefill work per prompt token and
     decode work per output token). Return notes."""
     rates: dict[str, HourlyRate | None] = {}
@@ -58,11 +60,12 @@ def price_points(
             r["usd_per_hour"] = r["usd_per_mtok"] = None
             continue
         r["usd_per_hour"] = rate.usd_per_hour(r["chips"])
-        tokens_h = r["total_tok_s_per_chip"] * r["chips"] * 3600
+        tokens_h = rate.tokens_per_hour(r["total_tok_s_per_chip"] * r["chips"])
         r["usd_per_mtok"] = r["usd_per_hour"] / (tokens_h / 1e6)
         r["price_basis"] = rate.basis
+        r["utilization"] = rate.utilization
         if work is not None:
-            _price_by_type(r, systems[r["hardware"]], work)
+            _price_by_type(r, systems[r["hardware"]], work, rate)
     return notes
 
 
@@ -78,7 +81,7 @@ class WorkInputs:
     profiles: Any = None
 
 
-def _price_by_type(r: dict[str, Any], system: System, w: WorkInputs) -> None:
+def _price_by_type(r: dict[str, Any], system: System, w: WorkInputs, rate: HourlyRate) -> None:
     from ..scenario import build_scenario
     from .cost import PricedPool, share_pools
     from .work import decode_work
@@ -92,8 +95,9 @@ def _price_by_type(r: dict[str, Any], system: System, w: WorkInputs) -> None:
                 "workers": 1, "chips": r["chips"], "concurrency_per_worker": r["concurrency"]},),
     )  # fmt: skip
     pool = PricedPool(decode_work(point, scen, w.isl, w.osl), r["usd_per_hour"], r["chips"], r["price_basis"])
-    out_h = r["output_tok_s_per_chip"] * r["chips"] * 3600
-    tokens = {"input": max(r["total_tok_s_per_chip"] * r["chips"] * 3600 - out_h, 0.0), "output": out_h}
+    out_h = rate.tokens_per_hour(r["output_tok_s_per_chip"] * r["chips"])
+    tokens = {"input": max(rate.tokens_per_hour(r["total_tok_s_per_chip"] * r["chips"]) - out_h, 0.0),
+              "output": out_h}  # fmt: skip
     per_tok, _ = share_pools([pool], tokens)
     r["usd_per_mtok_input"] = per_tok["input"] * 1e6
     r["usd_per_mtok_output"] = per_tok["output"] * 1e6
@@ -104,8 +108,8 @@ def _normalise_one(r: dict[str, Any], system: System, rate: HourlyRate | None) -
     r["tok_s_per_system"] = per_chip * system.chips
     kw_per_chip = (system.power_w or 0.0) / system.chips / 1e3
     r["tok_s_per_kw"] = per_chip / kw_per_chip if kw_per_chip > 0 else None
-    r["tok_s_per_usd_hour"] = (
-        per_chip / rate.usd_per_chip_hour if rate and rate.usd_per_chip_hour > 0 else None
+    r["tok_s_per_usd_hour"] = (  # served tok/s (x utilisation, as $/Mtok counts them) per $/hour
+        per_chip * rate.utilization / rate.usd_per_chip_hour if rate and rate.usd_per_chip_hour > 0 else None
     )
 
 

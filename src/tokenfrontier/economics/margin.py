@@ -9,6 +9,7 @@ cost high / revenue, margin high = 1 - cost low / revenue.
 
 Utilisation (option, TCO pricing): the systems serve ``u`` of the hours and draw power only
 then, so cost $/Mtok = TCO $/hour at utilisation u / (tokens/hour x u); it never rises with u.
+Without the option the TCO preset's utilisation applies, by the same rule (:mod:`.pricing`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..errors import InvalidInputError
 from ..results import Result, render_table
 from ..specs import System, TcoInputs
 from .cost import Cost
-from .pricing import TOKEN_TYPES, Card
+from .pricing import TOKEN_TYPES, Card, served_tokens_per_hour
 from .tco import apply_overrides, tco
 
 __all__ = [
@@ -124,7 +125,7 @@ def usd_per_mtok_at_utilization(
     if not tokens_per_hour > 0:
         raise InvalidInputError("no tokens served: cannot price per token")
     t = tco(system, apply_overrides(inputs, {"utilization": utilization}))
-    return t.total_usd_per_hour / (tokens_per_hour * utilization / 1e6)
+    return t.total_usd_per_hour / (served_tokens_per_hour(tokens_per_hour / 3600, utilization) / 1e6)
 
 
 def _pct(x: float | None) -> str:

@@ -1,5 +1,13 @@
 """Hourly price of hardware: TCO (a preset, with overrides), rental, or a given $/hour; and the
-selling-price card with the agentic token mix (SPEC §5)."""
+selling-price card with the agentic token mix (SPEC §5).
+
+Utilisation rule (one place; every $/Mtok in the package uses it): a deployment is paid for
+every hour but serves tokens only a share u of them. Tokens served per hour (averaged over
+every hour paid for) = tok/s while serving x 3600 x u; capital, colocation and support accrue
+every hour; electricity scales with u (the TCO's electricity line). So
+$/Mtok = TCO $/h(u) / (tok/s x 3600 x u / 1e6), which never rises with u. u is the TCO
+preset's ``utilization``; a rental or given $/hour is a price per serving hour (u = 1).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,31 @@ from ..specs import System
 from ..units import check_number
 from .tco import apply_overrides, preset_for, tco
 
-__all__ = ["TOKEN_TYPES", "Card", "HourlyRate", "hourly_rate", "load_card", "rental_rates"]
+__all__ = [
+    "TOKEN_TYPES",
+    "UTILISATION_RULE",
+    "Card",
+    "HourlyRate",
+    "hourly_rate",
+    "load_card",
+    "rental_rates",
+    "served_tokens_per_hour",
+]
+
+#: The rule in one line, for ``--explain`` output.
+UTILISATION_RULE = (
+    "utilisation u: tokens/h = tok/s while serving x 3600 x u; capital, colocation and support "
+    "accrue every hour, electricity scales with u (TCO); rental or given $/h: u = 1"
+)
+
+
+def served_tokens_per_hour(tok_s: float, utilization: float) -> float:
+    """Tokens served per hour averaged over every hour paid for: ``tok_s`` (while serving)
+    x 3600 x ``utilization`` (share of the hours the deployment serves)."""
+    if not 0 < utilization <= 1:
+        raise InvalidInputError(f"utilisation must be in (0, 1] (share of hours serving), got {utilization}")
+    return tok_s * 3600 * utilization
+
 
 TOKEN_TYPES = CARD_TOKEN_TYPES
 
@@ -24,9 +56,14 @@ class HourlyRate:
     usd_per_chip_hour: float
     basis: str  # "tco:<preset>", "rental", "given"
     derivation: str
+    utilization: float = 1.0  # share of the hours the deployment serves (TCO input; else 1)
 
     def usd_per_hour(self, chips: float) -> float:
         return self.usd_per_chip_hour * chips
+
+    def tokens_per_hour(self, tok_s: float) -> float:
+        """Tokens served per hour paid for at ``tok_s`` while serving (module docstring)."""
+        return served_tokens_per_hour(tok_s, self.utilization)
 
 
 def rental_rates(catalog: Catalog | None = None) -> dict[str, tuple[float, float]]:
@@ -42,12 +79,14 @@ def hourly_rate(
     overrides: dict[str, Any] | None = None,
     rental: bool = False,
     catalog: Catalog | None = None,
+    utilization: float | None = None,
 ) -> HourlyRate:
     """Price one chip-hour of ``system``.
 
     ``usd_per_hour`` is per system. Without it: rental when asked, else the TCO preset (the
     system's own, or ``default`` from its catalog price and power), else rental if the chip has
     a rate. Presets and rental rates come from ``catalog`` (default: the default catalog).
+    ``utilization`` replaces the TCO preset's (a rental or given rate is per serving hour: u = 1).
     """
     if usd_per_hour is not None:
         check_number(usd_per_hour, "--usd-per-hour", 0, 1e7, unit="$ per system-hour")
@@ -65,13 +104,16 @@ def hourly_rate(
     inputs = preset_for(system, preset, catalog)
     if overrides:
         inputs = apply_overrides(inputs, overrides)
+    if utilization is not None:
+        served_tokens_per_hour(1.0, utilization)  # (0, 1] or one clear error
+        inputs = apply_overrides(inputs, {"utilization": utilization})
     try:
         t = tco(system, inputs)
     except InvalidInputError:
         if preset is None and not overrides and system.chip.id in rates:
-            return hourly_rate(system, rental=True, catalog=catalog)
+            return hourly_rate(system, rental=True, catalog=catalog)  # per serving hour: u = 1
         raise
-    return HourlyRate(t.usd_per_chip_hour, f"tco:{inputs.id}", t.explain())
+    return HourlyRate(t.usd_per_chip_hour, f"tco:{inputs.id}", t.explain(), inputs.utilization)
 
 
 @dataclass(frozen=True)

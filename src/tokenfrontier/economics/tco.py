@@ -126,7 +126,7 @@ class Tco(Result):
         d = self.to_dict()
         return [
             ("system", f"{self.system} (preset {self.inputs.id})"),
-            ("capex ($)", round(self.capex_usd)),
+            ("capex", f"${self.capex_usd:,.0f}"),
             ("WACC", f"{self.wacc:.3%}"),
             ("capital ($/h)", round(d["capital_usd_per_hour"], 2)),
             ("operating ($/h)", round(d["operating_usd_per_hour"], 2)),
@@ -134,8 +134,8 @@ class Tco(Result):
             ("per chip ($/h)", round(d["usd_per_chip_hour"], 3)),
             ("capital share", f"{d['capital_share']:.1%}"),
             ("$/h per dense PFLOP", round(d["usd_per_hour_per_pflop"], 3)),
-            ("upfront $ per dense PFLOP", round(d["upfront_usd_per_pflop"])),
-            ("upfront $ per TB/s", round(d["upfront_usd_per_tb_per_s"], 2)),
+            ("upfront $ per dense PFLOP", f"${d['upfront_usd_per_pflop']:,.0f}"),
+            ("upfront $ per TB/s", f"${d['upfront_usd_per_tb_per_s']:,.2f}"),
         ]
 
     def explain(self) -> str:

@@ -19,6 +19,7 @@ from tokenfrontier.economics import api as econ
 from tokenfrontier.errors import TokenFrontierError
 from tokenfrontier.units import parse_context
 from tokenfrontier.views import plots
+from tokenfrontier.views.dashboard.units import human_frame
 from tokenfrontier.views.dashboard.whatif import whatif_system
 
 PAGES = ("Calculator", "Frontier", "Simulate", "Plan", "Roofline", "Economics", "Catalog", "Design")
@@ -392,7 +393,8 @@ def economics_base() -> None:
         hw = choice("System", "sys", sorted(CAT.systems), "cs-3")
         colo = number("colocation $/kW/month", "colo", 165.0, 0.0, 1000.0, 5.0,
                       "SPEC §5: market $130-140, premium $200, CS-3 preset $165")  # fmt: skip
-        util = number("utilisation", "util", 0.8, 0.0, 1.0, 0.05, "fraction of hours powered")
+        util = number("utilisation", "util", 0.8, 0.0, 1.0, 0.05,
+                      "share of hours serving: electricity and tokens served scale with it")  # fmt: skip
         try:
             t = econ.tco(hardware(hw), overrides={"colocation_usd_per_kw_month": colo, "utilization": util})
         except TokenFrontierError as exc:
@@ -402,7 +404,7 @@ def economics_base() -> None:
             st.metric("total $ per hour", f"{t.total_usd_per_hour:,.2f}", help=t.explain())
             st.plotly_chart(plots.tco_figure(t), width="stretch")
             frame = t.to_frame().drop(columns=["inputs"])
-            st.dataframe(frame, hide_index=True)
+            st.dataframe(human_frame(frame), hide_index=True)
             csv_button(frame, "tco")
     with c2:
         st.subheader("Deal")
@@ -420,7 +422,7 @@ def economics_base() -> None:
         import pandas as pd
 
         flows = pd.DataFrame({"year": range(len(d.cash_flows_usd)), "cash_flow_usd": d.cash_flows_usd})
-        st.dataframe(flows, hide_index=True)
+        st.dataframe(human_frame(flows), hide_index=True)
         csv_button(flows, "deal_cash_flows")
     st.subheader("Fleet")
     f1, f2, f3 = st.columns(3)
@@ -448,13 +450,17 @@ def economics_base() -> None:
     st.caption(
         f"cooling flow {fl.cooling_lpm:,.0f} L/min; cost and margin by colocation rate (ISL/OSL 1k/1k):"
     )
-    st.dataframe(sens, hide_index=True)
+    st.dataframe(human_frame(sens), hide_index=True)
     csv_button(sens, "fleet_colocation")
 
 
 def page_economics() -> None:
-    """TCO, deal and fleet, then the deal analyses."""
+    """TCO, deal and fleet, the cost breakdown, then the deal analyses."""
+    from tokenfrontier.views.dashboard.cost_page import cost_breakdown
+
     economics_base()
+    cost_breakdown(st, choice=choice, tokens=tokens, number=number, hardware=hardware, csv_button=csv_button,
+                   catalog=CAT)  # fmt: skip
     economics_deals()
 
 
@@ -552,17 +558,18 @@ def economics_deals() -> None:
         st.error(str(exc))
         return
     wl = pd.DataFrame(list(mg.workloads)).drop(columns=["tokens_per_hour_by_type"])
-    st.dataframe(wl, hide_index=True)
+    st.dataframe(human_frame(wl), hide_index=True)
+    csv_button(wl, "margins_by_workload")
     st.plotly_chart(plots.margin_figure(mg), width="stretch")
     pts = pd.DataFrame(list(mg.points))
-    st.dataframe(pts, hide_index=True)
+    st.dataframe(human_frame(pts), hide_index=True)
     csv_button(pts, "margins")
 
 
 def page_catalog() -> None:
     hw = tf.hardware().to_frame()
     st.subheader("Hardware")
-    st.dataframe(hw, hide_index=True)
+    st.dataframe(human_frame(hw), hide_index=True)
     csv_button(hw, "hardware")
     pick = choice("Inspect / what-if", "inspect", CAT.hardware_ids(), "cs-3")
     base, new = CAT.system(pick), hardware(pick)
