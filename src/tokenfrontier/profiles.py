@@ -58,7 +58,7 @@ def known_frameworks(profiles: dict[str, Profile]) -> list[str]:
 
 
 def _kind(p: Profile) -> str:
-    return "sram" if p.layer_latency_s_per_sqrt_gb > 0 else "hbm"
+    return "sram" if p.mesh_hop_latency_s > 0 else "hbm"
 
 
 def _load(path: Path) -> Profile:
