@@ -133,10 +133,11 @@ def calibrate(
     written = []
     fitted_rows = len(skipped)
     older: dict[tuple[str, str], Profile] = {}  # (family, stack) -> its older era's fit
-    # an older software era first, so that the current one can keep its mesh (hardware) fit
-    for (family, kind, fw, era), grp in sorted(groups.items(), key=lambda g: (g[0][:3], not g[0][3], g[0][3])):
+    # an older software era first: the current one starts from its silicon terms
+    order = sorted(groups.items(), key=lambda g: (g[0][:3], not g[0][3], g[0][3]))
+    for (family, kind, fw, era), grp in order:
         start = Profile(id="prior", families=(), framework="prior", **_PRIORS[kind])
-        params = _HBM_PARAMS if kind == "hbm" else _SRAM_PARAMS
+        params: tuple[tuple[str, float, float], ...] = _HBM_PARAMS if kind == "hbm" else _SRAM_PARAMS
         if kind == "sram" and not era:  # a vendor API today: its own speculative decoding
             start = start.model_copy(update=_SPEC_PRIOR)
             if (family, fw) in older:
@@ -232,6 +233,12 @@ def _defaults(fitted: list[Profile]) -> list[Profile]:
         }
         if not ps[0].mesh_hop_latency_s:
             fields["mesh_hop_latency_s"] = 0.0
+        if all(p.spec_k for p in ps):  # every stack speculates (SRAM vendor APIs): so does this
+            fields.update(
+                spec_k=round(float(np.exp(np.mean([np.log(p.spec_k) for p in ps])))),
+                spec_acceptance=float(np.exp(np.mean([np.log(max(p.spec_acceptance, 1e-12)) for p in ps]))),
+                spec_draft_layers=float(np.exp(np.mean([np.log(p.spec_draft_layers) for p in ps]))),
+            )
         out.append(
             Profile(
                 id=pid,
