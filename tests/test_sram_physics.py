@@ -132,3 +132,40 @@ def test_current_era_profiles_speculate_and_2024_ones_do_not():
         assert profiles[f"{pid}-2024"].spec_k == 0
     # the silicon: a WSE mesh hop (all crossings of a layer together) is sub-microsecond
     assert 0 < profiles["wse-cerebras-inference-2024"].mesh_hop_latency_s < 1e-6
+
+
+# --- the generation factor in the fallback chain (profiles.across_generations) ---------------
+
+
+def _hbm(pid: str, family: str, fw: str, eta: float, eta_dec: float) -> Profile:
+    return Profile(id=pid, families=(family,), framework=fw, bandwidth_efficiency=0.8,
+                   flops_efficiency=eta, decode_flops_efficiency=eta_dec, kernel_latency_s=4e-6,
+                   collective_latency_s=1e-5, step_overhead_s=1e-3, fitted=True)  # fmt: skip
+
+
+def test_generation_factor_from_a_stack_measured_on_both_families():
+    from tokenfrontier.profiles import resolve_profile
+
+    profiles = {
+        "hopper-a": _hbm("hopper-a", "hopper", "vllm", 0.5, 0.4),
+        # another stack on both generations: Blackwell reaches 0.6x / 0.5x Hopper's fractions
+        "hopper-b": _hbm("hopper-b", "hopper", "sglang", 0.4, 0.2),
+        "blackwell-b": _hbm("blackwell-b", "blackwell", "sglang", 0.24, 0.1),
+    }
+    got = resolve_profile(tf.get_system("b200").chip, "vllm", profiles)
+    assert got.id == "hopper-a"  # the interval level stays "transfer"
+    assert got.flops_efficiency == pytest.approx(0.5 * 0.6)
+    assert got.decode_flops_efficiency == pytest.approx(0.4 * 0.5)
+    assert got.bandwidth_efficiency == 0.8 and got.kernel_latency_s == 4e-6  # stack-owned
+    assert "blackwell/hopper generation factor measured on sglang" in got.derived_from
+    # on its own family, and with no stack measured on both, the profile is unchanged
+    assert resolve_profile(tf.get_system("h100").chip, "vllm", profiles) is profiles["hopper-a"]
+    alone = {k: v for k, v in profiles.items() if k != "blackwell-b"}
+    assert resolve_profile(tf.get_system("b200").chip, "vllm", alone) is profiles["hopper-a"]
+    # the same inputs give the same object (scenarios are cached by profile identity)
+    assert resolve_profile(tf.get_system("b200").chip, "vllm", profiles) is got
+
+
+def test_explain_names_the_generation_factor():
+    p = tf.predict("llama-3.1-8b", "b200", isl=1024, osl=1024, concurrency=8, framework="vllm")
+    assert "generation factor measured on trt" in p.derivation
