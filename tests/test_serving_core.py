@@ -266,5 +266,5 @@ def test_predict_explain_names_the_capacity_rule_and_the_fallback(capsys):
     assert main([*args, "--framework", "vllm", "--explain"]) == 0
     out = capsys.readouterr().out
     assert "capacity rule: weights + KV may fill 90% (catalog)" in out
-    assert "profile hopper-vllm (the same stack fitted on another family)" in out
+    assert "profile hopper-vllm (the same stack fitted on another family: hopper-vllm x the" in out
     assert "level 'transfer'" in out
