@@ -61,7 +61,7 @@ def test_calibrate_reproduces_bundled_profile(tmp_path):
     bundled = load_profiles()["wse-cerebras-inference"]
     got = fitted["wse-cerebras-inference"]
     assert got.kernel_latency_s == pytest.approx(bundled.kernel_latency_s, rel=1e-3)
-    assert got.layer_latency_s_per_sqrt_gb == pytest.approx(bundled.layer_latency_s_per_sqrt_gb, rel=1e-3)
+    assert got.mesh_hop_latency_s == pytest.approx(bundled.mesh_hop_latency_s, rel=1e-3)
     assert (tmp_path / "out" / "wse-cerebras-inference.toml").exists()
 
 
@@ -357,7 +357,7 @@ def test_bundled_profiles_are_exactly_what_calibrate_fits(tmp_path):
     assert set(fitted) == set(bundled)
     for pid, p in fitted.items():
         for field in ("bandwidth_efficiency", "flops_efficiency", "decode_flops_efficiency",
-                      "kernel_latency_s", "layer_latency_s_per_sqrt_gb", "collective_latency_s",
+                      "kernel_latency_s", "mesh_hop_latency_s", "collective_latency_s",
                       "step_overhead_s", "request_overhead_s"):  # fmt: skip
             assert getattr(p, field) == pytest.approx(getattr(bundled[pid], field), rel=1e-6), (pid, field)
     # and byte for byte: the files calibrate writes are the bundled files

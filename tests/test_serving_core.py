@@ -248,7 +248,9 @@ def test_stage_without_kv_does_not_block_queued():
 
 def test_kvss_link_binds_when_kv_lives_off_the_wafer():
     # two wafers hold gpt-oss-120b but not 64 x 96k sequences' KV: 92% of it sits in the KVSS
-    # tier behind 150 GB/s per wafer, so a CS-3 with 10x I/O decodes ~10x faster
+    # tier behind 150 GB/s per wafer, so a CS-3 with 10x I/O decodes several times faster (the
+    # vendor's speculative decoding already amortises each KV read over ~3.4 tokens a step, and
+    # the faster link then binds on prefill interference)
     from tokenfrontier.catalog import Catalog
 
     cat = Catalog.load(["examples/whatif"])
@@ -256,7 +258,7 @@ def test_kvss_link_binds_when_kv_lives_off_the_wafer():
     slow = tf.predict("gpt-oss-120b", "cs-3", **kw)
     quick = tf.predict("gpt-oss-120b", "cs-3-10x-io", **kw)
     assert slow.binding_constraint.startswith("offload link")
-    assert quick.tok_s_per_user > 5 * slow.tok_s_per_user
+    assert quick.tok_s_per_user > 3 * slow.tok_s_per_user
 
 
 def test_predict_explain_names_the_capacity_rule_and_the_fallback(capsys):
@@ -266,5 +268,5 @@ def test_predict_explain_names_the_capacity_rule_and_the_fallback(capsys):
     assert main([*args, "--framework", "vllm", "--explain"]) == 0
     out = capsys.readouterr().out
     assert "capacity rule: weights + KV may fill 90% (catalog)" in out
-    assert "profile hopper-vllm (the same stack fitted on another family)" in out
+    assert "profile hopper-vllm (the same stack fitted on another family: hopper-vllm x the" in out
     assert "level 'transfer'" in out

@@ -504,6 +504,8 @@ def _build(
             price_usd=(rc.price_usd or 0.0) + added_usd if rc.price_usd is not None else None,
             process_node=n.name,
             usable_memory_fraction=rc.usable_memory_fraction,
+            # the reference's core (SRAM + logic tile) repeated over the new SRAM
+            cores=max(1, round(rc.cores * sram.capacity_bytes / rc.main_memory.capacity_bytes)),
             sources=sources,
             notes=f"What-if design from physical inputs ({inputs_text}). Figures and formulas: "
             "`tokenfrontier design`.",

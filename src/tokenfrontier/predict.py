@@ -356,14 +356,16 @@ def _derivation(scen: Scenario, level: str, policy: str, pooled: bool) -> str:
     prof, chip = scen.profile, scen.system.chip
     how = (
         "fitted on this family and stack" if prof.fitted and chip.family in prof.families
-        else "the same stack fitted on another family" if prof.fitted
+        else f"the same stack fitted on another family: {prof.derived_from or prof.id}"
+        if prof.fitted
         else f"a default (derived from: {prof.derived_from or 'priors'})"
     )  # fmt: skip
     lines = [
         f"capacity rule: {scen.capacity_rule()}; each request reserves KV for ISL + OSL",
         scen.kv_rule(),
         f"profile {prof.id} ({how}); fallback order: exact family x stack -> same stack on another "
-        "family -> the family's default -> the memory kind's default",
+        "family (x the generation factor stacks measured on both show) -> the family's default "
+        "-> the memory kind's default",
         "TPOT = decode step (weights + KV reads at achievable bandwidth: dense weights / (tp / dp) "
         "chips, touched experts / tp, KV of batch / dp sequences x replication / (tp / dp); "
         "compute beyond them, TP all-reduces inside an attention rank, EP all-to-alls, per-layer "

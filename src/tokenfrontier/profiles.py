@@ -5,12 +5,14 @@ through the catalog (``--catalog DIR``, ``TOKENFRONTIER_CATALOG``), for example 
 ``tokenfrontier calibrate --out DIR`` writes. Each states which calibration rows fitted it and
 the fit error. Resolution order for (family, framework): exact match, then the same stack fitted
 on another family of the same memory kind (software transfers across generations better than
-another stack's efficiency), then the family's default profile (geometric mean of its stacks),
-then the default for the memory kind (``hbm`` / ``sram``).
+another stack's efficiency), its compute efficiencies scaled by the generation factor that other
+stacks measured on both families show (:func:`across_generations`), then the family's default
+profile (geometric mean of its stacks), then the default for the memory kind (``hbm`` / ``sram``).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -20,8 +22,10 @@ from .errors import CatalogError, UnknownIdError
 from .specs import Chip, Profile, validation_message
 
 __all__ = [
+    "GENERATION_FIELDS",
     "PROFILE_DIR",
     "Profile",
+    "across_generations",
     "canonical_framework",
     "known_frameworks",
     "load_profiles",
@@ -58,7 +62,50 @@ def known_frameworks(profiles: dict[str, Profile]) -> list[str]:
 
 
 def _kind(p: Profile) -> str:
-    return "sram" if p.layer_latency_s_per_sqrt_gb > 0 else "hbm"
+    return "sram" if p.mesh_hop_latency_s > 0 else "hbm"
+
+
+#: Efficiencies a hardware generation changes for every stack alike (the fraction of peak the
+#: tensor cores reach); latencies and overheads belong to the stack.
+GENERATION_FIELDS = ("flops_efficiency", "decode_flops_efficiency")
+_GENERATION_CACHE: dict[tuple[object, ...], tuple[Profile, tuple[Profile, ...]]] = {}
+
+
+def across_generations(p: Profile, family: str, profiles: dict[str, Profile]) -> Profile:
+    """Stack ``p`` (fitted on another family) carried to ``family``: its compute efficiencies
+    times the generation factor other stacks measured on both families — per field, the
+    geometric mean over those stacks of (efficiency on ``family``) / (efficiency on ``p``'s
+    family). With no stack measured on both, ``p`` unchanged. ``derived_from`` names the factor;
+    the id stays ``p``'s (the prediction interval level is ``transfer``)."""
+    source = p.families[0] if p.families else ""
+    current = [q for q in profiles.values() if q.fitted and not q.era and q.framework != p.framework]
+    pairs = [
+        (a, b)
+        for a in current
+        if family in a.families
+        for b in current
+        if b.framework == a.framework and source in b.families
+    ]
+    if not pairs or p.era:
+        return p
+    key = (id(p), family, *(id(x) for pair in pairs for x in pair))
+    hit = _GENERATION_CACHE.get(key)
+    if hit is not None and hit[1][0] is p:
+        return hit[0]
+    factors = {
+        f: math.exp(sum(math.log(getattr(a, f) / getattr(b, f)) for a, b in pairs) / len(pairs))
+        for f in GENERATION_FIELDS
+    }
+    stacks = ", ".join(sorted({a.framework for a, _ in pairs}))
+    note = (
+        f"{p.id} x the {family}/{source} generation factor measured on {stacks} ("
+        + ", ".join(f"{f} x{v:.2f}" for f, v in factors.items())
+        + ")"
+    )
+    update: dict[str, object] = {f: min(max(getattr(p, f) * v, 1e-3), 1.0) for f, v in factors.items()}
+    out = p.model_copy(update={**update, "derived_from": note})
+    _GENERATION_CACHE[key] = (out, (p, *(x for pair in pairs for x in pair)))
+    return out
 
 
 def _load(path: Path) -> Profile:
@@ -103,7 +150,7 @@ def resolve_profile(
             return p
     for p in ordered:  # the same stack measured on another family of the same memory kind
         if fw and p.framework == fw and p.fitted and _kind(p) == chip.kind:
-            return p
+            return across_generations(p, chip.family, profiles)
     for p in ordered:  # the family's other stacks
         if p.framework == "default" and chip.family in p.families:
             return p

@@ -164,6 +164,8 @@ class Chip(_Frozen):
     price_usd: float | None = Field(default=None, ge=0, le=_MAX_USD)
     process_node: str = ""
     usable_memory_fraction: float | None = Field(default=None, gt=0, le=1)
+    #: cores of a spatial mesh the weights spread over (WSE-3: 900,000); 1 = the chip is one tile
+    cores: int = Field(default=1, ge=1, le=10_000_000)
     sources: tuple[str, ...] = _tuple(min_length=1)
     notes: str = ""
 
@@ -285,7 +287,15 @@ class Profile(_Frozen):
     flops_efficiency: float = Field(ge=1e-3, le=1)
     decode_flops_efficiency: float = Field(default=0.1, ge=1e-4, le=1)
     kernel_latency_s: float = Field(ge=0, le=_MAX_LATENCY_S)
-    layer_latency_s_per_sqrt_gb: float = Field(default=0.0, ge=0, le=_MAX_LATENCY_S)
+    #: SRAM machines: time a token's activations take to cross one tile (core, or chip where a
+    #: chip is one tile) of the region a layer occupies, summed over the layer's crossings
+    #: (broadcast, reductions); 0 on HBM machines
+    mesh_hop_latency_s: float = Field(default=0.0, ge=0, le=_MAX_LATENCY_S)
+    #: the vendor's own speculative decoding (SRAM vendor APIs): drafted tokens per verify step
+    #: (0 = none), per-token acceptance and the draft's depth in layers of the target's latency
+    spec_k: int = Field(default=0, ge=0, le=16)
+    spec_acceptance: float = Field(default=0.0, ge=0, lt=1)
+    spec_draft_layers: float = Field(default=0.0, ge=0, le=1000)
     collective_latency_s: float = Field(ge=0, le=_MAX_LATENCY_S)
     step_overhead_s: float = Field(ge=0, le=10.0)
     request_overhead_s: float = Field(default=0.0, ge=0, le=100.0)

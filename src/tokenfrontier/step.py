@@ -21,8 +21,15 @@ Terms (all seconds; arrays broadcast over configurations):
 - ``tp_comm`` / ``ep_comm``: two all-reduces per layer (ring, scale-up link) and two
   all-to-alls per MoE layer, each with a fixed collective latency.
 - ``latency``: fixed kernel/dataflow latency per layer (kernels per layer x kernel latency), plus
-  on SRAM machines a term growing with the square root of the layer's active bytes per chip —
-  a token crosses the mesh region the layer occupies.
+  on SRAM machines the mesh crossing: a layer's weights fill tiles = active bytes per chip / SRAM
+  bytes per tile (a WSE-3 core holds 44 GB / 900,000 = 48.9 kB; a Groq chip is one tile), a
+  square region sqrt(tiles) wide, and the token's activations cross it (broadcast along rows,
+  partial sums reduced along columns) at ``mesh_hop_latency_s`` per tile width, all of the
+  layer's crossings together.
+- vendor speculative decoding (:func:`vendor_speculation`, SRAM vendor APIs of the current
+  era): the profile's draft of ``spec_k`` tokens, each costing ``spec_draft_layers`` layers of
+  the target's latency, verified in one step of k + 1 tokens that emits
+  (1 - a^(k+1)) / (1 - a) tokens on average at per-token acceptance a.
 - ``pipeline``: (stages - 1) x (hop latency + activation bytes / scale-out bandwidth).
 - ``offload``: KV read from an offload tier (CS-3 KVSS) over its link.
 - ``overhead``: host scheduling and sampling per step.
@@ -54,10 +61,12 @@ __all__ = [
     "ModelTerms",
     "compute_dtype",
     "decode_step",
+    "expected_accepted",
     "expert_bytes_of",
     "kv_replication",
     "prefill_time",
     "total",
+    "vendor_speculation",
 ]
 
 COMPONENTS = (
@@ -229,6 +238,7 @@ class HardwareTerms:
     offload_bandwidth: float
     sram: bool
     scale_up_domain: float = np.inf  # chips one scale-up link set joins (a bare chip: no limit)
+    tile_bytes: float = np.inf  # SRAM bytes of one mesh tile (a core; a chip of one tile)
 
     @classmethod
     def build(cls, system: System, profile: Profile, m: ModelTerms) -> HardwareTerms:
@@ -251,13 +261,41 @@ class HardwareTerms:
             offload_bandwidth=off_bw,
             sram=chip.kind == "sram",
             scale_up_domain=np.inf if system.implicit else float(system.scale_up_domain_chips),
+            tile_bytes=chip.main_memory.capacity_bytes / chip.cores,
         )
 
 
 def _latency(m: ModelTerms, hw: HardwareTerms, tp: Array) -> Array:
+    """Per-token latency floor over every layer: kernels x kernel latency, plus (SRAM) the mesh
+    crossing: mesh hop latency x sum over layers of sqrt(tiles the layer fills on a chip), with
+    tiles = active bytes of the layer / tp chips / SRAM bytes per tile."""
     p = hw.profile
-    spatial = p.layer_latency_s_per_sqrt_gb * m.sqrt_active_gb / np.sqrt(tp)
-    return m.kernels * p.kernel_latency_s + spatial
+    if not p.mesh_hop_latency_s:
+        return np.asarray(m.kernels * p.kernel_latency_s + 0.0 * tp)
+    sqrt_tiles = m.sqrt_active_gb * np.sqrt(1e9 / (hw.tile_bytes * tp))
+    return m.kernels * p.kernel_latency_s + p.mesh_hop_latency_s * sqrt_tiles
+
+
+def expected_accepted(k: int, acceptance: float) -> float:
+    """Expected tokens one verify step emits: k drafts accepted in order, each with probability
+    ``acceptance`` until the first rejection, plus the verifier's own token:
+    sum_{i=0..k} a^i = (1 - a^(k+1)) / (1 - a) (k + 1 at a = 1)."""
+    a = float(acceptance)
+    return float(k + 1) if a >= 1.0 else (1.0 - a ** (k + 1)) / (1.0 - a)
+
+
+def vendor_speculation(m: ModelTerms, hw: HardwareTerms, tp: ArrayLike) -> tuple[int, float, Array]:
+    """The profile's own speculative decoding (what a vendor API runs, era-dependent):
+    (tokens verified per step k + 1, expected tokens emitted per step, draft seconds per step).
+    The draft walks ``spec_draft_layers`` layers per drafted token, each at the target's mean
+    per-layer latency floor. Without it: (1, 1.0, 0)."""
+    p = hw.profile
+    tp_ = np.asarray(tp, dtype=float)
+    if not p.spec_k:
+        return 1, 1.0, 0.0 * tp_
+    per_layer = _latency(m, hw, tp_) / max(m.n_layers, 1)
+    draft = p.spec_k * p.spec_draft_layers * per_layer
+    return p.spec_k + 1, expected_accepted(p.spec_k, p.spec_acceptance), draft
 
 
 def kv_replication(m: ModelTerms, tp: ArrayLike, dp: ArrayLike = 1.0) -> Array:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..step import COMPONENTS, ModelTerms, decode_step, prefill_time, total
+from ..step import COMPONENTS, ModelTerms, decode_step, prefill_time, total, vendor_speculation
 from .policy import Array, Deployments, Metrics, register_policy
 from .pools import PrefillPool, apply_pool
 
@@ -79,9 +79,12 @@ def steady_state(
     stage_work = (total(pf_one) - pf_one["overhead"] - pf_one["latency"]) / dp / pp
     tokens_per_step = spec.tokens_per_step if spec else 1.0
     q = spec.k + 1 if spec else 1
+    vendor_draft: Array | float = 0.0
+    if spec is None:  # the profile's own speculative decoding (a vendor API's era), if any
+        q, tokens_per_step, vendor_draft = vendor_speculation(m, hw, tp)
     ctx: dict[str, Any] = dict(tp=tp, pp=pp, ep=ep, batch=c, context=workload.decode_context, dp=dp)
     parts = decode_step(m, hw, **ctx, tokens_per_seq=q, offload_fraction=offload_fraction)
-    base = total(parts) + (draft_cost(scen, spec, ctx) if spec else 0.0)
+    base = total(parts) + (draft_cost(scen, spec, ctx) if spec else vendor_draft)
     chips = tp * pp
     extra: dict[str, Array] = {}
     if pool is not None:
@@ -129,7 +132,7 @@ def steady_state(
     scale = per_token / step  # breakdown per emitted token when speculating
     for k in (*COMPONENTS, "prefill"):
         out[f"step_{k}_s"] = parts[k] * scale
-    if spec:
+    if spec or q > 1:
         out["step_draft_s"] = per_token - (total(parts) + parts["prefill"]) * scale
     out.update(extra)
     return out

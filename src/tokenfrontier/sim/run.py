@@ -245,6 +245,9 @@ def _prepared(scen: Scenario, src: Source, spec: SpecDecode | None, seed: int, r
     """The stream's chunks with KV sizes and decode steps, marked for ``replica`` (a chain's
     root goes to the next replica in turn; its followers stay with it)."""
     rng = np.random.default_rng(seed)  # the same draws for every replica: the same requests
+    prof = scen.hw.profile
+    if spec is None and prof.spec_k:  # the profile's own speculation (a vendor API's era)
+        spec = SpecDecode(k=prof.spec_k, acceptance=prof.spec_acceptance)
     for c in src.chunks():
         yield Prepared(
             chunk=c,

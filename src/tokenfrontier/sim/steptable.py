@@ -12,6 +12,7 @@ of their prompt's work divided by the pipeline stages (each stage does its layer
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,7 +20,7 @@ from numpy.typing import NDArray
 from ..scenario import Scenario
 from ..serving import SpecDecode
 from ..serving.closed_loop import draft_cost
-from ..step import decode_step, prefill_time, total
+from ..step import decode_step, prefill_time, total, vendor_speculation
 
 __all__ = ["StepTable"]
 
@@ -59,9 +60,13 @@ class StepTable:
         ctx = np.unique(np.geomspace(1.0, max(float(max_context), 2.0), 48).round())
         b = np.arange(max_batch + 1, dtype=float)[:, None]
         q = spec.k + 1 if spec else 1
+        tokens_per_step = spec.tokens_per_step if spec else 1.0
+        vendor_draft: Any = 0.0
+        if spec is None:  # the profile's own speculative decoding (a vendor API's era), if any
+            q, tokens_per_step, vendor_draft = vendor_speculation(m, hw, tp)
         kw = dict(tp=tp, pp=pp, ep=ep, batch=np.maximum(b, 1.0), context=ctx[None, :], dp=dp)
         parts = decode_step(m, hw, **kw, tokens_per_seq=q)
-        step = total(parts)
+        step = total(parts) + vendor_draft
         if spec is not None:
             spec.check(scen.arch)
             step = step + draft_cost(scen, spec, kw)
@@ -80,7 +85,7 @@ class StepTable:
             len_grid=lens,
             prefill_work_s=np.asarray(work, dtype=float),
             fixed_s=float(one["latency"] + one["overhead"] + one["pipeline"]),
-            tokens_per_step=spec.tokens_per_step if spec else 1.0,
+            tokens_per_step=tokens_per_step,
             dp=dp,
         )
 
