@@ -39,7 +39,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .arch import Layer, ModelArch
 from .footprint import (
-    attention_flops_per_token,
+    decode_attention_flops_per_token,
     kv_bytes,
     layer_weight_bytes,
     prefill_flops,
@@ -53,8 +53,10 @@ __all__ = [
     "HardwareTerms",
     "ModelTerms",
     "compute_dtype",
+    "attention_dtype",
     "decode_step",
     "expert_bytes_of",
+    "expert_imbalance",
     "kv_replication",
     "prefill_time",
     "total",
@@ -180,6 +182,40 @@ class ModelTerms:
         return 1.0 - (1.0 - self.top_k / self.n_experts) ** t
 
 
+def expert_imbalance(tokens: ArrayLike, top_k: ArrayLike, ep: ArrayLike, n_experts: ArrayLike) -> Array:
+    """Expected load of the busiest of ``ep`` expert-parallel ranks over the mean load.
+
+    ``tokens`` tokens each route to ``top_k`` of ``n_experts`` experts, ``n_experts / ep`` on
+    each rank. Under uniform routing a rank receives N = tokens x top_k routed slots with
+    probability 1 / ep each: binomial, mean mu = N / ep, variance sigma^2 = N (1/ep)(1 - 1/ep).
+    The expected maximum of ep such loads is about mu + sigma sqrt(2 ln ep) (the Gaussian
+    extreme-value estimate), so the factor is
+
+        1 + sqrt(2 ln(ep) (ep - 1) / N),
+
+    capped where every token sends a rank all the slots it can, ep min(k, E/ep) / k. It is 1
+    for ep = 1 and falls to 1 as tokens per rank grow (the busiest rank sets the step time).
+    """
+    t = np.maximum(np.asarray(tokens, dtype=float), 1e-9)
+    k = np.maximum(np.asarray(top_k, dtype=float), 1.0)
+    g = np.maximum(np.asarray(ep, dtype=float), 1.0)
+    e = np.maximum(np.asarray(n_experts, dtype=float), g)
+    f = 1.0 + np.sqrt(2.0 * np.log(g) * (g - 1.0) / (t * k))
+    cap = g * np.minimum(k, e / g) / k
+    return np.asarray(np.maximum(np.minimum(f, cap), 1.0))
+
+
+def attention_dtype(kv_dtype: str, compute: str) -> str:
+    """The dtype decode attention runs its matmuls in: the KV cache's (FP8 KV: FP8 MMA,
+    otherwise BF16), never a narrower one than the weight GEMMs' — FP4 weights do not make
+    attention over a BF16 cache run at FP4 rates."""
+    if kv_dtype in ("fp8", "int8") and compute in ("fp8", "fp4"):
+        return "fp8"
+    if compute == "bf16" or kv_dtype not in ("fp8", "int8", "fp4"):
+        return "bf16"
+    return compute
+
+
 def expert_bytes_of(arch: ModelArch, layer: Layer, weights: str) -> float:
     """Routed-expert weight bytes of ``layer`` (0 for a dense layer)."""
     if not layer.n_experts:
@@ -229,6 +265,7 @@ class HardwareTerms:
     offload_bandwidth: float
     sram: bool
     scale_up_domain: float = np.inf  # chips one scale-up link set joins (a bare chip: no limit)
+    attn_peak_flops: float = 0.0  # dense FLOP/s of decode attention's dtype; 0 = peak_flops
 
     @classmethod
     def build(cls, system: System, profile: Profile, m: ModelTerms) -> HardwareTerms:
@@ -251,6 +288,7 @@ class HardwareTerms:
             offload_bandwidth=off_bw,
             sram=chip.kind == "sram",
             scale_up_domain=np.inf if system.implicit else float(system.scale_up_domain_chips),
+            attn_peak_flops=chip.peak_flops(attention_dtype(m.kv_dtype, dtype)),
         )
 
 
@@ -272,7 +310,9 @@ def _comm(
     m: ModelTerms, hw: HardwareTerms, tokens: Array, tp: Array, ep: Array, dp: Array
 ) -> tuple[Array, Array]:
     """TP all-reduces inside an attention rank of tp / dp chips on its tokens / dp tokens, and
-    the MoE dispatch + combine all-to-all over the ep chips (scale-out beyond the domain)."""
+    the MoE dispatch + combine all-to-all over the ep chips (scale-out beyond the domain): each
+    a fixed ``a2a_latency_s`` plus the routed activations the busiest rank receives (its mean
+    share times :func:`expert_imbalance`)."""
     lat = hw.profile.collective_latency_s
     ranks = tp / dp
     msg = tokens / dp * m.hidden * _ACT_BYTES
@@ -280,8 +320,14 @@ def _comm(
     tp_comm = np.where(ranks > 1, m.n_layers * 2 * (lat + ring), 0.0)
     cross = tp > hw.scale_up_domain  # a wide-EP group spanning several scale-up domains
     link = np.where(cross, hw.io, hw.scale_up)
-    a2a = msg * max(m.top_k, 1) * (ep - 1) / ep / link + np.where(cross, hw.hop_latency_s, 0.0)
-    ep_comm = np.where((ep > 1) & (m.moe_layers > 0), m.moe_layers * 2 * (lat + a2a), 0.0)
+    imb = expert_imbalance(tokens, m.top_k, ep, m.n_experts) if m.moe_layers else 1.0
+    a2a = msg * max(m.top_k, 1) * imb * (ep - 1) / ep / link
+    a2a = a2a + np.where(cross, hw.hop_latency_s, 0.0)
+    a2a_lat = hw.profile.a2a_latency_s
+    # plain TP (dp = 1): every rank already holds every token after the attention all-reduce;
+    # EP ranks run their own experts and the combine is the MoE all-reduce counted in tp_comm
+    moved = (ep > 1) & (dp > 1) & (m.moe_layers > 0)
+    ep_comm = np.where(moved, m.moe_layers * 2 * (a2a_lat + a2a), 0.0)
     return tp_comm, ep_comm
 
 
@@ -320,12 +366,14 @@ def decode_step(
     rep = 1.0 if hw.sram else kv_replication(m, tp_, dp_)
     kv_read = np.maximum(b / dp_, 1.0) * m.kv(ctx) * rep
     seq_tokens = b * q
-    flops = (
-        m.matmul_flops(tokens)
-        + seq_tokens * attention_flops_per_token(m.arch, ctx)
-        + np.asarray(extra_flops) / pp_
+    # the busiest expert-parallel rank's routed tokens set the expert GEMMs' time
+    imb = expert_imbalance(tokens, m.top_k, ep_, m.n_experts) if m.moe_layers else 1.0
+    gemm = m.matmul_flops(tokens) + (imb - 1.0) * 2.0 * tokens * m.expert_matmul_params * m.top_k
+    attn = seq_tokens * decode_attention_flops_per_token(m.arch, ctx)
+    eff = prof.decode_flops_efficiency
+    compute = (gemm + np.asarray(extra_flops) / pp_) / (tp_ * hw.peak_flops * eff) + attn / (
+        tp_ * (hw.attn_peak_flops or hw.peak_flops) * eff
     )
-    compute = flops / (tp_ * hw.peak_flops * prof.decode_flops_efficiency)
     mem_w, mem_kv = w_read / bw, kv_read / bw
     # memory and compute overlap: charge compute only beyond the memory time
     compute_excess = np.maximum(compute - (mem_w + mem_kv), 0.0)
