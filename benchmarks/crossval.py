@@ -3,7 +3,7 @@
     python benchmarks/crossval.py            # prints the table, writes catalog/intervals.toml
 
 Residual = log(predicted / measured) of a row the fit did not see, on the bundled measured sets
-(calibration.csv + max_throughput.csv):
+(calibration.csv + max_throughput.csv + disagg.csv; disaggregated rows pool into their own level):
 - each fitted profile: 5-fold cross-validation (rows assigned to folds at random, seed 0);
 - ``transfer``: fit one hardware family of a stack, predict another (TensorRT-LLM Hopper <->
   Blackwell);
@@ -35,7 +35,8 @@ Residuals = dict[str, dict[str, list[float]]]
 
 def _write(rows: list[dict[str, str]], path: Path) -> None:
     with path.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        names = list(dict.fromkeys(k for r in rows for k in r))  # the three files' columns
+        w = csv.DictWriter(fh, fieldnames=names, restval="")
         w.writeheader()
         w.writerows(rows)
 
@@ -56,6 +57,8 @@ def _residuals(
             continue
         prof = fitted[row["profile"]]
         level = force or level_of(prof, cat.chip(row["hardware"]))
+        if row.get("kind") == "disaggregated" and not force:
+            level = "disaggregated"  # the level validate reads for these rows
         for m in METRICS:
             pred, meas = row.get(f"pred_{m}"), row.get(m)
             if pred and meas and float(meas) > 0 and pred > 0:
@@ -77,12 +80,6 @@ def main() -> None:
     _residuals(
         [r for r in trt if r["hardware"] not in hopper], [r for r in trt if r["hardware"] in hopper], out
     )
-    # disaggregated pools: no profile is fitted on these rows, so the bundled profiles predict them
-    for row in validate("disagg").rows:
-        for m in METRICS:
-            pred, meas = row.get(f"pred_{m}"), row.get(m)
-            if row.get("status") == "predicted" and pred and meas and float(meas) > 0 and pred > 0:
-                out["disaggregated"][m].append(math.log(pred / float(meas)))
     for stack in ("vllm", "sglang", "trt"):
         rest = [r for r in rows if r["framework"] != stack]
         _residuals(rest, [r for r in rows if r["framework"] == stack], out, force="default")

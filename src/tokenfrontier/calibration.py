@@ -80,8 +80,11 @@ def _residuals(
             continue
         if isinstance(picked, Exception):
             raise picked
-        _plan, sw, j, i = picked
-        for col, _, attr, scale in METRICS[:2] + METRICS[3:4]:
+        plan, sw, j, i = picked
+        # a disaggregated row's TTFT adds the KV hand-off and the prefill pool's queue, which
+        # the profile's prefill terms do not describe: its speeds inform the fit, not its TTFT
+        metrics = METRICS[:2] if plan.pool is not None else METRICS[:2] + METRICS[3:4]
+        for col, _, attr, scale in metrics:
             meas = cell_number(raw, col)
             value = float(sw.metrics[attr][i, j]) if i >= 0 else None
             if meas and meas > 0:
