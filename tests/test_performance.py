@@ -350,7 +350,7 @@ def test_every_breakdown_component_reported():
 
 def test_bundled_profiles_are_exactly_what_calibrate_fits(tmp_path):
     # honesty: every bundled profile is reproducible from the bundled measured sets
-    # (calibration.csv + max_throughput.csv, the name "measured")
+    # (calibration.csv + max_throughput.csv + disagg.csv, the name "measured")
     fitted = {p.id: p for p in calibrate("measured", tmp_path)}
     bundled = load_profiles()
     assert bundled
@@ -358,7 +358,7 @@ def test_bundled_profiles_are_exactly_what_calibrate_fits(tmp_path):
     for pid, p in fitted.items():
         for field in ("bandwidth_efficiency", "flops_efficiency", "decode_flops_efficiency",
                       "kernel_latency_s", "layer_latency_s_per_sqrt_gb", "collective_latency_s",
-                      "step_overhead_s", "request_overhead_s"):  # fmt: skip
+                      "step_overhead_s", "request_overhead_s", "a2a_latency_s"):  # fmt: skip
             assert getattr(p, field) == pytest.approx(getattr(bundled[pid], field), rel=1e-6), (pid, field)
     # and byte for byte: the files calibrate writes are the bundled files
     written = sorted(tmp_path.glob("*.toml"))
