@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 import tokenfrontier as tf
 from tokenfrontier.candidates import candidates, memory_check
 from tokenfrontier.errors import InvalidInputError
+from tokenfrontier.footprint import attention_flops_per_token, decode_attention_flops_per_token
 from tokenfrontier.scenario import build_scenario
 from tokenfrontier.serving import Workload
-from tokenfrontier.footprint import attention_flops_per_token, decode_attention_flops_per_token
 from tokenfrontier.step import COMPONENTS, decode_step, expert_imbalance
 from tokenfrontier.sweep import sweep
 from tokenfrontier.validation import plan_row, read_measured

@@ -53,9 +53,7 @@ def test_mla_absorbed_decode_flops_deepseek_r1():
     layers = len(arch.main_layers)
     assert layers == 61
     ctx = 4096.0
-    assert float(decode_attention_flops_per_token(arch, ctx)) == pytest.approx(
-        layers * 128 * 2176 * ctx
-    )
+    assert float(decode_attention_flops_per_token(arch, ctx)) == pytest.approx(layers * 128 * 2176 * ctx)
     assert float(attention_flops_per_token(arch, ctx)) == pytest.approx(layers * 128 * 640 * ctx)
     # a model without MLA decodes with the same kernel as it prefills
     llama = tf.get_model("llama-3.1-8b")
