@@ -58,7 +58,7 @@ def test_decode_step_by_hand_dp1_vs_dp8():
     a2a_lat = hw.profile.a2a_latency_s
     assert float(dp8["ep_comm"]) == pytest.approx(m.moe_layers * 2 * (a2a_lat + a2a8))
     # compute is spread over the same 8 chips either way; the busiest EP rank's experts set it
-    # (BF16 KV: attention at the BF16 rate, like the BF16-activation GEMMs of gpt-oss on Hopper)
+    # (gpt-oss on Hopper runs BF16 GEMMs: attention at the same BF16 rate)
     extra = (imb - 1) * 2 * b * m.expert_matmul_params * k
     flops = float(m.matmul_flops(b) + extra + b * decode_attention_flops_per_token(m.arch, ctx))
     peak = 8 * hw.peak_flops * hw.profile.decode_flops_efficiency

@@ -63,12 +63,10 @@ def test_mla_absorbed_decode_flops_deepseek_r1():
     )
 
 
-def test_attention_runs_at_the_kv_dtype():
-    assert attention_dtype("bf16", "fp4") == "bf16"  # FP4 weights, BF16 cache
-    assert attention_dtype("fp8", "fp4") == "fp8"
-    assert attention_dtype("fp8", "fp8") == "fp8"
-    assert attention_dtype("fp8", "bf16") == "bf16"  # never narrower than the GEMMs
-    assert attention_dtype("bf16", "bf16") == "bf16"
+def test_attention_never_runs_at_fp4():
+    assert attention_dtype("fp4") == "fp8"  # FP4 weights: FP8 attention kernels
+    assert attention_dtype("fp8") == "fp8"
+    assert attention_dtype("bf16") == "bf16"
 
 
 def test_measured_covers_the_three_files():

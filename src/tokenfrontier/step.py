@@ -205,15 +205,12 @@ def expert_imbalance(tokens: ArrayLike, top_k: ArrayLike, ep: ArrayLike, n_exper
     return np.asarray(np.maximum(np.minimum(f, cap), 1.0))
 
 
-def attention_dtype(kv_dtype: str, compute: str) -> str:
-    """The dtype decode attention runs its matmuls in: the KV cache's (FP8 KV: FP8 MMA,
-    otherwise BF16), never a narrower one than the weight GEMMs' — FP4 weights do not make
-    attention over a BF16 cache run at FP4 rates."""
-    if kv_dtype in ("fp8", "int8") and compute in ("fp8", "fp4"):
-        return "fp8"
-    if compute == "bf16" or kv_dtype not in ("fp8", "int8", "fp4"):
-        return "bf16"
-    return compute
+def attention_dtype(compute: str) -> str:
+    """The dtype decode attention runs its matmuls in: FP8 in quantized deployments (GEMMs in
+    FP8 or FP4: FP8 attention / MLA kernels over an FP8-quantized cache, the stacks' recipes
+    for these checkpoints), BF16 otherwise — never FP4: FP4 weights do not make attention run
+    at FP4 rates."""
+    return "fp8" if compute in ("fp8", "fp4") else "bf16"
 
 
 def expert_bytes_of(arch: ModelArch, layer: Layer, weights: str) -> float:
@@ -288,7 +285,7 @@ class HardwareTerms:
             offload_bandwidth=off_bw,
             sram=chip.kind == "sram",
             scale_up_domain=np.inf if system.implicit else float(system.scale_up_domain_chips),
-            attn_peak_flops=chip.peak_flops(attention_dtype(m.kv_dtype, dtype)),
+            attn_peak_flops=chip.peak_flops(attention_dtype(dtype)),
         )
 
 
