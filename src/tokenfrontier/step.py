@@ -18,8 +18,10 @@ Terms (all seconds; arrays broadcast over configurations):
   compute overlap: the step pays the larger of the two. Decode-sized GEMMs (few rows per
   expert, small batch) reach a lower fraction of peak than prefill GEMMs, so the profile has
   separate decode and prefill FLOP efficiencies.
-- ``tp_comm`` / ``ep_comm``: two all-reduces per layer (ring, scale-up link) and two
-  all-to-alls per MoE layer, each with a fixed collective latency.
+- ``tp_comm`` / ``ep_comm``: two all-reduces per layer (ring, scale-up link, fixed collective
+  latency) and, across attention-DP ranks only, a dispatch and a combine all-to-all per MoE
+  layer: ``a2a_latency_s`` x log2(ep) plus the bytes the busiest rank receives
+  (:func:`expert_imbalance`). Plain TP moves no tokens for EP (the combine is the all-reduce).
 - ``latency``: fixed kernel/dataflow latency per layer (kernels per layer x kernel latency), plus
   on SRAM machines a term growing with the square root of the layer's active bytes per chip —
   a token crosses the mesh region the layer occupies.
@@ -308,8 +310,9 @@ def _comm(
 ) -> tuple[Array, Array]:
     """TP all-reduces inside an attention rank of tp / dp chips on its tokens / dp tokens, and
     the MoE dispatch + combine all-to-all over the ep chips (scale-out beyond the domain): each
-    a fixed ``a2a_latency_s`` plus the routed activations the busiest rank receives (its mean
-    share times :func:`expert_imbalance`)."""
+    ``a2a_latency_s`` per doubling of the group (log2 ep rounds until every rank has heard from
+    every other) plus the routed activations the busiest rank receives (its mean share times
+    :func:`expert_imbalance`)."""
     lat = hw.profile.collective_latency_s
     ranks = tp / dp
     msg = tokens / dp * m.hidden * _ACT_BYTES
@@ -324,7 +327,8 @@ def _comm(
     # plain TP (dp = 1): every rank already holds every token after the attention all-reduce;
     # EP ranks run their own experts and the combine is the MoE all-reduce counted in tp_comm
     moved = (ep > 1) & (dp > 1) & (m.moe_layers > 0)
-    ep_comm = np.where(moved, m.moe_layers * 2 * (a2a_lat + a2a), 0.0)
+    rounds = np.log2(np.maximum(ep, 2.0))  # synchronisation rounds of an ep-rank exchange
+    ep_comm = np.where(moved, m.moe_layers * 2 * (a2a_lat * rounds + a2a), 0.0)
     return tp_comm, ep_comm
 
 
