@@ -371,10 +371,10 @@ def decode_step(
     imb = expert_imbalance(tokens, m.top_k, ep_, m.n_experts) if m.moe_layers else 1.0
     gemm = m.matmul_flops(tokens) + (imb - 1.0) * 2.0 * tokens * m.expert_matmul_params * m.top_k
     attn = seq_tokens * decode_attention_flops_per_token(m.arch, ctx)
-    eff = prof.decode_flops_efficiency
-    compute = (gemm + np.asarray(extra_flops) / pp_) / (tp_ * hw.peak_flops * eff) + attn / (
-        tp_ * (hw.attn_peak_flops or hw.peak_flops) * eff
-    )
+    # attention FLOPs in GEMM-dtype-equivalents: slower attention matmuls count for more
+    slow = hw.peak_flops / (hw.attn_peak_flops or hw.peak_flops)
+    flops = gemm + attn * slow + np.asarray(extra_flops) / pp_
+    compute = flops / (tp_ * hw.peak_flops * prof.decode_flops_efficiency)
     mem_w, mem_kv = w_read / bw, kv_read / bw
     # memory and compute overlap: charge compute only beyond the memory time
     compute_excess = np.maximum(compute - (mem_w + mem_kv), 0.0)
