@@ -119,7 +119,10 @@ def test_profile_resolution_falls_back():
     assert resolve_profile(chip, "trt").id == "blackwell-trt"  # fitted on the max-throughput tables
     assert resolve_profile(chip, None).id == "blackwell-default"  # the family's stacks
     assert resolve_profile(tf.get_system("mi355x").chip, "trt").id.endswith("-trt")  # same stack first
-    assert resolve_profile(tf.get_system("mi355x").chip, None).id == "hbm-default"  # family never measured
+    # MI355X is measured (SGLang, disagg.csv): its own stack and family default
+    assert resolve_profile(tf.get_system("mi355x").chip, "sglang").id == "cdna4-sglang"
+    assert resolve_profile(tf.get_system("mi355x").chip, None).id == "cdna4-default"
+    assert resolve_profile(tf.get_system("mi300x").chip, None).id == "hbm-default"  # family never measured
     assert resolve_profile(tf.get_system("h100").chip, None).id == "hopper-default"
 
 
