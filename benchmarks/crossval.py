@@ -1,109 +1,445 @@
-"""Cross-validated residuals -> the 80% prediction intervals every prediction carries.
+"""Cross-validated residuals -> the 80% prediction intervals every prediction carries, and the
+held-out evidence per split (issue 11).
 
-    python benchmarks/crossval.py            # prints the table, writes catalog/intervals.toml
+    python benchmarks/crossval.py                 # writes catalog/intervals.toml, then the splits
+    python benchmarks/crossval.py --no-splits     # only the interval table (about a minute)
+    python benchmarks/crossval.py --no-write --jobs 2 --json   # only the splits, two processes
 
-Residual = log(predicted / measured) of a row the fit did not see, on the bundled measured sets
-(calibration.csv + max_throughput.csv + disagg.csv; disaggregated rows pool into their own level):
+Residual = log(predicted / measured) of a row the fit did not see. Rows: the three bundled measured
+sets (``calibration``, ``max_throughput``, ``disagg``); a profile is fitted (``calibrate``) on the
+sets in ``validation.BUNDLED_MEASURED["measured"]``, the others are only predicted.
+
+**Interval table** (:func:`interval_table`, what ``catalog/intervals.toml`` holds per level of the
+profile fallback chain, see ``tokenfrontier.intervals``):
+
 - each fitted profile: 5-fold cross-validation (rows assigned to folds at random, seed 0);
 - ``transfer``: fit one hardware family of a stack, predict another (TensorRT-LLM Hopper <->
   Blackwell);
 - ``default``: leave a whole stack out (vLLM, SGLang, TensorRT-LLM) and predict it with the
-  defaults of what remains.
-The 10th / 90th percentiles per metric become the interval bounds (see
-``tokenfrontier.intervals``); the printout also shows median APE and how many held-out rows fall
-inside the interval built from the other folds' residuals.
+  defaults of what remains;
+- ``disaggregated`` (and any other level of rows nothing is fitted on): those rows predicted with
+  the profiles fitted on all fitted rows (the bundled table: the bundled profiles).
+
+**Held-out splits** (:data:`SPLITS`): leave-one-hardware-out, leave-one-model-out,
+leave-one-stack-out (stacks by canonical name: ``dynamo-trt`` is TensorRT-LLM), fit-old-predict-new
+(rows dated before ``--cutoff`` and undated rows fit, the rest are predicted), and a random 5-fold
+split for reference. For each held-out fold the profiles are fitted on the other folds only, and
+the 80% intervals of its predictions come from an interval table built the same way **from the
+training folds only** (nested: the held-out rows inform neither the fit nor the interval). A
+held-out row whose stack no training row has is predicted as a user would ask for it: with the
+stack left open (the family's or memory kind's default profile). Per split it prints the median
+APE of tok/s per user and tok/s per GPU and the share of held-out measurements inside the 80%
+interval; rows with no interval at any level count as outside. The nested tables use
+``--inner-folds`` folds and compute the ``transfer`` / ``default`` residuals only where
+``intervals.bounds`` reaches them for a held-out prediction (the same intervals, fewer fits).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
+import json
 import math
+import os
+import sys
 import tempfile
+import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from tokenfrontier.calibration import calibrate
 from tokenfrontier.catalog import default_catalog
-from tokenfrontier.intervals import INTERVALS_FILE, level_of
-from tokenfrontier.validation import read_measured, validate
+from tokenfrontier.errors import TokenFrontierError
+from tokenfrontier.intervals import INTERVALS_FILE, MIN_ROWS, bounds, fallback_chain
+from tokenfrontier.profiles import Profile, canonical_framework, known_frameworks
+from tokenfrontier.validation import BUNDLED_MEASURED, read_measured, row_kind, validate
 
 METRICS = ("tok_s_per_user", "tok_s_per_gpu", "ttft_ms", "tpot_ms")
+HEADLINE = ("tok_s_per_user", "tok_s_per_gpu")
+SETS = ("calibration", "max_throughput", "disagg")
+TARGET_APE_PCT, TARGET_SRAM_APE_PCT, TARGET_COVERAGE_PCT = 15.0, 20.0, (75.0, 85.0)  # issue 11
 Residuals = dict[str, dict[str, list[float]]]
 
 
-def _write(rows: list[dict[str, str]], path: Path) -> None:
+@dataclass(frozen=True)
+class Row:
+    """One measured row, the set it came from and its position in the combined list."""
+
+    n: int
+    set: str
+    raw: dict[str, str]
+
+    @property
+    def fitted_on(self) -> bool:
+        return set(BUNDLED_MEASURED[self.set]) <= set(BUNDLED_MEASURED["measured"])
+
+    def get(self, key: str) -> str:
+        return (self.raw.get(key) or "").strip()
+
+
+def load_rows() -> list[Row]:
+    """Every row of the three bundled measured sets."""
+    out: list[Row] = []
+    for name in SETS:
+        out += [Row(len(out) + k, name, r) for k, r in enumerate(read_measured(name))]
+    return out
+
+
+def _write(rows: Iterable[dict[str, str]], path: Path) -> None:
+    rows = list(rows)
+    names = list(dict.fromkeys(k for r in rows for k in r))
     with path.open("w", newline="") as fh:
-        names = list(dict.fromkeys(k for r in rows for k in r))  # the three files' columns
-        w = csv.DictWriter(fh, fieldnames=names, restval="")
+        w = csv.DictWriter(fh, fieldnames=names)
         w.writeheader()
         w.writerows(rows)
 
 
-def _residuals(
-    fit: list[dict[str, str]], test: list[dict[str, str]], out: Residuals, force: str = ""
-) -> None:
-    if not fit or not test:
-        return
-    cat = default_catalog()
+_FITS: dict[frozenset[int], dict[str, Profile]] = {}
+
+
+def fit(rows: list[Row]) -> dict[str, Profile]:
+    """Profiles ``calibrate`` fits on the fitted-set rows of ``rows`` (cached by row set)."""
+    key = frozenset(r.n for r in rows if r.fitted_on)
+    if key not in _FITS:
+        use = [r.raw for r in rows if r.n in key]
+        if not use:
+            _FITS[key] = {}
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                _write(use, Path(tmp) / "fit.csv")
+                _FITS[key] = {p.id: p for p in calibrate(Path(tmp) / "fit.csv", Path(tmp) / "prof")}
+    return _FITS[key]
+
+
+@dataclass
+class Held:
+    """The held-out predictions of one row: its interval level and (predicted, measured) per
+    metric."""
+
+    row: Row
+    level: str
+    values: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def predict(profiles: dict[str, Profile], rows: list[Row], force: str = "") -> list[Held]:
+    """Predict ``rows`` with ``profiles`` (the grouped validation path); a row whose stack no
+    profile knows is asked for with the family's default profile. ``force`` overrides the level."""
+    if not profiles or not rows:
+        return []
+    stacks = known_frameworks(profiles)
+    asked = []
+    for r in rows:
+        raw = dict(r.raw)
+        if canonical_framework(raw.get("framework")) not in stacks:
+            raw["framework"] = "default"  # a stack no profile knows: the family's default
+        asked.append(raw)
     with tempfile.TemporaryDirectory() as tmp:
-        _write(fit, Path(tmp) / "fit.csv")
-        _write(test, Path(tmp) / "test.csv")
-        fitted = {p.id: p for p in calibrate(Path(tmp) / "fit.csv", Path(tmp) / "prof")}
-        v = validate(Path(tmp) / "test.csv", profiles=fitted)
-    for row in v.rows:
-        if row.get("status") != "predicted":
+        _write(asked, Path(tmp) / "test.csv")
+        v = validate(Path(tmp) / "test.csv", profiles=profiles)
+    out = []
+    for r, pred in zip(rows, v.rows, strict=True):
+        if pred.get("status") != "predicted":
             continue
-        prof = fitted[row["profile"]]
-        level = force or level_of(prof, cat.chip(row["hardware"]))
-        if row.get("kind") == "disaggregated" and not force:
-            level = "disaggregated"  # the level validate reads for these rows
+        held = Held(r, force or pred["interval_level"])
         for m in METRICS:
-            pred, meas = row.get(f"pred_{m}"), row.get(m)
-            if pred and meas and float(meas) > 0 and pred > 0:
-                out[level][m].append(math.log(pred / float(meas)))
+            p, meas = pred.get(f"pred_{m}"), r.get(m)
+            if p and meas and float(meas) > 0 and p > 0:
+                held.values[m] = (float(p), float(meas))
+        out.append(held)
+    return out
 
 
-def main() -> None:
-    rows = read_measured("measured")
+def _add(out: Residuals, held: Iterable[Held]) -> None:
+    for h in held:
+        for m, (p, meas) in h.values.items():
+            out[h.level][m].append(math.log(p / meas))
+
+
+def _wants(level: str, res: Residuals, asked: set[tuple[str, str]] | None) -> bool:
+    """Whether some asked (level, metric) needs ``level``'s residuals: it is ``unmeasured`` (the
+    envelope of all) or no level before ``level`` in its fallback chain has enough rows."""
+    if asked is None:
+        return True
+    for own, metric in asked:
+        chain = fallback_chain(own)
+        if own == "unmeasured" or (
+            level in chain
+            and not any(len(res.get(k, {}).get(metric, ())) >= MIN_ROWS for k in chain[: chain.index(level)])
+        ):
+            return True
+    return False
+
+
+def interval_residuals(
+    rows: list[Row],
+    folds: int = 5,
+    seed: int = 0,
+    unfitted: dict[str, Profile] | None = None,
+    asked: set[tuple[str, str]] | None = None,
+) -> Residuals:
+    """Held-out residuals per fallback level on ``rows`` (the recipe in the module docstring).
+    ``unfitted``: profiles predicting the rows no profile is fitted on (default: a fit on all
+    fitted rows of ``rows``). ``asked``: the (level, metric) pairs the table will bound; the
+    ``transfer`` and ``default`` residuals are then computed only where
+    :func:`~tokenfrontier.intervals.bounds` would reach them (same intervals, fewer fits)."""
     out: Residuals = defaultdict(lambda: defaultdict(list))
-    folds = np.random.default_rng(0).integers(0, 5, len(rows))
-    for f in range(5):
-        _residuals([r for r, k in zip(rows, folds, strict=True) if k != f],
-                   [r for r, k in zip(rows, folds, strict=True) if k == f], out)  # fmt: skip
-    trt = [r for r in rows if r["framework"] == "trt"]
+    fitted = [r for r in rows if r.fitted_on]
+    fold = np.random.default_rng(seed).integers(0, folds, len(fitted))
+    for f in range(folds):
+        train = [r for r, k in zip(fitted, fold, strict=True) if k != f]
+        _add(out, predict(fit(train), [r for r, k in zip(fitted, fold, strict=True) if k == f]))
+    others = [r for r in rows if not r.fitted_on]
+    _add(out, predict(fit(fitted) if unfitted is None else unfitted, others))
+    trt = [r for r in fitted if canonical_framework(r.get("framework")) == "trt"]
     hopper = ("h100", "h200")
-    _residuals(
-        [r for r in trt if r["hardware"] in hopper], [r for r in trt if r["hardware"] not in hopper], out
-    )
-    _residuals(
-        [r for r in trt if r["hardware"] not in hopper], [r for r in trt if r["hardware"] in hopper], out
-    )
-    for stack in ("vllm", "sglang", "trt"):
-        rest = [r for r in rows if r["framework"] != stack]
-        _residuals(rest, [r for r in rows if r["framework"] == stack], out, force="default")
+    for fit_hopper in (True, False) if _wants("transfer", out, asked) else ():
+        train = [r for r in trt if (r.get("hardware") in hopper) == fit_hopper]
+        _add(out, predict(fit(train), [r for r in trt if (r.get("hardware") in hopper) != fit_hopper]))
+    for stack in ("vllm", "sglang", "trt") if _wants("default", out, asked) else ():
+        rest = [r for r in fitted if canonical_framework(r.get("framework")) != stack]
+        held = [r for r in fitted if canonical_framework(r.get("framework")) == stack]
+        _add(out, predict(fit(rest), held, force="default"))
+    return out
+
+
+def quantiles(res: Residuals) -> dict[str, dict[str, dict[str, float]]]:
+    """Residuals -> the interval table (``n``, ``q10``, ``q90``, ``median_ape_pct`` per level and
+    metric), as :func:`tokenfrontier.intervals.bounds` reads it."""
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    for level in sorted(res):
+        for m in METRICS:
+            r = np.array(res[level][m])
+            if not len(r):
+                continue
+            q10, q90 = np.percentile(r, [10, 90])
+            ape = 100 * float(np.median(np.abs(np.exp(r) - 1)))  # |pred - meas| / meas
+            table.setdefault(level, {})[m] = {"n": len(r), "q10": float(q10), "q90": float(q90),
+                                              "median_ape_pct": ape}  # fmt: skip
+    return table
+
+
+def interval_table(rows: list[Row], **kw: Any) -> dict[str, dict[str, dict[str, float]]]:
+    """The interval table of ``rows`` (:func:`interval_residuals`, then :func:`quantiles`)."""
+    return quantiles(interval_residuals(rows, **kw))
+
+
+def render_toml(table: dict[str, dict[str, dict[str, float]]]) -> str:
+    """``catalog/intervals.toml`` of a table (4 decimals on the quantiles, 1 on the APE)."""
     lines = [
         "# 80% prediction intervals: 10th/90th percentiles of log(predicted / measured), held-out rows.",
         "# Written by `python benchmarks/crossval.py` (see tokenfrontier.intervals).",
         "",
     ]
-    print(f"{'level':34s} {'metric':15s} {'n':>4s} {'median APE %':>12s} {'q10':>7s} {'q90':>7s}")
-    for level in sorted(out):
+    for level, metrics in table.items():
         lines.append(f'["{level}"]')
-        for m in METRICS:
-            r = np.array(out[level][m])
-            if not len(r):
-                continue
-            q10, q90 = np.percentile(r, [10, 90])
-            ape = 100 * float(np.median(np.abs(np.exp(r) - 1)))  # |pred - meas| / meas
-            print(f"{level:34s} {m:15s} {len(r):4d} {ape:12.1f} {q10:7.3f} {q90:7.3f}")
+        for m, e in metrics.items():
             lines.append(
-                f"{m} = {{ n = {len(r)}, q10 = {q10:.4f}, q90 = {q90:.4f}, median_ape_pct = {ape:.1f} }}"
+                f"{m} = {{ n = {e['n']}, q10 = {e['q10']:.4f}, q90 = {e['q90']:.4f}, "
+                f"median_ape_pct = {e['median_ape_pct']:.1f} }}"
             )
         lines.append("")
-    INTERVALS_FILE.write_text("\n".join(lines))
-    print(f"wrote {INTERVALS_FILE}")
+    return "\n".join(lines)
+
+
+# -- held-out splits ---------------------------------------------------------------------------
+Folds = list[tuple[str, Callable[[Row], bool]]]  # (fold name, is this row held out)
+
+
+def _by(key: Callable[[Row], str], rows: list[Row]) -> Folds:
+    return [(v, lambda r, _v=v: key(r) == _v) for v in sorted({key(r) for r in rows})]
+
+
+def _sram(hardware: str) -> bool:
+    try:
+        return default_catalog().system(hardware).chip.kind == "sram"
+    except TokenFrontierError:
+        return False
+
+
+def _stack(r: Row) -> str:
+    return canonical_framework(r.get("framework"))
+
+
+def split_folds(name: str, rows: list[Row], cutoff: str) -> Folds:
+    """The held-out folds of split ``name`` (see :data:`SPLITS`)."""
+    if name == "hardware":
+        return _by(lambda r: r.get("hardware"), rows)
+    if name == "model":
+        return _by(lambda r: r.get("model"), rows)
+    if name == "stack":
+        return _by(_stack, rows)
+    if name == "date":
+        return [(f">= {cutoff}", lambda r: bool(r.get("date")) and r.get("date") >= cutoff)]
+    if name == "random":
+        fold = np.random.default_rng(1).integers(0, 5, len(rows))
+        return [(f"fold {f}", lambda r, _f=f: bool(fold[r.n] == _f)) for f in range(5)]
+    raise SystemExit(f"unknown split '{name}'; valid: {', '.join(SPLITS)}")
+
+
+SPLITS = {
+    "hardware": "leave one hardware out",
+    "model": "leave one model out",
+    "stack": "leave one stack out",
+    "date": "fit old, predict new (by date)",
+    "random": "random 5-fold (reference)",
+}
+
+
+def held_out(rows: list[Row], is_test: Callable[[Row], bool], inner_folds: int) -> list[dict[str, Any]]:
+    """Predictions of the held-out rows with profiles and intervals from the training rows only:
+    one dict per (row, metric) with the APE and whether the measurement is inside the interval."""
+    train = [r for r in rows if not is_test(r)]
+    test = [r for r in rows if is_test(r)]
+    if not test or not any(r.fitted_on for r in train):
+        return []
+    profiles = fit(train)
+    held = predict(profiles, test)
+    asked = {(h.level, m) for h in held for m in h.values}
+    table = interval_table(train, folds=inner_folds, unfitted=profiles, asked=asked)
+    out = []
+    for h in held:
+        single_sram = row_kind(h.row.raw) == "single-stream" and _sram(h.row.get("hardware"))
+        for m, (p, meas) in h.values.items():
+            b = bounds(h.level, m, p, table)
+            inside = b is not None and b[0] <= meas <= b[1]
+            out.append({"row": h.row.n, "metric": m, "level": h.level, "sram_single_stream": single_sram,
+                        "ape": abs(p - meas) / meas, "inside": inside})  # fmt: skip
+    return out
+
+
+def summarize(name: str, fold: str, records: list[dict[str, Any]], rows_out: int) -> dict[str, Any]:
+    """Median APE and share inside the 80% interval per headline metric."""
+    line: dict[str, Any] = {"split": name, "fold": fold, "rows": len({r["row"] for r in records}),
+                            "rows_held_out": rows_out}  # fmt: skip
+    for m in HEADLINE:
+        sel = [r for r in records if r["metric"] == m]
+        line[m] = (
+            {"n": len(sel), "median_ape_pct": round(100 * float(np.median([r["ape"] for r in sel])), 1),
+             "in_interval_pct": round(100 * float(np.mean([r["inside"] for r in sel])), 1)}
+            if sel else None
+        )  # fmt: skip
+    return line
+
+
+_ROWS: list[Row] = []  # the rows of the run (read once; forked workers share them)
+_PARTIAL = os.environ.get("CROSSVAL_PARTIAL", "")  # a JSON-lines file of finished folds
+
+
+def _task(args: tuple[str, int, str, int]) -> tuple[str, str, int, list[dict[str, Any]]]:
+    name, k, cutoff, inner_folds = args
+    fold, is_test = split_folds(name, _ROWS, cutoff)[k]
+    t = time.time()
+    rec = held_out(_ROWS, is_test, inner_folds)
+    n_test = sum(map(is_test, _ROWS))
+    print(f"  {name} / {fold}: {n_test} rows held out, {len({r['row'] for r in rec})} predicted "
+          f"({time.time() - t:.0f} s)", file=sys.stderr, flush=True)  # fmt: skip
+    if _PARTIAL:  # each fold's records as they finish (a long run can be summarized part way)
+        with open(_PARTIAL, "a") as fh:
+            fh.write(json.dumps({"split": name, "fold": k, "held_out": n_test, "records": rec}) + "\n")
+    return name, fold, n_test, rec
+
+
+def run_splits(
+    rows: list[Row], names: list[str], cutoff: str, inner_folds: int, jobs: int = 1, folds: bool = False
+) -> list[dict[str, Any]]:
+    """Held-out results per split (and its SRAM single-stream rows; with ``folds`` each fold
+    too), folds on ``jobs`` processes."""
+    import multiprocessing
+
+    _ROWS[:] = rows
+    tasks = [(n, k, cutoff, inner_folds) for n in names for k in range(len(split_folds(n, rows, cutoff)))]
+    if jobs > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            results = pool.map(_task, tasks, chunksize=1)
+    else:
+        results = list(map(_task, tasks))
+    lines = []
+    for name in names:
+        records = [r for n, _, _, rec in results if n == name for r in rec]
+        held_rows = sum(t for n, _, t, _ in results if n == name)
+        lines.append(summarize(SPLITS[name], "all folds", records, held_rows))
+        sram = [r for r in records if r["sram_single_stream"]]
+        if sram:
+            lines.append(summarize(SPLITS[name], "SRAM single-stream rows",
+                                   sram, len({r["row"] for r in sram})))  # fmt: skip
+        if folds:
+            lines += [summarize(SPLITS[name], f, rec, t) for n, f, t, rec in results if n == name and rec]
+    return lines
+
+
+def _cell(s: dict[str, Any] | None, key: str) -> str:
+    return "-" if s is None else f"{s[key]:.1f}"
+
+
+def split_table(lines: list[dict[str, Any]]) -> str:
+    """The splits as a Markdown table (what the README shows)."""
+    out = [
+        "| split | rows predicted / held out | tok/s/user median APE % | tok/s/GPU median APE % "
+        "| tok/s/user in 80% interval % | tok/s/GPU in 80% interval % |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in lines:
+        split = s["split"] if s["fold"] == "all folds" else f"{s['split']}: {s['fold']}"
+        u, g = s["tok_s_per_user"], s["tok_s_per_gpu"]
+        cells = [_cell(u, "median_ape_pct"), _cell(g, "median_ape_pct"), _cell(u, "in_interval_pct"),
+                 _cell(g, "in_interval_pct")]  # fmt: skip
+        out.append(f"| {split} | {s['rows']} / {s['rows_held_out']} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument(
+        "--no-write", action="store_true", help="skip the interval table (catalog/intervals.toml)"
+    )
+    ap.add_argument("--no-splits", action="store_true", help="only the interval table")
+    ap.add_argument("--splits", default=",".join(SPLITS), help=f"comma list of: {', '.join(SPLITS)}")
+    ap.add_argument(
+        "--cutoff", default="2026-01-01", help="fit-old-predict-new: rows dated on or after are held out"
+    )
+    ap.add_argument("--inner-folds", type=int, default=5, help="folds of the nested interval table")
+    ap.add_argument("--jobs", type=int, default=1, help="processes for the held-out folds")
+    ap.add_argument("--folds", action="store_true", help="a line per held-out fold too")
+    ap.add_argument("--json", action="store_true", help="print JSON (stable keys) instead of tables")
+    args = ap.parse_args(argv)
+    rows = load_rows()
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    if not args.no_write:
+        t = time.time()
+        # the bundled table: rows nothing is fitted on are predicted with the bundled profiles
+        table = interval_table(rows, unfitted=default_catalog().profiles)
+        print(f"interval table: {time.time() - t:.0f} s", file=sys.stderr)
+        INTERVALS_FILE.write_text(render_toml(table))
+    lines = (
+        []
+        if args.no_splits
+        else run_splits(rows, args.splits.split(","), args.cutoff, args.inner_folds, args.jobs, args.folds)
+    )
+    if args.json:
+        print(json.dumps({"intervals": table, "splits": lines}, indent=2))
+        return
+    if table:
+        print(f"{'level':34s} {'metric':15s} {'n':>4s} {'median APE %':>12s} {'q10':>7s} {'q90':>7s}")
+    for level, metrics in table.items():
+        for m, e in metrics.items():
+            print(
+                f"{level:34s} {m:15s} {e['n']:4d} {e['median_ape_pct']:12.1f} {e['q10']:7.3f} {e['q90']:7.3f}"
+            )
+    if not args.no_write:
+        print(f"wrote {INTERVALS_FILE}")
+    if lines:
+        print()
+        print(split_table(lines))
+        lo, hi = TARGET_COVERAGE_PCT
+        print(
+            f"targets (issue 11): median APE <= {TARGET_APE_PCT:g}% (SRAM single-stream <= "
+            f"{TARGET_SRAM_APE_PCT:g}%), {lo:g}-{hi:g}% of held-out rows inside the 80% interval"
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ Splits: fit vLLM on H100 rows -> validate H200 rows (an unseen GPU); fit vLLM on
 validate Llama 3.1 70B (an unseen model on the wafer); on the TensorRT-LLM maximum-throughput
 tables: fit Hopper -> validate Blackwell (an unseen generation), fit Llama 3.1 -> validate Llama 4
 Scout (an unseen MoE model). Bundled profiles fitted on the same stack are dropped first, so no
-test row informs the prediction. Prints median APEs.
+test row informs the prediction. Prints median APEs. The systematic splits of issue 11 (leave
+one hardware / model / stack out, fit old -> predict new, over all three measured sets, with
+nested 80% intervals) are in ``benchmarks/crossval.py``.
 """
 
 from __future__ import annotations

@@ -247,3 +247,14 @@ def test_package_ships_py_typed():
     assert (PACKAGE_DIR / "py.typed").is_file()
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "py.typed" in config["tool"]["setuptools"]["package-data"]["tokenfrontier"]
+
+
+def test_unknown_id_error_pickles():
+    # errors raised in a process-pool or Ray worker travel back pickled (sweep, plan executors)
+    import pickle
+
+    from tokenfrontier.errors import UnknownIdError
+
+    err = UnknownIdError("model", "lama-3", ["llama-3.1-8b", "qwen3-32b"])
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is UnknownIdError and str(back) == str(err) and back.valid == err.valid

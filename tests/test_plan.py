@@ -10,7 +10,9 @@ an answer naming the binding limit.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +20,8 @@ from hypothesis import strategies as st
 
 import tokenfrontier as tf
 from conftest import assert_cli_error
+from tokenfrontier.api_plan import PROCESS_FROM
+from tokenfrontier.grid import executor
 from tokenfrontier.plan import Slo, confirm, meets
 from tokenfrontier.views.cli import main
 
@@ -126,7 +130,8 @@ def test_plan_exact_output(capsys):
     assert out == PLAN_EXPECTED and err == ""
 
 
-def test_plan_json_and_explain(capsys):
+def test_plan_json_and_explain(capsys, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the default's reason names the entries, not 1 core
     argv = ["plan", MODEL, "--on", "dgx-h100", "--qps", "4", "--isl", "1000", "--osl", "100",
             "--slo-tpot-p99-ms", "30", "--requests", "200"]  # fmt: skip
     assert main([*argv, "--json"]) == 0
@@ -140,7 +145,12 @@ def test_plan_json_and_explain(capsys):
         "infeasible",
         "rejected",
         "notes",
+        "executor",
+        "workers",
+        "executor_reason",
     }
+    assert (data["executor"], data["workers"]) == ("serial", 1)
+    assert data["executor_reason"] == f"default: 1 hardware entry, fewer than {PROCESS_FROM}"
     fleet = data["fleets"][0]
     for key in ("hardware", "tp", "pp", "ep", "replicas", "chips", "usd_per_hour", "usd_per_mtok_by_type",
                 "p99_ttft_s", "p99_tpot_s", "headroom", "p99_ttft_s_low", "p99_ttft_s_high", "pools"):  # fmt: skip
@@ -148,6 +158,11 @@ def test_plan_json_and_explain(capsys):
     assert main([*argv, "--explain"]) == 0
     out = capsys.readouterr().out
     assert "rejected options:" in out and "more expensive than TP1 PP1 EP1 by" in out
+    assert out.endswith(
+        f"searched on: serial, 1 worker (default: 1 hardware entry, fewer than {PROCESS_FROM})\n"
+    )
+    assert main([*argv, "--explain", "--executor", "process", "--workers", "2"]) == 0
+    assert capsys.readouterr().out.endswith("searched on: process, 2 workers (asked)\n")
 
 
 def test_an_slo_no_fleet_meets_names_the_binding_limit(capsys):
@@ -201,3 +216,118 @@ def test_disaggregated_pools_priced_per_pool_and_confirmed():
     assert f["simulate"]["prefill_on"] == "hgx-b200"
     sim = tf.simulate("llama-3.3-70b", "dgx-h100", isl=8000, osl=300, **f["simulate"])
     assert meets(sim.summary, Slo(2.0, 0.04))
+
+
+# -- the search runs on the sweep executors (serial, process, Ray); the plan is the same ---------
+SRC = Path(__file__).resolve().parents[1] / "src"
+RUN_BY = ("executor", "workers", "executor_reason")
+SMALL = [  # Poisson on 3 kinds of hardware; a trace (the fleet-wide stream is sent to workers);
+    # disaggregated prefill (a PrefillPool inside every finalist); pessimistic (slow factors)
+    dict(on="dgx-h100,hgx-b200,cs-3", **TRAFFIC),
+    dict(on="hgx-b200", traffic="trace", qps=1.0, trace="mooncake_conversation", requests=200),
+    dict(on="dgx-h100", qps=4.0, isl=4000, osl=100, requests=200, prefill_on="hgx-b200"),
+    dict(on="dgx-h100,cs-3", pessimistic=True, **TRAFFIC),
+]
+
+
+def _plan(kw, **run):
+    kw = dict(kw)
+    return tf.plan(MODEL, kw.pop("on"), slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.03, **kw, **run)
+
+
+def _same(p):
+    return {k: v for k, v in p.to_dict().items() if k not in RUN_BY}
+
+
+@pytest.fixture(scope="module")
+def serial_plans():
+    return [_plan(kw, executor="serial") for kw in SMALL]
+
+
+def test_process_pool_gives_the_serial_plan(serial_plans):
+    for kw, serial in zip(SMALL, serial_plans, strict=True):
+        p = _plan(kw, executor="process", workers=2)
+        assert (p.executor, p.workers, p.executor_reason) == ("process", 2, "asked")
+        assert _same(p) == _same(serial), kw
+        assert p.fleets and str(p) == str(serial)
+    assert (serial_plans[0].executor, serial_plans[0].workers) == ("serial", 1)
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    try:
+        import ray
+    except ImportError:
+        pytest.skip("ray is not importable: pip install 'tokenfrontier[cluster]' (CI installs it)")
+    # workers import this checkout's source, as the driver does
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(SRC)}})  # fmt: skip
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_gives_the_serial_plan(serial_plans, ray_session):
+    for kw, serial in zip(SMALL, serial_plans, strict=True):
+        p = _plan(kw, ray_address="auto")
+        assert (p.executor, p.workers) == ("ray", 2)
+        assert _same(p) == _same(serial), kw
+    assert ray_session.is_initialized()  # the plan leaves a session it did not start
+
+
+def test_an_executor_passed_in_is_used_and_left_open():
+    with executor("process", workers=2) as ex:
+        p = _plan(SMALL[0], executor=ex)
+        assert (p.executor, p.workers, p.executor_reason) == ("process", 2, "given")
+        assert list(ex.map(abs, [-1])) == [1]  # still open
+
+
+def test_default_executor(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)  # whatever machine runs the test
+    tight = dict(qps=1.0, isl=1000, osl=100, requests=100)  # nothing admissible: no simulation
+    many = "dgx-h100,hgx-b200,dgx-h200,gb200-nvl72"
+    few = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, **tight)
+    assert (few.executor, few.executor_reason) == (
+        "serial",
+        f"default: 4 hardware entries, fewer than {PROCESS_FROM}",
+    )
+    # the catalog holds 11 systems, fewer than PROCESS_FROM: lower it to see the process default
+    monkeypatch.setattr("tokenfrontier.api_plan.PROCESS_FROM", 4)
+    p = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, finalists=1, **tight)
+    assert (p.executor, p.executor_reason) == (
+        "process",
+        "default: 4 hardware entries, 3 cores",
+    )
+    assert len(p.infeasible) == 4 and p.workers == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    wide = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, finalists=1, **tight)
+    assert wide.workers == 4  # no more workers than tasks (4 entries x 1 finalist)
+    assert _same(wide) == _same(p)
+    assert _same(p) == _same(few)
+    one = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, workers=1, **tight)
+    assert (one.executor, one.executor_reason) == ("serial", "--workers 1")
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    single = tf.plan(MODEL, many, slo_tpot_p99_s=1e-5, **tight)
+    assert (single.executor, single.executor_reason) == ("serial", "default: this machine has 1 core")
+    assert _same(single) == _same(p)
+
+
+def test_plan_cli_help_states_the_default(capsys):
+    main(["plan", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"serial below {PROCESS_FROM} hardware entries or on 1 core, else process" in text
+    assert "--executor {serial,process,ray}" in text and "--ray auto|ADDRESS" in text
+
+
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--executor", "serial", "--ray", "auto"], "--ray runs on Ray; it conflicts with --executor serial"),
+        (["--workers", "0"], "--workers: expected a positive integer, got 0"),
+        (["--executor", "dask"], "argument --executor: invalid choice: 'dask'"),
+        (["--framework", "nope", "--executor", "process"], "unknown framework 'nope'"),
+    ],
+)
+def test_bad_executor_options_one_line_exit_2(capsys, extra, needle):
+    argv = ["plan", MODEL, "--on", "dgx-h100", "--qps", "1", "--isl", "1000", "--osl", "100",
+            "--slo-tpot-p99-ms", "30", *extra]  # fmt: skip
+    assert_cli_error(capsys, argv, needle)

@@ -64,9 +64,15 @@ def test_tiny_closed_loop_json(capsys):
     assert {k: d["deployment"][k] for k in ("tp", "pp", "ep", "replicas")} == {"tp": 1, "pp": 1, "ep": 1,
                                                                                "replicas": 1}  # fmt: skip
     s = d["summary"]
-    assert list(s) == ["requests", "completed", "rejected", "unfinished", "duration_s", "ttft_s", "tpot_s",
-                       "itl_s", "e2e_s", "total_tok_s_per_chip", "output_tok_s_per_chip", "steady_state",
-                       "goodput", "cache", "tokens", "kv"]  # fmt: skip
+    band = ["_low", "_high"]
+    assert list(s) == ["requests", "completed", "rejected", "unfinished", "duration_s",
+                       *[f"{k}{e}" for k in ("ttft_s", "tpot_s", "itl_s") for e in ["", *band]],
+                       "e2e_s", *[f"{k}{e}" for k in ("total_tok_s_per_chip", "output_tok_s_per_chip")
+                                  for e in ["", *band]],
+                       "steady_state", "goodput", "cache", "tokens", "kv", "interval_level"]  # fmt: skip
+    assert s["interval_level"] == "default"  # llama-3.1-8b on h100, no stack named: the family's default
+    assert s["tpot_s_low"]["p50"] <= s["tpot_s"]["p50"] <= s["tpot_s_high"]["p50"]  # contains it
+    assert s["tpot_s_low"]["p50"] < s["tpot_s_high"]["p50"]
     assert (s["requests"], s["completed"], s["rejected"], s["unfinished"]) == (4, 4, 0, 0)
     assert s["tokens"] == {"cache_read": 0.0, "prefilled": 4 * 128.0, "output": 4 * 16.0}
     assert list(s["ttft_s"]) == ["p50", "p90", "p99", "mean"]
@@ -111,8 +117,16 @@ def test_simulation_figure_traces():
                       slo_ttft_s=0.2)  # fmt: skip
     fig = plots.simulation_figure(sim)
     names = [t.name for t in fig.data]
-    assert names == ["TTFT CDF", "TPOT CDF", "E2E CDF", "running", "waiting", "KV occupancy (% of KV room)"]
-    ttft = fig.data[0]
+    level = sim.summary["interval_level"]
+    assert names == ["TTFT CDF", "TTFT 80% interval (high)", f"TTFT 80% interval ({level})", "TPOT CDF",
+                     "TPOT 80% interval (high)", f"TPOT 80% interval ({level})", "E2E CDF", "running",
+                     "waiting", "KV occupancy (% of KV room)"]  # fmt: skip
+    # the band: every latency scaled by the P50's 80% interval, drawn around the CDF
+    ttft, high, low = fig.data[0], fig.data[1], fig.data[2]
+    assert low.fill == "tonextx" and list(low.y) == list(ttft.y)
+    s = sim.summary
+    np.testing.assert_allclose(low.x, np.asarray(ttft.x) * s["ttft_s_low"]["p50"] / s["ttft_s"]["p50"])
+    np.testing.assert_allclose(high.x, np.asarray(ttft.x) * s["ttft_s_high"]["p50"] / s["ttft_s"]["p50"])
     assert len(ttft.x) == 400 and ttft.y[-1] == 1.0  # 1,000 requests drawn at 400 exact quantiles
     p99 = np.interp(0.99, np.asarray(ttft.y), np.asarray(ttft.x))
     assert p99 == pytest.approx(sim.summary["ttft_s"]["p99"] * 1e3, rel=0.01)
@@ -125,10 +139,12 @@ def test_server_search_finds_a_qps(capsys):
     assert code == 0
     assert out.startswith("server search (MLPerf-style Server scenario")
     assert "max QPS: " in out and "none" not in out and "trials" in out
+    assert "80% interval: " in out and "(level default)" in out  # the model's error at that QPS
     code, out, _ = run(capsys, [*EASY, "--json"])
     d = json.loads(out)
     assert d["meets_slo"] and d["max_qps"] > 1
     assert d["simulation"]["summary"]["ttft_s"]["p99"] <= 2.0
+    assert d["interval_level"] == d["simulation"]["summary"]["interval_level"] == "default"
     assert d["slo"] == {"p99_ttft_s": 2.0, "p99_tpot_s": 0.05}
     # the answer passes and a trial above it fails
     assert any(t["qps"] > d["max_qps"] and not t["meets"] for t in d["trials"])

@@ -64,7 +64,11 @@ def test_bad_plot_path(tmp_path, capsys, path):
 def test_figure_functions_take_core_results():
     f = tf.frontier("gpt-oss-120b", "cs-3,hgx-b200", isl=1024, osl=1024)
     fig = plots.frontier_figure(f)
-    assert {t.name for t in fig.data} == {"cs-3", "hgx-b200"}
+    lines = {t.name for t in fig.data if "80% interval" not in t.name}
+    assert lines == {"cs-3", "hgx-b200"}
+    # each line has its 80% band: an upper edge and a lower edge filled up to it
+    bands = [t for t in fig.data if "80% interval" in t.name]
+    assert len(bands) == 4 and [t.fill for t in bands[1::2]] == ["tonexty"] * 2
     p = tf.predict("gpt-oss-120b", "h200", isl=1024, osl=1024, tp=2)
     bars = plots.breakdown_figure(p).data[0]
     assert sum(bars.x) == pytest.approx(p.tpot_s * 1e3)

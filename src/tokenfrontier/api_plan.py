@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
-from dataclasses import replace
+import os
+import pickle
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -19,17 +22,25 @@ from .arch import ModelArch
 from .catalog import Catalog
 from .errors import InvalidInputError, TokenFrontierError
 from .footprint import KV_DTYPES, WEIGHT_DTYPES
+from .profiles import resolve_profile
 from .resolve import catalog_or_default, check_choice, get_model, get_system
 from .specs import System
 from .units import parse_context, parse_positive_int
 
 if TYPE_CHECKING:
+    from .grid.executors import Executor
     from .plan import FleetPlan, Option, Slo
+    from .serving import Workload
     from .sim.workload import Requests
 
-__all__ = ["TRAFFIC", "plan"]
+__all__ = ["PROCESS_FROM", "TRAFFIC", "plan"]
 
 TRAFFIC = ("poisson", "trace", "agentic")
+#: Hardware entries from which ``plan`` runs on a local process pool by default (fewer: serially).
+#: Each worker pays its own cold start (the model's stage partitions; pickling), about 20% more
+#: CPU than serial for the README example (``--on all``, 11 entries), which measured faster
+#: serially on the 2-core development machine (benchmarks/bench_plan.py): hence above 11.
+PROCESS_FROM = 12
 
 
 def _hardware(on: str | System | Sequence[str | System], catalog: Catalog | None) -> list[System]:
@@ -104,6 +115,161 @@ def _traffic(
     return qps_, w, req, facts
 
 
+@dataclass(frozen=True)
+class _Search:
+    """One plan's inputs, resolved: what every task needs (picklable; sent with each task).
+
+    A task unpickles fresh copies, and the scenario cache keys on object identity, so a worker
+    keeps the first copy of each plan (``token``) and uses it for that plan's later tasks
+    (:func:`_local`): the model's terms and stage partitions are then built once per worker.
+    """
+
+    token: str  # unique per plan call
+    systems: tuple[System, ...]  # the candidates; tasks name one by index
+    arch: ModelArch
+    slo: Slo
+    workload: Workload  # the analytic one (mean lengths)
+    qps: float
+    fleet_req: Requests | None  # the fleet-wide stream (trace, agentic); None: Poisson
+    facts: dict[str, Any]
+    spread: float
+    requests: int
+    weights: str
+    kv_dtype: str
+    framework: str | None
+    seed: int
+    catalog: Catalog | None  # None: the bundled catalog, loaded in each worker
+    preset: str | None
+    rental: bool
+    pessimistic: bool
+    finalists: int
+    prefill_system: System | None  # disaggregated prefill hardware, or None
+    prefill_tp: int | None
+
+
+#: This process's copy of each plan's inputs, by token (a worker's; bounded, oldest dropped).
+_LOCAL: dict[str, _Search] = {}
+_LOCAL_LIMIT = 8
+
+
+def _local(search: _Search) -> _Search:
+    """The first copy of ``search`` this process saw (see :class:`_Search`)."""
+    if search.token not in _LOCAL and len(_LOCAL) >= _LOCAL_LIMIT:
+        del _LOCAL[next(iter(_LOCAL))]
+    return _LOCAL.setdefault(search.token, search)
+
+
+@dataclass(frozen=True)
+class _Analytic:
+    """The analytic stage on one hardware entry: its price, interval, finalists and rejections."""
+
+    price: Any  # economics.pricing rate, or None (unpriced)
+    unpriced: str
+    level: str
+    factors: dict[str, tuple[float, float]]
+    slow: float
+    options: list[Option]
+    rejected: list[dict[str, Any]]
+    why: str | None  # the resource that ran out when nothing is admissible
+
+
+def _portable(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A worker task whose errors reach the caller: a :class:`TokenFrontierError` that does not
+    survive pickling (a custom ``__init__``) comes back as an InvalidInputError with its text."""
+
+    @functools.wraps(task)
+    def run(item: Any) -> Any:
+        try:
+            return task(item)
+        except TokenFrontierError as exc:
+            try:
+                pickle.loads(pickle.dumps(exc))
+            except Exception:  # any unpickling failure
+                raise InvalidInputError(str(exc)) from None
+            raise
+
+    return run
+
+
+@_portable
+def _analytic_task(task: tuple[int, _Search]) -> tuple[int, _Analytic]:
+    """A worker task: price one hardware entry, size every deployment analytically, keep the
+    ``finalists`` cheapest (with ``prefill_on``: disaggregated ones too)."""
+    from .api_performance import catalog_profiles
+    from .economics.pricing import hourly_rate
+    from .plan import analyze, slow_factors
+    from .scenario import build_scenario
+
+    i, s = task
+    s = _local(s)
+    system = s.systems[i]
+    scen = build_scenario(s.arch, system, weights=s.weights, kv_dtype=s.kv_dtype, framework=s.framework,
+                          profiles=catalog_profiles(s.catalog))  # fmt: skip
+    price: Any = None
+    unpriced = ""
+    try:
+        # the fleet serves the traffic every hour: utilisation 1 (economics.pricing's rule)
+        price = hourly_rate(system, preset=s.preset, rental=s.rental, catalog=s.catalog, utilization=1.0)
+    except TokenFrontierError:  # still planned (chips), ranked after the priced fleets
+        basis = "rental rate" if s.rental else "price or TCO preset"
+        unpriced = f"unpriced: the catalog has no {basis} for it; ranked by chips after the priced fleets"
+    level, factors = slow_factors(scen)
+    slow = max(f[1] for f in factors.values()) if s.pessimistic else 1.0
+    per_chip_h = price.usd_per_chip_hour if price is not None else 1.0  # unpriced: rank by chip-hours
+    options, rejected, why = analyze(scen, s.workload, s.qps, s.slo, per_chip_h, slow=slow, keep=s.finalists)
+    if s.prefill_system is not None:
+        pooled, lost, pool_why = _pooled(s.arch, scen, s.workload, s.qps, s.slo, per_chip_h, price, slow,
+                                         s.finalists, s.prefill_system, s.prefill_tp, s.rental,
+                                         s.catalog)  # fmt: skip
+        rejected += lost
+        options, why = _merge(options, pooled, s.finalists, rejected, system.id), why and pool_why
+    return i, _Analytic(price, unpriced, level, factors, slow, options, rejected, why)
+
+
+@_portable
+def _confirm_task(
+    task: tuple[tuple[int, int], _Search, Option, float],
+) -> tuple[tuple[int, int], tuple[int | None, dict[str, Any], list[dict[str, Any]]]]:
+    """A worker task: simulate one finalist, stepping its replicas up until the SLO holds
+    (``plan.confirm``). Keyed by (hardware index, finalist index)."""
+    from .plan import confirm, meets
+
+    key, s, opt, slow = task
+    s = _local(s)
+    run = _runner(s, s.systems[key[0]], opt, slow)
+    return key, confirm(opt.replicas, run, functools.partial(meets, slo=s.slo, slow=slow))
+
+
+def _in_order(results: Iterable[tuple[int, _Analytic]]) -> list[_Analytic]:
+    """Results that arrive in completion order, back in task order."""
+    return [r for _, r in sorted(results, key=lambda r: r[0])]
+
+
+def _executor(
+    kind: str | Executor | None, workers: int | None, ray_address: str | None, hardware: int, tasks: int
+) -> tuple[Executor, bool, str]:
+    """(the executor, whether this call owns it (closes it), why it was chosen). The default
+    process pool has at most ``tasks`` workers (a worker more would only start cold)."""
+    from .grid.executors import Executor, executor, executor_kind
+
+    if isinstance(kind, Executor):
+        return kind, False, "given"
+    cores = os.cpu_count() or 1
+    if kind is not None or ray_address is not None:
+        name, why = executor_kind(kind, ray_address), "asked"
+    elif workers is not None:
+        name, why = ("serial" if workers == 1 else "process"), f"--workers {workers}"
+    elif cores == 1:
+        name, why = "serial", "default: this machine has 1 core"
+    elif hardware < PROCESS_FROM:
+        entries = f"{hardware} hardware entr{'y' if hardware == 1 else 'ies'}"
+        name, why = "serial", f"default: {entries}, fewer than {PROCESS_FROM}"
+    else:
+        name, why = "process", f"default: {hardware} hardware entries, {cores} cores"
+        workers = min(cores, tasks)
+    return executor(name, workers=workers, ray_address=ray_address), True, why
+
+
 def plan(
     model: str | ModelArch,
     on: str | System | Sequence[str | System] = "all",
@@ -131,6 +297,9 @@ def plan(
     finalists: int = 3,
     seed: int = 0,
     catalog: Catalog | None = None,
+    executor: str | Executor | None = None,
+    workers: int | None = None,
+    ray_address: str | None = None,
 ) -> FleetPlan:
     """The cheapest fleet per hardware entry that serves ``qps`` within the SLO, ranked by $/hour.
 
@@ -142,13 +311,20 @@ def plan(
     prefill workers (``prefill_tp`` chips each; as many as keep up) on that hardware.
     ``pessimistic`` plans at the slow end of the 80% interval (every time x the widest slow
     factor: arrivals sped up by it in the simulation, latencies multiplied by it).
+
+    The search runs on an executor (``tokenfrontier.grid.executor``): the analytic stage one task
+    per hardware entry, then one task per finalist (its simulations). ``executor``: ``serial``,
+    ``process`` (``workers`` processes, default every core), ``ray`` (``ray_address``: ``auto``
+    or a cluster address; giving it implies ``ray``) or an :class:`Executor` (left open). Default:
+    serial below :data:`PROCESS_FROM` hardware entries or on one core, else process. The result
+    is the same whatever runs it; ``FleetPlan.executor`` / ``.workers`` say what did.
     """
-    from .api_performance import catalog_profiles
-    from .api_simulate import simulate
+    # the tasks' modules, imported here: forked workers (process executor) start with them
+    from . import api_performance, api_simulate, scenario  # noqa: F401
+    from .economics import pricing  # noqa: F401
     from .economics.cost import cost_of
-    from .economics.pricing import hourly_rate
-    from .plan import FleetPlan, Slo, analyze, confirm, meets, slow_factors
-    from .scenario import build_scenario
+    from .plan import FleetPlan, Slo
+    from .sim import run  # noqa: F401
 
     check_choice(weights, WEIGHT_DTYPES, "weights dtype")
     check_choice(kv_dtype, KV_DTYPES, "KV dtype")
@@ -169,40 +345,36 @@ def plan(
     systems = _hardware(on, catalog)
     rate_qps, workload, fleet_req, facts = _traffic(traffic, qps, isl, osl, spread, trace, requests, seed,
                                                     arch.max_context)  # fmt: skip
+    pre_system = get_system(prefill_on, catalog) if prefill_on is not None else None
+    for system in systems:  # bad input fails here, before any worker starts
+        resolve_profile(system.chip, framework, api_performance.catalog_profiles(catalog))
+    search = _Search(token=uuid.uuid4().hex, systems=tuple(systems), arch=arch, slo=slo, workload=workload,
+                     qps=rate_qps, fleet_req=fleet_req, facts=facts, spread=spread, requests=requests,
+                     weights=weights, kv_dtype=kv_dtype, framework=framework, seed=seed, catalog=catalog,
+                     preset=preset, rental=rental, pessimistic=pessimistic, finalists=finalists,
+                     prefill_system=pre_system, prefill_tp=prefill_tp)  # fmt: skip
+    ex, owned, ran_on = _executor(executor, workers, ray_address, len(systems), len(systems) * finalists)
+    try:
+        stage = _in_order(ex.map(_analytic_task, [(i, search) for i in range(len(systems))]))
+        jobs = [((i, j), search, opt, a.slow) for i, a in enumerate(stage)
+                if not a.why for j, opt in enumerate(a.options)]  # fmt: skip
+        done = dict(ex.map(_confirm_task, jobs))
+        workers_used = ex.workers
+    finally:
+        _LOCAL.pop(search.token, None)  # this process's (serial) copy
+        if owned:
+            ex.close()
     fleets: list[dict[str, Any]] = []
     infeasible: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
-    for system in systems:
-        scen = build_scenario(arch, system, weights=weights, kv_dtype=kv_dtype, framework=framework,
-                              profiles=catalog_profiles(catalog))  # fmt: skip
-        price: Any = None
-        try:
-            # the fleet serves the traffic every hour: utilisation 1 (economics.pricing's rule)
-            price = hourly_rate(system, preset=preset, rental=rental, catalog=catalog, utilization=1.0)
-        except TokenFrontierError:  # still planned (chips), ranked after the priced fleets
-            basis = "rental rate" if rental else "price or TCO preset"
-            unpriced = f"unpriced: the catalog has no {basis} for it; ranked by chips after the priced fleets"
-        level, factors = slow_factors(scen)
-        slow = max(f[1] for f in factors.values()) if pessimistic else 1.0
-        per_chip_h = price.usd_per_chip_hour if price is not None else 1.0  # unpriced: rank by chip-hours
-        options, lost, why = analyze(scen, workload, rate_qps, slo, per_chip_h, slow=slow,
-                                     keep=finalists)  # fmt: skip
-        rejected += lost
-        if prefill_on is not None:
-            pooled, lost, pool_why = _pooled(arch, scen, workload, rate_qps, slo, per_chip_h, price, slow,
-                                             finalists, prefill_on, prefill_tp, rental, catalog)  # fmt: skip
-            rejected += lost
-            options, why = _merge(options, pooled, finalists, rejected, system.id), why and pool_why
-        if why:
-            infeasible.append({"hardware": system.id, "resource": why.split(":")[0], "reason": why})
+    for i, (system, a) in enumerate(zip(systems, stage, strict=True)):
+        rejected += a.rejected
+        if a.why:
+            infeasible.append({"hardware": system.id, "resource": a.why.split(":")[0], "reason": a.why})
             continue
         confirmed, failed = [], []
-        for opt in options:
-            run = _runner(arch, system, opt, rate_qps, slo, slow, fleet_req, facts, workload, spread,
-                          requests, weights, kv_dtype, framework, seed, catalog, simulate)  # fmt: skip
-            replicas, summary, trials = confirm(
-                opt.replicas, run, functools.partial(meets, slo=slo, slow=slow)
-            )
+        for j, opt in enumerate(a.options):
+            replicas, summary, trials = done[(i, j)]
             if replicas is None:
                 last = trials[-1]
                 failed.append({**last, "deployment": opt.name})
@@ -222,10 +394,10 @@ def plan(
             rejected.append({"hardware": system.id, "deployment": other[1].name, "reason":
                              f"more expensive than {opt.name} by {(other[0] / usd_h - 1) * 100:,.0f}% "
                              "(simulated)"})  # fmt: skip
-        fleet = _fleet(opt, replicas, summary, trials, price, slo, slow, level, factors, facts, rate_qps,
-                       arch.id, mix, cost_of, seed)  # fmt: skip
-        if price is None:
-            fleet["price_basis"] = unpriced
+        fleet = _fleet(opt, replicas, summary, trials, a.price, slo, a.slow, a.level, a.factors, facts,
+                       rate_qps, arch.id, mix, cost_of, seed)  # fmt: skip
+        if a.price is None:
+            fleet["price_basis"] = a.unpriced
         fleets.append(fleet)
     fleets.sort(key=lambda f: (f["usd_per_hour"] is None, f["usd_per_hour"] or 0.0, f["chips"]))
     for n, f in enumerate(fleets, 1):
@@ -234,7 +406,8 @@ def plan(
     if not fleets:
         notes.append("no hardware meets the SLO; the binding limit of each is named above")
     return FleetPlan(model=arch.id, traffic=facts, slo=slo.to_dict(), pessimistic=pessimistic,
-                     fleets=fleets, infeasible=infeasible, rejected=rejected, notes=tuple(notes))  # fmt: skip
+                     fleets=fleets, infeasible=infeasible, rejected=rejected, notes=tuple(notes),
+                     executor=ex.name, workers=workers_used, executor_reason=ran_on)  # fmt: skip
 
 
 def _pooled(
@@ -247,18 +420,17 @@ def _pooled(
     price: Any,
     slow: float,
     keep: int,
-    prefill_on: str | System,
+    pre_system: System,
     prefill_tp: int | None,
     rental: bool,
     catalog: Catalog | None,
 ) -> tuple[list[Option], list[dict[str, Any]], str | None]:
-    """Analytic options with a prefill pool on ``prefill_on`` in front of every decode replica."""
+    """Analytic options with a prefill pool on ``pre_system`` in front of every decode replica."""
     from .economics.pricing import hourly_rate
     from .plan import analyze
     from .scenario import build_scenario
     from .sweep import build_pool
 
-    pre_system = get_system(prefill_on, catalog)
     pre = build_scenario(arch, pre_system, weights=scen.weights, kv_dtype=scen.kv_dtype)
     hw = f"{scen.system.id} + prefill on {pre_system.id}"
     try:
@@ -324,45 +496,31 @@ def _ms(v: float | None) -> str:
     return "-" if v is None else f"{v * 1e3:,.4g}"
 
 
-def _runner(
-    arch: ModelArch,
-    system: System,
-    opt: Option,
-    qps: float,
-    slo: Slo,
-    slow: float,
-    fleet_req: Any,
-    facts: dict[str, Any],
-    workload: Any,
-    spread: float,
-    requests: int,
-    weights: str,
-    kv_dtype: str,
-    framework: str | None,
-    seed: int,
-    catalog: Catalog | None,
-    simulate: Any,
-) -> Any:
+def _runner(search: _Search, system: System, opt: Option, slow: float) -> Any:
     """``run(replicas)`` -> simulation summary: one replica at QPS / replicas Poisson arrivals,
     or the whole fleet (trace, agentic). Time is dilated by ``slow`` (arrivals ``slow`` x faster;
     the caller multiplies latencies by it)."""
-    common = dict(tp=opt.tp, pp=opt.pp, ep=opt.ep, max_seqs=opt.batch_cap, weights=weights,
-                  kv_dtype=kv_dtype, framework=framework, seed=seed, catalog=catalog,
+    from .api_simulate import simulate
+
+    s, slo, workload = search, search.slo, search.workload
+    common: dict[str, Any] = dict(tp=opt.tp, pp=opt.pp, ep=opt.ep, max_seqs=opt.batch_cap, weights=s.weights,
+                  kv_dtype=s.kv_dtype, framework=s.framework, seed=s.seed, catalog=s.catalog,
                   slo_ttft_s=slo.ttft_p99_s / slow, slo_tpot_s=slo.tpot_p99_s / slow)  # fmt: skip
     if opt.prefill is not None:
-        common |= dict(prefill_on=opt.prefill.scenario.system, prefill_tp=opt.prefill.tp,
+        common |= dict(prefill_on=s.prefill_system, prefill_tp=opt.prefill.tp,
                        prefill_workers=opt.prefill_workers)  # fmt: skip
 
     def run(replicas: int) -> dict[str, Any]:
         try:
-            if fleet_req is None:
-                sim = simulate(arch, system, workload="poisson", qps=qps * slow / replicas, isl=workload.isl,
-                               osl=workload.osl, spread=spread, requests=requests, **common)  # fmt: skip
+            if s.fleet_req is None:
+                sim = simulate(s.arch, system, workload="poisson", qps=s.qps * slow / replicas,
+                               isl=workload.isl, osl=workload.osl, spread=s.spread, requests=s.requests,
+                               **common)  # fmt: skip
             else:
-                req = fleet_req
+                req = s.fleet_req
                 if slow != 1:
                     req = replace(req, arrival_s=req.arrival_s / slow, delay_s=req.delay_s / slow)
-                sim = simulate(arch, system, workload=req, replicas=replicas, **common)
+                sim = simulate(s.arch, system, workload=req, replicas=replicas, **common)
         except InvalidInputError:
             return {"requests": 1, "completed": 0, "ttft_s": {"p99": None}, "tpot_s": {"p99": None}}
         return dict(sim.summary)

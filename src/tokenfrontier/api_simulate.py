@@ -207,6 +207,16 @@ def simulate(
             "kv_transfer_s_total": facts["kv_transfer_s"],
         }
     deployment |= {"kv_main_bytes": facts["kv_main_bytes"], "kv_offload_bytes": facts["kv_offload_bytes"]}
+    # 80% intervals of the level predict reports for this deployment's profile (tokenfrontier.intervals)
+    from .intervals import level_of, summary_intervals
+    from .sim.workload import ClosedLoop, Requests
+
+    level = "disaggregated" if pool is not None else level_of(scen.profile, system.chip)
+    # closed loop (no root arrives after t = 0): the deployment, not the arrivals, sets the throughput
+    paced = isinstance(req, ClosedLoop) or (
+        isinstance(req, Requests) and bool((req.arrival_s[req.follows < 0] == 0).all())
+    )
+    summary = summary_intervals(summary, level, throughput=paced)
     return Simulation(
         model=arch.id, hardware=system.id, workload=req.name, deployment=deployment, scheduling=scheduling,
         seed=seed, chips=chips, summary=summary, columns=cols, timeline=timeline, notes=tuple(notes),
@@ -356,6 +366,7 @@ def server_search(
         "slo": {"p99_ttft_s": slo_ttft_p99_s, "p99_tpot_s": slo_tpot_p99_s},
         "trials": trials,
         "simulation": best.to_dict() if best is not None else None,
+        "interval_level": best.summary["interval_level"] if best is not None else None,
         "explanation": "highest QPS whose P99 TTFT and P99 TPOT meet the limits" if best is not None
         else f"no QPS tried (down to {trials[-1]['qps']:.3g}) meets the SLO",
     }  # fmt: skip

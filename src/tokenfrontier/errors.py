@@ -39,6 +39,11 @@ class UnknownIdError(TokenFrontierError, KeyError):
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
 
+    def __reduce__(self) -> tuple[type[UnknownIdError], tuple[str, str, list[str]]]:
+        """Pickle by the constructor's arguments, so the error crosses process boundaries
+        (process pools, Ray) intact."""
+        return (UnknownIdError, (self.kind, self.name, self.valid))
+
 
 class CatalogError(TokenFrontierError):
     """A catalog TOML file is malformed or inconsistent."""

@@ -11,7 +11,11 @@ fallback chain the file stores the 10th and 90th percentile of those residuals p
 - ``default``: the stack was never measured (every profile of the stack left out: a family or
   memory-kind default predicts it);
 - ``disaggregated``: prefill and decode pools (the disaggregated measurements, which no profile
-  is fitted on, predicted with the bundled profiles).
+  is fitted on, predicted with the bundled profiles);
+- ``unmeasured`` (no row of its own): a hardware family no profile was fitted on (a vendor or
+  generation never measured, predicted by the memory kind's default). Nothing says which
+  measured group it resembles, so its interval is the widest: the envelope (lowest q10,
+  highest q90) of every single-pool level with enough rows.
 
 Measured = predicted x exp(-r), so the interval is [pred x exp(-q90), pred x exp(-q10)]. Metrics
 (residual names): ``tok_s_per_user``, ``tok_s_per_gpu`` (total and output tok/s per chip),
@@ -28,7 +32,19 @@ from typing import Any
 from .catalog import CATALOG_DIR, read_toml
 from .specs import Chip, Profile
 
-__all__ = ["COVERAGE", "INTERVALS_FILE", "MIN_ROWS", "PREDICTED", "bounds", "level_of", "load_intervals"]
+__all__ = [
+    "COVERAGE",
+    "INTERVALS_FILE",
+    "MIN_ROWS",
+    "PREDICTED",
+    "SUMMARY_METRICS",
+    "bounds",
+    "fallback_chain",
+    "level_of",
+    "load_intervals",
+    "summary_interval_text",
+    "summary_intervals",
+]
 
 INTERVALS_FILE = CATALOG_DIR / "intervals.toml"
 COVERAGE = 0.8
@@ -43,6 +59,19 @@ PREDICTED = {
     "tpot_s": "tpot_ms",
 }
 
+#: Simulate summary key -> the residual metric that bounds it. Scalars get ``<key>_low`` /
+#: ``<key>_high``; percentile dicts (``{"p50": ..}``) get ``<key>_low`` / ``<key>_high`` dicts of
+#: the same percentiles. E2E (TTFT plus the decode, two residuals) and goodput (which requests
+#: meet an SLO shifts with the error) get none.
+SUMMARY_METRICS = {
+    "tok_s_per_user": "tok_s_per_user",
+    "total_tok_s_per_chip": "tok_s_per_gpu",
+    "output_tok_s_per_chip": "tok_s_per_gpu",
+    "ttft_s": "ttft_ms",
+    "tpot_s": "tpot_ms",
+    "itl_s": "tpot_ms",
+}
+
 
 @functools.cache
 def load_intervals() -> dict[str, Any]:
@@ -54,28 +83,112 @@ def load_intervals() -> dict[str, Any]:
 
 def level_of(profile: Profile, chip: Chip) -> str:
     """Which level of the fallback chain predicted this chip: the fitted profile itself, a
-    transfer from another family, or a default."""
+    transfer from another family, the family's default (its other stacks were measured), or
+    ``unmeasured`` (the memory kind's default: no stack of this family was measured)."""
     if profile.fitted and chip.family in profile.families:
         return profile.id
-    return "transfer" if profile.fitted else "default"
+    if profile.fitted:
+        return "transfer"
+    return "default" if chip.family in profile.families else "unmeasured"
+
+
+def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
+    if level == "unmeasured":  # the envelope of every single-pool level
+        entries = [m.get(metric) for k, m in table.items() if k != "disaggregated"]
+        found = [e for e in entries if e and e.get("n", 0) >= MIN_ROWS]
+        if not found:
+            return None
+        return min(float(e["q10"]) for e in found), max(float(e["q90"]) for e in found)
+    entry = table.get(level, {}).get(metric)
+    if entry and entry.get("n", 0) >= MIN_ROWS:
+        return float(entry["q10"]), float(entry["q90"])
+    return None
+
+
+def fallback_chain(level: str) -> tuple[str, ...]:
+    """The levels whose residuals bound a prediction at ``level``, first with enough rows wins
+    (``unmeasured`` stands alone: the envelope of every single-pool level)."""
+    if level == "unmeasured":
+        return (level,)
+    if level in ("transfer", "default", "disaggregated"):
+        return (level, "default")
+    return (level, "transfer", "default")
 
 
 def bounds(
     level: str, metric: str, value: float, table: dict[str, Any] | None = None
 ) -> tuple[float, float] | None:
-    """The 80% interval of a predicted ``value`` of ``metric`` at ``level`` (None if unknown).
+    """The 80% interval of a predicted ``value`` of ``metric`` at ``level`` (None if unknown):
+    the level's own residual quantiles, else the next level of the chain with enough rows
+    (a profile -> ``transfer`` -> ``default``; ``unmeasured``: the envelope of all).
 
     The interval always contains ``value``: a level whose residuals all lean one way (q10 > 0 or
     q90 < 0) is widened to the prediction itself rather than excluding it."""
     table = load_intervals() if table is None else table
-    chain = (
-        (level, "default")
-        if level in ("transfer", "default", "disaggregated")
-        else (level, "transfer", "default")
-    )
-    for key in chain:
-        entry = table.get(key, {}).get(metric)
-        if entry and entry.get("n", 0) >= MIN_ROWS:
-            q10, q90 = min(float(entry["q10"]), 0.0), max(float(entry["q90"]), 0.0)
+    for key in fallback_chain(level):
+        q = _quantiles(key, metric, table)
+        if q is not None:
+            q10, q90 = min(q[0], 0.0), max(q[1], 0.0)
             return value * math.exp(-q90), value * math.exp(-q10)
     return None
+
+
+def _bounded(level: str, d: dict[str, Any], table: dict[str, Any] | None, throughput: bool) -> dict[str, Any]:
+    """``d`` with ``<key>_low`` / ``<key>_high`` right after each key of :data:`SUMMARY_METRICS`."""
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        out[key] = value
+        metric = SUMMARY_METRICS.get(key)
+        if metric is None or (metric == "tok_s_per_gpu" and not throughput):
+            continue
+        if isinstance(value, dict):
+            pairs = {
+                q: None if v is None else bounds(level, metric, float(v), table) for q, v in value.items()
+            }
+            if any(b is not None for b in pairs.values()):
+                out[f"{key}_low"] = {q: None if b is None else b[0] for q, b in pairs.items()}
+                out[f"{key}_high"] = {q: None if b is None else b[1] for q, b in pairs.items()}
+        elif isinstance(value, (int, float)):
+            b = bounds(level, metric, float(value), table)
+            if b is not None:
+                out[f"{key}_low"], out[f"{key}_high"] = b
+    return out
+
+
+def summary_intervals(
+    summary: dict[str, Any], level: str, table: dict[str, Any] | None = None, throughput: bool = True
+) -> dict[str, Any]:
+    """A simulate summary with the 80% intervals of ``level`` (the fallback-chain level that
+    ``predict`` reports for the same deployment's profile) next to each figure of
+    :data:`SUMMARY_METRICS`, in it and in its ``steady_state``; ``interval_level`` names it.
+
+    The interval is the model's error, not the simulation's sampling spread: each simulated
+    figure is scaled by the same held-out residual quantiles as a predicted one.
+    ``throughput=False`` (open-loop arrivals: tok/s per chip is the offered load while the
+    deployment keeps up, not the model's figure) bounds only latencies and tok/s per user.
+    """
+    out = _bounded(level, summary, table, throughput)
+    if isinstance(summary.get("steady_state"), dict):
+        out["steady_state"] = _bounded(level, summary["steady_state"], table, throughput)
+    out["interval_level"] = level
+    return out
+
+
+def summary_interval_text(summary: dict[str, Any]) -> str | None:
+    """One line for a table: the 80% intervals of tok/s per chip, and of the P50 tok/s per user
+    (1 / P50 TPOT: the median request's decode speed), TPOT and TTFT of a summary from
+    :func:`summary_intervals` (``None`` when it has none)."""
+    parts = []
+    if "total_tok_s_per_chip_low" in summary:
+        lo, hi = summary["total_tok_s_per_chip_low"], summary["total_tok_s_per_chip_high"]
+        parts.append(f"total tok/s per chip {lo:,.4g}-{hi:,.4g}")
+    lo, hi = ((summary.get(f"tpot_s_{end}") or {}).get("p50") for end in ("low", "high"))
+    if lo and hi:
+        parts.append(f"tok/s per user P50 {1 / hi:,.4g}-{1 / lo:,.4g}")
+    for key, label in (("tpot_s", "TPOT"), ("ttft_s", "TTFT")):
+        lo, hi = ((summary.get(f"{key}_{end}") or {}).get("p50") for end in ("low", "high"))
+        if lo is not None and hi is not None:
+            parts.append(f"{label} P50 {lo * 1e3:,.4g}-{hi * 1e3:,.4g} ms")
+    if not parts:
+        return None
+    return f"{'; '.join(parts)} (level {summary.get('interval_level', '?')})"

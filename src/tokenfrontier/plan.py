@@ -331,6 +331,9 @@ class FleetPlan(Result):
     infeasible: list[dict[str, Any]]
     rejected: list[dict[str, Any]] = field(default_factory=list)
     notes: tuple[str, ...] = ()
+    executor: str = "serial"  # what ran the search: serial, process or ray
+    workers: int = 1
+    executor_reason: str = ""  # why that executor: asked, given, or the default's rule
 
     title = "plan"
 
@@ -348,6 +351,9 @@ class FleetPlan(Result):
             "infeasible": self.infeasible,
             "rejected": self.rejected,
             "notes": list(self.notes),
+            "executor": self.executor,
+            "workers": self.workers,
+            "executor_reason": self.executor_reason,
         }
 
     def human_rows(self) -> list[tuple[str, Any]]:
@@ -397,10 +403,13 @@ class FleetPlan(Result):
         return "\n".join([self._header(), body, *self._footer()])
 
     def explain(self) -> str:
-        """Why each rejected option lost."""
+        """Why each rejected option lost, and what ran the search."""
         lines = ["rejected options:"]
         lines += [f"  {r['hardware']} {r['deployment']}: {r['reason']}" for r in self.rejected]
-        return "\n".join(lines) if self.rejected else "no option was rejected"
+        ran = f"searched on: {self.executor}, {self.workers} worker{'s' * (self.workers != 1)}" + (
+            f" ({self.executor_reason})" if self.executor_reason else ""
+        )
+        return "\n".join([*lines, ran] if self.rejected else ["no option was rejected", ran])
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd

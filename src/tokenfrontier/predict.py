@@ -372,8 +372,13 @@ def _derivation(scen: Scenario, level: str, policy: str, pooled: bool) -> str:
         "tok/s per user = 1 / TPOT; tok/s per chip = request rate x tokens per request / chips",
         f"serving policy: {policy}"
         + ("; prefill runs in its own pool (chips of both pools)" if pooled else ""),
-        f"80% interval: residuals of held-out rows at level '{level}' (catalog/intervals.toml, "
-        "benchmarks/crossval.py)",
+        (
+            "80% interval: no profile of this family was fitted (level 'unmeasured'): the widest, "
+            "the envelope of every single-pool level (catalog/intervals.toml, benchmarks/crossval.py)"
+            if level == "unmeasured"
+            else f"80% interval: residuals of held-out rows at level '{level}' (catalog/intervals.toml, "
+            "benchmarks/crossval.py)"
+        ),
         "formulas: docs/methods.md",
     ]
     return "\n".join(lines)

@@ -499,6 +499,7 @@ class Validation(Result):
         groups = [
             ("all rows", self.summary["overall"]),
             *self.summary["by_kind"].items(),
+            *((f"interval level {k}", v) for k, v in self.summary.get("by_interval_level", {}).items()),
             *self.summary["by_hardware_model"].items(),
         ]
         for group, stats in groups:
@@ -584,6 +585,11 @@ def validate(
             k: error_stats(r for r in out_rows if r["kind"] == k)
             for k in ("serving", "max-throughput", "single-stream", "disaggregated")
             if any(r["kind"] == k for r in out_rows)
+        },
+        # the groups of the profile fallback chain the 80% intervals come from (tokenfrontier.intervals)
+        "by_interval_level": {
+            lvl: error_stats(r for r in out_rows if r.get("interval_level") == lvl)
+            for lvl in sorted({r["interval_level"] for r in out_rows if r.get("interval_level")})
         },
         "by_hardware_model": {
             f"{h} x {m}": error_stats(r for r in out_rows if (r["hardware"], r["model"]) == (h, m))

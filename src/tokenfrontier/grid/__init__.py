@@ -8,7 +8,15 @@ process pool, or Ray), ``load_sweep(out)`` reads the results as one DataFrame, a
 from __future__ import annotations
 
 from .evaluate import AXIS_COLUMNS, METRIC_COLUMNS, evaluate_cell, evaluate_task, make_tasks
-from .executors import EXECUTORS, Executor, ProcessExecutor, RayExecutor, SerialExecutor, executor
+from .executors import (
+    EXECUTORS,
+    Executor,
+    ProcessExecutor,
+    RayExecutor,
+    SerialExecutor,
+    executor,
+    executor_kind,
+)
 from .run import Progress, SweepRun, default_out, sweep_grid
 from .spec import COMMANDS, Grid, cell_hash, load_grid
 from .store import Store, load_sweep
@@ -31,6 +39,7 @@ __all__ = [
     "evaluate_cell",
     "evaluate_task",
     "executor",
+    "executor_kind",
     "load_grid",
     "load_sweep",
     "make_tasks",

@@ -20,7 +20,15 @@ from typing import Any, TypeVar
 
 from ..errors import InvalidInputError, TokenFrontierError
 
-__all__ = ["EXECUTORS", "Executor", "ProcessExecutor", "RayExecutor", "SerialExecutor", "executor"]
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "ProcessExecutor",
+    "RayExecutor",
+    "SerialExecutor",
+    "executor",
+    "executor_kind",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -202,6 +210,14 @@ def _workers(workers: int | None) -> int | None:
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidInputError(f"--workers: expected a positive integer, got {workers!r}")
     return workers
+
+
+def executor_kind(kind: str | None, ray_address: str | None, default: str = "process") -> str:
+    """The executor an ``--executor`` / ``--ray`` pair names: ``kind``, else ``ray`` when
+    ``ray_address`` is given, else ``default``; one clear error when they conflict."""
+    if ray_address is not None and kind not in (None, "ray"):
+        raise InvalidInputError(f"--ray runs on Ray; it conflicts with --executor {kind}")
+    return kind or ("ray" if ray_address is not None else default)
 
 
 def executor(

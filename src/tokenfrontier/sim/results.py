@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInputError
+from ..intervals import summary_interval_text
 from ..results import Result
 
 if TYPE_CHECKING:
@@ -175,6 +176,9 @@ class Simulation(Result):
             ("total tok/s per chip", round(s["total_tok_s_per_chip"], 1)),
             ("output tok/s per chip", round(s["output_tok_s_per_chip"], 1)),
         ]
+        band = summary_interval_text(s)
+        if band is not None:
+            rows.append(("80% interval", band))
         g = s["goodput"]
         if g["slo_ttft_s"] is not None or g["slo_tpot_s"] is not None:
             rows.append(("requests meeting the SLO", f"{g['share_of_requests']:.1%}"))

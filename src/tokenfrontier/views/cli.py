@@ -235,6 +235,9 @@ def _run(args: argparse.Namespace) -> Any:
             prefill_on=args.prefill_on,
             prefill_tp=args.prefill_tp,
             catalog=cat,
+            executor=args.executor,
+            workers=args.workers,
+            ray_address=args.ray_address,
         ),
         "design": lambda: _design(args, cat),
     }
@@ -388,15 +391,13 @@ def _simulate(args: argparse.Namespace, cat: Any) -> Any:
 
 def _sweep(args: argparse.Namespace) -> Any:
     from ..errors import InvalidInputError
-    from ..grid import sweep_grid
+    from ..grid import executor_kind, sweep_grid
 
     if args.catalog:
         raise InvalidInputError("sweep: --catalog is not supported yet; grids use the bundled catalog")
-    if args.ray_address is not None and args.executor not in (None, "ray"):
-        raise InvalidInputError(f"--ray runs on Ray; it conflicts with --executor {args.executor}")
+    kind = executor_kind(args.executor, args.ray_address)
     if not (args.store_every >= 0 and args.store_every < 1e6):  # NaN fails too
         raise InvalidInputError(f"--store-every: expected seconds >= 0, got {args.store_every}")
-    kind = args.executor or ("ray" if args.ray_address is not None else "process")
     return sweep_grid(args.grid, args.out, executor_kind=kind, workers=args.workers,
                       ray_address=args.ray_address, progress=True if args.progress else None,
                       flush_s=args.store_every)  # fmt: skip

@@ -278,17 +278,23 @@ PLOTTED = ("roofline", "gemm", "deploy", "predict", "frontier", "tco", "calculat
            "sweep")  # fmt: skip
 
 
-def _sweep_opts(p: argparse.ArgumentParser) -> None:
-    """Options of ``sweep``: the grid, the results folder, the executor."""
-    p.add_argument("grid", metavar="GRID.toml", help="the grid: axes of models x hardware x workloads x ...")
-    p.add_argument("--out", metavar="DIR", help="results folder (Parquet; default NAME.sweep here)")
+def _executor_opts(p: Any, what: str, default: str) -> None:
+    """``--executor``, ``--workers``, ``--ray`` on a parser or argument group ``p``: where
+    ``what`` runs (``sweep``, ``plan``; ``grid.executors`` makes the executor)."""
     p.add_argument("--executor", choices=("serial", "process", "ray"), default=None,
-                   help="where cells run (default: process, or ray with --ray)")  # fmt: skip
+                   help=f"where {what} (default: {default}, or ray with --ray)")  # fmt: skip
     p.add_argument(
         "--workers", type=int, metavar="N", help="processes / Ray tasks at once (default: all cores)"
     )
     p.add_argument("--ray", metavar="auto|ADDRESS", dest="ray_address",
                    help="run on Ray: 'auto' joins a running cluster or starts a local one")  # fmt: skip
+
+
+def _sweep_opts(p: argparse.ArgumentParser) -> None:
+    """Options of ``sweep``: the grid, the results folder, the executor."""
+    p.add_argument("grid", metavar="GRID.toml", help="the grid: axes of models x hardware x workloads x ...")
+    p.add_argument("--out", metavar="DIR", help="results folder (Parquet; default NAME.sweep here)")
+    _executor_opts(p, "cells run", "process")
     p.add_argument("--progress", action="store_true", help="progress bar on stderr even when not a terminal")
     p.add_argument("--store-every", type=float, default=1.0, metavar="SECONDS",
                    help="store finished cells this often (default 1; 0: each as it ends)")  # fmt: skip
@@ -524,6 +530,8 @@ def _plan_opts(p: argparse.ArgumentParser) -> None:
     c.add_argument("--mix", default="workload", choices=("workload", "agentic"), help="$/Mtok token mix")
     c.add_argument("--finalists", type=_number(1, 100, integer=True), default=3, metavar="N",
                    help="deployments per hardware confirmed by simulation (default 3)")  # fmt: skip
+    _executor_opts(p.add_argument_group("executor"), "the search runs",  # 12 = api_plan.PROCESS_FROM
+                   "serial below 12 hardware entries or on 1 core, else process")  # fmt: skip
 
 
 def _design_opts(p: argparse.ArgumentParser) -> None:

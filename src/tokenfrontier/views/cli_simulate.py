@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError
+from ..intervals import summary_interval_text
 from ..results import render_table, to_jsonable
 from ..units import parse_positive_int
 
@@ -86,6 +87,9 @@ class ServerSearch:
                 f"chips, {s['output_tok_s_per_chip']:,.1f} output tok/s per chip, "
                 f"{qps / sim['chips']:.3g} QPS per chip"
             )
+            band = summary_interval_text(s)
+            if band is not None:  # the model's 80% error band on that simulation's figures
+                lines.append(f"80% interval: {band}")
 
         def ms(v: float | None) -> float | None:
             return None if v is None else round(v * 1e3, 2)

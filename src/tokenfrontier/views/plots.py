@@ -95,6 +95,9 @@ def _by_hardware(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, 
 def _hover(r: dict[str, Any]) -> str:
     usd = r.get("usd_per_mtok")
     price = f"<br>${usd:,.4f} per Mtok" if usd is not None else ""
+    band = _band(r, "total_tok_s_per_chip")
+    if band is not None:
+        price += f"<br>80% interval: {band[0]:,.1f}-{band[1]:,.1f} tok/s/chip ({r.get('interval_level')})"
     return (
         f"{r['hardware']} {r['deployment']} ({r['chips']} chips, {r['weights']})"
         f"<br>concurrency {r['concurrency']}<br>{r['tok_s_per_user']:,.1f} tok/s/user"
@@ -102,16 +105,62 @@ def _hover(r: dict[str, Any]) -> str:
     )
 
 
+def _band(r: dict[str, Any], y_key: str) -> tuple[float, float] | None:
+    """The 80% interval of a frontier point's ``y_key``: its ``*_low``/``*_high``; a normalised
+    throughput and $/Mtok (which falls as throughput rises) from the interval of total tok/s
+    per chip."""
+    lo, hi = r.get(f"{y_key}_low"), r.get(f"{y_key}_high")
+    if lo is not None and hi is not None:
+        return float(lo), float(hi)
+    t, t_lo, t_hi = (r.get(f"total_tok_s_per_chip{s}") for s in ("", "_low", "_high"))
+    if r.get(y_key) is None or not (t and t_lo and t_hi):
+        return None
+    if y_key in _PER_THROUGHPUT:  # throughput per system / kW / $-hour: the chip's, scaled
+        return r[y_key] * t_lo / t, r[y_key] * t_hi / t
+    if y_key == "usd_per_mtok":
+        return r[y_key] * t / t_hi, r[y_key] * t / t_lo
+    return None
+
+
+#: Normalised throughputs (``economics.frontier_cost``): tok/s per chip times a constant.
+_PER_THROUGHPUT = ("tok_s_per_system", "tok_s_per_kw", "tok_s_per_usd_hour")
+
+
+def _rgba(color: str, alpha: float) -> str:
+    h = color.lstrip("#")
+    return f"rgba({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)}, {alpha})"
+
+
+#: Line colours (plotly's default sequence), so each hardware's band takes its line's colour.
+_COLORS = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880",
+           "#FF97FF", "#FECB52")  # fmt: skip
+
+
 def _lines_by_hardware(frontier: Any, y_key: str, title: str, x_title: str, y_title: str) -> go.Figure:
-    """One log-log line per hardware of ``y_key`` against tok/s per user, hover = the point."""
+    """One log-log line per hardware of ``y_key`` against tok/s per user, hover = the point; a
+    shaded band per line spans each point's 80% prediction interval (``tokenfrontier.intervals``)."""
     go = _go()
     fig = go.Figure()
-    for hw, pts in _by_hardware(frontier.records).items():
+    for n, (hw, pts) in enumerate(_by_hardware(frontier.records).items()):
         pts = [p for p in pts if p.get(y_key) is not None]
+        color = _COLORS[n % len(_COLORS)]
+        bands = [_band(p, y_key) for p in pts]
+        if pts and all(b is not None for b in bands):
+            x = [p["tok_s_per_user"] for p in pts]
+            levels = ", ".join(sorted({str(p.get("interval_level", "?")) for p in pts}))
+            fig.add_trace(go.Scatter(
+                x=x, y=[b[1] for b in bands if b], mode="lines", line=dict(width=0), legendgroup=hw,
+                showlegend=False, hoverinfo="skip", name=f"{hw} 80% interval (high)",
+            ))  # fmt: skip
+            fig.add_trace(go.Scatter(
+                x=x, y=[b[0] for b in bands if b], mode="lines", line=dict(width=0), fill="tonexty",
+                fillcolor=_rgba(color, 0.18), legendgroup=hw, name=f"{hw} 80% interval ({levels})",
+                hoverinfo="skip",
+            ))  # fmt: skip
         fig.add_trace(go.Scatter(
             x=[p["tok_s_per_user"] for p in pts], y=[p[y_key] for p in pts],
-            mode="lines+markers", name=hw, text=[_hover(p) for p in pts],
-            hovertemplate="%{text}<extra></extra>",
+            mode="lines+markers", name=hw, text=[_hover(p) for p in pts], legendgroup=hw,
+            line=dict(color=color), hovertemplate="%{text}<extra></extra>",
         ))  # fmt: skip
     fig.update_layout(
         title=title,
@@ -124,7 +173,7 @@ def _lines_by_hardware(frontier: Any, y_key: str, title: str, x_title: str, y_ti
 
 def frontier_figure(frontier: Any) -> go.Figure:
     """Throughput (per chip, or as normalised: ``frontier.extra["per_key"]``) vs tok/s per user:
-    one Pareto line per hardware."""
+    one Pareto line per hardware, shaded by its 80% prediction interval."""
     key = frontier.extra.get("per_key", "total_tok_s_per_chip")
     label = frontier.extra.get("per_label", "tok/s/chip").replace("tok/s/chip", "tok/s per chip")
     return _lines_by_hardware(
@@ -133,7 +182,8 @@ def frontier_figure(frontier: Any) -> go.Figure:
 
 
 def cost_figure(frontier: Any) -> go.Figure:
-    """$ per million tokens vs interactivity along each hardware's frontier."""
+    """$ per million tokens vs interactivity along each hardware's frontier (shaded: 80%
+    interval, from the throughput's)."""
     return _lines_by_hardware(
         frontier, "usd_per_mtok", "$ per million tokens vs interactivity",
         "tok/s per user", "$ per Mtok (input + output)",
@@ -303,8 +353,18 @@ def _cdf(values: Any) -> tuple[Any, Any]:
     return np.quantile(v, q), q
 
 
+def _latency_band(summary: dict[str, Any], key: str) -> tuple[float, float] | None:
+    """(low, high) / central of the P50 of latency ``key``, when the summary carries its interval."""
+    mid = (summary.get(key) or {}).get("p50")
+    lo, hi = ((summary.get(f"{key}_{end}") or {}).get("p50") for end in ("low", "high"))
+    if not mid or lo is None or hi is None:
+        return None
+    return lo / mid, hi / mid
+
+
 def simulation_figure(sim: Any) -> go.Figure:
-    """Latency CDFs (TTFT, TPOT, E2E in ms, log x; SLO limits dashed) above the timeline: running
+    """Latency CDFs (TTFT, TPOT, E2E in ms, log x; SLO limits dashed; shaded: the model's 80%
+    interval where the summary carries one) above the timeline: running
     batch and queue length (left axis) and KV occupancy (right axis, % of the KV room)."""
     from plotly.subplots import make_subplots
 
@@ -324,6 +384,19 @@ def simulation_figure(sim: Any) -> go.Figure:
             x=x, y=y, mode="lines", name=f"{label} CDF", showlegend=False, line=dict(shape="hv"),
             hovertemplate=f"{label} %{{x:,.3f}} ms<br>%{{y:.1%}} of requests at or below<extra></extra>",
         ), row=1, col=col)  # fmt: skip
+        ratio = _latency_band(sim.summary, key)
+        if ratio is not None and len(x):
+            # the model's 80% interval: every latency scaled as the P50's interval scales it
+            # (tokenfrontier.intervals.summary_intervals); E2E has none
+            fig.add_trace(go.Scatter(
+                x=x * ratio[1], y=y, mode="lines", line=dict(width=0, shape="hv"), showlegend=False,
+                hoverinfo="skip", name=f"{label} 80% interval (high)",
+            ), row=1, col=col)  # fmt: skip
+            fig.add_trace(go.Scatter(
+                x=x * ratio[0], y=y, mode="lines", line=dict(width=0, shape="hv"), fill="tonextx",
+                fillcolor="rgba(99, 110, 250, 0.18)", showlegend=False, hoverinfo="skip",
+                name=f"{label} 80% interval ({sim.summary.get('interval_level')})",
+            ), row=1, col=col)  # fmt: skip
         if slo.get(key) is not None:
             # a shape on a log axis takes data coordinates (an annotation would take log10)
             fig.add_vline(x=slo[key] * 1e3, line_dash="dash", line_color="red", row=1, col=col)

@@ -202,6 +202,11 @@ def page_frontier() -> None:
     )
     st.plotly_chart(plots.frontier_figure(f), width="stretch")
     st.plotly_chart(plots.cost_figure(f), width="stretch")
+    st.caption(
+        "Shaded: each point's 80% prediction interval, from cross-validated residuals of the level "
+        "of the profile fallback chain that predicted it (column interval_level; "
+        "benchmarks/crossval.py)."
+    )
     frame = f.to_frame()
     st.dataframe(frame, hide_index=True)
     csv_button(frame, "frontier")

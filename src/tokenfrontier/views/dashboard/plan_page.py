@@ -72,7 +72,7 @@ def page_plan(
     try:
         result = plan(model, [hardware(h) for h in picked], qps=qps, isl=isl, osl=osl,
                       slo_ttft_p99_s=ttft_ms / 1e3, slo_tpot_p99_s=tpot_ms / 1e3, pessimistic=pessimistic,
-                      rental=rental, requests=500)  # fmt: skip
+                      rental=rental, requests=500, executor="serial")  # fmt: skip
     except TokenFrontierError as exc:
         st.error(str(exc))
         return
@@ -105,5 +105,9 @@ def page_plan(
         csv_button(result.to_frame(), "plan")
     for r in result.infeasible:
         st.info(f"{r['hardware']}: {r['reason']}")
+    st.caption(
+        "The page plans serially, in this process (500 requests per simulation); "
+        "`tokenfrontier plan --executor process|ray` spreads the same search over cores or a cluster."
+    )
     with st.expander("Why the other options lost"):
         st.text(result.explain())

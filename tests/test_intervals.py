@@ -1,0 +1,138 @@
+"""Issue 11, item 3: 80% prediction intervals — the fallback chain of levels, the interval of a
+synthetic residual table, the widest interval for a vendor never measured, and the intervals
+carried by simulate summaries and drawn on the figures."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tokenfrontier as tf
+from tokenfrontier.catalog import default_catalog
+from tokenfrontier.intervals import MIN_ROWS, bounds, level_of, load_intervals, summary_intervals
+from tokenfrontier.views import plots
+
+# residual r = log(pred / measured): measured lies in [pred e^-q90, pred e^-q10]
+TABLE = {
+    "hopper-vllm": {"tok_s_per_gpu": {"n": 20, "q10": -0.1, "q90": 0.2}},
+    "transfer": {"tok_s_per_gpu": {"n": 30, "q10": -0.5, "q90": 0.3}},
+    "default": {"tok_s_per_gpu": {"n": 50, "q10": -0.4, "q90": 0.6}},
+    "wse-cerebras-inference-2024": {"tok_s_per_gpu": {"n": MIN_ROWS - 1, "q10": -3.0, "q90": 3.0}},
+    "disaggregated": {"tok_s_per_gpu": {"n": 90, "q10": -2.0, "q90": 2.0}},
+}
+
+
+def test_level_of_names_each_step_of_the_fallback_chain():
+    cat = default_catalog()
+    prof, chip = cat.profiles, cat.chips
+    assert level_of(prof["hopper-vllm"], chip["h200"]) == "hopper-vllm"  # fitted on this family
+    assert level_of(prof["hopper-vllm"], chip["b200"]) == "transfer"  # same stack, other family
+    assert level_of(prof["hopper-default"], chip["h100"]) == "default"  # the family's other stacks
+    assert level_of(prof["hbm-default"], chip["mi355x"]) == "unmeasured"  # no stack of the family
+
+
+def test_unmeasured_is_the_envelope_of_single_pool_levels():
+    lo, hi = bounds("unmeasured", "tok_s_per_gpu", 100.0, TABLE)
+    # lowest q10 (-0.5, transfer) and highest q90 (0.6, default); too-few-rows and pooled levels
+    # do not count
+    assert (lo, hi) == pytest.approx((100 * math.exp(-0.6), 100 * math.exp(0.5)))
+    widths = {lvl: np.subtract(*bounds(lvl, "tok_s_per_gpu", 100.0, TABLE)[::-1]) for lvl in
+              ("hopper-vllm", "transfer", "default", "unmeasured")}  # fmt: skip
+    assert max(widths, key=widths.get) == "unmeasured"
+    # a fitted level with too few rows falls back to transfer, then default
+    assert bounds("wse-cerebras-inference-2024", "tok_s_per_gpu", 1.0, TABLE) == pytest.approx(
+        (math.exp(-0.3), math.exp(0.5))
+    )
+    assert bounds("unmeasured", "ttft_ms", 1.0, TABLE) is None
+
+
+def test_bundled_table_unmeasured_vendor_gets_the_widest_interval():
+    table = load_intervals()
+    levels = [k for k in table if k != "disaggregated"]
+    for metric in ("tok_s_per_user", "tok_s_per_gpu", "ttft_ms", "tpot_ms"):
+        lo, hi = bounds("unmeasured", metric, 1.0, table)
+        for level in levels:
+            b = bounds(level, metric, 1.0, table)
+            if b is not None:
+                assert lo <= b[0] + 1e-12 and hi >= b[1] - 1e-12, (metric, level)
+    p = tf.predict("gpt-oss-120b", "mi355x", isl=1024, osl=1024, concurrency=32)  # AMD: no profile fitted
+    assert p.interval_level == "unmeasured" and p.to_dict()["interval_level"] == "unmeasured"
+
+
+def test_summary_intervals_sit_next_to_each_figure():
+    summary = {
+        "ttft_s": {"p50": 1.0, "p99": None, "mean": 2.0},
+        "e2e_s": {"p50": 3.0},
+        "total_tok_s_per_chip": 100.0,
+        "steady_state": {"total_tok_s_per_chip": 50.0, "output_tok_s_per_chip": None},
+    }
+    table = {
+        "default": {
+            "ttft_ms": {"n": 9, "q10": -0.2, "q90": 0.1},
+            "tok_s_per_gpu": TABLE["default"]["tok_s_per_gpu"],
+        }
+    }
+    out = summary_intervals(summary, "transfer", table)
+    assert list(out) == ["ttft_s", "ttft_s_low", "ttft_s_high", "e2e_s", "total_tok_s_per_chip",
+                         "total_tok_s_per_chip_low", "total_tok_s_per_chip_high", "steady_state",
+                         "interval_level"]  # fmt: skip
+    assert out["interval_level"] == "transfer"  # the level asked for; its quantiles from 'default'
+    assert out["ttft_s_low"] == pytest.approx(
+        {"p50": math.exp(-0.1), "p99": None, "mean": 2 * math.exp(-0.1)}
+    )
+    assert out["ttft_s_high"]["p50"] == pytest.approx(math.exp(0.2))
+    assert out["steady_state"]["total_tok_s_per_chip_low"] == pytest.approx(50 * math.exp(-0.6))
+    assert "output_tok_s_per_chip_low" not in out["steady_state"]  # no figure, no interval
+    assert summary_intervals(summary, "default", table, throughput=False).keys() == {
+        "ttft_s", "ttft_s_low", "ttft_s_high", "e2e_s", "total_tok_s_per_chip", "steady_state",
+        "interval_level",
+    }  # fmt: skip
+
+
+def test_simulate_summary_carries_the_interval_predict_reports():
+    kw = dict(isl=1024, osl=256, framework="vllm")
+    p = tf.predict("gpt-oss-120b", "h200", concurrency=8, tp=1, **kw)
+    sim = tf.simulate("gpt-oss-120b", "h200", workload="closed", concurrency=8, requests=40, tp=1, pp=1, **kw)
+    s = sim.summary
+    assert s["interval_level"] == p.interval_level == "hopper-vllm"
+    for key in ("total_tok_s_per_chip", "output_tok_s_per_chip"):
+        assert s[f"{key}_low"] < s[key] < s[f"{key}_high"]
+        # the same multiplicative interval as predict's
+        assert s[f"{key}_high"] / s[key] == pytest.approx(p.intervals[key][1] / getattr(p, key))
+    for key in ("ttft_s", "tpot_s", "itl_s"):
+        assert s[f"{key}_low"]["p50"] < s[key]["p50"] < s[f"{key}_high"]["p50"]
+    assert "80% interval" in str(sim) and "(level hopper-vllm)" in str(sim)
+    # open-loop arrivals: tok/s per chip is the offered load, only latencies get an interval
+    sim = tf.simulate("gpt-oss-120b", "h200", workload="poisson", qps=2, requests=40, tp=1, pp=1, **kw)
+    assert "total_tok_s_per_chip_low" not in sim.summary and "tpot_s_low" in sim.summary
+
+
+def test_frontier_and_cost_figures_draw_the_band():
+    f = tf.frontier("gpt-oss-120b", "dgx-h200", isl=1024, osl=1024, framework="vllm")
+    for fig, key in (
+        (plots.frontier_figure(f), "total_tok_s_per_chip"),
+        (plots.cost_figure(f), "usd_per_mtok"),
+    ):
+        line = next(t for t in fig.data if t.name == "dgx-h200")
+        band = [t for t in fig.data if t.name.startswith("dgx-h200 80% interval")]
+        assert len(band) == 2 and band[1].fill == "tonexty" and "hopper-vllm" in band[1].name
+        assert (np.asarray(band[1].y) < np.asarray(line.y)).all() and (
+            np.asarray(line.y) < np.asarray(band[0].y)
+        ).all()
+        if key == "total_tok_s_per_chip":
+            assert list(band[0].y) == pytest.approx(
+                [r[f"{key}_high"] for r in sorted(f.records, key=lambda r: r["tok_s_per_user"])]
+            )
+
+
+def test_validate_reports_each_interval_level():
+    from tokenfrontier.validation import validate
+
+    v = validate("measured")
+    levels = v.summary["by_interval_level"]
+    assert {"hopper-vllm", "blackwell-trt"} <= set(levels)
+    s = levels["hopper-vllm"]["tok_s_per_gpu"]
+    assert s["n"] == 94 and s["median_ape_pct"] < 10 and 60 <= s["in_interval_pct"] <= 95
+    assert "interval level hopper-vllm" in str(v)
