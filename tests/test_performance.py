@@ -424,7 +424,7 @@ def test_predictions_carry_intervals_and_validate_reports_coverage():
     assert d["interval_level"] == "hopper-vllm"
     assert d["tok_s_per_user_low"] < d["tok_s_per_user"] < d["tok_s_per_user_high"]
     assert d["ttft_s_low"] < d["ttft_s"] < d["ttft_s_high"]
-    unmeasured = tf.predict("gpt-oss-120b", "mi355x", isl=1024, osl=1024, concurrency=32)
+    unmeasured = tf.predict("gpt-oss-120b", "mi300x", isl=1024, osl=1024, concurrency=32)
     assert unmeasured.interval_level == "unmeasured"  # no AMD profile fitted: the widest interval
     width = unmeasured.intervals["total_tok_s_per_chip"]
     assert (
