@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 import tokenfrontier as tf
 from tokenfrontier.candidates import candidates, memory_check
 from tokenfrontier.errors import InvalidInputError
+from tokenfrontier.footprint import attention_flops_per_token, decode_attention_flops_per_token
 from tokenfrontier.scenario import build_scenario
 from tokenfrontier.serving import Workload
-from tokenfrontier.step import COMPONENTS, attention_flops_per_token, decode_step
+from tokenfrontier.step import COMPONENTS, decode_step, expert_imbalance
 from tokenfrontier.sweep import sweep
 from tokenfrontier.validation import plan_row, read_measured
 
@@ -45,16 +46,21 @@ def test_decode_step_by_hand_dp1_vs_dp8():
     assert float(one["kv"]) == pytest.approx(b * kv / (8 * bw))
     ring = 2 * 7 / 8 * b * h * ACT_BYTES / su
     assert float(one["tp_comm"]) == pytest.approx(m.n_layers * 2 * (lat + ring))
-    a2a = b * h * ACT_BYTES * k * 7 / 8 / su
-    assert float(one["ep_comm"]) == pytest.approx(m.moe_layers * 2 * (lat + a2a))
+    # plain TP: every rank holds every token; the MoE combine is the all-reduce above
+    assert float(one["ep_comm"]) == 0.0
     # attention DP8: a chip reads all dense weights, 1/8 of the touched experts, 8 sequences' KV
     assert float(dp8["weights"]) == pytest.approx((m.dense_bytes + m.expert_bytes * frac / 8) / bw)
     assert float(dp8["kv"]) == pytest.approx(b / 8 * kv / bw)
     assert float(dp8["tp_comm"]) == 0.0  # no all-reduce: one chip per attention rank
-    a2a8 = b / 8 * h * ACT_BYTES * k * 7 / 8 / su  # each chip dispatches its own 8 tokens
-    assert float(dp8["ep_comm"]) == pytest.approx(m.moe_layers * 2 * (lat + a2a8))
-    # compute is spread over the same 8 chips either way
-    flops = float(m.matmul_flops(b) + b * attention_flops_per_token(m.arch, ctx))
+    # each chip dispatches its own 8 tokens; the busiest rank receives imb x its share
+    imb = float(expert_imbalance(b, k, 8, m.n_experts))
+    a2a8 = b / 8 * h * ACT_BYTES * k * imb * 7 / 8 / su
+    a2a_lat = hw.profile.a2a_latency_s
+    assert float(dp8["ep_comm"]) == pytest.approx(m.moe_layers * 2 * (a2a_lat * 3 + a2a8))
+    # compute is spread over the same 8 chips either way; the busiest EP rank's experts set it
+    # (gpt-oss on Hopper runs BF16 GEMMs: attention at the same BF16 rate)
+    extra = (imb - 1) * 2 * b * m.expert_matmul_params * k
+    flops = float(m.matmul_flops(b) + extra + b * decode_attention_flops_per_token(m.arch, ctx))
     peak = 8 * hw.peak_flops * hw.profile.decode_flops_efficiency
     for parts in (one, dp8):
         mem = float(parts["weights"] + parts["kv"])

@@ -57,7 +57,7 @@ def test_bundled_table_unmeasured_vendor_gets_the_widest_interval():
             b = bounds(level, metric, 1.0, table)
             if b is not None:
                 assert lo <= b[0] + 1e-12 and hi >= b[1] - 1e-12, (metric, level)
-    p = tf.predict("gpt-oss-120b", "mi355x", isl=1024, osl=1024, concurrency=32)  # AMD: no profile fitted
+    p = tf.predict("gpt-oss-120b", "mi300x", isl=1024, osl=1024, concurrency=32)  # CDNA3: no profile fitted
     assert p.interval_level == "unmeasured" and p.to_dict()["interval_level"] == "unmeasured"
 
 

@@ -119,7 +119,10 @@ def test_profile_resolution_falls_back():
     assert resolve_profile(chip, "trt").id == "blackwell-trt"  # fitted on the max-throughput tables
     assert resolve_profile(chip, None).id == "blackwell-default"  # the family's stacks
     assert resolve_profile(tf.get_system("mi355x").chip, "trt").id.endswith("-trt")  # same stack first
-    assert resolve_profile(tf.get_system("mi355x").chip, None).id == "hbm-default"  # family never measured
+    # MI355X is measured (SGLang, disagg.csv): its own stack and family default
+    assert resolve_profile(tf.get_system("mi355x").chip, "sglang").id == "cdna4-sglang"
+    assert resolve_profile(tf.get_system("mi355x").chip, None).id == "cdna4-default"
+    assert resolve_profile(tf.get_system("mi300x").chip, None).id == "hbm-default"  # family never measured
     assert resolve_profile(tf.get_system("h100").chip, None).id == "hopper-default"
 
 
@@ -350,7 +353,7 @@ def test_every_breakdown_component_reported():
 
 def test_bundled_profiles_are_exactly_what_calibrate_fits(tmp_path):
     # honesty: every bundled profile is reproducible from the bundled measured sets
-    # (calibration.csv + max_throughput.csv, the name "measured")
+    # (calibration.csv + max_throughput.csv + disagg.csv, the name "measured")
     fitted = {p.id: p for p in calibrate("measured", tmp_path)}
     bundled = load_profiles()
     assert bundled
@@ -358,7 +361,7 @@ def test_bundled_profiles_are_exactly_what_calibrate_fits(tmp_path):
     for pid, p in fitted.items():
         for field in ("bandwidth_efficiency", "flops_efficiency", "decode_flops_efficiency",
                       "kernel_latency_s", "mesh_hop_latency_s", "collective_latency_s",
-                      "step_overhead_s", "request_overhead_s"):  # fmt: skip
+                      "step_overhead_s", "request_overhead_s", "a2a_latency_s"):  # fmt: skip
             assert getattr(p, field) == pytest.approx(getattr(bundled[pid], field), rel=1e-6), (pid, field)
     # and byte for byte: the files calibrate writes are the bundled files
     written = sorted(tmp_path.glob("*.toml"))
@@ -421,7 +424,7 @@ def test_predictions_carry_intervals_and_validate_reports_coverage():
     assert d["interval_level"] == "hopper-vllm"
     assert d["tok_s_per_user_low"] < d["tok_s_per_user"] < d["tok_s_per_user_high"]
     assert d["ttft_s_low"] < d["ttft_s"] < d["ttft_s_high"]
-    unmeasured = tf.predict("gpt-oss-120b", "mi355x", isl=1024, osl=1024, concurrency=32)
+    unmeasured = tf.predict("gpt-oss-120b", "mi300x", isl=1024, osl=1024, concurrency=32)
     assert unmeasured.interval_level == "unmeasured"  # no AMD profile fitted: the widest interval
     width = unmeasured.intervals["total_tok_s_per_chip"]
     assert (

@@ -236,7 +236,12 @@ def test_spec_decode_speeds_arrivals_too():
     kw = dict(isl=96_000, osl=213, concurrency=64, tp=72, pp=1)
     base = tf.predict("deepseek-r1", "gb300-nvl72", **kw)
     spec = tf.predict("deepseek-r1", "gb300-nvl72", spec_decode="k=3,acceptance=1.0,draft=mtp", **kw)
-    assert spec.total_tok_s_per_chip < 1.2 * base.total_tok_s_per_chip
+    # (1.21x since wide-EP all-to-alls cost t_a2a per doubling of the group: the plain decode
+    # step is slower, so speculation gains more of it back; still far below its 2x per user)
+    assert spec.total_tok_s_per_chip < 1.25 * base.total_tok_s_per_chip
+    assert spec.total_tok_s_per_chip / base.total_tok_s_per_chip < 0.7 * (
+        spec.tok_s_per_user / base.tok_s_per_user
+    )
 
 
 def test_stage_without_kv_does_not_block_queued():

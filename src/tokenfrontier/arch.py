@@ -56,6 +56,10 @@ class Layer:
     latent_kv: bool = False  # MLA: one compressed latent per token instead of K and V
     n_heads: int = 0  # attention (query) heads; 0 = unknown
     kv_heads: int = 0  # distinct KV heads a TP group can shard KV by (MLA, V4: 1); 0 = unknown
+    #: decode attention FLOPs per query token per attended token when the decode kernel differs
+    #: from prefill (absorbed MLA: scores over the latent + rope, weighted sum over the latent);
+    #: 0 = the same as ``attn_flop_per_token``
+    decode_attn_flop_per_token: int = 0
 
     @property
     def ffn_params(self) -> int:
@@ -456,6 +460,9 @@ def _mla_attention(c: _Cfg, h: int) -> dict[str, Any]:
         "index_elems": 0,
         "attn_topk": 0,
         "attn_flop_per_token": 2 * nh * (nope + rope + v),
+        # absorbed MLA decode (FlashMLA, TRT-LLM MLA): per head q . [latent, rope] over
+        # kv_lora + rope, then the softmax-weighted sum of latents over kv_lora
+        "decode_attn_flop_per_token": 2 * nh * (kv_lora + rope) + 2 * nh * kv_lora,
         "attention_params": q + kv + nh * v * h,
         "latent_kv": True,
         "n_heads": nh,

@@ -38,7 +38,7 @@ _PRIORS: dict[str, dict[str, Any]] = {
     "hbm": dict(
         bandwidth_efficiency=0.8, flops_efficiency=0.4, decode_flops_efficiency=0.2,
         kernel_latency_s=5e-6, collective_latency_s=10e-6, step_overhead_s=1e-3,
-        request_overhead_s=0.02,
+        request_overhead_s=0.02, a2a_latency_s=20e-6,
     ),
     "sram": dict(
         bandwidth_efficiency=0.8, flops_efficiency=0.3, decode_flops_efficiency=0.3,
@@ -57,6 +57,7 @@ _HBM_PARAMS = (
     ("step_overhead_s", 0.0, 20e-3),
     ("decode_flops_efficiency", 0.005, 1.0),
     ("request_overhead_s", 0.0, 0.1),
+    ("a2a_latency_s", 0.0, 500e-6),
 )
 _SRAM_PARAMS = (
     ("kernel_latency_s", 0.0, 50e-6),
@@ -87,8 +88,11 @@ def _residuals(
             continue
         if isinstance(picked, Exception):
             raise picked
-        _plan, sw, j, i = picked
-        for col, _, attr, scale in METRICS[:2] + METRICS[3:4]:
+        plan, sw, j, i = picked
+        # a disaggregated row's TTFT adds the KV hand-off and the prefill pool's queue, which
+        # the profile's prefill terms do not describe: its speeds inform the fit, not its TTFT
+        metrics = METRICS[:2] if plan.pool is not None else METRICS[:2] + METRICS[3:4]
+        for col, _, attr, scale in metrics:
             meas = cell_number(raw, col)
             value = float(sw.metrics[attr][i, j]) if i >= 0 else None
             if meas and meas > 0:

@@ -22,6 +22,7 @@ __all__ = [
     "Footprint",
     "ParamCounts",
     "attention_flops_per_token",
+    "decode_attention_flops_per_token",
     "decode_flops_per_token",
     "footprint",
     "kv_bytes",
@@ -178,7 +179,22 @@ def attention_flops_per_token(arch: ModelArch, context: ArrayLike) -> NDArray[np
     return np.asarray(attn + 0.0 * ctx)
 
 
-_GROUPS: dict[int, tuple[ModelArch, list[tuple[Layer, float]], float]] = {}
+def decode_attention_flops_per_token(arch: ModelArch, context: ArrayLike) -> NDArray[np.float64]:
+    """Attention FLOPs of one decoded token at ``context`` as the decode kernel runs it.
+
+    Differs from :func:`attention_flops_per_token` for MLA: decode kernels absorb the
+    up-projections and attend over the latent, per head and attended token
+    2 (kv_lora + rope) for the scores plus 2 kv_lora for the weighted sum — 3.4x the
+    2 (nope + rope + v) of the expanded form on DeepSeek-R1 (kv_lora 512, rope 64, nope 128,
+    v 128).
+    """
+    ctx = np.asarray(context, dtype=float)
+    attn = sum(flop * _attended(layer, ctx) for layer, flop in _arch_cache(arch)[3])
+    return np.asarray(attn + 0.0 * ctx)
+
+
+_Cache = tuple[ModelArch, list[tuple[Layer, float]], float, list[tuple[Layer, float]]]
+_GROUPS: dict[int, _Cache] = {}
 
 
 def _attention_groups(arch: ModelArch) -> list[tuple[Layer, float]]:
@@ -187,18 +203,27 @@ def _attention_groups(arch: ModelArch) -> list[tuple[Layer, float]]:
     return _arch_cache(arch)[1]
 
 
-def _arch_cache(arch: ModelArch) -> tuple[ModelArch, list[tuple[Layer, float]], float]:
+def _arch_cache(arch: ModelArch) -> _Cache:
     hit = _GROUPS.get(id(arch))
     if hit is None or hit[0] is not arch:
         groups: dict[tuple[object, ...], tuple[Layer, float]] = {}
+        decode: dict[tuple[object, ...], tuple[Layer, float]] = {}
         for layer in arch.main_layers:
             key = (layer.attention, layer.window, layer.compress_ratio, layer.attn_topk)
             first, flop = groups.get(key, (layer, 0.0))
             groups[key] = (first, flop + layer.attn_flop_per_token)
+            first, flop = decode.get(key, (layer, 0.0))
+            per = layer.decode_attn_flop_per_token or layer.attn_flop_per_token
+            decode[key] = (first, flop + per)
         layers = sum(layer.attention_params + layer.active_ffn_params for layer in arch.main_layers)
         if len(_GROUPS) > 256:
             _GROUPS.clear()
-        hit = _GROUPS[id(arch)] = (arch, list(groups.values()), float(layers + arch.lm_head_params))
+        hit = _GROUPS[id(arch)] = (
+            arch,
+            list(groups.values()),
+            float(layers + arch.lm_head_params),
+            list(decode.values()),
+        )
     return hit
 
 

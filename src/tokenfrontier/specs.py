@@ -297,6 +297,9 @@ class Profile(_Frozen):
     spec_acceptance: float = Field(default=0.0, ge=0, lt=1)
     spec_draft_layers: float = Field(default=0.0, ge=0, le=1000)
     collective_latency_s: float = Field(ge=0, le=_MAX_LATENCY_S)
+    #: fixed cost of one MoE dispatch or combine all-to-all (its own kernels: DeepEP, NCCL
+    #: all-to-all), besides the bytes it moves; the all-reduce's is ``collective_latency_s``
+    a2a_latency_s: float = Field(default=20e-6, ge=0, le=_MAX_LATENCY_S)
     step_overhead_s: float = Field(ge=0, le=10.0)
     request_overhead_s: float = Field(default=0.0, ge=0, le=100.0)
     era: str = ""  # software era of vendor-API rows it was fitted on ("2024"); "" = current

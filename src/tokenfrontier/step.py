@@ -18,8 +18,10 @@ Terms (all seconds; arrays broadcast over configurations):
   compute overlap: the step pays the larger of the two. Decode-sized GEMMs (few rows per
   expert, small batch) reach a lower fraction of peak than prefill GEMMs, so the profile has
   separate decode and prefill FLOP efficiencies.
-- ``tp_comm`` / ``ep_comm``: two all-reduces per layer (ring, scale-up link) and two
-  all-to-alls per MoE layer, each with a fixed collective latency.
+- ``tp_comm`` / ``ep_comm``: two all-reduces per layer (ring, scale-up link, fixed collective
+  latency) and, across attention-DP ranks only, a dispatch and a combine all-to-all per MoE
+  layer: ``a2a_latency_s`` x log2(ep) plus the bytes the busiest rank receives
+  (:func:`expert_imbalance`). Plain TP moves no tokens for EP (the combine is the all-reduce).
 - ``latency``: fixed kernel/dataflow latency per layer (kernels per layer x kernel latency), plus
   on SRAM machines the mesh crossing: a layer's weights fill tiles = active bytes per chip / SRAM
   bytes per tile (a WSE-3 core holds 44 GB / 900,000 = 48.9 kB; a Groq chip is one tile), a
@@ -46,7 +48,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .arch import Layer, ModelArch
 from .footprint import (
-    attention_flops_per_token,
+    decode_attention_flops_per_token,
     kv_bytes,
     layer_weight_bytes,
     prefill_flops,
@@ -59,10 +61,12 @@ __all__ = [
     "COMPONENTS",
     "HardwareTerms",
     "ModelTerms",
+    "attention_dtype",
     "compute_dtype",
     "decode_step",
     "expected_accepted",
     "expert_bytes_of",
+    "expert_imbalance",
     "kv_replication",
     "prefill_time",
     "total",
@@ -189,6 +193,37 @@ class ModelTerms:
         return 1.0 - (1.0 - self.top_k / self.n_experts) ** t
 
 
+def expert_imbalance(tokens: ArrayLike, top_k: ArrayLike, ep: ArrayLike, n_experts: ArrayLike) -> Array:
+    """Expected load of the busiest of ``ep`` expert-parallel ranks over the mean load.
+
+    ``tokens`` tokens each route to ``top_k`` of ``n_experts`` experts, ``n_experts / ep`` on
+    each rank. Under uniform routing a rank receives N = tokens x top_k routed slots with
+    probability 1 / ep each: binomial, mean mu = N / ep, variance sigma^2 = N (1/ep)(1 - 1/ep).
+    The expected maximum of ep such loads is about mu + sigma sqrt(2 ln ep) (the Gaussian
+    extreme-value estimate), so the factor is
+
+        1 + sqrt(2 ln(ep) (ep - 1) / N),
+
+    capped where every token sends a rank all the slots it can, ep min(k, E/ep) / k. It is 1
+    for ep = 1 and falls to 1 as tokens per rank grow (the busiest rank sets the step time).
+    """
+    t = np.maximum(np.asarray(tokens, dtype=float), 1e-9)
+    k = np.maximum(np.asarray(top_k, dtype=float), 1.0)
+    g = np.maximum(np.asarray(ep, dtype=float), 1.0)
+    e = np.maximum(np.asarray(n_experts, dtype=float), g)
+    f = 1.0 + np.sqrt(2.0 * np.log(g) * (g - 1.0) / (t * k))
+    cap = g * np.minimum(k, e / g) / k
+    return np.asarray(np.maximum(np.minimum(f, cap), 1.0))
+
+
+def attention_dtype(compute: str) -> str:
+    """The dtype decode attention runs its matmuls in: FP8 in quantized deployments (GEMMs in
+    FP8 or FP4: FP8 attention / MLA kernels over an FP8-quantized cache, the stacks' recipes
+    for these checkpoints), BF16 otherwise — never FP4: FP4 weights do not make attention run
+    at FP4 rates."""
+    return "fp8" if compute in ("fp8", "fp4") else "bf16"
+
+
 def expert_bytes_of(arch: ModelArch, layer: Layer, weights: str) -> float:
     """Routed-expert weight bytes of ``layer`` (0 for a dense layer)."""
     if not layer.n_experts:
@@ -239,6 +274,7 @@ class HardwareTerms:
     sram: bool
     scale_up_domain: float = np.inf  # chips one scale-up link set joins (a bare chip: no limit)
     tile_bytes: float = np.inf  # SRAM bytes of one mesh tile (a core; a chip of one tile)
+    attn_peak_flops: float = 0.0  # dense FLOP/s of decode attention's dtype; 0 = peak_flops
 
     @classmethod
     def build(cls, system: System, profile: Profile, m: ModelTerms) -> HardwareTerms:
@@ -262,6 +298,7 @@ class HardwareTerms:
             sram=chip.kind == "sram",
             scale_up_domain=np.inf if system.implicit else float(system.scale_up_domain_chips),
             tile_bytes=chip.main_memory.capacity_bytes / chip.cores,
+            attn_peak_flops=chip.peak_flops(attention_dtype(dtype)),
         )
 
 
@@ -310,7 +347,10 @@ def _comm(
     m: ModelTerms, hw: HardwareTerms, tokens: Array, tp: Array, ep: Array, dp: Array
 ) -> tuple[Array, Array]:
     """TP all-reduces inside an attention rank of tp / dp chips on its tokens / dp tokens, and
-    the MoE dispatch + combine all-to-all over the ep chips (scale-out beyond the domain)."""
+    the MoE dispatch + combine all-to-all over the ep chips (scale-out beyond the domain): each
+    ``a2a_latency_s`` per doubling of the group (log2 ep rounds until every rank has heard from
+    every other) plus the routed activations the busiest rank receives (its mean share times
+    :func:`expert_imbalance`)."""
     lat = hw.profile.collective_latency_s
     ranks = tp / dp
     msg = tokens / dp * m.hidden * _ACT_BYTES
@@ -318,8 +358,15 @@ def _comm(
     tp_comm = np.where(ranks > 1, m.n_layers * 2 * (lat + ring), 0.0)
     cross = tp > hw.scale_up_domain  # a wide-EP group spanning several scale-up domains
     link = np.where(cross, hw.io, hw.scale_up)
-    a2a = msg * max(m.top_k, 1) * (ep - 1) / ep / link + np.where(cross, hw.hop_latency_s, 0.0)
-    ep_comm = np.where((ep > 1) & (m.moe_layers > 0), m.moe_layers * 2 * (lat + a2a), 0.0)
+    imb = expert_imbalance(tokens, m.top_k, ep, m.n_experts) if m.moe_layers else 1.0
+    a2a = msg * max(m.top_k, 1) * imb * (ep - 1) / ep / link
+    a2a = a2a + np.where(cross, hw.hop_latency_s, 0.0)
+    a2a_lat = hw.profile.a2a_latency_s
+    # plain TP (dp = 1): every rank already holds every token after the attention all-reduce;
+    # EP ranks run their own experts and the combine is the MoE all-reduce counted in tp_comm
+    moved = (ep > 1) & (dp > 1) & (m.moe_layers > 0)
+    rounds = np.log2(np.maximum(ep, 2.0))  # synchronisation rounds of an ep-rank exchange
+    ep_comm = np.where(moved, m.moe_layers * 2 * (a2a_lat * rounds + a2a), 0.0)
     return tp_comm, ep_comm
 
 
@@ -358,11 +405,13 @@ def decode_step(
     rep = 1.0 if hw.sram else kv_replication(m, tp_, dp_)
     kv_read = np.maximum(b / dp_, 1.0) * m.kv(ctx) * rep
     seq_tokens = b * q
-    flops = (
-        m.matmul_flops(tokens)
-        + seq_tokens * attention_flops_per_token(m.arch, ctx)
-        + np.asarray(extra_flops) / pp_
-    )
+    # the busiest expert-parallel rank's routed tokens set the expert GEMMs' time
+    imb = expert_imbalance(tokens, m.top_k, ep_, m.n_experts) if m.moe_layers else 1.0
+    gemm = m.matmul_flops(tokens) + (imb - 1.0) * 2.0 * tokens * m.expert_matmul_params * m.top_k
+    attn = seq_tokens * decode_attention_flops_per_token(m.arch, ctx)
+    # attention FLOPs in GEMM-dtype-equivalents: slower attention matmuls count for more
+    slow = hw.peak_flops / (hw.attn_peak_flops or hw.peak_flops)
+    flops = gemm + attn * slow + np.asarray(extra_flops) / pp_
     compute = flops / (tp_ * hw.peak_flops * prof.decode_flops_efficiency)
     mem_w, mem_kv = w_read / bw, kv_read / bw
     # memory and compute overlap: charge compute only beyond the memory time

@@ -59,9 +59,11 @@ BUNDLED_CALIBRATION = CATALOG_DIR / "measured" / "calibration.csv"
 BUNDLED_MEASURED: dict[str, tuple[Path, ...]] = {
     "calibration": (BUNDLED_CALIBRATION,),
     "max_throughput": (CATALOG_DIR / "measured" / "max_throughput.csv",),
-    "disagg": (CATALOG_DIR / "measured" / "disagg.csv",),  # validated, not fitted on
+    "disagg": (CATALOG_DIR / "measured" / "disagg.csv",),
 }
-BUNDLED_MEASURED["measured"] = BUNDLED_MEASURED["calibration"] + BUNDLED_MEASURED["max_throughput"]
+BUNDLED_MEASURED["measured"] = (
+    BUNDLED_MEASURED["calibration"] + BUNDLED_MEASURED["max_throughput"] + BUNDLED_MEASURED["disagg"]
+)
 REQUIRED = ("model", "hardware", "framework", "precision", "concurrency")
 #: (CSV column, prediction column, Prediction attribute, scale to CSV units)
 METRICS = (
@@ -77,8 +79,8 @@ _DEFAULT_SINGLE_STREAM = (1000, 1000)  # prompt/output of a hosted-API speed tes
 def read_measured(path: str | Path) -> list[dict[str, str]]:
     """Rows of a measured CSV; a missing file or column is a clear error.
 
-    A bundled name (:data:`BUNDLED_MEASURED`: ``calibration``, ``max_throughput``, or
-    ``measured`` for both) reads the bundled copies of ``shared/data/measured``.
+    A bundled name (:data:`BUNDLED_MEASURED`: ``calibration``, ``max_throughput``, ``disagg``,
+    or ``measured`` for all three) reads the bundled copies of ``shared/data/measured``.
     """
     name = str(path)
     if name in BUNDLED_MEASURED and not Path(path).exists():

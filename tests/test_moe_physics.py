@@ -1,0 +1,90 @@
+"""Wide expert parallelism and MLA decode physics (issue 11): the busiest EP rank's load, the
+absorbed-MLA decode FLOPs, attention at the KV dtype's rate, and calibration on all three
+measured files."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tokenfrontier as tf
+from tokenfrontier.footprint import attention_flops_per_token, decode_attention_flops_per_token
+from tokenfrontier.step import attention_dtype, expert_imbalance
+from tokenfrontier.validation import BUNDLED_MEASURED, read_measured
+
+
+def test_imbalance_by_hand():
+    # 2,048 tokens x top-8 over 16 ranks (DeepSeek-R1, 256 experts): N = 16,384 routed slots,
+    # 1 + sqrt(2 ln 16 x 15 / 16,384) = 1 + sqrt(5.5452 x 15 / 16384) = 1.07125
+    assert float(expert_imbalance(2048, 8, 16, 256)) == pytest.approx(
+        1 + math.sqrt(2 * math.log(16) * 15 / 16384), rel=1e-12
+    )
+    assert float(expert_imbalance(2048, 8, 16, 256)) == pytest.approx(1.0713, abs=1e-4)
+    # 64 tokens: N = 512, 1 + sqrt(5.5452 x 15 / 512) = 1.4031
+    assert float(expert_imbalance(64, 8, 16, 256)) == pytest.approx(1.4031, abs=1e-4)
+    assert float(expert_imbalance(64, 8, 1, 256)) == 1.0  # one rank holds every expert
+    # cap: one token, 2 ranks of 2 experts each, top-2 -> at most all of its 2 slots on a rank
+    assert float(expert_imbalance(1, 2, 2, 4)) <= 2 * min(2, 4 / 2) / 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    tokens=st.floats(1, 1e5),
+    k=st.integers(1, 16),
+    ep=st.sampled_from([1, 2, 4, 8, 16, 32, 64, 72]),
+)
+def test_imbalance_at_least_one_and_falls_to_one(tokens, k, ep):
+    f = float(expert_imbalance(tokens, k, ep, 256))
+    assert f >= 1.0
+    more = float(expert_imbalance(tokens * 10, k, ep, 256))
+    assert more <= f + 1e-12  # more tokens per expert: closer to balanced
+    assert float(expert_imbalance(1e12, k, ep, 256)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_mla_absorbed_decode_flops_deepseek_r1():
+    # DeepSeek-R1: 128 heads, kv_lora 512, rope 64, nope 128, v 128; 61 MLA layers.
+    # absorbed decode per head and attended token: 2 (512 + 64) + 2 x 512 = 2,176 FLOPs;
+    # expanded (prefill) form: 2 (128 + 64 + 128) = 640 -> ratio 3.4
+    arch = tf.get_model("deepseek-r1")
+    layers = len(arch.main_layers)
+    assert layers == 61
+    ctx = 4096.0
+    assert float(decode_attention_flops_per_token(arch, ctx)) == pytest.approx(layers * 128 * 2176 * ctx)
+    assert float(attention_flops_per_token(arch, ctx)) == pytest.approx(layers * 128 * 640 * ctx)
+    # a model without MLA decodes with the same kernel as it prefills
+    llama = tf.get_model("llama-3.1-8b")
+    assert np.allclose(
+        decode_attention_flops_per_token(llama, [10.0, 1000.0]),
+        attention_flops_per_token(llama, [10.0, 1000.0]),
+    )
+
+
+def test_attention_never_runs_at_fp4():
+    assert attention_dtype("fp4") == "fp8"  # FP4 weights: FP8 attention kernels
+    assert attention_dtype("fp8") == "fp8"
+    assert attention_dtype("bf16") == "bf16"
+
+
+def test_measured_covers_the_three_files():
+    names = {p.name for p in BUNDLED_MEASURED["measured"]}
+    assert names == {"calibration.csv", "max_throughput.csv", "disagg.csv"}
+    rows = read_measured("measured")
+    assert len(rows) == sum(len(read_measured(n)) for n in ("calibration", "max_throughput", "disagg"))
+
+
+def test_calibration_over_three_files_is_deterministic(tmp_path):
+    # the disaggregated rows alone (their own profiles: Blackwell SGLang, CDNA4 SGLang and the
+    # Blackwell TRT group) fitted twice give byte-identical files
+    from tokenfrontier.calibration import calibrate
+
+    src = BUNDLED_MEASURED["disagg"][0]
+    a, b = tmp_path / "a", tmp_path / "b"
+    ids = [p.id for p in calibrate(src, a)]
+    calibrate(src, b)
+    assert "cdna4-sglang" in ids and "blackwell-sglang" in ids
+    for f in sorted(a.glob("*.toml")):
+        assert f.read_bytes() == (b / f.name).read_bytes(), f.name
