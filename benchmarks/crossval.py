@@ -160,19 +160,47 @@ def _add(out: Residuals, held: Iterable[Held]) -> None:
             out[h.level][m].append(math.log(p / meas))
 
 
-def _wants(level: str, res: Residuals, asked: set[tuple[str, str]] | None) -> bool:
-    """Whether some asked (level, metric) needs ``level``'s residuals: it is ``unmeasured`` (the
-    envelope of all) or no level before ``level`` in its fallback chain has enough rows."""
+#: The levels each block of :func:`interval_residuals` produces (a block runs only where some
+#: asked level needs one of them).
+BLOCK_LEVELS = {
+    "hardware": ("new-hardware", "transfer", "unmeasured"),
+    "model": ("new-model",),
+    "family": ("transfer", "unmeasured"),
+    "stack": ("default",),
+}
+
+
+def _wants(levels: Iterable[str], res: Residuals, asked: set[tuple[str, str]] | None) -> bool:
+    """Whether some asked (level, metric) needs the residuals of one of ``levels``: it is
+    ``unmeasured`` (the envelope of all) or no level before it in its fallback chain has enough
+    rows."""
     if asked is None:
         return True
     for own, metric in asked:
         chain = fallback_chain(own)
-        if own == "unmeasured" or (
-            level in chain
-            and not any(len(res.get(k, {}).get(metric, ())) >= MIN_ROWS for k in chain[: chain.index(level)])
-        ):
+        if own == "unmeasured":
             return True
+        for level in levels:
+            if level in chain and not any(
+                len(res.get(k, {}).get(metric, ())) >= MIN_ROWS for k in chain[: chain.index(level)]
+            ):
+                return True
     return False
+
+
+def _leave_one_out(out: Residuals, fitted: list[Row], key: Callable[[Row], str], force: str = "") -> None:
+    """Fit without each value of ``key`` in turn, predict its rows (at the level the prediction
+    reports, or ``force``)."""
+    for value in sorted({key(r) for r in fitted}):
+        train = [r for r in fitted if key(r) != value]
+        _add(out, predict(fit(train), [r for r in fitted if key(r) == value], force=force))
+
+
+def _family(r: Row) -> str:
+    try:
+        return default_catalog().system(r.get("hardware")).chip.family
+    except TokenFrontierError:
+        return r.get("hardware")
 
 
 def interval_residuals(
@@ -182,11 +210,22 @@ def interval_residuals(
     unfitted: dict[str, Profile] | None = None,
     asked: set[tuple[str, str]] | None = None,
 ) -> Residuals:
-    """Held-out residuals per fallback level on ``rows`` (the recipe in the module docstring).
-    ``unfitted``: profiles predicting the rows no profile is fitted on (default: a fit on all
-    fitted rows of ``rows``). ``asked``: the (level, metric) pairs the table will bound; the
-    ``transfer`` and ``default`` residuals are then computed only where
-    :func:`~tokenfrontier.intervals.bounds` would reach them (same intervals, fewer fits)."""
+    """Held-out residuals per fallback level on ``rows``, each level from the split that matches
+    it (a residual goes to the level its held-out prediction reports):
+
+    - random ``folds``-fold cross-validation (seed ``seed``): the profiles' own levels;
+    - leave-one-hardware-out: ``new-hardware`` (the family still fitted on other hardware),
+      ``transfer`` (the stack fitted on another family only), ``unmeasured``;
+    - leave-one-model-out: ``new-model``;
+    - leave-one-family-out: ``transfer`` and ``unmeasured`` (a family never measured);
+    - leave-one-stack-out, the stack left open: ``default`` (``unmeasured`` where the family
+      has no other stack);
+    - rows no profile is fitted on (``disaggregated``): predicted with ``unfitted`` (default: a
+      fit on all fitted rows of ``rows``).
+
+    ``asked``: the (level, metric) pairs the table will bound; a block runs only where
+    :func:`~tokenfrontier.intervals.bounds` would reach one of its levels (same intervals,
+    fewer fits)."""
     out: Residuals = defaultdict(lambda: defaultdict(list))
     fitted = [r for r in rows if r.fitted_on]
     fold = np.random.default_rng(seed).integers(0, folds, len(fitted))
@@ -195,15 +234,14 @@ def interval_residuals(
         _add(out, predict(fit(train), [r for r, k in zip(fitted, fold, strict=True) if k == f]))
     others = [r for r in rows if not r.fitted_on]
     _add(out, predict(fit(fitted) if unfitted is None else unfitted, others))
-    trt = [r for r in fitted if canonical_framework(r.get("framework")) == "trt"]
-    hopper = ("h100", "h200")
-    for fit_hopper in (True, False) if _wants("transfer", out, asked) else ():
-        train = [r for r in trt if (r.get("hardware") in hopper) == fit_hopper]
-        _add(out, predict(fit(train), [r for r in trt if (r.get("hardware") in hopper) != fit_hopper]))
-    for stack in ("vllm", "sglang", "trt") if _wants("default", out, asked) else ():
-        rest = [r for r in fitted if canonical_framework(r.get("framework")) != stack]
-        held = [r for r in fitted if canonical_framework(r.get("framework")) == stack]
-        _add(out, predict(fit(rest), held, force="default"))
+    if _wants(BLOCK_LEVELS["hardware"], out, asked):
+        _leave_one_out(out, fitted, lambda r: r.get("hardware"))
+    if _wants(BLOCK_LEVELS["model"], out, asked):
+        _leave_one_out(out, fitted, lambda r: r.get("model"))
+    if _wants(BLOCK_LEVELS["family"], out, asked):
+        _leave_one_out(out, fitted, _family)
+    if _wants(BLOCK_LEVELS["stack"], out, asked):
+        _leave_one_out(out, fitted, _stack)  # the stack left open: the level predict reports
     return out
 
 

@@ -11,7 +11,14 @@ import pytest
 
 import tokenfrontier as tf
 from tokenfrontier.catalog import default_catalog
-from tokenfrontier.intervals import MIN_ROWS, bounds, level_of, load_intervals, summary_intervals
+from tokenfrontier.intervals import (
+    MIN_ROWS,
+    bounds,
+    fallback_chain,
+    level_of,
+    load_intervals,
+    summary_intervals,
+)
 from tokenfrontier.views import plots
 
 # residual r = log(pred / measured): measured lies in [pred e^-q90, pred e^-q10]
@@ -27,10 +34,59 @@ TABLE = {
 def test_level_of_names_each_step_of_the_fallback_chain():
     cat = default_catalog()
     prof, chip = cat.profiles, cat.chips
-    assert level_of(prof["hopper-vllm"], chip["h200"]) == "hopper-vllm"  # fitted on this family
+    # fitted on this family, chip and model
+    assert level_of(prof["hopper-vllm"], chip["h200"], "gpt-oss-120b") == "hopper-vllm"
+    assert level_of(prof["hopper-vllm"], chip["h200"]) == "hopper-vllm"  # model not checked
+    # fitted on this chip, not on this model (hopper-vllm saw only gpt-oss-120b)
+    assert level_of(prof["hopper-vllm"], chip["h200"], "llama-3.1-70b") == "new-model"
+    # fitted on this family, not on this chip (hopper-sglang saw only H200): before new-model
+    assert level_of(prof["hopper-sglang"], chip["h100"], "deepseek-r1") == "new-hardware"
+    assert level_of(prof["hopper-sglang"], chip["h100"], "llama-3.1-70b") == "new-hardware"
     assert level_of(prof["hopper-vllm"], chip["b200"]) == "transfer"  # same stack, other family
     assert level_of(prof["hopper-default"], chip["h100"]) == "default"  # the family's other stacks
     assert level_of(prof["hbm-default"], chip["mi355x"]) == "unmeasured"  # no stack of the family
+    # a profile that does not record its fitted chips / models is taken as fitted on them
+    bare = prof["hopper-vllm"].model_copy(update={"fitted_models": (), "fitted_chips": ()})
+    assert level_of(bare, chip["h100"], "llama-3.1-70b") == "hopper-vllm"
+
+
+def test_calibrated_profiles_record_their_models_and_chips():
+    prof = default_catalog().profiles
+    assert prof["hopper-vllm"].fitted_models == ("gpt-oss-120b",)
+    assert prof["hopper-vllm"].fitted_chips == ("h100", "h200")
+    assert prof["blackwell-trt"].fitted_chips == ("b200", "gb200")  # chips, not systems
+    assert prof["hopper-default"].fitted_models == prof["hopper-default"].fitted_chips == ()
+
+
+def test_predict_names_the_level_and_why():
+    kw = dict(isl=1024, osl=1024, concurrency=8, framework="vllm")
+    cases = {
+        ("gpt-oss-120b", "h200"): ("hopper-vllm", "random k-fold"),
+        ("gpt-oss-120b", "dgx-h200"): ("hopper-vllm", "random k-fold"),  # the same chip
+        ("llama-3.1-70b", "h200"): ("new-model", "leave-one-model-out"),
+        ("gpt-oss-120b", "b200"): ("transfer", "family left out"),
+        ("gpt-oss-120b", "mi355x"): ("unmeasured", "envelope"),
+    }
+    for (model, hw), (level, why) in cases.items():
+        p = tf.predict(model, hw, **kw)
+        assert p.interval_level == level, (model, hw)
+        assert f"80% interval: level '{level}': " in p.derivation and why in p.derivation
+    p = tf.predict("deepseek-r1", "h100", isl=1024, osl=1024, concurrency=8, framework="sglang")
+    assert p.interval_level == "new-hardware" and "not on h100" in p.derivation
+    p = tf.predict("gpt-oss-120b", "h200", isl=1024, osl=1024, concurrency=8, framework="sglang")
+    assert p.interval_level == "new-model"
+
+
+def test_fallback_chain_of_the_new_levels():
+    assert fallback_chain("hopper-vllm") == ("hopper-vllm", "new-model", "transfer", "default")
+    assert fallback_chain("new-model") == ("new-model", "transfer", "default")
+    assert fallback_chain("new-hardware") == ("new-hardware", "transfer", "default")
+    table = {"new-model": {"tok_s_per_gpu": {"n": 9, "q10": -0.3, "q90": 0.2}}}
+    # a fitted level with too few rows falls back to the new-model residuals
+    assert bounds("hopper-vllm", "tok_s_per_gpu", 1.0, table) == pytest.approx((math.exp(-0.2), math.exp(0.3)))
+    # the envelope includes the unmeasured level's own residuals
+    table["unmeasured"] = {"tok_s_per_gpu": {"n": 9, "q10": -1.0, "q90": 0.1}}
+    assert bounds("unmeasured", "tok_s_per_gpu", 1.0, table) == pytest.approx((math.exp(-0.2), math.exp(1.0)))
 
 
 def test_unmeasured_is_the_envelope_of_single_pool_levels():

@@ -2,25 +2,32 @@
 ``catalog/intervals.toml``).
 
 A residual is log(predicted / measured) of a held-out row. For each level of the profile
-fallback chain the file stores the 10th and 90th percentile of those residuals per metric:
+fallback chain the file stores the 10th and 90th percentile of those residuals per metric, each
+level's residuals from the cross-validation split that matches the situation it describes (a
+prediction that transfers further gets the error of predictions that transferred as far):
 
-- ``<profile id>``: the row's own family and stack were fitted (k-fold cross-validation on the
-  measured sets: the row's fold left out of the fit);
-- ``transfer``: the stack was fitted on another hardware family only (fit one family, predict
-  the other);
-- ``default``: the stack was never measured (every profile of the stack left out: a family or
-  memory-kind default predicts it);
+- ``<profile id>``: the row's own family and stack were fitted, on this hardware and this model
+  (random k-fold cross-validation on the measured sets: the row's fold left out of the fit);
+- ``new-model``: the profile was fitted on this hardware and stack but not on this model
+  (leave-one-model-out: rows whose model the fit never saw);
+- ``new-hardware``: the profile was fitted on this family and stack but not on this hardware
+  (leave-one-hardware-out: e.g. H100 predicted by a profile fitted on H200 only);
+- ``transfer``: the stack was fitted on another hardware family only (leave-one-hardware-out and
+  leave-one-family-out rows that the same stack on another family predicted);
+- ``default``: the stack was never measured (leave-one-stack-out: a family or memory-kind
+  default predicts it);
 - ``disaggregated``: prefill and decode pools (the disaggregated measurements, which no profile
   is fitted on, predicted with the bundled profiles);
-- ``unmeasured`` (no row of its own): a hardware family no profile was fitted on (a vendor or
-  generation never measured, predicted by the memory kind's default). Nothing says which
-  measured group it resembles, so its interval is the widest: the envelope (lowest q10,
-  highest q90) of every single-pool level with enough rows.
+- ``unmeasured``: a hardware family no profile was fitted on (a vendor or generation never
+  measured, predicted by the memory kind's default). Its own residuals are the
+  leave-one-family-out rows predicted that way; because so few families were measured, its
+  interval is the widest: the envelope (lowest q10, highest q90) of every single-pool level with
+  enough rows, its own included.
 
 Measured = predicted x exp(-r), so the interval is [pred x exp(-q90), pred x exp(-q10)]. Metrics
 (residual names): ``tok_s_per_user``, ``tok_s_per_gpu`` (total and output tok/s per chip),
 ``ttft_ms``, ``tpot_ms``. A level with fewer than ``MIN_ROWS`` residuals for a metric uses the
-next, wider level.
+next, wider level of :func:`fallback_chain`.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ __all__ = [
     "bounds",
     "fallback_chain",
     "level_of",
+    "level_reason",
     "load_intervals",
     "summary_interval_text",
     "summary_intervals",
@@ -81,19 +89,52 @@ def load_intervals() -> dict[str, Any]:
     return read_toml(INTERVALS_FILE)
 
 
-def level_of(profile: Profile, chip: Chip) -> str:
-    """Which level of the fallback chain predicted this chip: the fitted profile itself, a
-    transfer from another family, the family's default (its other stacks were measured), or
-    ``unmeasured`` (the memory kind's default: no stack of this family was measured)."""
+def level_of(profile: Profile, chip: Chip, model: str = "") -> str:
+    """Which level of the fallback chain predicted this deployment: the fitted profile itself
+    (fitted on this family, chip and model), ``new-hardware`` (the family was fitted, this
+    chip was not), ``new-model`` (this chip was fitted, this model was not), a
+    ``transfer`` from another family, the family's ``default`` (its other stacks were measured),
+    or ``unmeasured`` (the memory kind's default: no stack of this family was measured).
+    ``model``: the catalog model id ("" = not checked); a profile that does not record what it
+    was fitted on (``fitted_models`` / ``fitted_chips`` empty) is taken as fitted on it."""
     if profile.fitted and chip.family in profile.families:
+        if profile.fitted_chips and chip.id not in profile.fitted_chips:
+            return "new-hardware"
+        if model and profile.fitted_models and model not in profile.fitted_models:
+            return "new-model"
         return profile.id
     if profile.fitted:
         return "transfer"
     return "default" if chip.family in profile.families else "unmeasured"
 
 
+def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") -> str:
+    """Why ``level`` was chosen, and which held-out split its residuals come from (one clause
+    for ``predict --explain``)."""
+    fitted_on = ", ".join(profile.fitted_models) or "its rows"
+    hw = ", ".join(profile.fitted_chips) or "its chips"
+    reasons = {
+        "new-hardware": f"profile {profile.id} was fitted on {hw}, not on {chip}: residuals of "
+        "leave-one-hardware-out predictions",
+        "new-model": f"profile {profile.id} was fitted on {fitted_on}, not on {model}: residuals of "
+        "leave-one-model-out predictions",
+        "transfer": f"profile {profile.id} was fitted on another family ({', '.join(profile.families)}):"
+        " residuals of predictions for a family left out of the fit",
+        "default": f"no profile of this stack was fitted on this family ({profile.id} is a default):"
+        " residuals of leave-one-stack-out predictions",
+        "unmeasured": "no profile of this family was fitted: the widest interval, the envelope of "
+        "every single-pool level (leave-one-family-out residuals included)",
+        "disaggregated": "prefill and decode pools: residuals of the disaggregated measurements",
+    }
+    return reasons.get(
+        level,
+        f"profile {level} was fitted on this hardware and model: residuals of random k-fold "
+        "cross-validation",
+    )
+
+
 def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
-    if level == "unmeasured":  # the envelope of every single-pool level
+    if level == "unmeasured":  # the envelope of every single-pool level, its own included
         entries = [m.get(metric) for k, m in table.items() if k != "disaggregated"]
         found = [e for e in entries if e and e.get("n", 0) >= MIN_ROWS]
         if not found:
@@ -112,7 +153,9 @@ def fallback_chain(level: str) -> tuple[str, ...]:
         return (level,)
     if level in ("transfer", "default", "disaggregated"):
         return (level, "default")
-    return (level, "transfer", "default")
+    if level in ("new-hardware", "new-model"):
+        return (level, "transfer", "default")
+    return (level, "new-model", "transfer", "default")
 
 
 def bounds(
@@ -120,7 +163,7 @@ def bounds(
 ) -> tuple[float, float] | None:
     """The 80% interval of a predicted ``value`` of ``metric`` at ``level`` (None if unknown):
     the level's own residual quantiles, else the next level of the chain with enough rows
-    (a profile -> ``transfer`` -> ``default``; ``unmeasured``: the envelope of all).
+    (:func:`fallback_chain`; ``unmeasured``: the envelope of all).
 
     The interval always contains ``value``: a level whose residuals all lean one way (q10 > 0 or
     q90 < 0) is widened to the prediction itself rather than excluding it."""
