@@ -10,13 +10,15 @@ sets (``calibration``, ``max_throughput``, ``disagg``); a profile is fitted (``c
 sets in ``validation.BUNDLED_MEASURED["measured"]``, the others are only predicted.
 
 **Interval table** (:func:`interval_table`, what ``catalog/intervals.toml`` holds per level of the
-profile fallback chain, see ``tokenfrontier.intervals``):
+profile fallback chain, see ``tokenfrontier.intervals``): each level's residuals come from the
+split that matches the situation it describes (a residual goes to the level its held-out
+prediction reports):
 
 - each fitted profile: 5-fold cross-validation (rows assigned to folds at random, seed 0);
-- ``transfer``: fit one hardware family of a stack, predict another (TensorRT-LLM Hopper <->
-  Blackwell);
-- ``default``: leave a whole stack out (vLLM, SGLang, TensorRT-LLM) and predict it with the
-  defaults of what remains;
+- ``new-hardware`` (and ``transfer``, ``unmeasured``): leave one hardware out;
+- ``new-model``: leave one model out;
+- ``transfer`` and ``unmeasured``: leave one hardware family out;
+- ``default``: leave a whole stack out (stack left open: the defaults of what remains);
 - ``disaggregated`` (and any other level of rows nothing is fitted on): those rows predicted with
   the profiles fitted on all fitted rows (the bundled table: the bundled profiles).
 
@@ -251,7 +253,7 @@ def quantiles(res: Residuals) -> dict[str, dict[str, dict[str, float]]]:
     table: dict[str, dict[str, dict[str, float]]] = {}
     for level in sorted(res):
         for m in METRICS:
-            r = np.array(res[level][m])
+            r = np.array(res[level].get(m, ()))
             if not len(r):
                 continue
             q10, q90 = np.percentile(r, [10, 90])

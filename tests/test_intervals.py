@@ -5,6 +5,7 @@ carried by simulate summaries and drawn on the figures."""
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -83,7 +84,9 @@ def test_fallback_chain_of_the_new_levels():
     assert fallback_chain("new-hardware") == ("new-hardware", "transfer", "default")
     table = {"new-model": {"tok_s_per_gpu": {"n": 9, "q10": -0.3, "q90": 0.2}}}
     # a fitted level with too few rows falls back to the new-model residuals
-    assert bounds("hopper-vllm", "tok_s_per_gpu", 1.0, table) == pytest.approx((math.exp(-0.2), math.exp(0.3)))
+    assert bounds("hopper-vllm", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-0.2), math.exp(0.3))
+    )
     # the envelope includes the unmeasured level's own residuals
     table["unmeasured"] = {"tok_s_per_gpu": {"n": 9, "q10": -1.0, "q90": 0.1}}
     assert bounds("unmeasured", "tok_s_per_gpu", 1.0, table) == pytest.approx((math.exp(-0.2), math.exp(1.0)))
@@ -192,3 +195,45 @@ def test_validate_reports_each_interval_level():
     s = levels["hopper-vllm"]["tok_s_per_gpu"]
     assert s["n"] == 94 and s["median_ape_pct"] < 10 and 60 <= s["in_interval_pct"] <= 95
     assert "interval level hopper-vllm" in str(v)
+
+
+def _crossval():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "crossval.py"
+    spec = importlib.util.spec_from_file_location("crossval_for_tests", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_residual_sets_become_the_table_bounds_reads():
+    cv = _crossval()
+    # synthetic residuals: 0.00, 0.01, ..., 0.99 at new-model; numpy's linear percentiles
+    res = {"new-model": {"tok_s_per_gpu": [k / 100 for k in range(100)]}}
+    table = cv.quantiles(res)
+    e = table["new-model"]["tok_s_per_gpu"]
+    assert e["n"] == 100 and e["q10"] == pytest.approx(0.099) and e["q90"] == pytest.approx(0.891)
+    # residuals all positive (over-predicted): the interval is widened to contain the prediction
+    assert bounds("new-model", "tok_s_per_gpu", 10.0, table) == pytest.approx((10 * math.exp(-0.891), 10.0))
+    # each block of the residual builder runs only where an asked level's chain reaches it
+    have = {"hopper-vllm": {"tok_s_per_gpu": [0.0] * MIN_ROWS}}
+    assert not cv._wants(cv.BLOCK_LEVELS["model"], have, {("hopper-vllm", "tok_s_per_gpu")})
+    assert cv._wants(cv.BLOCK_LEVELS["model"], have, {("new-model", "tok_s_per_gpu")})
+    assert cv._wants(cv.BLOCK_LEVELS["stack"], have, {("hopper-vllm", "ttft_ms")})  # falls through
+    assert cv._wants(cv.BLOCK_LEVELS["stack"], have, {("unmeasured", "tok_s_per_gpu")})  # envelope
+
+
+def test_bundled_widths_grow_with_how_far_the_prediction_transfers():
+    table = load_intervals()
+    assert {"new-hardware", "new-model", "transfer", "default", "unmeasured"} <= set(table)
+
+    def width(level: str) -> float:
+        lo, hi = bounds(level, "tok_s_per_gpu", 1.0, table)
+        return math.log(hi / lo)
+
+    # the profile with the most rows, on its own chips and model, is the narrowest
+    assert width("hopper-vllm") < min(width(k) for k in ("new-hardware", "new-model", "transfer"))
+    assert width("unmeasured") >= max(width(k) for k in ("new-hardware", "new-model", "transfer", "default"))

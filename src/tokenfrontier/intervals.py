@@ -18,8 +18,8 @@ prediction that transfers further gets the error of predictions that transferred
   default predicts it);
 - ``disaggregated``: prefill and decode pools (the disaggregated measurements, which no profile
   is fitted on, predicted with the bundled profiles);
-- ``unmeasured``: a hardware family no profile was fitted on (a vendor or generation never
-  measured, predicted by the memory kind's default). Its own residuals are the
+- ``unmeasured``: a hardware family no profile was fitted on, predicted by another vendor's
+  profile of the stack or the memory kind's default (a vendor never measured). Its own residuals are the
   leave-one-family-out rows predicted that way; because so few families were measured, its
   interval is the widest: the envelope (lowest q10, highest q90) of every single-pool level with
   enough rows, its own included.
@@ -36,7 +36,7 @@ import functools
 import math
 from typing import Any
 
-from .catalog import CATALOG_DIR, read_toml
+from .catalog import CATALOG_DIR, default_catalog, read_toml
 from .specs import Chip, Profile
 
 __all__ = [
@@ -94,7 +94,8 @@ def level_of(profile: Profile, chip: Chip, model: str = "") -> str:
     (fitted on this family, chip and model), ``new-hardware`` (the family was fitted, this
     chip was not), ``new-model`` (this chip was fitted, this model was not), a
     ``transfer`` from another family, the family's ``default`` (its other stacks were measured),
-    or ``unmeasured`` (the memory kind's default: no stack of this family was measured).
+    or ``unmeasured`` (no stack of this family was measured and the prediction borrows another
+    vendor's profile or the memory kind's default).
     ``model``: the catalog model id ("" = not checked); a profile that does not record what it
     was fitted on (``fitted_models`` / ``fitted_chips`` empty) is taken as fitted on it."""
     if profile.fitted and chip.family in profile.families:
@@ -103,9 +104,14 @@ def level_of(profile: Profile, chip: Chip, model: str = "") -> str:
         if model and profile.fitted_models and model not in profile.fitted_models:
             return "new-model"
         return profile.id
-    if profile.fitted:
-        return "transfer"
+    if profile.fitted:  # the same stack on another family: of this vendor, or a vendor never measured
+        return "transfer" if chip.vendor in _vendors(profile.families) else "unmeasured"
     return "default" if chip.family in profile.families else "unmeasured"
+
+
+def _vendors(families: tuple[str, ...]) -> set[str]:
+    """Vendors of the catalog chips of ``families``."""
+    return {c.vendor for c in default_catalog().chips.values() if c.family in families}
 
 
 def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") -> str:
@@ -128,8 +134,7 @@ def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") 
     }
     return reasons.get(
         level,
-        f"profile {level} was fitted on this hardware and model: residuals of random k-fold "
-        "cross-validation",
+        f"profile {level} was fitted on this hardware and model: residuals of random k-fold cross-validation",
     )
 
 
