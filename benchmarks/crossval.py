@@ -57,7 +57,7 @@ import numpy as np
 from tokenfrontier.calibration import calibrate
 from tokenfrontier.catalog import default_catalog
 from tokenfrontier.errors import TokenFrontierError
-from tokenfrontier.intervals import INTERVALS_FILE, MIN_ROWS, bounds, fallback_chain
+from tokenfrontier.intervals import INTERVALS_FILE, MIN_ROWS, SISTERS, bounds, fallback_chain
 from tokenfrontier.profiles import Profile, canonical_framework, known_frameworks
 from tokenfrontier.validation import BUNDLED_MEASURED, read_measured, row_kind, validate
 
@@ -183,8 +183,9 @@ def _wants(levels: Iterable[str], res: Residuals, asked: set[tuple[str, str]] | 
         if own == "unmeasured":
             return True
         for level in levels:
+            names = (metric, *(m for m, _ in SISTERS.get(metric, ())))  # bounds() reads these
             if level in chain and not any(
-                len(res.get(k, {}).get(metric, ())) >= MIN_ROWS for k in chain[: chain.index(level)]
+                len(res.get(k, {}).get(m, ())) >= MIN_ROWS for k in chain[: chain.index(level)] for m in names
             ):
                 return True
     return False

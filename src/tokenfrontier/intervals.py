@@ -44,6 +44,7 @@ __all__ = [
     "INTERVALS_FILE",
     "MIN_ROWS",
     "PREDICTED",
+    "SISTERS",
     "SUMMARY_METRICS",
     "bounds",
     "fallback_chain",
@@ -138,6 +139,17 @@ def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") 
     )
 
 
+#: Metric -> the residuals of the same level that stand in for it when the level has too few
+#: rows of its own, before the next, less related level of the chain: (metric, sign). A serving
+#: row's tok/s per GPU is its tok/s per user x concurrency / chips, so the two rates share their
+#: relative error; TPOT is 1 / (tok/s per user) (residual negated). TTFT has no stand-in.
+SISTERS: dict[str, tuple[tuple[str, int], ...]] = {
+    "tok_s_per_user": (("tok_s_per_gpu", 1),),
+    "tok_s_per_gpu": (("tok_s_per_user", 1),),
+    "tpot_ms": (("tok_s_per_user", -1), ("tok_s_per_gpu", -1)),
+}
+
+
 def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
     if level == "unmeasured":  # the envelope of every single-pool level, its own included
         entries = [m.get(metric) for k, m in table.items() if k != "disaggregated"]
@@ -145,9 +157,11 @@ def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, f
         if not found:
             return None
         return min(float(e["q10"]) for e in found), max(float(e["q90"]) for e in found)
-    entry = table.get(level, {}).get(metric)
-    if entry and entry.get("n", 0) >= MIN_ROWS:
-        return float(entry["q10"]), float(entry["q90"])
+    for name, sign in ((metric, 1), *SISTERS.get(metric, ())):
+        entry = table.get(level, {}).get(name)
+        if entry and entry.get("n", 0) >= MIN_ROWS:
+            q10, q90 = float(entry["q10"]), float(entry["q90"])
+            return (q10, q90) if sign > 0 else (-q90, -q10)
     return None
 
 
@@ -167,8 +181,9 @@ def bounds(
     level: str, metric: str, value: float, table: dict[str, Any] | None = None
 ) -> tuple[float, float] | None:
     """The 80% interval of a predicted ``value`` of ``metric`` at ``level`` (None if unknown):
-    the level's own residual quantiles, else the next level of the chain with enough rows
-    (:func:`fallback_chain`; ``unmeasured``: the envelope of all).
+    the level's own residual quantiles (of ``metric``, else of its :data:`SISTERS` at the same
+    level), else the next level of the chain with enough rows (:func:`fallback_chain`;
+    ``unmeasured``: the envelope of all, per metric).
 
     The interval always contains ``value``: a level whose residuals all lean one way (q10 > 0 or
     q90 < 0) is widened to the prediction itself rather than excluding it."""
