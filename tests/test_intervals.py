@@ -237,3 +237,18 @@ def test_bundled_widths_grow_with_how_far_the_prediction_transfers():
     # the profile with the most rows, on its own chips and model, is the narrowest
     assert width("hopper-vllm") < min(width(k) for k in ("new-hardware", "new-model", "transfer"))
     assert width("unmeasured") >= max(width(k) for k in ("new-hardware", "new-model", "transfer", "default"))
+
+
+def test_a_level_short_of_a_metric_uses_its_sister_at_the_same_level():
+    table = {
+        "new-hardware": {"tok_s_per_gpu": {"n": 40, "q10": -0.2, "q90": 0.1}},
+        "default": {"tok_s_per_user": {"n": 50, "q10": 0.05, "q90": 0.3}},
+    }
+    # tok/s per user: the level's tok/s per GPU residuals, not the next level's own
+    assert bounds("new-hardware", "tok_s_per_user", 1.0, table) == pytest.approx(
+        (math.exp(-0.1), math.exp(0.2))
+    )
+    # TPOT = 1 / (tok/s per user): the rate's residual negated
+    assert bounds("new-hardware", "tpot_ms", 1.0, table) == pytest.approx((math.exp(-0.2), math.exp(0.1)))
+    # TTFT has no sister: down the chain (none here)
+    assert bounds("new-hardware", "ttft_ms", 1.0, table) is None

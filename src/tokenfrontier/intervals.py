@@ -152,11 +152,15 @@ SISTERS: dict[str, tuple[tuple[str, int], ...]] = {
 
 def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
     if level == "unmeasured":  # the envelope of every single-pool level, its own included
-        entries = [m.get(metric) for k, m in table.items() if k != "disaggregated"]
-        found = [e for e in entries if e and e.get("n", 0) >= MIN_ROWS]
+        found = [q for k in table if k != "disaggregated" if (q := _own(k, metric, table))]
         if not found:
             return None
-        return min(float(e["q10"]) for e in found), max(float(e["q90"]) for e in found)
+        return min(q[0] for q in found), max(q[1] for q in found)
+    return _own(level, metric, table)
+
+
+def _own(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
+    """The quantiles of ``metric`` at ``level``, else of a sister metric at the level."""
     for name, sign in ((metric, 1), *SISTERS.get(metric, ())):
         entry = table.get(level, {}).get(name)
         if entry and entry.get("n", 0) >= MIN_ROWS:
