@@ -386,10 +386,16 @@ def _task(args: tuple[str, int, str, int]) -> tuple[str, str, int, list[dict[str
 
 
 def run_splits(
-    rows: list[Row], names: list[str], cutoff: str, inner_folds: int, jobs: int = 1, folds: bool = False
+    rows: list[Row],
+    names: list[str],
+    cutoff: str,
+    inner_folds: int,
+    jobs: int = 1,
+    folds: bool = False,
+    levels: bool = False,
 ) -> list[dict[str, Any]]:
     """Held-out results per split (and its SRAM single-stream rows; with ``folds`` each fold
-    too), folds on ``jobs`` processes."""
+    too, with ``levels`` the rows of each interval level), folds on ``jobs`` processes."""
     import multiprocessing
 
     _ROWS[:] = rows
@@ -408,6 +414,10 @@ def run_splits(
         if sram:
             lines.append(summarize(SPLITS[name], "SRAM single-stream rows",
                                    sram, len({r["row"] for r in sram})))  # fmt: skip
+        if levels:
+            for lvl in sorted({r["level"] for r in records}):
+                sel = [r for r in records if r["level"] == lvl]
+                lines.append(summarize(SPLITS[name], f"level {lvl}", sel, len({r["row"] for r in sel})))
         if folds:
             lines += [summarize(SPLITS[name], f, rec, t) for n, f, t, rec in results if n == name and rec]
     return lines
@@ -446,6 +456,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--inner-folds", type=int, default=5, help="folds of the nested interval table")
     ap.add_argument("--jobs", type=int, default=1, help="processes for the held-out folds")
     ap.add_argument("--folds", action="store_true", help="a line per held-out fold too")
+    ap.add_argument("--levels", action="store_true", help="a line per interval level too")
     ap.add_argument("--json", action="store_true", help="print JSON (stable keys) instead of tables")
     args = ap.parse_args(argv)
     rows = load_rows()
@@ -459,7 +470,9 @@ def main(argv: list[str] | None = None) -> None:
     lines = (
         []
         if args.no_splits
-        else run_splits(rows, args.splits.split(","), args.cutoff, args.inner_folds, args.jobs, args.folds)
+        else run_splits(
+            rows, args.splits.split(","), args.cutoff, args.inner_folds, args.jobs, args.folds, args.levels
+        )
     )
     if args.json:
         print(json.dumps({"intervals": table, "splits": lines}, indent=2))
