@@ -10,13 +10,15 @@ sets (``calibration``, ``max_throughput``, ``disagg``); a profile is fitted (``c
 sets in ``validation.BUNDLED_MEASURED["measured"]``, the others are only predicted.
 
 **Interval table** (:func:`interval_table`, what ``catalog/intervals.toml`` holds per level of the
-profile fallback chain, see ``tokenfrontier.intervals``):
+profile fallback chain, see ``tokenfrontier.intervals``): each level's residuals come from the
+split that matches the situation it describes (a residual goes to the level its held-out
+prediction reports):
 
 - each fitted profile: 5-fold cross-validation (rows assigned to folds at random, seed 0);
-- ``transfer``: fit one hardware family of a stack, predict another (TensorRT-LLM Hopper <->
-  Blackwell);
-- ``default``: leave a whole stack out (vLLM, SGLang, TensorRT-LLM) and predict it with the
-  defaults of what remains;
+- ``new-hardware`` (and ``transfer``, ``unmeasured``): leave one hardware out;
+- ``new-model``: leave one model out;
+- ``transfer`` and ``unmeasured``: leave one hardware family out;
+- ``default``: leave a whole stack out (stack left open: the defaults of what remains);
 - ``disaggregated`` (and any other level of rows nothing is fitted on): those rows predicted with
   the profiles fitted on all fitted rows (the bundled table: the bundled profiles).
 
@@ -55,7 +57,7 @@ import numpy as np
 from tokenfrontier.calibration import calibrate
 from tokenfrontier.catalog import default_catalog
 from tokenfrontier.errors import TokenFrontierError
-from tokenfrontier.intervals import INTERVALS_FILE, MIN_ROWS, bounds, fallback_chain
+from tokenfrontier.intervals import INTERVALS_FILE, MIN_ROWS, SISTERS, bounds, fallback_chain
 from tokenfrontier.profiles import Profile, canonical_framework, known_frameworks
 from tokenfrontier.validation import BUNDLED_MEASURED, read_measured, row_kind, validate
 
@@ -160,19 +162,48 @@ def _add(out: Residuals, held: Iterable[Held]) -> None:
             out[h.level][m].append(math.log(p / meas))
 
 
-def _wants(level: str, res: Residuals, asked: set[tuple[str, str]] | None) -> bool:
-    """Whether some asked (level, metric) needs ``level``'s residuals: it is ``unmeasured`` (the
-    envelope of all) or no level before ``level`` in its fallback chain has enough rows."""
+#: The levels each block of :func:`interval_residuals` produces (a block runs only where some
+#: asked level needs one of them).
+BLOCK_LEVELS = {
+    "hardware": ("new-hardware", "transfer", "unmeasured"),
+    "model": ("new-model",),
+    "family": ("transfer", "unmeasured"),
+    "stack": ("default",),
+}
+
+
+def _wants(levels: Iterable[str], res: Residuals, asked: set[tuple[str, str]] | None) -> bool:
+    """Whether some asked (level, metric) needs the residuals of one of ``levels``: it is
+    ``unmeasured`` (the envelope of all) or no level before it in its fallback chain has enough
+    rows."""
     if asked is None:
         return True
     for own, metric in asked:
         chain = fallback_chain(own)
-        if own == "unmeasured" or (
-            level in chain
-            and not any(len(res.get(k, {}).get(metric, ())) >= MIN_ROWS for k in chain[: chain.index(level)])
-        ):
+        if own == "unmeasured":
             return True
+        for level in levels:
+            names = (metric, *(m for m, _ in SISTERS.get(metric, ())))  # bounds() reads these
+            if level in chain and not any(
+                len(res.get(k, {}).get(m, ())) >= MIN_ROWS for k in chain[: chain.index(level)] for m in names
+            ):
+                return True
     return False
+
+
+def _leave_one_out(out: Residuals, fitted: list[Row], key: Callable[[Row], str], force: str = "") -> None:
+    """Fit without each value of ``key`` in turn, predict its rows (at the level the prediction
+    reports, or ``force``)."""
+    for value in sorted({key(r) for r in fitted}):
+        train = [r for r in fitted if key(r) != value]
+        _add(out, predict(fit(train), [r for r in fitted if key(r) == value], force=force))
+
+
+def _family(r: Row) -> str:
+    try:
+        return default_catalog().system(r.get("hardware")).chip.family
+    except TokenFrontierError:
+        return r.get("hardware")
 
 
 def interval_residuals(
@@ -182,11 +213,22 @@ def interval_residuals(
     unfitted: dict[str, Profile] | None = None,
     asked: set[tuple[str, str]] | None = None,
 ) -> Residuals:
-    """Held-out residuals per fallback level on ``rows`` (the recipe in the module docstring).
-    ``unfitted``: profiles predicting the rows no profile is fitted on (default: a fit on all
-    fitted rows of ``rows``). ``asked``: the (level, metric) pairs the table will bound; the
-    ``transfer`` and ``default`` residuals are then computed only where
-    :func:`~tokenfrontier.intervals.bounds` would reach them (same intervals, fewer fits)."""
+    """Held-out residuals per fallback level on ``rows``, each level from the split that matches
+    it (a residual goes to the level its held-out prediction reports):
+
+    - random ``folds``-fold cross-validation (seed ``seed``): the profiles' own levels;
+    - leave-one-hardware-out: ``new-hardware`` (the family still fitted on other hardware),
+      ``transfer`` (the stack fitted on another family only), ``unmeasured``;
+    - leave-one-model-out: ``new-model``;
+    - leave-one-family-out: ``transfer`` and ``unmeasured`` (a family never measured);
+    - leave-one-stack-out, the stack left open: ``default`` (``unmeasured`` where the family
+      has no other stack);
+    - rows no profile is fitted on (``disaggregated``): predicted with ``unfitted`` (default: a
+      fit on all fitted rows of ``rows``).
+
+    ``asked``: the (level, metric) pairs the table will bound; a block runs only where
+    :func:`~tokenfrontier.intervals.bounds` would reach one of its levels (same intervals,
+    fewer fits)."""
     out: Residuals = defaultdict(lambda: defaultdict(list))
     fitted = [r for r in rows if r.fitted_on]
     fold = np.random.default_rng(seed).integers(0, folds, len(fitted))
@@ -195,15 +237,14 @@ def interval_residuals(
         _add(out, predict(fit(train), [r for r, k in zip(fitted, fold, strict=True) if k == f]))
     others = [r for r in rows if not r.fitted_on]
     _add(out, predict(fit(fitted) if unfitted is None else unfitted, others))
-    trt = [r for r in fitted if canonical_framework(r.get("framework")) == "trt"]
-    hopper = ("h100", "h200")
-    for fit_hopper in (True, False) if _wants("transfer", out, asked) else ():
-        train = [r for r in trt if (r.get("hardware") in hopper) == fit_hopper]
-        _add(out, predict(fit(train), [r for r in trt if (r.get("hardware") in hopper) != fit_hopper]))
-    for stack in ("vllm", "sglang", "trt") if _wants("default", out, asked) else ():
-        rest = [r for r in fitted if canonical_framework(r.get("framework")) != stack]
-        held = [r for r in fitted if canonical_framework(r.get("framework")) == stack]
-        _add(out, predict(fit(rest), held, force="default"))
+    if _wants(BLOCK_LEVELS["hardware"], out, asked):
+        _leave_one_out(out, fitted, lambda r: r.get("hardware"))
+    if _wants(BLOCK_LEVELS["model"], out, asked):
+        _leave_one_out(out, fitted, lambda r: r.get("model"))
+    if _wants(BLOCK_LEVELS["family"], out, asked):
+        _leave_one_out(out, fitted, _family)
+    if _wants(BLOCK_LEVELS["stack"], out, asked):
+        _leave_one_out(out, fitted, _stack)  # the stack left open: the level predict reports
     return out
 
 
@@ -213,7 +254,7 @@ def quantiles(res: Residuals) -> dict[str, dict[str, dict[str, float]]]:
     table: dict[str, dict[str, dict[str, float]]] = {}
     for level in sorted(res):
         for m in METRICS:
-            r = np.array(res[level][m])
+            r = np.array(res[level].get(m, ()))
             if not len(r):
                 continue
             q10, q90 = np.percentile(r, [10, 90])
@@ -345,10 +386,16 @@ def _task(args: tuple[str, int, str, int]) -> tuple[str, str, int, list[dict[str
 
 
 def run_splits(
-    rows: list[Row], names: list[str], cutoff: str, inner_folds: int, jobs: int = 1, folds: bool = False
+    rows: list[Row],
+    names: list[str],
+    cutoff: str,
+    inner_folds: int,
+    jobs: int = 1,
+    folds: bool = False,
+    levels: bool = False,
 ) -> list[dict[str, Any]]:
     """Held-out results per split (and its SRAM single-stream rows; with ``folds`` each fold
-    too), folds on ``jobs`` processes."""
+    too, with ``levels`` the rows of each interval level), folds on ``jobs`` processes."""
     import multiprocessing
 
     _ROWS[:] = rows
@@ -367,6 +414,10 @@ def run_splits(
         if sram:
             lines.append(summarize(SPLITS[name], "SRAM single-stream rows",
                                    sram, len({r["row"] for r in sram})))  # fmt: skip
+        if levels:
+            for lvl in sorted({r["level"] for r in records}):
+                sel = [r for r in records if r["level"] == lvl]
+                lines.append(summarize(SPLITS[name], f"level {lvl}", sel, len({r["row"] for r in sel})))
         if folds:
             lines += [summarize(SPLITS[name], f, rec, t) for n, f, t, rec in results if n == name and rec]
     return lines
@@ -405,6 +456,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--inner-folds", type=int, default=5, help="folds of the nested interval table")
     ap.add_argument("--jobs", type=int, default=1, help="processes for the held-out folds")
     ap.add_argument("--folds", action="store_true", help="a line per held-out fold too")
+    ap.add_argument("--levels", action="store_true", help="a line per interval level too")
     ap.add_argument("--json", action="store_true", help="print JSON (stable keys) instead of tables")
     args = ap.parse_args(argv)
     rows = load_rows()
@@ -418,7 +470,9 @@ def main(argv: list[str] | None = None) -> None:
     lines = (
         []
         if args.no_splits
-        else run_splits(rows, args.splits.split(","), args.cutoff, args.inner_folds, args.jobs, args.folds)
+        else run_splits(
+            rows, args.splits.split(","), args.cutoff, args.inner_folds, args.jobs, args.folds, args.levels
+        )
     )
     if args.json:
         print(json.dumps({"intervals": table, "splits": lines}, indent=2))

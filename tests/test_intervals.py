@@ -5,13 +5,21 @@ carried by simulate summaries and drawn on the figures."""
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
 
 import tokenfrontier as tf
 from tokenfrontier.catalog import default_catalog
-from tokenfrontier.intervals import MIN_ROWS, bounds, level_of, load_intervals, summary_intervals
+from tokenfrontier.intervals import (
+    MIN_ROWS,
+    bounds,
+    fallback_chain,
+    level_of,
+    load_intervals,
+    summary_intervals,
+)
 from tokenfrontier.views import plots
 
 # residual r = log(pred / measured): measured lies in [pred e^-q90, pred e^-q10]
@@ -27,10 +35,61 @@ TABLE = {
 def test_level_of_names_each_step_of_the_fallback_chain():
     cat = default_catalog()
     prof, chip = cat.profiles, cat.chips
-    assert level_of(prof["hopper-vllm"], chip["h200"]) == "hopper-vllm"  # fitted on this family
+    # fitted on this family, chip and model
+    assert level_of(prof["hopper-vllm"], chip["h200"], "gpt-oss-120b") == "hopper-vllm"
+    assert level_of(prof["hopper-vllm"], chip["h200"]) == "hopper-vllm"  # model not checked
+    # fitted on this chip, not on this model (hopper-vllm saw only gpt-oss-120b)
+    assert level_of(prof["hopper-vllm"], chip["h200"], "llama-3.1-70b") == "new-model"
+    # fitted on this family, not on this chip (hopper-sglang saw only H200): before new-model
+    assert level_of(prof["hopper-sglang"], chip["h100"], "deepseek-r1") == "new-hardware"
+    assert level_of(prof["hopper-sglang"], chip["h100"], "llama-3.1-70b") == "new-hardware"
     assert level_of(prof["hopper-vllm"], chip["b200"]) == "transfer"  # same stack, other family
     assert level_of(prof["hopper-default"], chip["h100"]) == "default"  # the family's other stacks
     assert level_of(prof["hbm-default"], chip["mi355x"]) == "unmeasured"  # no stack of the family
+    # a profile that does not record its fitted chips / models is taken as fitted on them
+    bare = prof["hopper-vllm"].model_copy(update={"fitted_models": (), "fitted_chips": ()})
+    assert level_of(bare, chip["h100"], "llama-3.1-70b") == "hopper-vllm"
+
+
+def test_calibrated_profiles_record_their_models_and_chips():
+    prof = default_catalog().profiles
+    assert prof["hopper-vllm"].fitted_models == ("gpt-oss-120b",)
+    assert prof["hopper-vllm"].fitted_chips == ("h100", "h200")
+    assert prof["blackwell-trt"].fitted_chips == ("b200", "gb200")  # chips, not systems
+    assert prof["hopper-default"].fitted_models == prof["hopper-default"].fitted_chips == ()
+
+
+def test_predict_names_the_level_and_why():
+    kw = dict(isl=1024, osl=1024, concurrency=8, framework="vllm")
+    cases = {
+        ("gpt-oss-120b", "h200"): ("hopper-vllm", "random k-fold"),
+        ("gpt-oss-120b", "dgx-h200"): ("hopper-vllm", "random k-fold"),  # the same chip
+        ("llama-3.1-70b", "h200"): ("new-model", "leave-one-model-out"),
+        ("gpt-oss-120b", "b200"): ("transfer", "family left out"),
+        ("gpt-oss-120b", "mi355x"): ("unmeasured", "envelope"),
+    }
+    for (model, hw), (level, why) in cases.items():
+        p = tf.predict(model, hw, **kw)
+        assert p.interval_level == level, (model, hw)
+        assert f"80% interval: level '{level}': " in p.derivation and why in p.derivation
+    p = tf.predict("deepseek-r1", "h100", isl=1024, osl=1024, concurrency=8, framework="sglang")
+    assert p.interval_level == "new-hardware" and "not on h100" in p.derivation
+    p = tf.predict("gpt-oss-120b", "h200", isl=1024, osl=1024, concurrency=8, framework="sglang")
+    assert p.interval_level == "new-model"
+
+
+def test_fallback_chain_of_the_new_levels():
+    assert fallback_chain("hopper-vllm") == ("hopper-vllm", "new-model", "transfer", "default")
+    assert fallback_chain("new-model") == ("new-model", "transfer", "default")
+    assert fallback_chain("new-hardware") == ("new-hardware", "transfer", "default")
+    table = {"new-model": {"tok_s_per_gpu": {"n": 9, "q10": -0.3, "q90": 0.2}}}
+    # a fitted level with too few rows falls back to the new-model residuals
+    assert bounds("hopper-vllm", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-0.2), math.exp(0.3))
+    )
+    # the envelope includes the unmeasured level's own residuals
+    table["unmeasured"] = {"tok_s_per_gpu": {"n": 9, "q10": -1.0, "q90": 0.1}}
+    assert bounds("unmeasured", "tok_s_per_gpu", 1.0, table) == pytest.approx((math.exp(-0.2), math.exp(1.0)))
 
 
 def test_unmeasured_is_the_envelope_of_single_pool_levels():
@@ -136,3 +195,60 @@ def test_validate_reports_each_interval_level():
     s = levels["hopper-vllm"]["tok_s_per_gpu"]
     assert s["n"] == 94 and s["median_ape_pct"] < 10 and 60 <= s["in_interval_pct"] <= 95
     assert "interval level hopper-vllm" in str(v)
+
+
+def _crossval():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "crossval.py"
+    spec = importlib.util.spec_from_file_location("crossval_for_tests", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_residual_sets_become_the_table_bounds_reads():
+    cv = _crossval()
+    # synthetic residuals: 0.00, 0.01, ..., 0.99 at new-model; numpy's linear percentiles
+    res = {"new-model": {"tok_s_per_gpu": [k / 100 for k in range(100)]}}
+    table = cv.quantiles(res)
+    e = table["new-model"]["tok_s_per_gpu"]
+    assert e["n"] == 100 and e["q10"] == pytest.approx(0.099) and e["q90"] == pytest.approx(0.891)
+    # residuals all positive (over-predicted): the interval is widened to contain the prediction
+    assert bounds("new-model", "tok_s_per_gpu", 10.0, table) == pytest.approx((10 * math.exp(-0.891), 10.0))
+    # each block of the residual builder runs only where an asked level's chain reaches it
+    have = {"hopper-vllm": {"tok_s_per_gpu": [0.0] * MIN_ROWS}}
+    assert not cv._wants(cv.BLOCK_LEVELS["model"], have, {("hopper-vllm", "tok_s_per_gpu")})
+    assert cv._wants(cv.BLOCK_LEVELS["model"], have, {("new-model", "tok_s_per_gpu")})
+    assert cv._wants(cv.BLOCK_LEVELS["stack"], have, {("hopper-vllm", "ttft_ms")})  # falls through
+    assert cv._wants(cv.BLOCK_LEVELS["stack"], have, {("unmeasured", "tok_s_per_gpu")})  # envelope
+
+
+def test_bundled_widths_grow_with_how_far_the_prediction_transfers():
+    table = load_intervals()
+    assert {"new-hardware", "new-model", "transfer", "default", "unmeasured"} <= set(table)
+
+    def width(level: str) -> float:
+        lo, hi = bounds(level, "tok_s_per_gpu", 1.0, table)
+        return math.log(hi / lo)
+
+    # the profile with the most rows, on its own chips and model, is the narrowest
+    assert width("hopper-vllm") < min(width(k) for k in ("new-hardware", "new-model", "transfer"))
+    assert width("unmeasured") >= max(width(k) for k in ("new-hardware", "new-model", "transfer", "default"))
+
+
+def test_a_level_short_of_a_metric_uses_its_sister_at_the_same_level():
+    table = {
+        "new-hardware": {"tok_s_per_gpu": {"n": 40, "q10": -0.2, "q90": 0.1}},
+        "default": {"tok_s_per_user": {"n": 50, "q10": 0.05, "q90": 0.3}},
+    }
+    # tok/s per user: the level's tok/s per GPU residuals, not the next level's own
+    assert bounds("new-hardware", "tok_s_per_user", 1.0, table) == pytest.approx(
+        (math.exp(-0.1), math.exp(0.2))
+    )
+    # TPOT = 1 / (tok/s per user): the rate's residual negated
+    assert bounds("new-hardware", "tpot_ms", 1.0, table) == pytest.approx((math.exp(-0.2), math.exp(0.1)))
+    # TTFT has no sister: down the chain (none here)
+    assert bounds("new-hardware", "ttft_ms", 1.0, table) is None

@@ -193,6 +193,8 @@ def calibrate(
                 "fitted_on": f"{Path(path).name}: {family} x {fw}, "
                 + ", ".join(sorted({r["model"] for r in grp})),
                 "fit_rows": len(grp),
+                "fitted_models": tuple(sorted({r["model"] for r in grp})),
+                "fitted_chips": tuple(sorted({cat.system(r["hardware"]).chip.id for r in grp})),
                 "fit_error": {f"{k}_median_ape_pct": v["median_ape_pct"] for k, v in errs.items()},
                 "notes": note,
             }

@@ -104,7 +104,7 @@ def frontier(
         for w in weights:
             scen = build_scenario(arch, system, weights=w, kv_dtype=kv_dtype, framework=framework,
                                   profiles=profiles)  # fmt: skip
-            level = level_of(scen.profile, system.chip)
+            level = level_of(scen.profile, system.chip, arch.id)
             for spec in specs:
                 sw = sweep(scen, workload, conc, spec=spec, policy=policy, dp=dp)
                 evaluated += sw.feasible.size

@@ -2,25 +2,32 @@
 ``catalog/intervals.toml``).
 
 A residual is log(predicted / measured) of a held-out row. For each level of the profile
-fallback chain the file stores the 10th and 90th percentile of those residuals per metric:
+fallback chain the file stores the 10th and 90th percentile of those residuals per metric, each
+level's residuals from the cross-validation split that matches the situation it describes (a
+prediction that transfers further gets the error of predictions that transferred as far):
 
-- ``<profile id>``: the row's own family and stack were fitted (k-fold cross-validation on the
-  measured sets: the row's fold left out of the fit);
-- ``transfer``: the stack was fitted on another hardware family only (fit one family, predict
-  the other);
-- ``default``: the stack was never measured (every profile of the stack left out: a family or
-  memory-kind default predicts it);
+- ``<profile id>``: the row's own family and stack were fitted, on this hardware and this model
+  (random k-fold cross-validation on the measured sets: the row's fold left out of the fit);
+- ``new-model``: the profile was fitted on this hardware and stack but not on this model
+  (leave-one-model-out: rows whose model the fit never saw);
+- ``new-hardware``: the profile was fitted on this family and stack but not on this hardware
+  (leave-one-hardware-out: e.g. H100 predicted by a profile fitted on H200 only);
+- ``transfer``: the stack was fitted on another hardware family only (leave-one-hardware-out and
+  leave-one-family-out rows that the same stack on another family predicted);
+- ``default``: the stack was never measured (leave-one-stack-out: a family or memory-kind
+  default predicts it);
 - ``disaggregated``: prefill and decode pools (the disaggregated measurements, which no profile
   is fitted on, predicted with the bundled profiles);
-- ``unmeasured`` (no row of its own): a hardware family no profile was fitted on (a vendor or
-  generation never measured, predicted by the memory kind's default). Nothing says which
-  measured group it resembles, so its interval is the widest: the envelope (lowest q10,
-  highest q90) of every single-pool level with enough rows.
+- ``unmeasured``: a hardware family no profile was fitted on, predicted by another vendor's
+  profile of the stack or the memory kind's default (a vendor never measured). Its own residuals are the
+  leave-one-family-out rows predicted that way; because so few families were measured, its
+  interval is the widest: the envelope (lowest q10, highest q90) of every single-pool level with
+  enough rows, its own included.
 
 Measured = predicted x exp(-r), so the interval is [pred x exp(-q90), pred x exp(-q10)]. Metrics
 (residual names): ``tok_s_per_user``, ``tok_s_per_gpu`` (total and output tok/s per chip),
 ``ttft_ms``, ``tpot_ms``. A level with fewer than ``MIN_ROWS`` residuals for a metric uses the
-next, wider level.
+next, wider level of :func:`fallback_chain`.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import functools
 import math
 from typing import Any
 
-from .catalog import CATALOG_DIR, read_toml
+from .catalog import CATALOG_DIR, default_catalog, read_toml
 from .specs import Chip, Profile
 
 __all__ = [
@@ -37,10 +44,12 @@ __all__ = [
     "INTERVALS_FILE",
     "MIN_ROWS",
     "PREDICTED",
+    "SISTERS",
     "SUMMARY_METRICS",
     "bounds",
     "fallback_chain",
     "level_of",
+    "level_reason",
     "load_intervals",
     "summary_interval_text",
     "summary_intervals",
@@ -81,27 +90,82 @@ def load_intervals() -> dict[str, Any]:
     return read_toml(INTERVALS_FILE)
 
 
-def level_of(profile: Profile, chip: Chip) -> str:
-    """Which level of the fallback chain predicted this chip: the fitted profile itself, a
-    transfer from another family, the family's default (its other stacks were measured), or
-    ``unmeasured`` (the memory kind's default: no stack of this family was measured)."""
+def level_of(profile: Profile, chip: Chip, model: str = "") -> str:
+    """Which level of the fallback chain predicted this deployment: the fitted profile itself
+    (fitted on this family, chip and model), ``new-hardware`` (the family was fitted, this
+    chip was not), ``new-model`` (this chip was fitted, this model was not), a
+    ``transfer`` from another family, the family's ``default`` (its other stacks were measured),
+    or ``unmeasured`` (no stack of this family was measured and the prediction borrows another
+    vendor's profile or the memory kind's default).
+    ``model``: the catalog model id ("" = not checked); a profile that does not record what it
+    was fitted on (``fitted_models`` / ``fitted_chips`` empty) is taken as fitted on it."""
     if profile.fitted and chip.family in profile.families:
+        if profile.fitted_chips and chip.id not in profile.fitted_chips:
+            return "new-hardware"
+        if model and profile.fitted_models and model not in profile.fitted_models:
+            return "new-model"
         return profile.id
-    if profile.fitted:
-        return "transfer"
+    if profile.fitted:  # the same stack on another family: of this vendor, or a vendor never measured
+        return "transfer" if chip.vendor in _vendors(profile.families) else "unmeasured"
     return "default" if chip.family in profile.families else "unmeasured"
 
 
+def _vendors(families: tuple[str, ...]) -> set[str]:
+    """Vendors of the catalog chips of ``families``."""
+    return {c.vendor for c in default_catalog().chips.values() if c.family in families}
+
+
+def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") -> str:
+    """Why ``level`` was chosen, and which held-out split its residuals come from (one clause
+    for ``predict --explain``)."""
+    fitted_on = ", ".join(profile.fitted_models) or "its rows"
+    hw = ", ".join(profile.fitted_chips) or "its chips"
+    reasons = {
+        "new-hardware": f"profile {profile.id} was fitted on {hw}, not on {chip}: residuals of "
+        "leave-one-hardware-out predictions",
+        "new-model": f"profile {profile.id} was fitted on {fitted_on}, not on {model}: residuals of "
+        "leave-one-model-out predictions",
+        "transfer": f"profile {profile.id} was fitted on another family ({', '.join(profile.families)}):"
+        " residuals of predictions for a family left out of the fit",
+        "default": f"no profile of this stack was fitted on this family ({profile.id} is a default):"
+        " residuals of leave-one-stack-out predictions",
+        "unmeasured": "no profile of this family was fitted: the widest interval, the envelope of "
+        "every single-pool level (leave-one-family-out residuals included)",
+        "disaggregated": "prefill and decode pools: residuals of the disaggregated measurements",
+    }
+    return reasons.get(
+        level,
+        f"profile {level} was fitted on this hardware and model: residuals of random k-fold cross-validation",
+    )
+
+
+#: Metric -> the residuals of the same level that stand in for it when the level has too few
+#: rows of its own, before the next, less related level of the chain: (metric, sign). A serving
+#: row's tok/s per GPU is its tok/s per user x concurrency / chips, so the two rates share their
+#: relative error; TPOT is 1 / (tok/s per user) (residual negated). TTFT has no stand-in.
+SISTERS: dict[str, tuple[tuple[str, int], ...]] = {
+    "tok_s_per_user": (("tok_s_per_gpu", 1),),
+    "tok_s_per_gpu": (("tok_s_per_user", 1),),
+    "tpot_ms": (("tok_s_per_user", -1), ("tok_s_per_gpu", -1)),
+}
+
+
 def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
-    if level == "unmeasured":  # the envelope of every single-pool level
-        entries = [m.get(metric) for k, m in table.items() if k != "disaggregated"]
-        found = [e for e in entries if e and e.get("n", 0) >= MIN_ROWS]
+    if level == "unmeasured":  # the envelope of every single-pool level, its own included
+        found = [q for k in table if k != "disaggregated" if (q := _own(k, metric, table))]
         if not found:
             return None
-        return min(float(e["q10"]) for e in found), max(float(e["q90"]) for e in found)
-    entry = table.get(level, {}).get(metric)
-    if entry and entry.get("n", 0) >= MIN_ROWS:
-        return float(entry["q10"]), float(entry["q90"])
+        return min(q[0] for q in found), max(q[1] for q in found)
+    return _own(level, metric, table)
+
+
+def _own(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
+    """The quantiles of ``metric`` at ``level``, else of a sister metric at the level."""
+    for name, sign in ((metric, 1), *SISTERS.get(metric, ())):
+        entry = table.get(level, {}).get(name)
+        if entry and entry.get("n", 0) >= MIN_ROWS:
+            q10, q90 = float(entry["q10"]), float(entry["q90"])
+            return (q10, q90) if sign > 0 else (-q90, -q10)
     return None
 
 
@@ -112,15 +176,18 @@ def fallback_chain(level: str) -> tuple[str, ...]:
         return (level,)
     if level in ("transfer", "default", "disaggregated"):
         return (level, "default")
-    return (level, "transfer", "default")
+    if level in ("new-hardware", "new-model"):
+        return (level, "transfer", "default")
+    return (level, "new-model", "transfer", "default")
 
 
 def bounds(
     level: str, metric: str, value: float, table: dict[str, Any] | None = None
 ) -> tuple[float, float] | None:
     """The 80% interval of a predicted ``value`` of ``metric`` at ``level`` (None if unknown):
-    the level's own residual quantiles, else the next level of the chain with enough rows
-    (a profile -> ``transfer`` -> ``default``; ``unmeasured``: the envelope of all).
+    the level's own residual quantiles (of ``metric``, else of its :data:`SISTERS` at the same
+    level), else the next level of the chain with enough rows (:func:`fallback_chain`;
+    ``unmeasured``: the envelope of all, per metric).
 
     The interval always contains ``value``: a level whose residuals all lean one way (q10 > 0 or
     q90 < 0) is widened to the prediction itself rather than excluding it."""

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .candidates import smallest_pipeline
-from .intervals import PREDICTED, bounds, level_of
+from .intervals import PREDICTED, bounds, level_of, level_reason
 from .profiles import Profile
 from .results import Result
 from .scenario import Scenario
@@ -330,7 +330,7 @@ def prediction_at(
         "compute_dtype": scen.hw.compute_dtype,
         "chosen": "given" if given else "fastest feasible",
     }
-    level = "disaggregated" if pool is not None else level_of(prof, system.chip)
+    level = "disaggregated" if pool is not None else level_of(prof, system.chip, scen.arch.id)
     return Prediction(
         **base,
         feasible=True,
@@ -374,13 +374,8 @@ def _derivation(scen: Scenario, level: str, policy: str, pooled: bool) -> str:
         "tok/s per user = 1 / TPOT; tok/s per chip = request rate x tokens per request / chips",
         f"serving policy: {policy}"
         + ("; prefill runs in its own pool (chips of both pools)" if pooled else ""),
-        (
-            "80% interval: no profile of this family was fitted (level 'unmeasured'): the widest, "
-            "the envelope of every single-pool level (catalog/intervals.toml, benchmarks/crossval.py)"
-            if level == "unmeasured"
-            else f"80% interval: residuals of held-out rows at level '{level}' (catalog/intervals.toml, "
-            "benchmarks/crossval.py)"
-        ),
+        f"80% interval: level '{level}': {level_reason(level, prof, scen.arch.id, scen.system.chip.id)} "
+        "(catalog/intervals.toml, benchmarks/crossval.py)",
         "formulas: docs/methods.md",
     ]
     return "\n".join(lines)

@@ -306,6 +306,8 @@ class Profile(_Frozen):
     fitted: bool = False
     fitted_on: str = ""
     fit_rows: int = Field(default=0, ge=0)
+    fitted_models: tuple[str, ...] = _tuple(default=())  # model ids of the fitted rows
+    fitted_chips: tuple[str, ...] = _tuple(default=())  # chip ids of the fitted rows' hardware
     fit_error: dict[str, float] = Field(default_factory=dict)
     derived_from: str = ""
     sources: tuple[str, ...] = _tuple(default=())
