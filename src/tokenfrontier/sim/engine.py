@@ -261,7 +261,7 @@ def run_engine(
 
     def trim() -> None:
         """Emit and drop the leading chunks whose requests are all settled."""
-        nonlocal front, base, dirty
+        nonlocal front, dirty
         if not dirty:
             return
         dirty = False
@@ -269,13 +269,18 @@ def run_engine(
         while front < end and settled[front - base]:  # type: ignore[index]
             front += 1
         while spans and spans[0][0] + spans[0][1] <= front:
-            gid0, size = spans.popleft()
-            emit(_rows(w, gid0, size, engine_id))
-            for key in _IN + _OUT:
-                w[key] = w[key][size:]
-            del blocks[:size]
-            base += size
+            flush_one()
             settled = w["settled"]
+
+    def flush_one() -> None:
+        """Emit the oldest chunk's rows and drop it from the window."""
+        nonlocal base
+        gid0, size = spans.popleft()
+        emit(_rows(w, gid0, size, engine_id))
+        for key in _IN + _OUT:
+            w[key] = w[key][size:]
+        del blocks[:size]
+        base += size
 
     def ensure_roots() -> None:
         """Read ahead until a root of this engine is pending (roots arrive in index order)."""
@@ -597,17 +602,7 @@ def run_engine(
             sum_ctx = 0.0
     # what is left (never finished, or never arrived) goes out as it is
     while spans:
-        gid0, size = spans.popleft()
-        emit(_rows(w, gid0, size, engine_id))
-        for key in _IN + _OUT:
-            w[key] = w[key][size:]
-        del blocks[:size]
-        base += size
+        flush_one()
     while load():
-        gid0, size = spans.popleft()
-        emit(_rows(w, gid0, size, engine_id))
-        for key in _IN + _OUT:
-            w[key] = w[key][size:]
-        del blocks[:size]
-        base += size
+        flush_one()
     return timeline
