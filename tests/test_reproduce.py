@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tokenfrontier import api
 
 # SPEC §3 cells that break the table's own method, and a word from the reason each is given
@@ -58,3 +60,14 @@ def test_cerebras_served_vs_minimum(catalog):
     rows = {d["model"]: d for d in api.reproduce(catalog).deployments}
     assert rows["llama-3.1-8b"]["minimum"] == 1
     assert rows["qwen3-coder-480b-a35b"]["minimum"] > rows["qwen3-coder-480b-a35b"]["served"]
+
+
+def test_wafer_deployment_audit_has_free_sram_and_kv_transfer():
+    # SPEC §2: off-wafer I/O is 150 GB/s; Llama 3.1 8B BF16 KV = 32 layers x 8 KV heads x 128 dims
+    # x 2 (K, V) x 2 B = 131,072 B per token -> 8,192 tokens = 1.074 GB -> 7.16 ms over one wafer
+    import tokenfrontier as tf
+
+    rows = {d["model"]: d for d in tf.reproduce().to_dict()["cerebras_deployments"]}
+    d = rows["llama-3.1-8b"]
+    assert d["kv_transfer_s_8k"] == pytest.approx(8192 * 131072 / 150e9, rel=1e-3)
+    assert 0 < d["free_sram_bytes_smallest"] < 44e9 and d["max_sequences_8k"] >= 1

@@ -177,10 +177,23 @@ class Reproduction(Result):
                 ],
             ),
             "",
-            "Cerebras CS-3 deployments: served vs minimum on layer boundaries (BF16 weights)",
+            "Cerebras CS-3 deployments: served vs minimum on layer boundaries (BF16 weights); at the"
+            " served count: free SRAM of the fullest wafer, 8k-token sequences whose KV fits, and one"
+            " sequence's KV over the wafer's 150 GB/s",
             render_table(
-                ("model", "served", "minimum", "note"),
-                [(d["model"], d["served"], d["minimum"], d["note"]) for d in self.deployments],
+                ("model", "served", "minimum", "free SRAM GB", "8k seqs", "KV move ms", "note"),
+                [
+                    (
+                        d["model"],
+                        d["served"],
+                        d["minimum"],
+                        f"{d['free_sram_bytes_smallest'] / 1e9:.2f}",
+                        f"{d['max_sequences_8k']:,}",
+                        "-" if d["kv_transfer_s_8k"] is None else f"{d['kv_transfer_s_8k'] * 1e3:.1f}",
+                        d["note"],
+                    )
+                    for d in self.deployments
+                ],
             ),
         ]
         if self.silicon:
@@ -273,6 +286,8 @@ def _deployment_rows(catalog: Catalog) -> list[dict[str, Any]]:
         arch = load_arch(catalog.model_path(row["model"]), row["model"])
         served = int(row["cs3_systems"])
         minimum = deploy(arch, cs3, "bf16", "bf16", 8192).min_systems
+        # what the served count leaves for KV, and one sequence's KV over the wafer's thin I/O
+        at = deploy(arch, cs3, "bf16", "bf16", 8192, systems=max(served, minimum))
         if served >= minimum:
             note = f"{served - minimum} system(s) beyond weights: room for KV and pipelining"
         else:
@@ -280,7 +295,10 @@ def _deployment_rows(catalog: Catalog) -> list[dict[str, Any]]:
                 "served on fewer wafers than 16-bit weights on layer boundaries allow: "
                 "implies lower-precision weights or layers split across wafers"
             )
-        rows.append({"model": row["model"], "served": served, "minimum": minimum, "note": note})
+        rows.append({"model": row["model"], "served": served, "minimum": minimum,
+                     "free_sram_bytes_smallest": at.free_memory_bytes_per_system,
+                     "max_sequences_8k": at.max_concurrent_sequences,
+                     "kv_transfer_s_8k": at.kv_transfer_s, "note": note})  # fmt: skip
     return rows
 
 
