@@ -17,6 +17,7 @@ from .catalog import Catalog, default_catalog
 from .errors import InvalidInputError, TokenFrontierError
 from .outputs import check_folder, safe_name, write_folder
 from .profiles import Profile, canonical_framework
+from .sweep import Layout
 from .validation import (
     METRICS,
     Groups,
@@ -74,16 +75,21 @@ _SPEC_PARAMS = (("spec_acceptance", 0.0, 0.95),)
 
 
 def _residuals(
-    rows: list[dict[str, str]], errors: list[Exception | None], groups: Groups, prof: Profile
+    rows: list[dict[str, str]],
+    errors: list[Exception | None],
+    groups: Groups,
+    prof: Profile,
+    layouts: dict[tuple[Any, ...], Layout] | None = None,
 ) -> np.ndarray:
     """Log errors of every measured metric of ``rows`` under ``prof``: the rows planned once
     (:func:`~tokenfrontier.validation.plan_groups`), one sweep per group, each row's point as
-    :func:`~tokenfrontier.validation.predict_row` picks it."""
+    :func:`~tokenfrontier.validation.predict_row` picks it. ``layouts`` caches each group's
+    candidates and memory fit (profile-free) across calls."""
     regrouped = {
         key: [(n, plan.with_profile(prof)) for n, plan in members] for key, members in groups.items()
     }
     res = []
-    for raw, picked in zip(rows, pick_groups(errors, regrouped), strict=True):
+    for raw, picked in zip(rows, pick_groups(errors, regrouped, layouts=layouts), strict=True):
         if isinstance(picked, TokenFrontierError):
             continue
         if isinstance(picked, Exception):
@@ -169,12 +175,14 @@ def calibrate(
         # the rows resolve to this group's profile whatever its values: plan them once
         first = make(x0)
         errors, planned = plan_groups(grp, cat, {first.id: first})
+        layouts: dict[tuple[Any, ...], Layout] = {}  # each group's candidates and memory fit
 
         def objective(z: np.ndarray, _g: list = grp, _p: np.ndarray = prior,
                       _f: np.ndarray = floor, _s: np.ndarray = scale,
-                      _e: list = errors, _pl: Groups = planned) -> np.ndarray:  # fmt: skip
+                      _e: list = errors, _pl: Groups = planned,
+                      _lay: dict = layouts) -> np.ndarray:  # fmt: skip
             x = z * _s
-            data = _residuals(_g, _e, _pl, make(x))
+            data = _residuals(_g, _e, _pl, make(x), _lay)
             # weak log-normal prior: only binds a parameter the data cannot identify
             return np.concatenate([data, _PRIOR_WEIGHT * np.log((x + _f) / (_p + _f))])
 

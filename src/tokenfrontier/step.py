@@ -434,7 +434,7 @@ def decode_step(
         "offload": offload,
         "overhead": np.full(shape, prof.step_overhead_s),
     }
-    return {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in out.items()}
+    return _common_shape(out, shape)
 
 
 def prefill_time(
@@ -486,7 +486,16 @@ def prefill_time(
         "offload": 0.0 * s,
         "overhead": np.full(shape, prof.step_overhead_s),
     }
-    return {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in out.items()}
+    return _common_shape(out, shape)
+
+
+def _common_shape(parts: dict[str, ArrayLike], shape: tuple[int, ...]) -> dict[str, Array]:
+    """Every component as a float array of ``shape`` (a read-only view where it broadcasts)."""
+    out = {}
+    for k, v in parts.items():
+        a = np.asarray(v, dtype=float)
+        out[k] = a if a.shape == shape else np.broadcast_to(a, shape)
+    return out
 
 
 def total(parts: dict[str, Array]) -> Array:

@@ -26,7 +26,7 @@ from .resolve import get_model, get_system
 from .results import Result, render_table
 from .scenario import Scenario, build_scenario
 from .serving import Workload
-from .sweep import Sweep, sweep
+from .sweep import Layout, Sweep, layout, sweep
 from .units import MAX_CONTEXT_TOKENS, check_number, read_text
 
 __all__ = [
@@ -399,19 +399,30 @@ def pick_groups(
     errors: list[Exception | None],
     groups: Groups,
     progress: Callable[[int, int], None] | None = None,
+    layouts: dict[tuple[Any, ...], Layout] | None = None,
 ) -> list[Picked]:
     """Each planned row's point, one ``queued`` sweep per group over all its concurrencies and
     the choice of :func:`~tokenfrontier.predict.choose` at the row's own concurrency; rows
     with an error keep it. A group whose sweep fails is retried row by row, so each row keeps
-    its own outcome, as :func:`predict_row` would meet it."""
+    its own outcome, as :func:`predict_row` would meet it.
+
+    ``layouts``: a cache, by group key, of each group's :class:`~tokenfrontier.sweep.Layout`
+    (what the profile does not change), for callers that pick the same groups under many
+    profiles (:meth:`RowPlan.with_profile` keeps everything else of a plan)."""
     out: list[Picked] = [exc if exc is not None else ValueError("not predicted") for exc in errors]
     done = sum(exc is not None for exc in errors)
-    for members in groups.values():
+    for key, members in groups.items():
         first = members[0][1]
         conc = sorted({c for _, p in members for c in p.concurrencies})
         try:
-            sw = sweep(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
-                       policy="queued", pool=first.pool, spec=first.spec, dp=first.dp)  # fmt: skip
+            lay = layouts.get(key) if layouts is not None else None
+            if lay is None:
+                lay = layout(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
+                             dp=first.dp)  # fmt: skip
+                if layouts is not None:
+                    layouts[key] = lay
+            sw = sweep(first.scen, first.workload, conc, policy="queued", pool=first.pool,
+                       spec=first.spec, reuse=lay)  # fmt: skip
             chosen = choose(sw, first.objective)
         except ROW_ERRORS:
             for n, plan in members:
