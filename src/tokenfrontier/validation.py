@@ -33,6 +33,7 @@ __all__ = [
     "BUNDLED_CALIBRATION",
     "BUNDLED_MEASURED",
     "METRICS",
+    "Picked",
     "ROW_ERRORS",
     "Groups",
     "RowPlan",
@@ -41,6 +42,7 @@ __all__ = [
     "check_row",
     "error_stats",
     "pick_groups",
+    "pick_groups_batch",
     "pick_rows",
     "plan_groups",
     "plan_row",
@@ -440,6 +442,42 @@ def pick_groups(
         if progress is not None:
             progress(done, len(out))
     return out
+
+
+def pick_groups_batch(
+    errors: list[Exception | None],
+    groups: Groups,
+    batch: int,
+    layouts: dict[tuple[Any, ...], Layout] | None = None,
+) -> list[list[Picked]]:
+    """:func:`pick_groups` for plans whose profile is a batch of ``batch`` profiles: its fitted
+    fields are arrays of shape (batch, 1, 1), so every metric gains a leading profile axis (what
+    ``calibrate`` uses to evaluate the profiles of a finite-difference Jacobian together). The
+    picks under each profile, as :func:`pick_groups` gives them under that profile alone. A
+    group whose sweep fails raises: the caller evaluates the profiles one at a time instead."""
+    outs: list[list[Picked]] = [
+        [exc if exc is not None else ValueError("not predicted") for exc in errors] for _ in range(batch)
+    ]
+    for key, members in groups.items():
+        first = members[0][1]
+        conc = sorted({c for _, p in members for c in p.concurrencies})
+        lay = layouts.get(key) if layouts is not None else None
+        if lay is None:
+            lay = layout(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
+                         dp=first.dp)  # fmt: skip
+            if layouts is not None:
+                layouts[key] = lay
+        sw = sweep(first.scen, first.workload, conc, policy="queued", pool=first.pool,
+                   spec=first.spec, reuse=lay)  # fmt: skip
+        grid = (batch, *np.shape(lay.deps.offload_fraction))
+        if any(v.shape != grid for v in sw.metrics.values()):
+            raise ValueError(f"metrics of a batch of {batch} profiles are not of shape {grid}")
+        for b, out in enumerate(outs):
+            swb = replace(sw, metrics={k: v[b] for k, v in sw.metrics.items()})
+            chosen = choose(swb, first.objective)
+            for n, plan in members:
+                out[n] = _pick(plan, swb, chosen, conc)
+    return outs
 
 
 def _pick(plan: RowPlan, sw: Sweep, chosen: Any, conc: list[int]) -> Picked:
