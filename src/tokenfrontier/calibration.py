@@ -257,7 +257,9 @@ def calibrate(
 
         # the Jacobian's perturbed profiles together (HBM: its fitted fields enter the step
         # model only through elementwise arithmetic; see _residuals_batch)
-        together = {"workers": _TogetherMap(objectives)} if kind == "hbm" and _takes_workers(least_squares) else {}
+        together: dict[str, Any] = {}
+        if kind == "hbm" and _takes_workers(least_squares):
+            together["workers"] = _TogetherMap(objectives)
         fit = least_squares(
             objective,
             x0 / scale,
