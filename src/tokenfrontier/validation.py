@@ -472,11 +472,11 @@ def pick_groups_batch(
         grid = (batch, *np.shape(lay.deps.offload_fraction))
         if any(v.shape != grid for v in sw.metrics.values()):
             raise ValueError(f"metrics of a batch of {batch} profiles are not of shape {grid}")
+        chosen = choose(sw, first.objective)  # (batch, concurrencies)
         for b, out in enumerate(outs):
             swb = replace(sw, metrics={k: v[b] for k, v in sw.metrics.items()})
-            chosen = choose(swb, first.objective)
             for n, plan in members:
-                out[n] = _pick(plan, swb, chosen, conc)
+                out[n] = _pick(plan, swb, chosen[b], conc)
     return outs
 
 
