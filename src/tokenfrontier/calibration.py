@@ -220,13 +220,18 @@ def _profile_id(family: str, framework: str, era: str) -> str:
 def _defaults(fitted: list[Profile]) -> list[Profile]:
     """Family defaults and memory-kind defaults: geometric means of the fitted profiles."""
     out = []
-    fitted = [p for p in fitted if not p.era]  # defaults describe today's software
+    # an older era of SRAM vendor APIs gets its own memory-kind default (a 2024 row of an
+    # unmeasured SRAM machine borrows 2024 software: no vendor speculation)
+    eras = sorted({p.era for p in fitted if p.era and p.mesh_hop_latency_s > 0})
+    groups: list[tuple[str, tuple[str, ...], list[Profile]]] = [
+        (f"sram-default-{era}", (), [p for p in fitted if p.era == era and p.mesh_hop_latency_s > 0])
+        for era in eras
+    ]
+    fitted = [p for p in fitted if not p.era]  # the other defaults describe today's software
     by_family: dict[str, list[Profile]] = {}
     for p in fitted:
         by_family.setdefault(p.families[0], []).append(p)
-    groups: list[tuple[str, tuple[str, ...], list[Profile]]] = [
-        (f"{fam}-default", (fam,), ps) for fam, ps in sorted(by_family.items())
-    ]
+    groups += [(f"{fam}-default", (fam,), ps) for fam, ps in sorted(by_family.items())]
     hbm = [p for p in fitted if p.mesh_hop_latency_s == 0]
     sram = [p for p in fitted if p.mesh_hop_latency_s > 0]
     groups += [("hbm-default", (), hbm), ("sram-default", (), sram)]
@@ -245,11 +250,13 @@ def _defaults(fitted: list[Profile]) -> list[Profile]:
                 spec_acceptance=float(np.exp(np.mean([np.log(max(p.spec_acceptance, 1e-12)) for p in ps]))),
                 spec_draft_layers=float(np.exp(np.mean([np.log(p.spec_draft_layers) for p in ps]))),
             )
+        era = ps[0].era if pid.startswith("sram-default-") else ""
         out.append(
             Profile(
                 id=pid,
                 families=families,
                 framework="default",
+                era=era,
                 **fields,
                 fitted=False,
                 derived_from=", ".join(p.id for p in ps),
