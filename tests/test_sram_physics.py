@@ -245,3 +245,23 @@ def test_more_sram_per_chip_never_needs_more_chips(mb, factor):
         return dep.min_systems * dep.chips_per_system
 
     assert chips(mb * 1e6 * factor) <= chips(mb * 1e6)
+
+
+def test_chip_group_profiles_fit_the_link_and_defaults_keep_the_catalog_hop():
+    from tokenfrontier.profiles import resolve_profile
+
+    profiles = load_profiles()
+    groq = profiles["lpu-groq-2024"]
+    # one-tile chips: the rows see chip crossings, not a mesh; the fitted crossing stays within
+    # a factor of two of the catalog's 5 us per boundary (SPEC §2), the mesh hop at its prior
+    assert 2.5e-6 < groq.link_latency_s < 10e-6 and groq.mesh_hop_latency_s == pytest.approx(1e-7)
+    assert profiles["wse-cerebras-inference-2024"].link_latency_s == 0.0  # a wafer: the catalog's
+    for pid in ("sram-default", "sram-default-2024"):
+        assert profiles[pid].link_latency_s == 0.0  # an unmeasured machine: its catalog hop
+    # a 2024 row of an SRAM machine no stack was measured on borrows 2024 software (no drafts)
+    lp30 = tf.get_system("groq-lp30").chip
+    assert resolve_profile(lp30, None, {k: v for k, v in profiles.items() if "lpu" not in k},
+                           era="2024").id == "sram-default-2024"  # fmt: skip
+    assert profiles["sram-default-2024"].spec_k == 0 and profiles["sram-default"].spec_k > 0
+    scen = _groq(link_latency_s=3e-6)
+    assert scen.hw.hop_latency_s == 3e-6  # the fitted link replaces the catalog hop

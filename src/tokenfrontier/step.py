@@ -294,7 +294,7 @@ class HardwareTerms:
             peak_flops=chip.peak_flops(dtype),
             scale_up=max(chip.scale_up_bytes_per_s, per_chip_io, 1e9),
             io=per_chip_io or chip.scale_up_bytes_per_s or 1e9,  # no NIC figure: chip links
-            hop_latency_s=system.hop_latency_s,
+            hop_latency_s=profile.link_latency_s or system.hop_latency_s,
             capacity_per_chip=chip.usable_memory_bytes,
             offload_bytes_per_system=off_bytes,
             offload_bandwidth=off_bw,
@@ -311,7 +311,8 @@ def chip_crossings(m: ModelTerms, hw: HardwareTerms, tp: ArrayLike) -> Array:
     A layer spread over a group of ``tp`` > 1 chips (the smallest group whose SRAM holds the
     largest layer, :func:`tokenfrontier.placement.stage_group`) has the operands of every
     dataflow stage (kernel) on several chips: each stage exchanges its partial results over
-    the chip-to-chip links once, at the system's per-boundary hop latency, so a token pays
+    the chip-to-chip links once, at the per-boundary hop latency (the profile's
+    ``link_latency_s`` where fitted, else the system's catalog ``hop_latency_s``), so a token pays
     kernels x hop latency (every layer, summed) — independent of how many chips join the
     group (the links of a group are direct). A layer on one chip (a wafer) crosses none.
     The pipeline hops between stages are the ``pipeline`` term of :func:`decode_step`."""
