@@ -74,7 +74,7 @@ _CHIP_GROUP_PARAMS = (
 #: k = 4 tokens from a shallow draft model of 8 layers at the target's per-layer latency;
 #: acceptance starts at 0.7, a typical per-token rate for a small same-family draft, and is
 #: fitted). The silicon is the same in every era: a current-era profile starts from (and is
-#: pulled towards, by the weak prior) the kernel floor and mesh hop its family's older era
+#: pulled towards, by the weak prior) the kernel floor and mesh hop (or chip link) its family's older era
 #: measured; newer kernels may lower both (fewer crossings per layer), and the acceptance is fitted.
 _SPEC_PRIOR: dict[str, Any] = dict(spec_k=4, spec_acceptance=0.7, spec_draft_layers=8.0)
 _SPEC_PARAMS = (("spec_acceptance", 0.0, 0.95),)
