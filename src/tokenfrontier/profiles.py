@@ -154,7 +154,7 @@ def resolve_profile(
     for p in ordered:  # the family's other stacks
         if p.framework == "default" and chip.family in p.families:
             return p
-    kind_default = f"{chip.kind}-default"
-    if kind_default in profiles:
-        return profiles[kind_default]
+    for kind_default in (f"{chip.kind}-default-{era}" if era else "", f"{chip.kind}-default"):
+        if kind_default in profiles:  # the memory kind's default of the row's era first
+            return profiles[kind_default]
     raise UnknownIdError("profile", f"{chip.family}/{fw or 'default'}", profiles)
