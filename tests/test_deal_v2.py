@@ -157,6 +157,13 @@ def test_ramp_with_model_counts_tokens():
     q = r.rows[-1]
     assert q["tok_s"] > 0 and q["token_revenue_usd"] > 0
     assert r.rows[0]["tok_s"] <= q["tok_s"]
+    # token revenue = tok/s x 3,600 x u x 2,190 h x $/Mtok (the one utilisation rule)
+    u = r.serving["utilization"]
+    assert 0 < u <= 1
+    assert q["token_revenue_usd"] == pytest.approx(q["tok_s"] * 3600 * u * 2190 / 1e6 * 0.30)
+    half = analyses.ramp("base", model="llama-3.1-8b", on="cs-3", isl=1024, osl=256, utilization=0.5)
+    assert half.rows[-1]["token_revenue_usd"] == pytest.approx(q["token_revenue_usd"] * 0.5 / u)
+    assert half.rows[-1]["revenue_usd"] == q["revenue_usd"]  # the contract bills systems, not tokens
 
 
 @pytest.mark.parametrize(

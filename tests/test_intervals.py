@@ -66,7 +66,9 @@ def test_predict_names_the_level_and_why():
         ("gpt-oss-120b", "dgx-h200"): ("hopper-vllm", "random k-fold"),  # the same chip
         ("llama-3.1-70b", "h200"): ("new-model", "leave-one-model-out"),
         ("gpt-oss-120b", "b200"): ("transfer", "family left out"),
-        ("gpt-oss-120b", "mi355x"): ("unmeasured", "envelope"),
+        # vLLM never measured on AMD: the family's own stacks (its default), not NVIDIA's vLLM
+        ("gpt-oss-120b", "mi355x"): ("default", "leave-one-stack-out"),
+        ("gpt-oss-120b", "mi300x"): ("unmeasured", "envelope"),  # a family never measured
     }
     for (model, hw), (level, why) in cases.items():
         p = tf.predict(model, hw, **kw)
@@ -252,3 +254,19 @@ def test_a_level_short_of_a_metric_uses_its_sister_at_the_same_level():
     assert bounds("new-hardware", "tpot_ms", 1.0, table) == pytest.approx((math.exp(-0.2), math.exp(0.1)))
     # TTFT has no sister: down the chain (none here)
     assert bounds("new-hardware", "ttft_ms", 1.0, table) is None
+
+
+def test_sram_default_takes_the_level_of_the_vendor_stack():
+    """An SRAM machine runs its vendor's one stack, so its default profile (derived from that
+    stack alone) is judged as that stack: fitted, new model or new chip — not `default`, whose
+    residuals come from GPU stacks left out."""
+    chip = {c: default_catalog().system(c).chip for c in ("cs-3", "cs-2", "groq-lp30-rack")}
+    prof = default_catalog().profiles
+    assert prof["wse-default"].derived_from == "wse-cerebras-inference"
+    assert level_of(prof["wse-default"], chip["cs-3"], "llama-3.3-70b") == "wse-cerebras-inference"
+    assert level_of(prof["wse-default"], chip["cs-3"], "gpt-oss-120b") == "new-model"
+    assert level_of(prof["wse-default"], chip["cs-2"], "llama-3.3-70b") == "new-hardware"
+    assert level_of(prof["lpu-default"], chip["groq-lp30-rack"], "llama-3.1-8b") == "new-hardware"
+    # a GPU family's default keeps the `default` level even when one stack made it
+    mi355x = default_catalog().system("mi355x").chip
+    assert level_of(prof["cdna4-default"], mi355x, "gpt-oss-120b") == "default"

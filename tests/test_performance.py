@@ -118,11 +118,19 @@ def test_profile_resolution_falls_back():
     assert resolve_profile(chip, "vllm").id == "hopper-vllm"  # same stack, other HBM family
     assert resolve_profile(chip, "trt").id == "blackwell-trt"  # fitted on the max-throughput tables
     assert resolve_profile(chip, None).id == "blackwell-default"  # the family's stacks
-    assert resolve_profile(tf.get_system("mi355x").chip, "trt").id.endswith("-trt")  # same stack first
     # MI355X is measured (SGLang, disagg.csv): its own stack and family default
     assert resolve_profile(tf.get_system("mi355x").chip, "sglang").id == "cdna4-sglang"
     assert resolve_profile(tf.get_system("mi355x").chip, None).id == "cdna4-default"
-    assert resolve_profile(tf.get_system("mi300x").chip, None).id == "hbm-default"  # family never measured
+    # another vendor's stack: the family's own stacks before NVIDIA's profile of that stack
+    assert resolve_profile(tf.get_system("mi355x").chip, "trt").id == "cdna4-default"
+    assert resolve_profile(tf.get_system("mi355x").chip, "vllm").id == "cdna4-default"
+    # a family never measured: the same stack of its vendor, then the vendor's default
+    assert resolve_profile(tf.get_system("mi300x").chip, "sglang").id == "cdna4-sglang"
+    assert resolve_profile(tf.get_system("mi300x").chip, None).id == "cdna4-default"
+    assert resolve_profile(tf.get_system("gb300-nvl72").chip, "sglang").id == "blackwell-sglang"
+    # a vendor never measured: the same stack on another vendor's family, else the memory default
+    assert resolve_profile(tf.get_system("trn3-ultraserver").chip, "vllm").id == "hopper-vllm"
+    assert resolve_profile(tf.get_system("trn3-ultraserver").chip, None).id == "hbm-default"
     assert resolve_profile(tf.get_system("h100").chip, None).id == "hopper-default"
 
 

@@ -68,14 +68,22 @@ _SRAM_PARAMS = (
     ("kernel_latency_s", 0.0, 50e-6),
     ("mesh_hop_latency_s", 0.0, 20e-6),
 )
+#: SRAM machines of one-tile chips (``cores`` = 1: a layer spreads over a chip group, not a
+#: mesh of cores): the mesh hop has nothing to cross, the chip-boundary latency is what the rows
+#: see; its prior is the system's catalog hop latency
+_CHIP_GROUP_PARAMS = (
+    ("kernel_latency_s", 0.0, 50e-6),
+    ("link_latency_s", 0.0, 50e-6),
+)
 #: The vendor's speculative decoding in a current-era SRAM profile (prior, not fitted: a draft of
 #: k = 4 tokens from a shallow draft model of 8 layers at the target's per-layer latency;
 #: acceptance starts at 0.7, a typical per-token rate for a small same-family draft, and is
 #: fitted). The silicon is the same in every era: a current-era profile starts from (and is
-#: pulled towards, by the weak prior) the kernel floor and mesh hop its family's older era
+#: pulled towards, by the weak prior) the kernel floor and mesh hop (or chip link) its family's older era
 #: measured; newer kernels may lower both (fewer crossings per layer), and the acceptance is fitted.
 _SPEC_PRIOR: dict[str, Any] = dict(spec_k=4, spec_acceptance=0.7, spec_draft_layers=8.0)
 _SPEC_PARAMS = (("spec_acceptance", 0.0, 0.95),)
+_SILICON = ("kernel_latency_s", "mesh_hop_latency_s", "link_latency_s")  # carried across eras
 
 
 def _residuals(
@@ -205,13 +213,17 @@ def calibrate(
     for (family, kind, fw, era), grp in order:
         start = Profile(id="prior", families=(), framework="prior", **_PRIORS[kind])
         params: tuple[tuple[str, float, float], ...] = _HBM_PARAMS if kind == "hbm" else _SRAM_PARAMS
+        systems = [cat.system(r["hardware"].strip()) for r in grp]
+        if kind == "sram" and all(s.chip.cores == 1 for s in systems):
+            params = _CHIP_GROUP_PARAMS
+            start = start.model_copy(update={"link_latency_s": max(s.hop_latency_s for s in systems)})
         if kind == "sram" and not era:  # a vendor API today: its own speculative decoding
             start = start.model_copy(update=_SPEC_PRIOR)
             if (family, fw) in older:
                 old = older[(family, fw)]
-                hw_fit = {n: getattr(old, n) for n, _, _ in _SRAM_PARAMS}
+                hw_fit = {n: getattr(old, n) for n in _SILICON}
                 start = start.model_copy(update=hw_fit)
-            params = _SRAM_PARAMS + _SPEC_PARAMS
+            params = params + _SPEC_PARAMS
         names = [p[0] for p in params]
         lo = np.array([p[1] for p in params])
         hi = np.array([p[2] for p in params])
@@ -303,13 +315,18 @@ def _profile_id(family: str, framework: str, era: str) -> str:
 def _defaults(fitted: list[Profile]) -> list[Profile]:
     """Family defaults and memory-kind defaults: geometric means of the fitted profiles."""
     out = []
-    fitted = [p for p in fitted if not p.era]  # defaults describe today's software
+    # an older era of SRAM vendor APIs gets its own memory-kind default (a 2024 row of an
+    # unmeasured SRAM machine borrows 2024 software: no vendor speculation)
+    eras = sorted({p.era for p in fitted if p.era and p.mesh_hop_latency_s > 0})
+    groups: list[tuple[str, tuple[str, ...], list[Profile]]] = [
+        (f"sram-default-{era}", (), [p for p in fitted if p.era == era and p.mesh_hop_latency_s > 0])
+        for era in eras
+    ]
+    fitted = [p for p in fitted if not p.era]  # the other defaults describe today's software
     by_family: dict[str, list[Profile]] = {}
     for p in fitted:
         by_family.setdefault(p.families[0], []).append(p)
-    groups: list[tuple[str, tuple[str, ...], list[Profile]]] = [
-        (f"{fam}-default", (fam,), ps) for fam, ps in sorted(by_family.items())
-    ]
+    groups += [(f"{fam}-default", (fam,), ps) for fam, ps in sorted(by_family.items())]
     hbm = [p for p in fitted if p.mesh_hop_latency_s == 0]
     sram = [p for p in fitted if p.mesh_hop_latency_s > 0]
     groups += [("hbm-default", (), hbm), ("sram-default", (), sram)]
@@ -322,17 +339,22 @@ def _defaults(fitted: list[Profile]) -> list[Profile]:
         }
         if not ps[0].mesh_hop_latency_s:
             fields["mesh_hop_latency_s"] = 0.0
+        links = [p.link_latency_s for p in ps if p.link_latency_s]
+        if families and links:  # a family's chip boundaries; a memory kind's: the catalog's
+            fields["link_latency_s"] = float(np.exp(np.mean(np.log(links))))
         if all(p.spec_k for p in ps):  # every stack speculates (SRAM vendor APIs): so does this
             fields.update(
                 spec_k=round(float(np.exp(np.mean([np.log(p.spec_k) for p in ps])))),
                 spec_acceptance=float(np.exp(np.mean([np.log(max(p.spec_acceptance, 1e-12)) for p in ps]))),
                 spec_draft_layers=float(np.exp(np.mean([np.log(p.spec_draft_layers) for p in ps]))),
             )
+        era = ps[0].era if pid.startswith("sram-default-") else ""
         out.append(
             Profile(
                 id=pid,
                 families=families,
                 framework="default",
+                era=era,
                 **fields,
                 fitted=False,
                 derived_from=", ".join(p.id for p in ps),

@@ -99,6 +99,9 @@ def level_of(profile: Profile, chip: Chip, model: str = "") -> str:
     vendor's profile or the memory kind's default).
     ``model``: the catalog model id ("" = not checked); a profile that does not record what it
     was fitted on (``fitted_models`` / ``fitted_chips`` empty) is taken as fitted on it."""
+    source = _single_source(profile) if chip.kind == "sram" else None
+    if source is not None:  # an SRAM machine runs its vendor's one stack: the default is it
+        return level_of(source, chip, model)
     if profile.fitted and chip.family in profile.families:
         if profile.fitted_chips and chip.id not in profile.fitted_chips:
             return "new-hardware"
@@ -108,6 +111,17 @@ def level_of(profile: Profile, chip: Chip, model: str = "") -> str:
     if profile.fitted:  # the same stack on another family: of this vendor, or a vendor never measured
         return "transfer" if chip.vendor in _vendors(profile.families) else "unmeasured"
     return "default" if chip.family in profile.families else "unmeasured"
+
+
+def _single_source(profile: Profile) -> Profile | None:
+    """The one fitted profile a default profile derives from (a family measured on one stack:
+    ``wse-default`` is ``wse-cerebras-inference``), else None."""
+    if profile.fitted or not profile.derived_from:
+        return None
+    source = default_catalog().profiles.get(profile.derived_from)
+    if source is None or not source.fitted or source.families != profile.families:
+        return None
+    return source
 
 
 def _vendors(families: tuple[str, ...]) -> set[str]:

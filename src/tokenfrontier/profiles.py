@@ -3,11 +3,19 @@
 One TOML file per hardware family x serving stack in ``catalog/profiles/``; users add their own
 through the catalog (``--catalog DIR``, ``TOKENFRONTIER_CATALOG``), for example the folder
 ``tokenfrontier calibrate --out DIR`` writes. Each states which calibration rows fitted it and
-the fit error. Resolution order for (family, framework): exact match, then the same stack fitted
-on another family of the same memory kind (software transfers across generations better than
-another stack's efficiency), its compute efficiencies scaled by the generation factor that other
-stacks measured on both families show (:func:`across_generations`), then the family's default
-profile (geometric mean of its stacks), then the default for the memory kind (``hbm`` / ``sram``).
+the fit error. Resolution order for (family, framework), nearest first:
+
+1. exact match (family x stack);
+2. the same stack fitted on another family **of the same vendor** and memory kind (software
+   transfers across generations better than another stack's efficiency), its compute
+   efficiencies scaled by the generation factor that other stacks measured on both families show
+   (:func:`across_generations`);
+3. the family's default profile (geometric mean of its fitted stacks);
+4. the vendor's default on another family of the same memory kind (a vendor's software maturity
+   carries across its generations better than another vendor's: AMD predicted through NVIDIA's
+   profiles is about 2x off in ``benchmarks/crossval.py``);
+5. the same stack fitted on another vendor's family (x the generation factor where one exists);
+6. the default for the memory kind (``hbm`` / ``sram``).
 """
 
 from __future__ import annotations
@@ -59,6 +67,22 @@ def known_frameworks(profiles: dict[str, Profile]) -> list[str]:
     memory kind's default profile, whose id the prediction reports)."""
     names = {p.framework for p in profiles.values()}
     return sorted(names | set(_ALIASES) | set(_ALIASES.values()))
+
+
+def _vendors(families: tuple[str, ...]) -> set[str]:
+    """Vendors of the catalog chips of ``families`` (a family names one vendor's chips)."""
+    return {c.vendor for c in default_catalog().chips.values() if c.family in families}
+
+
+def _generation_gap(chip: Chip, families: tuple[str, ...]) -> float:
+    """How far ``chip`` is from the nearest chip of ``families``: |log| of the ratio of their
+    dense BF16 FLOP/s (a vendor's generations differ mostly in peak compute)."""
+    mine = chip.dense_flops_per_s.get("bf16", 0.0)
+    theirs = [
+        c.dense_flops_per_s.get("bf16", 0.0) for c in default_catalog().chips.values() if c.family in families
+    ]
+    gaps = [abs(math.log(mine / t)) for t in theirs if mine > 0 and t > 0]
+    return min(gaps, default=math.inf)
 
 
 def _kind(p: Profile) -> str:
@@ -148,13 +172,23 @@ def resolve_profile(
     for p in ordered:
         if fw and p.framework == fw and chip.family in p.families:
             return p
-    for p in ordered:  # the same stack measured on another family of the same memory kind
+    same_vendor = sorted(
+        (p for p in ordered if _vendors(p.families) == {chip.vendor}),  # not kind defaults
+        key=lambda p: _generation_gap(chip, p.families),
+    )  # stable: the nearest generation first, then the order above
+    for p in same_vendor:  # the same stack measured on another family of this vendor
         if fw and p.framework == fw and p.fitted and _kind(p) == chip.kind:
             return across_generations(p, chip.family, profiles)
     for p in ordered:  # the family's other stacks
         if p.framework == "default" and chip.family in p.families:
             return p
-    kind_default = f"{chip.kind}-default"
-    if kind_default in profiles:
-        return profiles[kind_default]
+    for p in same_vendor:  # the vendor's stacks on another family (its software maturity)
+        if p.framework == "default" and _kind(p) == chip.kind:
+            return p
+    for p in ordered:  # the same stack measured on another vendor's family
+        if fw and p.framework == fw and p.fitted and _kind(p) == chip.kind:
+            return across_generations(p, chip.family, profiles)
+    for kind_default in (f"{chip.kind}-default-{era}" if era else "", f"{chip.kind}-default"):
+        if kind_default in profiles:  # the memory kind's default of the row's era first
+            return profiles[kind_default]
     raise UnknownIdError("profile", f"{chip.family}/{fw or 'default'}", profiles)

@@ -291,6 +291,10 @@ class Profile(_Frozen):
     #: chip is one tile) of the region a layer occupies, summed over the layer's crossings
     #: (broadcast, reductions); 0 on HBM machines
     mesh_hop_latency_s: float = Field(default=0.0, ge=0, le=_MAX_LATENCY_S)
+    #: SRAM machines of one-tile chips (Groq LPU): one crossing of a chip boundary (inside a
+    #: layer's chip group, and between pipeline stages), fitted where rows see crossings;
+    #: 0 = the system's catalog ``hop_latency_s``
+    link_latency_s: float = Field(default=0.0, ge=0, le=_MAX_LATENCY_S)
     #: the vendor's own speculative decoding (SRAM vendor APIs): drafted tokens per verify step
     #: (0 = none), per-token acceptance and the draft's depth in layers of the target's latency
     spec_k: int = Field(default=0, ge=0, le=16)

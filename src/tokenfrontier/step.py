@@ -27,7 +27,9 @@ Terms (all seconds; arrays broadcast over configurations):
   bytes per tile (a WSE-3 core holds 44 GB / 900,000 = 48.9 kB; a Groq chip is one tile), a
   square region sqrt(tiles) wide, and the token's activations cross it (broadcast along rows,
   partial sums reduced along columns) at ``mesh_hop_latency_s`` per tile width, all of the
-  layer's crossings together.
+  layer's crossings together; and where a layer spreads over a group of chips (a Groq LPU
+  holds 230 MB: a Llama 70B layer needs several), every kernel's exchange crosses a chip
+  boundary at the system's hop latency (:func:`chip_crossings`).
 - vendor speculative decoding (:func:`vendor_speculation`, SRAM vendor APIs of the current
   era): the profile's draft of ``spec_k`` tokens, each costing ``spec_draft_layers`` layers of
   the target's latency, verified in one step of k + 1 tokens that emits
@@ -62,6 +64,7 @@ __all__ = [
     "HardwareTerms",
     "ModelTerms",
     "attention_dtype",
+    "chip_crossings",
     "compute_dtype",
     "decode_step",
     "expected_accepted",
@@ -291,7 +294,7 @@ class HardwareTerms:
             peak_flops=chip.peak_flops(dtype),
             scale_up=max(chip.scale_up_bytes_per_s, per_chip_io, 1e9),
             io=per_chip_io or chip.scale_up_bytes_per_s or 1e9,  # no NIC figure: chip links
-            hop_latency_s=system.hop_latency_s,
+            hop_latency_s=profile.link_latency_s or system.hop_latency_s,
             capacity_per_chip=chip.usable_memory_bytes,
             offload_bytes_per_system=off_bytes,
             offload_bandwidth=off_bw,
@@ -302,15 +305,34 @@ class HardwareTerms:
         )
 
 
+def chip_crossings(m: ModelTerms, hw: HardwareTerms, tp: ArrayLike) -> Array:
+    """SRAM machines: seconds a token spends crossing chip boundaries inside its layers.
+
+    A layer spread over a group of ``tp`` > 1 chips (the smallest group whose SRAM holds the
+    largest layer, :func:`tokenfrontier.placement.stage_group`) has the operands of every
+    dataflow stage (kernel) on several chips: each stage exchanges its partial results over
+    the chip-to-chip links once, at the per-boundary hop latency (the profile's
+    ``link_latency_s`` where fitted, else the system's catalog ``hop_latency_s``), so a token pays
+    kernels x hop latency (every layer, summed) — independent of how many chips join the
+    group (the links of a group are direct). A layer on one chip (a wafer) crosses none.
+    The pipeline hops between stages are the ``pipeline`` term of :func:`decode_step`."""
+    tp_ = np.asarray(tp, dtype=float)
+    if not hw.sram:
+        return 0.0 * tp_
+    return np.where(tp_ > 1, m.kernels * hw.hop_latency_s, 0.0)
+
+
 def _latency(m: ModelTerms, hw: HardwareTerms, tp: Array) -> Array:
-    """Per-token latency floor over every layer: kernels x kernel latency, plus (SRAM) the mesh
-    crossing: mesh hop latency x sum over layers of sqrt(tiles the layer fills on a chip), with
-    tiles = active bytes of the layer / tp chips / SRAM bytes per tile."""
+    """Per-token latency floor over every layer: kernels x kernel latency, plus on SRAM machines
+    the mesh crossing (mesh hop latency x sum over layers of sqrt(tiles the layer fills on a
+    chip), tiles = active bytes of the layer / tp chips / SRAM bytes per tile) and the chip
+    crossings of a layer spread over several chips (:func:`chip_crossings`)."""
     p = hw.profile
-    if not p.mesh_hop_latency_s:
-        return np.asarray(m.kernels * p.kernel_latency_s + 0.0 * tp)
+    floor = m.kernels * p.kernel_latency_s + 0.0 * tp
+    if not hw.sram:
+        return np.asarray(floor)
     sqrt_tiles = m.sqrt_active_gb * np.sqrt(1e9 / (hw.tile_bytes * tp))
-    return m.kernels * p.kernel_latency_s + p.mesh_hop_latency_s * sqrt_tiles
+    return floor + p.mesh_hop_latency_s * sqrt_tiles + chip_crossings(m, hw, tp)
 
 
 def expected_accepted(k: int, acceptance: float) -> float:
@@ -351,7 +373,9 @@ def _comm(
     ``a2a_latency_s`` per doubling of the group (log2 ep rounds until every rank has heard from
     every other) plus the routed activations the busiest rank receives (its mean share times
     :func:`expert_imbalance`)."""
-    lat = hw.profile.collective_latency_s
+    # SRAM: a chip group's exchanges are the chip crossings of the latency term (no collective
+    # library on top of them); the bytes still cross the links
+    lat = 0.0 if hw.sram else hw.profile.collective_latency_s
     ranks = tp / dp
     msg = tokens / dp * m.hidden * _ACT_BYTES
     ring = 2.0 * (ranks - 1) / ranks * msg / hw.scale_up

@@ -78,13 +78,14 @@ def ramp(
     start_year: int = 2026,
     end_year: int = 2028,
     preset: str | None = None,
+    utilization: float | None = None,
     catalog: Catalog | None = None,
     **predict_options: Any,
 ) -> Ramp:
     """MW online by quarter vs the contract's schedule; tokens/s when ``model`` is given.
 
-    Defaults: kW per system from the TCO preset; $/system-hour implied by the 750 MW contract
-    ($27.6B / (3 y x 8,760 h x systems)).
+    Defaults: kW per system and the utilisation that scales token revenue from the TCO preset;
+    $/system-hour implied by the 750 MW contract ($27.6B / (3 y x 8,760 h x systems)).
     """
     sys_ = get_system(on, catalog)
     inputs = preset_for(sys_, preset, catalog)
@@ -107,6 +108,7 @@ def ramp(
             "tok_s_per_chip": pred.total_tok_s_per_chip or 0.0,
             "tok_s_per_user": pred.tok_s_per_user or 0.0,
             "usd_per_mtok": usd_per_mtok,
+            "utilization": utilization if utilization is not None else inputs.utilization,
         }
     return _ramp(
         table,

@@ -6,7 +6,8 @@ contract's schedule (``mw_per_year`` delivered evenly over each year from ``star
 min(online, needed); revenue = billed systems x contract $/system-hour x 2,190 h (a quarter of
 8,760); forgone = shortfall systems x the same rate. With a serving point: tokens/s = model
 copies on the systems online x chips per copy x tok/s per chip (as ``fleet``), token revenue =
-tokens in the quarter x $/Mtok.
+tokens served in the quarter x $/Mtok, tokens served = tok/s x 3,600 x utilisation u per hour
+(the one utilisation rule of ``economics.pricing``: the fleet serves a share u of its hours).
 
 Ramp tables are CSV (``quarter,mw_online[,note]``, ``#`` comment lines); the bundled ones are
 ``catalog/ramps/base.csv`` and ``high.csv`` with every assumption in their comments.
@@ -26,6 +27,7 @@ from ..catalog import CATALOG_DIR
 from ..errors import InvalidInputError
 from ..results import Result, render_table
 from ..units import read_text
+from .pricing import served_tokens_per_hour
 
 __all__ = ["RAMPS_DIR", "Ramp", "needed_mw", "ramp", "read_ramp"]
 
@@ -153,7 +155,7 @@ class Ramp(Result):
             out += (
                 f"\ntokens: {sv['model']} on {sv['hardware']}, {sv['chips_per_copy']} chips per copy, "
                 f"{sv['tok_s_per_chip']:,.1f} tok/s per chip at {sv['tok_s_per_user']:,.1f} tok/s per user, "
-                f"${sv['usd_per_mtok']:g}/Mtok"
+                f"${sv['usd_per_mtok']:g}/Mtok, serving {sv.get('utilization', 1.0):.0%} of hours"
             )
         return out
 
@@ -176,8 +178,9 @@ def ramp(
 ) -> Ramp:
     """MW online by quarter (``table``) vs the contract schedule (module docstring).
 
-    ``serving`` (option): ``chips_per_copy``, ``tok_s_per_chip``, ``usd_per_mtok`` (and labels
-    ``model``, ``hardware``, ``tok_s_per_user``) of one serving point.
+    ``serving`` (option): ``chips_per_copy``, ``tok_s_per_chip``, ``usd_per_mtok``,
+    ``utilization`` (share of hours serving, default 1) and labels ``model``, ``hardware``,
+    ``tok_s_per_user``) of one serving point.
     """
     if not kw_per_system > 0:
         raise InvalidInputError(f"kW per system must be > 0, got {kw_per_system}")
@@ -207,7 +210,8 @@ def ramp(
             copies = int(systems // per_copy) if per_copy else 0
             tok_s = copies * serving["chips_per_copy"] * serving["tok_s_per_chip"]
             out["tok_s"] = tok_s
-            out["token_revenue_usd"] = tok_s * 3600 * HOURS_PER_QUARTER / 1e6 * serving["usd_per_mtok"]
+            served = served_tokens_per_hour(tok_s, serving.get("utilization", 1.0)) * HOURS_PER_QUARTER
+            out["token_revenue_usd"] = served / 1e6 * serving["usd_per_mtok"]
         rows.append(out)
     schedule = {"mw_per_year": mw_per_year, "start_year": start_year, "end_year": end_year}
     return Ramp(str(table), system, kw_per_system, usd_per_system_hour, schedule, serving, tuple(rows))

@@ -138,6 +138,7 @@ def _run(args: argparse.Namespace) -> Any:
             start_year=args.start_year,
             end_year=args.end_year,
             preset=args.preset,
+            utilization=args.utilization,
             catalog=cat,
         ),
         "margin": lambda: _analyses().margin(

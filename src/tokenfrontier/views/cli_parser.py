@@ -363,7 +363,9 @@ def _ramp_margin_opts(sub: Any, common: argparse.ArgumentParser, explain: argpar
         "--start-year", type=_number(2000, 2100, integer=True), default=2026, help="schedule start"
     )
     p.add_argument("--end-year", type=_number(2000, 2100, integer=True), default=2028, help="schedule end")
-    p.add_argument("--preset", metavar="NAME", help="TCO preset (kW per system)")
+    p.add_argument("--preset", metavar="NAME", help="TCO preset (kW per system, utilisation)")
+    p.add_argument("--utilization", type=_number(0, 1, lo_open=True),
+                   help="share of hours serving: scales token revenue (default: TCO preset)")  # fmt: skip
 
     p = sub.add_parser("margin", parents=[common, explain], help="gross margin vs a price card")
     p.add_argument("model", help="catalog model id or path to a config.json")
