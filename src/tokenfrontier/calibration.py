@@ -21,7 +21,6 @@ from .profiles import Profile, canonical_framework
 from .sweep import Layout
 from .validation import (
     METRICS,
-    ROW_ERRORS,
     Groups,
     Picked,
     cell_number,
@@ -160,7 +159,7 @@ class _TogetherMap:
         if len(points) > 1:
             try:
                 return self.batch(points)
-            except ROW_ERRORS:
+            except Exception:  # any failure: one at a time, where a real error surfaces as before
                 pass
         return [fun(x) for x in points]
 
