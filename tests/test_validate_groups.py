@@ -140,3 +140,52 @@ def test_validate_reports_progress_to_the_end():
     validate(BUNDLED_CALIBRATION, progress=lambda done, total: seen.append((done, total)))
     n = len(read_measured(BUNDLED_CALIBRATION))
     assert seen[-1] == (n, n) and len(seen) < n  # once per group, not per row
+
+
+@pytest.mark.parametrize("profile_id", ["blackwell-trt", "hopper-vllm", "cdna4-sglang"])
+def test_a_batch_of_profiles_picks_exactly_what_each_profile_picks(profile_id):
+    """calibrate evaluates a finite-difference Jacobian's profiles together (fitted fields as
+    arrays along a leading axis): every pick and every metric at it must be bit for bit what
+    the profile alone gives."""
+    from tokenfrontier.validation import BUNDLED_MEASURED, pick_groups, pick_groups_batch, plan_groups
+
+    cat = default_catalog()
+    rows = [r for f in BUNDLED_MEASURED["measured"] for r in read_measured(f)]
+    errors, groups = plan_groups(rows, cat, cat.profiles)
+    mine = {k: m for k, m in groups.items() if m[0][1].scen.profile.id == profile_id}
+    assert mine
+    base = cat.profiles[profile_id]
+    fields = (
+        "bandwidth_efficiency",
+        "flops_efficiency",
+        "kernel_latency_s",
+        "collective_latency_s",
+        "step_overhead_s",
+        "decode_flops_efficiency",
+        "request_overhead_s",
+        "a2a_latency_s",
+    )
+    profs = [base] + [
+        base.model_copy(update={f: getattr(base, f) * 1.3 + 1e-7 * (f.endswith("_s"))}) for f in fields
+    ]
+    batch = base.model_copy(
+        update={f: np.array([getattr(p, f) for p in profs]).reshape(-1, 1, 1) for f in fields}
+    )
+
+    def under(prof):
+        return {k: [(n, plan.with_profile(prof)) for n, plan in m] for k, m in mine.items()}
+
+    layouts: dict = {}
+    together = pick_groups_batch(errors, under(batch), len(profs), layouts)
+    for prof, picks in zip(profs, together, strict=True):
+        alone = pick_groups(errors, under(prof))
+        for a, b in zip(alone, picks, strict=True):
+            if isinstance(a, Exception):
+                assert type(a) is type(b) and str(a) == str(b)
+                continue
+            assert a[2:] == b[2:]  # the same concurrency column and candidate
+            j, i = a[2:]
+            for key, value in a[1].metrics.items():
+                assert np.array_equal(value, b[1].metrics[key], equal_nan=True), key
+                if i >= 0:
+                    assert value[i, j].tobytes() == b[1].metrics[key][i, j].tobytes(), key

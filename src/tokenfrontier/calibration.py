@@ -5,9 +5,10 @@ and the fit error. Family and memory-kind defaults are geometric means of the fi
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,16 @@ from .catalog import Catalog, default_catalog
 from .errors import InvalidInputError, TokenFrontierError
 from .outputs import check_folder, safe_name, write_folder
 from .profiles import Profile, canonical_framework
+from .sweep import Layout
 from .validation import (
     METRICS,
     Groups,
+    Picked,
     cell_number,
     check_row,
     error_stats,
     pick_groups,
+    pick_groups_batch,
     plan_groups,
     read_measured,
     row_era,
@@ -82,16 +86,47 @@ _SILICON = ("kernel_latency_s", "mesh_hop_latency_s", "link_latency_s")  # carri
 
 
 def _residuals(
-    rows: list[dict[str, str]], errors: list[Exception | None], groups: Groups, prof: Profile
+    rows: list[dict[str, str]],
+    errors: list[Exception | None],
+    groups: Groups,
+    prof: Profile,
+    layouts: dict[tuple[Any, ...], Layout] | None = None,
 ) -> np.ndarray:
     """Log errors of every measured metric of ``rows`` under ``prof``: the rows planned once
     (:func:`~tokenfrontier.validation.plan_groups`), one sweep per group, each row's point as
-    :func:`~tokenfrontier.validation.predict_row` picks it."""
-    regrouped = {
-        key: [(n, plan.with_profile(prof)) for n, plan in members] for key, members in groups.items()
-    }
+    :func:`~tokenfrontier.validation.predict_row` picks it. ``layouts`` caches each group's
+    candidates and memory fit (profile-free) across calls."""
+    return _log_errors(rows, pick_groups(errors, _regroup(groups, prof), layouts=layouts))
+
+
+def _residuals_batch(
+    rows: list[dict[str, str]],
+    errors: list[Exception | None],
+    groups: Groups,
+    profs: list[Profile],
+    names: list[str],
+    layouts: dict[tuple[Any, ...], Layout] | None = None,
+) -> list[np.ndarray]:
+    """:func:`_residuals` under each of ``profs`` (which differ only in the fields ``names``),
+    all evaluated together: one profile whose ``names`` fields are arrays of shape
+    (profiles, 1, 1), one sweep per group with a leading profile axis. Each element equals
+    :func:`_residuals` under that profile: every formula is elementwise, so each profile's
+    slice is computed with the same floating-point operations."""
+    batch = profs[0].model_copy(
+        update={n: np.array([getattr(p, n) for p in profs]).reshape(-1, 1, 1) for n in names}
+    )
+    picks = pick_groups_batch(errors, _regroup(groups, batch), len(profs), layouts)
+    return [_log_errors(rows, picked) for picked in picks]
+
+
+def _regroup(groups: Groups, prof: Profile) -> Groups:
+    return {key: [(n, plan.with_profile(prof)) for n, plan in members] for key, members in groups.items()}
+
+
+def _log_errors(rows: list[dict[str, str]], picks: list[Picked]) -> np.ndarray:
+    """Weighted log errors of the picked points against the measured metrics of ``rows``."""
     res = []
-    for raw, picked in zip(rows, pick_groups(errors, regrouped), strict=True):
+    for raw, picked in zip(rows, picks, strict=True):
         if isinstance(picked, TokenFrontierError):
             continue
         if isinstance(picked, Exception):
@@ -108,6 +143,33 @@ def _residuals(
                 p = value * scale if value else meas * 10
                 res.append(weight * math.log(p / meas))
     return np.array(res)
+
+
+class _TogetherMap:
+    """A ``workers`` map for :func:`scipy.optimize.least_squares`: its finite-difference
+    Jacobian hands over every perturbed point at once, and ``batch`` evaluates them together
+    (the same values as one call of ``fun`` each). Should the batch fail, each point is
+    evaluated alone, so an error surfaces exactly as it would without the map."""
+
+    def __init__(self, batch: Callable[[list[np.ndarray]], list[np.ndarray]]) -> None:
+        self.batch = batch
+
+    def __call__(self, fun: Callable[[np.ndarray], np.ndarray], xs: Iterable[np.ndarray]) -> list[np.ndarray]:
+        points = list(xs)
+        if len(points) > 1:
+            try:
+                return self.batch(points)
+            except Exception:  # any failure: one at a time, where a real error surfaces as before
+                pass
+        return [fun(x) for x in points]
+
+
+def _takes_workers(fn: Callable[..., Any]) -> bool:
+    """Whether this SciPy's ``least_squares`` accepts a ``workers`` map (SciPy >= 1.16)."""
+    try:
+        return "workers" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def calibrate(
@@ -181,21 +243,41 @@ def calibrate(
         # the rows resolve to this group's profile whatever its values: plan them once
         first = make(x0)
         errors, planned = plan_groups(grp, cat, {first.id: first})
+        layouts: dict[tuple[Any, ...], Layout] = {}  # each group's candidates and memory fit
 
         def objective(z: np.ndarray, _g: list = grp, _p: np.ndarray = prior,
                       _f: np.ndarray = floor, _s: np.ndarray = scale,
-                      _e: list = errors, _pl: Groups = planned) -> np.ndarray:  # fmt: skip
+                      _e: list = errors, _pl: Groups = planned,
+                      _lay: dict = layouts) -> np.ndarray:  # fmt: skip
             x = z * _s
-            data = _residuals(_g, _e, _pl, make(x))
+            data = _residuals(_g, _e, _pl, make(x), _lay)
             # weak log-normal prior: only binds a parameter the data cannot identify
             return np.concatenate([data, _PRIOR_WEIGHT * np.log((x + _f) / (_p + _f))])
 
+        def objectives(zs: list[np.ndarray], _g: list = grp, _p: np.ndarray = prior,
+                       _f: np.ndarray = floor, _s: np.ndarray = scale,
+                       _e: list = errors, _pl: Groups = planned, _lay: dict = layouts,
+                       _n: list[str] = names) -> list[np.ndarray]:  # fmt: skip
+            """``objective`` at each of ``zs``, the profiles evaluated together."""
+            xs = [z * _s for z in zs]
+            data = _residuals_batch(_g, _e, _pl, [make(x) for x in xs], _n, _lay)
+            return [
+                np.concatenate([d, _PRIOR_WEIGHT * np.log((x + _f) / (_p + _f))])
+                for d, x in zip(data, xs, strict=True)
+            ]
+
+        # the Jacobian's perturbed profiles together (HBM: its fitted fields enter the step
+        # model only through elementwise arithmetic; see _residuals_batch)
+        together: dict[str, Any] = {}
+        if kind == "hbm" and _takes_workers(least_squares):
+            together["workers"] = _TogetherMap(objectives)
         fit = least_squares(
             objective,
             x0 / scale,
             bounds=(lo / scale, hi / scale),
             x_scale="jac",
             max_nfev=200,
+            **together,
         )
         prof = make(fit.x * scale)
         errs = error_stats(validate_rows(grp, cat, {prof.id: prof}))

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .candidates import smallest_pipeline
+from .candidates import Candidates, smallest_pipeline
 from .intervals import PREDICTED, bounds, level_of, level_reason
 from .profiles import Profile
 from .results import Result
@@ -184,7 +184,8 @@ def _explain(code: np.ndarray, scen: Scenario, ctx: float, pp: np.ndarray) -> tu
 
 
 def choose(sw: Sweep, objective: str = "user") -> np.ndarray:
-    """The candidate ``predict`` chooses at each concurrency of a sweep (-1 where none is feasible).
+    """The candidate ``predict`` chooses at each concurrency of a sweep (-1 where none is feasible);
+    with metrics of a batch of profiles along a leading axis, the choice under each.
 
     Feasible candidates only; on HBM the fewest pipeline stages per (TP, EP) (stages are for
     capacity only; on SRAM the stages are the machine); then the highest tok/s/user (objective
@@ -192,13 +193,24 @@ def choose(sw: Sweep, objective: str = "user") -> np.ndarray:
     given), and fewer chips on ties (the first candidate on exact ties).
     """
     res = sw.metrics
-    ok = res["feasible"] > 0  # (candidates, concurrencies)
+    ok = res["feasible"] > 0  # (candidates, concurrencies), or (profiles, candidates, concurrencies)
     usable = ok
     if not sw.scen.sram:
-        usable = usable & smallest_pipeline(sw.cand, ok)
+        usable = usable & _smallest_pipeline(sw.cand, ok)
     goal = res["tok_s_per_user"] if objective == "user" else res["total_tok_s_per_chip"]
     score = np.where(usable, goal - 1e-9 * res["chips"], -np.inf)
-    return np.where(ok.any(axis=0), np.argmax(score, axis=0), -1)
+    return np.where(ok.any(axis=-2), np.argmax(score, axis=-2), -1)
+
+
+def _smallest_pipeline(cand: Candidates, ok: np.ndarray) -> np.ndarray:
+    """:func:`~tokenfrontier.candidates.smallest_pipeline` of a candidates x concurrencies mask,
+    or of each slice of a batch of profiles' masks along a leading axis (computed once where
+    the slices agree, as they do when feasibility does not depend on the profile)."""
+    if ok.ndim < 3:
+        return smallest_pipeline(cand, ok)
+    if (ok == ok[:1]).all():
+        return np.broadcast_to(smallest_pipeline(cand, ok[0]), ok.shape)
+    return np.stack([smallest_pipeline(cand, o) for o in ok])
 
 
 def predict_one(

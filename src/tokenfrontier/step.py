@@ -456,9 +456,9 @@ def decode_step(
         "latency": _latency(m, hw, tp_) + 0.0 * b,
         "pipeline": hops,
         "offload": offload,
-        "overhead": np.full(shape, prof.step_overhead_s),
+        "overhead": _overhead(prof, shape),
     }
-    return {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in out.items()}
+    return _common_shape(out, shape)
 
 
 def prefill_time(
@@ -508,9 +508,24 @@ def prefill_time(
         "latency": _latency(m, hw, tp_) + 0.0 * s,
         "pipeline": hops,
         "offload": 0.0 * s,
-        "overhead": np.full(shape, prof.step_overhead_s),
+        "overhead": _overhead(prof, shape),
     }
-    return {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in out.items()}
+    return _common_shape(out, shape)
+
+
+def _common_shape(parts: dict[str, ArrayLike], shape: tuple[int, ...]) -> dict[str, Array]:
+    """Every component as a float array of one shape: ``shape``, the configurations', extended
+    by the leading axes of a batch of profiles whose fields are arrays (a read-only view where
+    a component broadcasts)."""
+    arrays = {k: np.asarray(v, dtype=float) for k, v in parts.items()}
+    if any(a.ndim > len(shape) for a in arrays.values()):
+        shape = np.broadcast_shapes(shape, *(a.shape for a in arrays.values()))
+    return {k: a if a.shape == shape else np.broadcast_to(a, shape) for k, a in arrays.items()}
+
+
+def _overhead(prof: Profile, shape: tuple[int, ...]) -> Array:
+    """The per-step host overhead over ``shape`` (and a batch of profiles' leading axes)."""
+    return np.full(np.broadcast_shapes(shape, np.shape(prof.step_overhead_s)), prof.step_overhead_s)
 
 
 def total(parts: dict[str, Array]) -> Array:

@@ -18,7 +18,7 @@ from .errors import InvalidInputError
 from .scenario import Scenario
 from .serving import Deployments, Metrics, Policy, PrefillPool, SpecDecode, Workload, get_policy
 
-__all__ = ["Sweep", "build_pool", "sweep"]
+__all__ = ["Layout", "Sweep", "build_pool", "layout", "sweep"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,19 @@ class Sweep:
         return self.metrics["feasible"] > 0
 
 
-def sweep(
+@dataclass(frozen=True)
+class Layout:
+    """Candidates x concurrencies of one scenario and their memory fit: everything of a sweep
+    the efficiency profile does not change (it depends on the model, hardware and dtypes only),
+    so a fit that re-evaluates one scenario under many profiles builds it once."""
+
+    cand: Candidates
+    fit: MemoryFit
+    deps: Deployments
+    concurrency: np.ndarray
+
+
+def layout(
     scen: Scenario,
     workload: Workload,
     concurrencies: Sequence[int] | np.ndarray,
@@ -47,13 +59,10 @@ def sweep(
     pp: int | None = None,
     ep: int | None = None,
     systems: int | None = None,
-    spec: SpecDecode | None = None,
-    pool: PrefillPool | None = None,
-    policy: str | Policy = "closed-loop",
     dp: int | None = None,
-) -> Sweep:
-    """Evaluate every candidate deployment (explicit values pin an axis) at every concurrency."""
-    pol = get_policy(policy)
+) -> Layout:
+    """The candidate deployments (explicit values pin an axis) and their memory fit at every
+    concurrency: the profile-free half of :func:`sweep`."""
     conc = np.asarray(concurrencies, dtype=float)
     kv_all = float(conc.max()) * float(scen.kv_bytes(workload.kv_context))
     cand = candidates(scen, tp, pp, ep, systems, kv_bytes=kv_all, dp=dp)
@@ -70,8 +79,32 @@ def sweep(
         main_sequences=fit.main_sequences[:, None],
         dp=np.asarray(cand.dp)[:, None],
     )
-    metrics = pol.evaluate(scen, deps, workload, spec=spec, pool=pool)
-    return Sweep(scen, cand, fit, deps, metrics, conc, pol.name)
+    return Layout(cand, fit, deps, conc)
+
+
+def sweep(
+    scen: Scenario,
+    workload: Workload,
+    concurrencies: Sequence[int] | np.ndarray,
+    *,
+    tp: int | None = None,
+    pp: int | None = None,
+    ep: int | None = None,
+    systems: int | None = None,
+    spec: SpecDecode | None = None,
+    pool: PrefillPool | None = None,
+    policy: str | Policy = "closed-loop",
+    dp: int | None = None,
+    reuse: Layout | None = None,
+) -> Sweep:
+    """Evaluate every candidate deployment (explicit values pin an axis) at every concurrency.
+
+    ``reuse``: the :func:`layout` of these same arguments under any profile of the same
+    model, hardware and dtypes (the pins and concurrencies are then taken from it)."""
+    pol = get_policy(policy)
+    lay = reuse or layout(scen, workload, concurrencies, tp=tp, pp=pp, ep=ep, systems=systems, dp=dp)
+    metrics = pol.evaluate(scen, lay.deps, workload, spec=spec, pool=pool)
+    return Sweep(scen, lay.cand, lay.fit, lay.deps, metrics, lay.concurrency, pol.name)
 
 
 def build_pool(

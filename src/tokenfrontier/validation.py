@@ -26,7 +26,7 @@ from .resolve import get_model, get_system
 from .results import Result, render_table
 from .scenario import Scenario, build_scenario
 from .serving import Workload
-from .sweep import Sweep, sweep
+from .sweep import Layout, Sweep, layout, sweep
 from .units import MAX_CONTEXT_TOKENS, check_number, read_text
 
 __all__ = [
@@ -35,12 +35,14 @@ __all__ = [
     "METRICS",
     "ROW_ERRORS",
     "Groups",
+    "Picked",
     "RowPlan",
     "Validation",
     "cell_number",
     "check_row",
     "error_stats",
     "pick_groups",
+    "pick_groups_batch",
     "pick_rows",
     "plan_groups",
     "plan_row",
@@ -399,19 +401,30 @@ def pick_groups(
     errors: list[Exception | None],
     groups: Groups,
     progress: Callable[[int, int], None] | None = None,
+    layouts: dict[tuple[Any, ...], Layout] | None = None,
 ) -> list[Picked]:
     """Each planned row's point, one ``queued`` sweep per group over all its concurrencies and
     the choice of :func:`~tokenfrontier.predict.choose` at the row's own concurrency; rows
     with an error keep it. A group whose sweep fails is retried row by row, so each row keeps
-    its own outcome, as :func:`predict_row` would meet it."""
+    its own outcome, as :func:`predict_row` would meet it.
+
+    ``layouts``: a cache, by group key, of each group's :class:`~tokenfrontier.sweep.Layout`
+    (what the profile does not change), for callers that pick the same groups under many
+    profiles (:meth:`RowPlan.with_profile` keeps everything else of a plan)."""
     out: list[Picked] = [exc if exc is not None else ValueError("not predicted") for exc in errors]
     done = sum(exc is not None for exc in errors)
-    for members in groups.values():
+    for key, members in groups.items():
         first = members[0][1]
         conc = sorted({c for _, p in members for c in p.concurrencies})
         try:
-            sw = sweep(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
-                       policy="queued", pool=first.pool, spec=first.spec, dp=first.dp)  # fmt: skip
+            lay = layouts.get(key) if layouts is not None else None
+            if lay is None:
+                lay = layout(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
+                             dp=first.dp)  # fmt: skip
+                if layouts is not None:
+                    layouts[key] = lay
+            sw = sweep(first.scen, first.workload, conc, policy="queued", pool=first.pool,
+                       spec=first.spec, reuse=lay)  # fmt: skip
             chosen = choose(sw, first.objective)
         except ROW_ERRORS:
             for n, plan in members:
@@ -429,6 +442,42 @@ def pick_groups(
         if progress is not None:
             progress(done, len(out))
     return out
+
+
+def pick_groups_batch(
+    errors: list[Exception | None],
+    groups: Groups,
+    batch: int,
+    layouts: dict[tuple[Any, ...], Layout] | None = None,
+) -> list[list[Picked]]:
+    """:func:`pick_groups` for plans whose profile is a batch of ``batch`` profiles: its fitted
+    fields are arrays of shape (batch, 1, 1), so every metric gains a leading profile axis (what
+    ``calibrate`` uses to evaluate the profiles of a finite-difference Jacobian together). The
+    picks under each profile, as :func:`pick_groups` gives them under that profile alone. A
+    group whose sweep fails raises: the caller evaluates the profiles one at a time instead."""
+    outs: list[list[Picked]] = [
+        [exc if exc is not None else ValueError("not predicted") for exc in errors] for _ in range(batch)
+    ]
+    for key, members in groups.items():
+        first = members[0][1]
+        conc = sorted({c for _, p in members for c in p.concurrencies})
+        lay = layouts.get(key) if layouts is not None else None
+        if lay is None:
+            lay = layout(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
+                         dp=first.dp)  # fmt: skip
+            if layouts is not None:
+                layouts[key] = lay
+        sw = sweep(first.scen, first.workload, conc, policy="queued", pool=first.pool,
+                   spec=first.spec, reuse=lay)  # fmt: skip
+        grid = (batch, *np.shape(lay.deps.offload_fraction))
+        if any(v.shape != grid for v in sw.metrics.values()):
+            raise ValueError(f"metrics of a batch of {batch} profiles are not of shape {grid}")
+        chosen = choose(sw, first.objective)  # (batch, concurrencies)
+        for b, out in enumerate(outs):
+            swb = replace(sw, metrics={k: v[b] for k, v in sw.metrics.items()})
+            for n, plan in members:
+                out[n] = _pick(plan, swb, chosen[b], conc)
+    return outs
 
 
 def _pick(plan: RowPlan, sw: Sweep, chosen: Any, conc: list[int]) -> Picked:

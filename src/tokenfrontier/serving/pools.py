@@ -52,14 +52,26 @@ class PrefillPool:
 
     def prefill_s(self, tokens: float) -> float:
         """Latency of prefilling one prompt on one worker (seconds)."""
-        return float(total(prefill_time(self.scenario.model, self.scenario.hw, tp=self.tp, pp=self.pp,
-                                        ep=self.ep, tokens=tokens, dp=self.dp, alone=True)))  # fmt: skip
+        return float(_prefill_s(self, tokens))
 
     def prompts_per_s(self, tokens: float) -> float:
         """Prompts one worker prefills per second with its stages (and attention ranks) busy."""
-        work = float(total(prefill_time(self.scenario.model, self.scenario.hw, tp=self.tp, pp=1,
-                                        ep=self.ep, tokens=tokens, dp=self.dp)))  # fmt: skip
-        return self.pp * self.dp / work
+        return float(_prompts_per_s(self, tokens))
+
+
+def _prefill_s(pool: PrefillPool, tokens: float) -> Array:
+    """:meth:`PrefillPool.prefill_s` as an array (one per profile of a batch of profiles)."""
+    scen = pool.scenario
+    return total(prefill_time(scen.model, scen.hw, tp=pool.tp, pp=pool.pp, ep=pool.ep,
+                              tokens=tokens, dp=pool.dp, alone=True))  # fmt: skip
+
+
+def _prompts_per_s(pool: PrefillPool, tokens: float) -> Array:
+    """:meth:`PrefillPool.prompts_per_s` as an array (one per profile of a batch of profiles)."""
+    scen = pool.scenario
+    work = total(prefill_time(scen.model, scen.hw, tp=pool.tp, pp=1, ep=pool.ep, tokens=tokens,
+                              dp=pool.dp))  # fmt: skip
+    return np.asarray(pool.pp * pool.dp / work)
 
 
 def apply_pool(
@@ -79,12 +91,12 @@ def apply_pool(
     link = np.minimum(ingress, pool.egress_bytes_per_s)
     hop = max(scen.system.hop_latency_s, pool.scenario.system.hop_latency_s)
     move = kv / link + hop
-    remote = pool.prefill_s(isl)
+    remote = _prefill_s(pool, isl)
     ttft0 = remote + move + 0.5 * per_token + scen.profile.request_overhead_s
     in_flight = pool.decode_workers * concurrency  # requests cycling through both pools
     think = (osl - 1) * per_token  # time a request spends decoding after its first token
     demand = in_flight / (ttft0 + think)  # requests/s when nothing waits
-    mu = pool.prompts_per_s(isl)
+    mu = _prompts_per_s(pool, isl)
     kv_rate = pool.decode_workers * ingress / max(kv, 1.0)  # prompts/s the decode side can take in
     if pool.workers is None:  # as many workers as the decode pool (and the link) can use
         workers = np.maximum(np.ceil(np.minimum(demand, kv_rate) / mu - 1e-9), 1.0)
