@@ -302,6 +302,10 @@ class Profile(_Frozen):
     a2a_latency_s: float = Field(default=20e-6, ge=0, le=_MAX_LATENCY_S)
     step_overhead_s: float = Field(ge=0, le=10.0)
     request_overhead_s: float = Field(default=0.0, ge=0, le=100.0)
+    #: squared coefficient of variation of the arrivals at a disaggregated prefill pool (1 =
+    #: Poisson, an M/D/1 queue; a closed-loop benchmark whose users start together and run
+    #: near-equal requests arrives in bunches, > 1); sets the queueing wait in ``serving.pools``
+    arrival_scv: float = Field(default=1.0, ge=0, le=1000.0)
     era: str = ""  # software era of vendor-API rows it was fitted on ("2024"); "" = current
     fitted: bool = False
     fitted_on: str = ""
