@@ -39,7 +39,7 @@ _PRIORS: dict[str, dict[str, Any]] = {
     "hbm": dict(
         bandwidth_efficiency=0.8, flops_efficiency=0.4, decode_flops_efficiency=0.2,
         kernel_latency_s=5e-6, collective_latency_s=10e-6, step_overhead_s=1e-3,
-        request_overhead_s=0.02, a2a_latency_s=20e-6, arrival_scv=1.0,
+        request_overhead_s=0.02, a2a_latency_s=20e-6, arrival_scv=1.0, handoff_steps=0.5,
     ),
     "sram": dict(
         bandwidth_efficiency=0.8, flops_efficiency=0.3, decode_flops_efficiency=0.3,
@@ -65,7 +65,7 @@ _TTFT_CLIP = 1.0
 #: The hand-off fit of a group with disaggregated rows (:func:`_fit_handoff`): the per-request
 #: overhead (bounded wider than in the first fit: a disaggregated request also crosses the
 #: prefill/decode handshake) and the burstiness of the arrivals at the prefill pool.
-_HANDOFF_PARAMS = (("request_overhead_s", 0.0, 0.5), ("arrival_scv", 0.1, 100.0))
+_HANDOFF_PARAMS = (("handoff_steps", 0.0, 50.0), ("arrival_scv", 0.1, 100.0))
 _SRAM_PARAMS = (
     ("kernel_latency_s", 0.0, 50e-6),
     ("mesh_hop_latency_s", 0.0, 20e-6),

@@ -306,6 +306,10 @@ class Profile(_Frozen):
     #: Poisson, an M/D/1 queue; a closed-loop benchmark whose users start together and run
     #: near-equal requests arrives in bunches, > 1); sets the queueing wait in ``serving.pools``
     arrival_scv: float = Field(default=1.0, ge=0, le=1000.0)
+    #: decode steps between a disaggregated request's KV arriving and its first token leaving
+    #: the decode worker (0.5: it joins the batch at the next step boundary; a scheduler that
+    #: polls transfers and admits through several queues takes more iterations)
+    handoff_steps: float = Field(default=0.5, ge=0, le=1000.0)
     era: str = ""  # software era of vendor-API rows it was fitted on ("2024"); "" = current
     fitted: bool = False
     fitted_on: str = ""

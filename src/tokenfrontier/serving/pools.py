@@ -112,8 +112,8 @@ def apply_pool(
     ingress = scen.hw.io * tp * pp / rep_dec  # KV bytes/s one decode copy takes in (all ranks)
     egress = pool.egress_bytes_per_s / rep_pre  # and one prefill worker sends
     remote = pool.prefill_s(isl)
-    half_step = 0.5 * (per_token if step is None else np.asarray(step, dtype=float))
-    ttft0 = remote + move + half_step + scen.profile.request_overhead_s
+    admit = scen.profile.handoff_steps * (per_token if step is None else np.asarray(step, dtype=float))
+    ttft0 = remote + move + admit + scen.profile.request_overhead_s
     in_flight = pool.decode_workers * concurrency  # requests cycling through both pools
     think = (osl - 1) * per_token  # time a request spends decoding after its first token
     mu = pool.prompts_per_s(isl)
