@@ -62,9 +62,9 @@ _HBM_PARAMS = (
 )
 #: largest log error a disaggregated row's TTFT contributes to a fit (soft clip, tanh)
 _TTFT_CLIP = 1.0
-#: The hand-off fit of a group with disaggregated rows (:func:`_fit_handoff`): the per-request
-#: overhead (bounded wider than in the first fit: a disaggregated request also crosses the
-#: prefill/decode handshake) and the burstiness of the arrivals at the prefill pool.
+#: The hand-off fit of a group with disaggregated rows (:func:`_fit_handoff`): the decode steps
+#: between a request's KV landing and its first token, and the burstiness of the arrivals at the
+#: prefill pool (priors 0.5 and 1 from ``_PRIORS``).
 _HANDOFF_PARAMS = (("handoff_steps", 0.0, 50.0), ("arrival_scv", 0.1, 100.0))
 _SRAM_PARAMS = (
     ("kernel_latency_s", 0.0, 50e-6),
@@ -124,7 +124,7 @@ def _fit_handoff(
 ) -> Profile:
     """Second fit of a group with disaggregated rows: with the speed parameters of the first
     fit held, refit only what sets a disaggregated TTFT beyond its prefill and KV hand-off
-    physics (request overhead, arrival burstiness at the prefill pool) on every metric, the
+    physics (hand-off decode steps, arrival burstiness at the prefill pool) on every metric, the
     disaggregated TTFTs included, under the same weak prior. The speed parameters stay
     identified by speeds: a TTFT cannot pull them."""
     from scipy.optimize import least_squares

@@ -7,8 +7,10 @@ work on one stage group). The pool either has a given number of workers or is si
 with the decode pool's demand (``ceil(request rate / worker rate)``). The link between pools is
 the slower of the decode pool's ingress (every decode stage receives its layers' share of the KV
 over its own scale-out link) and the prefill pool's egress, with the catalog's hop latency.
-The k x C requests form a closed population: TTFT is the no-wait value until the prefill pool or
-the link saturates, then Little's law (asymptotic bounds), so it never rises with more workers.
+The k x C requests form a closed population: TTFT adds a G/D/1 wait for a prefill worker (the
+arrival burstiness and the decode steps a hand-off takes are the profile's ``arrival_scv`` and
+``handoff_steps``) until the prefill pool or the link saturates, then Little's law, so it never
+rises with more workers or a faster link.
 When the prefill pool or the link cannot keep up, they limit throughput and the answer says so.
 """
 
@@ -89,9 +91,10 @@ def apply_pool(
 ) -> dict[str, Array]:
     """TTFT, request rate and chips of the decode deployments fed by ``pool``.
 
-    TTFT = request overhead + wait for a prefill worker + remote prefill + KV hand-off + half a
-    decode step (the request joins the decode batch at the next step boundary). The wait is an
-    M/D/1 queue per prefill worker (service = one prompt's share of a worker, 1 / its prompt
+    TTFT = request overhead + wait for a prefill worker + remote prefill + KV hand-off +
+    ``handoff_steps`` decode steps (0.5: the request joins the decode batch at the next step
+    boundary). The wait is a G/D/1 queue per prefill worker (Kingman, :func:`queue_wait`, the
+    profile's ``arrival_scv``; service = one prompt's share of a worker, 1 / its prompt
     rate; utilization rho = served rate / pool capacity, capped at :data:`RHO_CAP`), solved with
     the closed loop's rate (a longer TTFT lowers the rate it sees): the fixed point is found by
     bisection, so TTFT never rises with more workers or a faster link. The hand-off moves one
