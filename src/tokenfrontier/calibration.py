@@ -31,6 +31,7 @@ from .validation import (
     plan_groups,
     read_measured,
     row_era,
+    row_kind,
     validate_rows,
 )
 
@@ -42,7 +43,7 @@ _PRIORS: dict[str, dict[str, Any]] = {
     "hbm": dict(
         bandwidth_efficiency=0.8, flops_efficiency=0.4, decode_flops_efficiency=0.2,
         kernel_latency_s=5e-6, collective_latency_s=10e-6, step_overhead_s=1e-3,
-        request_overhead_s=0.02, a2a_latency_s=20e-6,
+        request_overhead_s=0.02, a2a_latency_s=20e-6, arrival_scv=1.0, handoff_steps=0.5,
     ),
     "sram": dict(
         bandwidth_efficiency=0.8, flops_efficiency=0.3, decode_flops_efficiency=0.3,
@@ -63,6 +64,12 @@ _HBM_PARAMS = (
     ("request_overhead_s", 0.0, 0.1),
     ("a2a_latency_s", 0.0, 500e-6),
 )
+#: largest log error a disaggregated row's TTFT contributes to a fit (soft clip, tanh)
+_TTFT_CLIP = 1.0
+#: The hand-off fit of a group with disaggregated rows (:func:`_fit_handoff`): the decode steps
+#: between a request's KV landing and its first token, and the burstiness of the arrivals at the
+#: prefill pool (priors 0.5 and 1 from ``_PRIORS``).
+_HANDOFF_PARAMS = (("handoff_steps", 0.0, 50.0), ("arrival_scv", 0.1, 100.0))
 _SRAM_PARAMS = (
     ("kernel_latency_s", 0.0, 50e-6),
     ("mesh_hop_latency_s", 0.0, 20e-6),
@@ -91,12 +98,15 @@ def _residuals(
     groups: Groups,
     prof: Profile,
     layouts: dict[tuple[Any, ...], Layout] | None = None,
+    pool_ttft: bool = False,
 ) -> np.ndarray:
     """Log errors of every measured metric of ``rows`` under ``prof``: the rows planned once
     (:func:`~tokenfrontier.validation.plan_groups`), one sweep per group, each row's point as
     :func:`~tokenfrontier.validation.predict_row` picks it. ``layouts`` caches each group's
-    candidates and memory fit (profile-free) across calls."""
-    return _log_errors(rows, pick_groups(errors, _regroup(groups, prof), layouts=layouts))
+    candidates and memory fit (profile-free) across calls. A disaggregated row's TTFT counts
+    only with ``pool_ttft`` (the hand-off fit, :func:`_fit_handoff`)."""
+    picks = pick_groups(errors, _regroup(groups, prof), layouts=layouts)
+    return _log_errors(rows, picks, pool_ttft)
 
 
 def _residuals_batch(
@@ -123,7 +133,7 @@ def _regroup(groups: Groups, prof: Profile) -> Groups:
     return {key: [(n, plan.with_profile(prof)) for n, plan in members] for key, members in groups.items()}
 
 
-def _log_errors(rows: list[dict[str, str]], picks: list[Picked]) -> np.ndarray:
+def _log_errors(rows: list[dict[str, str]], picks: list[Picked], pool_ttft: bool = False) -> np.ndarray:
     """Weighted log errors of the picked points against the measured metrics of ``rows``."""
     res = []
     for raw, picked in zip(rows, picks, strict=True):
@@ -132,16 +142,21 @@ def _log_errors(rows: list[dict[str, str]], picks: list[Picked]) -> np.ndarray:
         if isinstance(picked, Exception):
             raise picked
         plan, sw, j, i = picked
-        # a disaggregated row's TTFT adds the KV hand-off and the prefill pool's queue, which
-        # the profile's prefill terms do not describe: its speeds inform the fit, not its TTFT
-        metrics = METRICS[:2] if plan.pool is not None else METRICS[:2] + METRICS[3:4]
+        # tok/s per user and per GPU, and (half weight) TTFT; a disaggregated row's TTFT (its
+        # prefill pool's queue, remote prefill and KV hand-off) only in the hand-off fit
+        metrics = METRICS[:2] if plan.pool is not None and not pool_ttft else METRICS[:2] + METRICS[3:4]
         for col, _, attr, scale in metrics:
             meas = cell_number(raw, col)
             value = float(sw.metrics[attr][i, j]) if i >= 0 else None
             if meas and meas > 0:
                 weight = 0.5 if col == "ttft_ms" else 1.0
                 p = value * scale if value else meas * 10
-                res.append(weight * math.log(p / meas))
+                r = math.log(p / meas)
+                if plan.pool is not None and col == "ttft_ms":
+                    # near saturation a disaggregated TTFT is ill-conditioned (Little's law on a
+                    # capacity a few % off swings it 10x): bounded influence, at most e-fold
+                    r = _TTFT_CLIP * math.tanh(r / _TTFT_CLIP)
+                res.append(weight * r)
     return np.array(res)
 
 
@@ -170,6 +185,35 @@ def _takes_workers(fn: Callable[..., Any]) -> bool:
         return "workers" in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _fit_handoff(
+    prof: Profile, rows: list[dict[str, str]], errors: list[Exception | None], planned: Groups
+) -> Profile:
+    """Second fit of a group with disaggregated rows: with the speed parameters of the first
+    fit held, refit only what sets a disaggregated TTFT beyond its prefill and KV hand-off
+    physics (hand-off decode steps, arrival burstiness at the prefill pool) on every metric, the
+    disaggregated TTFTs included, under the same weak prior. The speed parameters stay
+    identified by speeds: a TTFT cannot pull them."""
+    from scipy.optimize import least_squares
+
+    names = [p[0] for p in _HANDOFF_PARAMS]
+    lo = np.array([p[1] for p in _HANDOFF_PARAMS])
+    hi = np.array([p[2] for p in _HANDOFF_PARAMS])
+    prior = np.array([_PRIORS["hbm"][n] for n in names])
+    floor = 0.01 * hi
+    x0 = np.clip([getattr(prof, n) for n in names], lo + 1e-12, hi - 1e-12)
+
+    def make(x: np.ndarray) -> Profile:
+        return prof.model_copy(update=dict(zip(names, (float(v) for v in x), strict=True)))
+
+    def objective(z: np.ndarray) -> np.ndarray:
+        x = z * hi
+        data = _residuals(rows, errors, planned, make(x), pool_ttft=True)
+        return np.concatenate([data, _PRIOR_WEIGHT * np.log((x + floor) / (prior + floor))])
+
+    fit = least_squares(objective, x0 / hi, bounds=(lo / hi, hi / hi), x_scale="jac", max_nfev=100)
+    return make(fit.x * hi)
 
 
 def calibrate(
@@ -280,6 +324,8 @@ def calibrate(
             **together,
         )
         prof = make(fit.x * scale)
+        if kind == "hbm" and any(row_kind(r) == "disaggregated" for r in grp):
+            prof = _fit_handoff(prof, grp, errors, planned)
         errs = error_stats(validate_rows(grp, cat, {prof.id: prof}))
         prof = prof.model_copy(
             update={

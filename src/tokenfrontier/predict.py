@@ -313,7 +313,8 @@ def prediction_at(
              "workers": int(res["prefill_workers"][i]), "chips": int(res["prefill_chips"][i]),
              "utilization": float(res["prefill_utilization"][i]),
              "link_utilization": float(res["link_utilization"][i]),
-             "kv_transfer_s": float(res["kv_transfer_s"][i]), "limited_by": limit},
+             "kv_transfer_s": float(res["kv_transfer_s"][i]),
+             "wait_s": float(res["prefill_wait_s"][i]), "limited_by": limit},
         ]  # fmt: skip
         move, remote = float(res["kv_transfer_s"][i]), float(res["remote_prefill_s"][i])
         notes.append(
@@ -321,7 +322,8 @@ def prediction_at(
             f"TP{pool.tp} PP{pool.pp} ({int(res['prefill_chips'][i])} chips, "
             f"{float(res['prefill_utilization'][i]):.0%} busy) feed {pool.decode_workers} decode "
             f"cop{'y' if pool.decode_workers == 1 else 'ies'}; one prompt prefills in "
-            f"{remote * 1e3:.1f} ms and its KV ({float(scen.kv_bytes(workload.isl_mean)) / 1e9:.2f} GB) "
+            f"{remote * 1e3:.1f} ms after {float(res['prefill_wait_s'][i]) * 1e3:.1f} ms in the "
+            f"queue and its KV ({float(scen.kv_bytes(workload.isl_mean)) / 1e9:.2f} GB) "
             f"crosses the link in {move * 1e3:.1f} ms ({float(res['link_utilization'][i]):.0%} of "
             f"the link busy); throughput limited by the {limit}"
         )

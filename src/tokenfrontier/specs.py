@@ -306,6 +306,14 @@ class Profile(_Frozen):
     a2a_latency_s: float = Field(default=20e-6, ge=0, le=_MAX_LATENCY_S)
     step_overhead_s: float = Field(ge=0, le=10.0)
     request_overhead_s: float = Field(default=0.0, ge=0, le=100.0)
+    #: squared coefficient of variation of the arrivals at a disaggregated prefill pool (1 =
+    #: Poisson, an M/D/1 queue; a closed-loop benchmark whose users start together and run
+    #: near-equal requests arrives in bunches, > 1); sets the queueing wait in ``serving.pools``
+    arrival_scv: float = Field(default=1.0, ge=0, le=1000.0)
+    #: decode steps between a disaggregated request's KV arriving and its first token leaving
+    #: the decode worker (0.5: it joins the batch at the next step boundary; a scheduler that
+    #: polls transfers and admits through several queues takes more iterations)
+    handoff_steps: float = Field(default=0.5, ge=0, le=1000.0)
     era: str = ""  # software era of vendor-API rows it was fitted on ("2024"); "" = current
     fitted: bool = False
     fitted_on: str = ""

@@ -91,7 +91,8 @@ def steady_state(
         stall = 0.0 * c
         step = base + stall
         per_token = step / tokens_per_step
-        extra = apply_pool(scen, pool, tp=tp, pp=pp, concurrency=c, per_token=per_token, isl=isl, osl=osl)
+        extra = apply_pool(scen, pool, tp=tp, pp=pp, concurrency=c, per_token=per_token, isl=isl,
+                           osl=osl, dp=dp, step=step)  # fmt: skip
         ttft, req_rate = extra.pop("ttft_s"), extra.pop("request_rate")  # all decode copies
         chips = extra.pop("chips")  # every chip of both pools
         t_pf = extra.pop("prefill_s")

@@ -7,8 +7,10 @@ work on one stage group). The pool either has a given number of workers or is si
 with the decode pool's demand (``ceil(request rate / worker rate)``). The link between pools is
 the slower of the decode pool's ingress (every decode stage receives its layers' share of the KV
 over its own scale-out link) and the prefill pool's egress, with the catalog's hop latency.
-The k x C requests form a closed population: TTFT is the no-wait value until the prefill pool or
-the link saturates, then Little's law (asymptotic bounds), so it never rises with more workers.
+The k x C requests form a closed population: TTFT adds a G/D/1 wait for a prefill worker (the
+arrival burstiness and the decode steps a hand-off takes are the profile's ``arrival_scv`` and
+``handoff_steps``) until the prefill pool or the link saturates, then Little's law, so it never
+rises with more workers or a faster link.
 When the prefill pool or the link cannot keep up, they limit throughput and the answer says so.
 """
 
@@ -22,7 +24,7 @@ from numpy.typing import NDArray
 from ..scenario import Scenario
 from ..step import prefill_time, total
 
-__all__ = ["LIMITS", "PrefillPool", "apply_pool"]
+__all__ = ["LIMITS", "RHO_CAP", "PrefillPool", "apply_pool", "queue_wait"]
 
 Array = NDArray[np.float64]
 #: ``limited_by`` codes of a disaggregated deployment
@@ -74,6 +76,18 @@ def _prompts_per_s(pool: PrefillPool, tokens: float) -> Array:
     return np.asarray(pool.pp * pool.dp / work)
 
 
+def queue_wait(service_s: Array | float, rho: Array, arrival_scv: float = 1.0) -> Array:
+    """Mean wait (seconds) before a server of fixed service time ``service_s`` at utilization
+    ``rho`` whose arrivals have squared coefficient of variation ``arrival_scv`` (Kingman's
+    G/D/1 approximation; 1 = Poisson arrivals, the exact M/D/1 value)."""
+    return service_s * rho / (1.0 - rho) * arrival_scv / 2.0
+
+
+#: Utilization at which the queueing wait stops growing: beyond it the closed loop saturates
+#: and Little's law sets TTFT (as in the aggregated model, ``closed_loop``).
+RHO_CAP = 0.9
+
+
 def apply_pool(
     scen: Scenario,
     pool: PrefillPool,
@@ -84,43 +98,83 @@ def apply_pool(
     per_token: Array,
     isl: float,
     osl: float,
+    dp: Array | float = 1.0,
+    step: Array | float | None = None,
 ) -> dict[str, Array]:
-    """TTFT, request rate and chips of the decode deployments fed by ``pool``."""
+    """TTFT, request rate and chips of the decode deployments fed by ``pool``.
+
+    TTFT = request overhead + wait for a prefill worker + remote prefill + KV hand-off +
+    ``handoff_steps`` decode steps (0.5: the request joins the decode batch at the next step
+    boundary). The wait is a G/D/1 queue per prefill worker (Kingman, :func:`queue_wait`, the
+    profile's ``arrival_scv``; service = one prompt's share of a worker, 1 / its prompt
+    rate; utilization rho = served rate / pool capacity, capped at :data:`RHO_CAP`), solved with
+    the closed loop's rate (a longer TTFT lowers the rate it sees): the fixed point is found by
+    bisection, so TTFT never rises with more workers or a faster link. The hand-off moves one
+    prompt's KV from the prefill rank that holds it to the decode attention rank that will hold
+    it (``tp / dp`` chips per stage, each receiving its share, KV replicated as the rank stores
+    it), the slower of the two ends, plus the hop latency. ``step`` is the decode step (default
+    ``per_token``)."""
     kv = float(scen.kv_bytes(isl))
-    ingress = scen.hw.io * tp * pp  # one decode copy: every stage receives its share
-    link = np.minimum(ingress, pool.egress_bytes_per_s)
+    dp = np.asarray(dp, dtype=float)
+    ranks_dec = tp / dp  # chips of one decode attention rank (per stage)
+    rep_dec = scen.kv_replication(tp, dp)  # copies of each KV byte inside that rank
+    rep_pre = float(pool.scenario.kv_replication(pool.tp, pool.dp))
+    ranks_pre = pool.tp / pool.dp
+    into = kv * rep_dec / (scen.hw.io * ranks_dec * pp)  # receiving one prompt's KV
+    out_of = kv * rep_pre / (pool.scenario.hw.io * ranks_pre * pool.pp)  # sending it
     hop = max(scen.system.hop_latency_s, pool.scenario.system.hop_latency_s)
-    move = kv / link + hop
+    move = np.maximum(into, out_of) + hop
+    ingress = scen.hw.io * tp * pp / rep_dec  # KV bytes/s one decode copy takes in (all ranks)
+    egress = pool.egress_bytes_per_s / rep_pre  # and one prefill worker sends
     remote = _prefill_s(pool, isl)
-    ttft0 = remote + move + 0.5 * per_token + scen.profile.request_overhead_s
+    admit = scen.profile.handoff_steps * (per_token if step is None else np.asarray(step, dtype=float))
+    ttft0 = remote + move + admit + scen.profile.request_overhead_s
     in_flight = pool.decode_workers * concurrency  # requests cycling through both pools
     think = (osl - 1) * per_token  # time a request spends decoding after its first token
-    demand = in_flight / (ttft0 + think)  # requests/s when nothing waits
     mu = _prompts_per_s(pool, isl)
     kv_rate = pool.decode_workers * ingress / max(kv, 1.0)  # prompts/s the decode side can take in
     if pool.workers is None:  # as many workers as the decode pool (and the link) can use
-        workers = np.maximum(np.ceil(np.minimum(demand, kv_rate) / mu - 1e-9), 1.0)
+        demand0 = in_flight / (ttft0 + think)  # requests/s when nothing waits
+        workers = np.maximum(np.ceil(np.minimum(demand0, kv_rate) / mu - 1e-9), 1.0)
     else:
-        workers = np.full(np.shape(demand), float(pool.workers))
-    link_capacity = np.minimum(pool.decode_workers * ingress, workers * pool.egress_bytes_per_s)
+        workers = np.full(np.shape(ttft0 + think), float(pool.workers))
+    link_capacity = np.minimum(pool.decode_workers * ingress, workers * egress)
     link_rate = link_capacity / max(kv, 1.0)
-    rate = np.minimum(np.minimum(demand, workers * mu), link_rate)
+    capacity = np.minimum(workers * mu, link_rate)  # prompts/s the pool and the link can serve
+    service = 1.0 / mu  # one prompt's share of a worker (seconds)
+    scv = scen.profile.arrival_scv
+
+    def wait_at(ttft: Array) -> Array:
+        rho = np.minimum(in_flight / (ttft + think) / capacity, RHO_CAP)
+        return queue_wait(service, rho, scv)
+
+    # fixed point ttft = ttft0 + wait(rate(ttft)); the right side falls as ttft grows: bisect
+    lo, hi = ttft0 + 0.0 * capacity, ttft0 + queue_wait(service, np.asarray(RHO_CAP), scv)
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        above = mid - ttft0 - wait_at(mid) > 0
+        lo, hi = np.where(above, lo, mid), np.where(above, mid, hi)
+    ttft_q = hi
+    demand = in_flight / (ttft_q + think)
+    rate = np.minimum(demand, capacity)
     limited = np.where(rate < demand * (1 - 1e-9), np.where(workers * mu <= link_rate, 1, 2), 0)
-    # closed population (asymptotic bounds): below saturation nothing waits; at saturation the
-    # served rate sets TTFT by Little's law. Never below ttft0, never rising with more workers.
-    ttft = np.maximum(ttft0, in_flight / rate - think)
+    # closed population: at saturation the served rate sets TTFT by Little's law (never below
+    # the queueing value, never rising with more workers)
+    ttft = np.maximum(ttft_q, in_flight / rate - think)
     decode_chips = pool.decode_workers * tp * pp
     prefill_chips = workers * pool.chips_per_worker
+    zero = 0.0 * rate
     return {
         "ttft_s": ttft,
         "request_rate": rate,
         "chips": decode_chips + prefill_chips,
-        "decode_chips": decode_chips + 0.0 * rate,
+        "decode_chips": decode_chips + zero,
         "prefill_chips": prefill_chips,
         "prefill_workers": workers,
-        "kv_transfer_s": move + 0.0 * rate,
-        "remote_prefill_s": remote + 0.0 * rate,
-        "prefill_s": remote + move + 0.0 * rate,
+        "kv_transfer_s": move + zero,
+        "remote_prefill_s": remote + zero,
+        "prefill_wait_s": ttft_q - ttft0 + zero,
+        "prefill_s": remote + move + zero,
         "link_utilization": rate * kv / link_capacity,
         "prefill_utilization": rate / (workers * mu),
         "limited_by": limited.astype(float),
