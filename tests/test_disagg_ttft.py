@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -110,3 +112,17 @@ def test_more_interconnect_bandwidth_never_raises_ttft(workers, io, factor, conc
     a = _ttft(workers, io, conc, decode_workers)
     b = _ttft(workers, io * factor, conc, decode_workers)
     assert b <= a * (1 + 1e-9)
+
+
+def test_shared_queue_of_many_workers_waits_less() -> None:
+    """Allen-Cunneen G/D/c: Erlang C(c, c rho) / (c (1 - rho)) x service x scv / 2. c = 1 is
+    Kingman's G/D/1; c = 2 at rho = 0.5: a = 1, B(1) = 1/2, B(2) = (1 x 1/2) / (2 + 1/2) = 0.2,
+    C = 0.2 / (1 - 0.5 x 0.8) = 1/3, so the wait is 1/3 / (2 x 0.5) x 0.04 / 2 = 6.67 ms (M/D/1 at
+    the same load: 20 ms)."""
+    from tokenfrontier.serving.pools import erlang_c
+
+    assert float(erlang_c(np.asarray(1.0), np.asarray(0.5))) == pytest.approx(0.5)
+    assert float(erlang_c(np.asarray(2.0), np.asarray(0.5))) == pytest.approx(1 / 3)
+    assert float(queue_wait(0.04, np.asarray(0.5), 1.0, 2.0)) == pytest.approx(0.04 / 6)
+    waits = [float(queue_wait(0.05, np.asarray(0.7), 2.0, c)) for c in (1, 2, 4, 8, 20)]
+    assert all(b < a for a, b in itertools.pairwise(waits))

@@ -93,7 +93,9 @@ def test_trn3_prefill_removes_the_stall(trn3):
     long8 = rows[(96000, 8)]
     assert long8["alone_binding"].startswith("prefill interference")
     assert long8["tok_s_per_user_ratio"] > 2  # band around our ~4.5x; the published "5x" is unspecified
-    assert long8["split_ttft_s"] < long8["alone_ttft_s"]
+    # TTFT: the wafers no longer prefill, but the Trn3 pool (sized to keep up, ~90% busy) queues
+    # prompts (G/D/c wait): about the same TTFT, not a lower one
+    assert long8["split_ttft_s"] < 1.25 * long8["alone_ttft_s"]
     for r in trn3.records:
         assert r["tok_s_per_user_ratio"] >= 1.0
 

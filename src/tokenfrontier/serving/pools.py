@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from ..scenario import Scenario
 from ..step import prefill_time, total
 
-__all__ = ["LIMITS", "RHO_CAP", "PrefillPool", "apply_pool", "queue_wait"]
+__all__ = ["LIMITS", "RHO_CAP", "PrefillPool", "apply_pool", "erlang_c", "queue_wait"]
 
 Array = NDArray[np.float64]
 #: ``limited_by`` codes of a disaggregated deployment
@@ -52,35 +52,45 @@ class PrefillPool:
         """Scale-out bandwidth leaving one prefill worker."""
         return self.scenario.hw.io * self.tp * self.pp
 
-    def prefill_s(self, tokens: float) -> float:
-        """Latency of prefilling one prompt on one worker (seconds)."""
-        return float(_prefill_s(self, tokens))
+    def prefill_s(self, tokens: float) -> Array:
+        """Latency of prefilling one prompt on one worker (seconds; an array with one value per
+        profile when the scenario carries a batch of profiles, else 0-d)."""
+        scen = self.scenario
+        return total(prefill_time(scen.model, scen.hw, tp=self.tp, pp=self.pp, ep=self.ep,
+                                  tokens=tokens, dp=self.dp, alone=True))  # fmt: skip
 
-    def prompts_per_s(self, tokens: float) -> float:
-        """Prompts one worker prefills per second with its stages (and attention ranks) busy."""
-        return float(_prompts_per_s(self, tokens))
-
-
-def _prefill_s(pool: PrefillPool, tokens: float) -> Array:
-    """:meth:`PrefillPool.prefill_s` as an array (one per profile of a batch of profiles)."""
-    scen = pool.scenario
-    return total(prefill_time(scen.model, scen.hw, tp=pool.tp, pp=pool.pp, ep=pool.ep,
-                              tokens=tokens, dp=pool.dp, alone=True))  # fmt: skip
-
-
-def _prompts_per_s(pool: PrefillPool, tokens: float) -> Array:
-    """:meth:`PrefillPool.prompts_per_s` as an array (one per profile of a batch of profiles)."""
-    scen = pool.scenario
-    work = total(prefill_time(scen.model, scen.hw, tp=pool.tp, pp=1, ep=pool.ep, tokens=tokens,
-                              dp=pool.dp))  # fmt: skip
-    return np.asarray(pool.pp * pool.dp / work)
+    def prompts_per_s(self, tokens: float) -> Array:
+        """Prompts one worker prefills per second with its stages (and attention ranks) busy
+        (an array as :meth:`prefill_s`)."""
+        scen = self.scenario
+        work = total(prefill_time(scen.model, scen.hw, tp=self.tp, pp=1, ep=self.ep, tokens=tokens,
+                                  dp=self.dp))  # fmt: skip
+        return np.asarray(self.pp * self.dp / work)
 
 
-def queue_wait(service_s: Array | float, rho: Array, arrival_scv: float = 1.0) -> Array:
-    """Mean wait (seconds) before a server of fixed service time ``service_s`` at utilization
-    ``rho`` whose arrivals have squared coefficient of variation ``arrival_scv`` (Kingman's
-    G/D/1 approximation; 1 = Poisson arrivals, the exact M/D/1 value)."""
-    return service_s * rho / (1.0 - rho) * arrival_scv / 2.0
+def queue_wait(
+    service_s: Array | float, rho: Array, arrival_scv: float = 1.0, servers: Array | float = 1.0
+) -> Array:
+    """Mean wait (seconds) in a queue shared by ``servers`` servers of fixed service time
+    ``service_s`` at utilization ``rho``, arrivals with squared coefficient of variation
+    ``arrival_scv``: the Allen-Cunneen G/D/c approximation, Erlang C(c, c rho) / (c (1 - rho))
+    x service x scv / 2 (:func:`erlang_c`). One server: Kingman's G/D/1, service x rho /
+    (1 - rho) x scv / 2 (scv 1 = Poisson arrivals, the exact M/D/1 value)."""
+    c = np.asarray(servers, dtype=float)
+    rho = np.asarray(rho, dtype=float)
+    return erlang_c(c, rho) / (c * (1.0 - rho)) * service_s * arrival_scv / 2.0
+
+
+def erlang_c(servers: Array, rho: Array) -> Array:
+    """Probability that an arrival waits in an M/M/c queue of ``servers`` servers at
+    utilization ``rho`` (Erlang C; ``rho`` at one server): from Erlang B's recursion
+    B(k) = a B(k-1) / (k + a B(k-1)), a = c rho, then C = B / (1 - rho (1 - B))."""
+    c, rho = np.broadcast_arrays(np.asarray(servers, dtype=float), np.asarray(rho, dtype=float))
+    a = c * rho
+    b = np.ones_like(a)
+    for k in range(1, int(np.max(c, initial=1.0)) + 1):
+        b = np.where(k <= c, a * b / (k + a * b), b)
+    return b / (1.0 - rho * (1.0 - b))
 
 
 #: Utilization at which the queueing wait stops growing: beyond it the closed loop saturates
@@ -105,9 +115,12 @@ def apply_pool(
 
     TTFT = request overhead + wait for a prefill worker + remote prefill + KV hand-off +
     ``handoff_steps`` decode steps (0.5: the request joins the decode batch at the next step
-    boundary). The wait is a G/D/1 queue per prefill worker (Kingman, :func:`queue_wait`, the
-    profile's ``arrival_scv``; service = one prompt's share of a worker, 1 / its prompt
-    rate; utilization rho = served rate / pool capacity, capped at :data:`RHO_CAP`), solved with
+    boundary). The wait is a G/D/c queue shared by the c prefill workers (a router hands a
+    prompt to the first free one; Allen-Cunneen, :func:`queue_wait`, the profile's
+    ``arrival_scv``; service = one prompt's share of a worker, 1 / its prompt rate; utilization
+    rho = served rate / pool capacity, capped at :data:`RHO_CAP`; never more than the closed
+    population allows: every other request in flight ahead, shared by the
+    workers, (in flight - 1) / workers x service — one request alone never waits), solved with
     the closed loop's rate (a longer TTFT lowers the rate it sees): the fixed point is found by
     bisection, so TTFT never rises with more workers or a faster link. The hand-off moves one
     prompt's KV from the prefill rank that holds it to the decode attention rank that will hold
@@ -126,12 +139,12 @@ def apply_pool(
     move = np.maximum(into, out_of) + hop
     ingress = scen.hw.io * tp * pp / rep_dec  # KV bytes/s one decode copy takes in (all ranks)
     egress = pool.egress_bytes_per_s / rep_pre  # and one prefill worker sends
-    remote = _prefill_s(pool, isl)
+    remote = np.asarray(pool.prefill_s(isl), dtype=float)
     admit = scen.profile.handoff_steps * (per_token if step is None else np.asarray(step, dtype=float))
     ttft0 = remote + move + admit + scen.profile.request_overhead_s
     in_flight = pool.decode_workers * concurrency  # requests cycling through both pools
     think = (osl - 1) * per_token  # time a request spends decoding after its first token
-    mu = _prompts_per_s(pool, isl)
+    mu = np.asarray(pool.prompts_per_s(isl), dtype=float)
     kv_rate = pool.decode_workers * ingress / max(kv, 1.0)  # prompts/s the decode side can take in
     if pool.workers is None:  # as many workers as the decode pool (and the link) can use
         demand0 = in_flight / (ttft0 + think)  # requests/s when nothing waits
@@ -144,12 +157,16 @@ def apply_pool(
     service = 1.0 / mu  # one prompt's share of a worker (seconds)
     scv = scen.profile.arrival_scv
 
+    # a closed population: at most every other request in flight is ahead, shared by the workers
+    most = np.maximum(in_flight - 1.0, 0.0) / workers * service
+
     def wait_at(ttft: Array) -> Array:
         rho = np.minimum(in_flight / (ttft + think) / capacity, RHO_CAP)
-        return queue_wait(service, rho, scv)
+        return np.minimum(queue_wait(service, rho, scv, workers), most)
 
     # fixed point ttft = ttft0 + wait(rate(ttft)); the right side falls as ttft grows: bisect
-    lo, hi = ttft0 + 0.0 * capacity, ttft0 + queue_wait(service, np.asarray(RHO_CAP), scv)
+    lo = ttft0 + 0.0 * capacity
+    hi = ttft0 + np.minimum(queue_wait(service, np.asarray(RHO_CAP), scv, workers), most)
     for _ in range(40):
         mid = 0.5 * (lo + hi)
         above = mid - ttft0 - wait_at(mid) > 0
