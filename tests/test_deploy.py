@@ -120,3 +120,21 @@ def test_more_systems_never_less_room(model, extra, context):
     b = api.deploy(model, "cs-3", weights="bf16", context=context, systems=n + 1)
     assert b.max_concurrent_sequences >= a.max_concurrent_sequences
     assert b.systems * b.capacity_bytes_per_system > a.systems * a.capacity_bytes_per_system
+
+
+def test_deploy_counts_kv_as_the_tp_group_holds_it():
+    """MLA keeps its one latent whole on every chip of a TP group (predict's rule): DeepSeek-R1
+    on 8 H200s holds 1/8 the sequences a sharded KV would (the note says why); a GQA model with
+    8 KV heads over 8 chips is not replicated; a wafer never is."""
+    import tokenfrontier as tf
+
+    d = tf.deploy("deepseek-r1", "dgx-h200", context=8192)
+    per_seq = d.kv_bytes_per_sequence
+    assert d.kv_bytes_per_sequence_per_system[0] == pytest.approx(8 * per_seq, rel=1e-9)
+    assert d.max_concurrent_sequences == int(d.free_memory_bytes_per_system // (8 * per_seq))
+    assert any("KV held 8x over the TP8 group" in n for n in d.notes)
+    g = tf.deploy("llama-3.1-70b", "dgx-h200", context=8192)
+    assert g.kv_bytes_per_sequence_per_system[0] == pytest.approx(g.kv_bytes_per_sequence, rel=1e-9)
+    assert not any("KV held" in n for n in g.notes)
+    w = tf.deploy("deepseek-r1", "cs-3", context=8192)
+    assert sum(w.kv_bytes_per_sequence_per_system) == pytest.approx(w.kv_bytes_per_sequence, rel=1e-9)

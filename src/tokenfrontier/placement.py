@@ -7,7 +7,10 @@ chips share each layer (tensor parallel in the scale-up domain). The input embed
 with the first stage; LM head, final norm and MTP layers with the last. The minimum system
 count is a contiguous bin packing of the layers (weights only), then the layers are
 rebalanced over that many systems to minimise the largest stage. What is left in each system
-is room for KV cache; one sequence's KV moves on/off each system over its own scale-out link
+is room for KV cache, each sequence's KV as the system's tensor-parallel group holds it (KV
+shards by KV heads only, so a rank of more chips than KV heads keeps copies: MLA's one latent
+sits whole on every chip, ``Scenario.kv_replication``, as ``predict`` counts it; an SRAM stage
+group spreads KV unreplicated); one sequence's KV moves on/off each system over its own scale-out link
 in parallel. When main memory cannot hold one sequence's KV, an offload tier (the CS-3 KVSS)
 takes it, at the offload link's bandwidth.
 """
@@ -197,12 +200,15 @@ def deploy_scenario(
     if n > len(items):
         return _infeasible(ctx, "systems", f"{n} systems but only {len(items)} layers to place", notes, min_n)
     if systems is None:  # not pinned: as many systems as it takes to hold one sequence's KV too
-        n = _systems_for_one_sequence(scen, n, cap, context, full_attention)
+        n = _systems_for_one_sequence(scen, n, cap, context, full_attention, chips_per)
         if n > min_n:
             notes.append(f"{n} systems (not the weights' minimum of {min_n}) to hold one sequence's KV")
     stages = scen.stages(n)
     w_sys = [float(w) for w in scen.stage_weight_bytes(n)]
-    kv_sys = [float(k) for k in scen.stage_kv_bytes(n, context, full_attention)]
+    rep = float(scen.kv_replication(chips_per))  # copies of a KV byte over the stage's TP group
+    if rep > 1:
+        notes.append(f"KV held {rep:g}x over the TP{chips_per} group of a stage: {scen.kv_rule()}")
+    kv_sys = [float(k) * rep for k in scen.stage_kv_bytes(n, context, full_attention)]
     free = [cap - w for w in w_sys]
     fits = [int(f // k) if k > 0 else 10**9 for f, k in zip(free, kv_sys, strict=True)]
     max_seq = min(fits)
@@ -258,14 +264,18 @@ def deploy_scenario(
     )
 
 
-def _systems_for_one_sequence(scen: Scenario, n: int, cap: float, context: int, full_attention: bool) -> int:
+def _systems_for_one_sequence(
+    scen: Scenario, n: int, cap: float, context: int, full_attention: bool, chips_per: int
+) -> int:
     """The fewest systems from ``n`` up whose stages hold their weights and one sequence's KV
-    (or ``n`` when none does, or an offload tier takes the KV)."""
+    (as the stage's TP group replicates it; or ``n`` when none does, or an offload tier takes
+    the KV)."""
     if scen.system.offload:
         return n
+    rep = float(scen.kv_replication(chips_per))
     for m in range(n, scen.n_items + 1):
         free = cap - scen.stage_weight_bytes(m)
-        if (free >= scen.stage_kv_bytes(m, context, full_attention)).all():
+        if (free >= rep * scen.stage_kv_bytes(m, context, full_attention)).all():
             return m
     return n
 
