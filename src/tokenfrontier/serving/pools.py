@@ -117,9 +117,10 @@ def apply_pool(
     x the worker's one-token pass + KV hand-off + ``handoff_steps`` decode steps (0.5: the
     request joins the decode batch at the next step boundary). ``prefill_passes`` is batch
     formation at the prefill worker (the scheduler's passes a prompt waits through before and
-    around its own; the prefill hardware's profile), counted in the worker's fixed per-pass
-    cost: its one-token pass (weights read, kernel and step overheads), which scales with the
-    model, not the prompt length.
+    around its own; from the deployment's profile, like ``arrival_scv``: the request
+    simulator has neither), counted in the worker's fixed per-pass cost: its one-token pass
+    (weights read, kernel and step overheads), which scales with the model, not the prompt
+    length.
     The wait is a G/D/c queue shared by the c prefill workers (a router hands a
     prompt to the first free one; Allen-Cunneen, :func:`queue_wait`, the profile's
     ``arrival_scv``; service = one prompt's share of a worker, 1 / its prompt rate; utilization
@@ -146,8 +147,8 @@ def apply_pool(
     egress = pool.egress_bytes_per_s / rep_pre  # and one prefill worker sends
     remote = np.asarray(pool.prefill_s(isl), dtype=float)
     admit = scen.profile.handoff_steps * (per_token if step is None else np.asarray(step, dtype=float))
-    # batch formation at the prefill worker (its stack's passes x its one-token pass)
-    batching = pool.scenario.profile.prefill_passes * np.asarray(pool.prefill_s(1.0), dtype=float)
+    # batch formation at the prefill worker: the profile's passes x the worker's one-token pass
+    batching = scen.profile.prefill_passes * np.asarray(pool.prefill_s(1.0), dtype=float)
     ttft0 = remote + batching + move + admit + scen.profile.request_overhead_s
     in_flight = pool.decode_workers * concurrency  # requests cycling through both pools
     think = (osl - 1) * per_token  # time a request spends decoding after its first token
