@@ -15,12 +15,12 @@ from tokenfrontier.serving.pools import PrefillPool, apply_pool, queue_wait
 from tokenfrontier.specs import Profile
 
 # an explicit profile (not the bundled fit, which a refit moves): overhead 100 ms, arrivals at
-# the prefill pool with squared coefficient of variation 4, first token 2 decode steps after the
-# KV lands
+# the prefill pool with squared coefficient of variation 4, batch formation at the prefill worker
+# of 1.5 of its one-token passes, first token half a decode step after the KV lands
 PROF = Profile(id="t", families=("blackwell",), framework="sglang", bandwidth_efficiency=0.9,
                flops_efficiency=0.3, kernel_latency_s=5e-6, collective_latency_s=10e-6,
                step_overhead_s=1e-3, request_overhead_s=0.1, arrival_scv=4.0,
-               handoff_steps=2.0)  # fmt: skip
+               prefill_passes=1.5, handoff_steps=0.5)  # fmt: skip
 
 
 def _scen(system: tf.System | None = None):  # type: ignore[no-untyped-def]
@@ -29,10 +29,11 @@ def _scen(system: tf.System | None = None):  # type: ignore[no-untyped-def]
 
 
 class _FixedPrefill(PrefillPool):
-    """A prefill worker that takes 50 ms per prompt and serves 20 prompts/s (hand numbers)."""
+    """A prefill worker that takes 50 ms per prompt (10 ms for a one-token pass, its fixed
+    per-pass cost) and serves 20 prompts/s (hand numbers)."""
 
     def prefill_s(self, tokens: float) -> float:
-        return 0.05
+        return 0.01 if tokens == 1.0 else 0.05
 
     def prompts_per_s(self, tokens: float) -> float:
         return 20.0
@@ -53,8 +54,9 @@ def test_hand_checked_ttft_deepseek_r1_gb200_dp_attention() -> None:
     # latent is not replicated), each at the GB200's 50 GB/s scale-out; + 5 us hop
     move = kv / 50e9 + 5e-6  # = 1.3003 ms
     assert float(out["kv_transfer_s"][0]) == pytest.approx(move)
-    # no-wait TTFT: overhead 100 ms + prefill 50 ms + hand-off + 2 decode steps (20 ms)
-    ttft0 = 0.1 + 0.05 + move + 2 * 0.01  # = 171.30 ms
+    # no-wait TTFT = overhead + remote prefill + prefill passes x one-token pass + hand-off
+    #                + h decode steps = 100 ms + 50 ms + 1.5 x 10 ms + 1.30 ms + 0.5 x 10 ms
+    ttft0 = 0.1 + 0.05 + 1.5 * 0.01 + move + 0.5 * 0.01  # = 171.30 ms
     # 64 requests in flight cycle through prefill and (921.6 - 1) x 10 ms = 9.206 s of decode;
     # the pool serves 20 prompts/s (service 50 ms): rho = 64 / (TTFT + 9.206) / 20, and the
     # G/D/1 wait = 0.05 x rho / (1 - rho) x 4 / 2, solved for TTFT = ttft0 + wait
@@ -63,6 +65,7 @@ def test_hand_checked_ttft_deepseek_r1_gb200_dp_attention() -> None:
     for _ in range(50):
         rho = 64 / (ttft + think) / 20
         ttft = ttft0 + 0.05 * rho / (1 - rho) * 4 / 2
+    assert ttft0 == pytest.approx(0.171300, rel=1e-5)
     assert rho == pytest.approx(0.33939, rel=1e-4)
     assert ttft == pytest.approx(0.22268, rel=1e-4)  # 171.3 ms + 51.4 ms in the prefill queue
     assert float(out["ttft_s"][0]) == pytest.approx(ttft, rel=1e-7)

@@ -43,7 +43,7 @@ _PRIORS: dict[str, dict[str, Any]] = {
     "hbm": dict(
         bandwidth_efficiency=0.8, flops_efficiency=0.4, decode_flops_efficiency=0.2,
         kernel_latency_s=5e-6, collective_latency_s=10e-6, step_overhead_s=1e-3,
-        request_overhead_s=0.02, a2a_latency_s=20e-6, arrival_scv=1.0, handoff_steps=0.5,
+        request_overhead_s=0.02, a2a_latency_s=20e-6, arrival_scv=1.0, prefill_passes=1.0,
     ),
     "sram": dict(
         bandwidth_efficiency=0.8, flops_efficiency=0.3, decode_flops_efficiency=0.3,
@@ -66,10 +66,11 @@ _HBM_PARAMS = (
 )
 #: largest log error a disaggregated row's TTFT contributes to a fit (soft clip, tanh)
 _TTFT_CLIP = 1.0
-#: The hand-off fit of a group with disaggregated rows (:func:`_fit_handoff`): the decode steps
-#: between a request's KV landing and its first token, and the burstiness of the arrivals at the
-#: prefill pool (priors 0.5 and 1 from ``_PRIORS``).
-_HANDOFF_PARAMS = (("handoff_steps", 0.0, 50.0), ("arrival_scv", 0.1, 100.0))
+#: The hand-off fit of a group with disaggregated rows (:func:`_fit_handoff`): batch formation at
+#: the prefill worker in its one-token passes, and the burstiness of the arrivals at the prefill
+#: pool (priors 1 and 1 from ``_PRIORS``). The decode worker's admission stays at the
+#: ``handoff_steps`` default, half a decode step.
+_HANDOFF_PARAMS = (("prefill_passes", 0.0, 50.0), ("arrival_scv", 0.1, 100.0))
 _SRAM_PARAMS = (
     ("kernel_latency_s", 0.0, 50e-6),
     ("mesh_hop_latency_s", 0.0, 20e-6),
@@ -192,8 +193,8 @@ def _fit_handoff(
 ) -> Profile:
     """Second fit of a group with disaggregated rows: with the speed parameters of the first
     fit held, refit only what sets a disaggregated TTFT beyond its prefill and KV hand-off
-    physics (hand-off decode steps, arrival burstiness at the prefill pool) on every metric, the
-    disaggregated TTFTs included, under the same weak prior. The speed parameters stay
+    physics (batch formation in prefill passes, arrival burstiness at the prefill pool) on every
+    metric, the disaggregated TTFTs included, under the same weak prior. The speed parameters stay
     identified by speeds: a TTFT cannot pull them."""
     from scipy.optimize import least_squares
 

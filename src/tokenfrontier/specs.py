@@ -314,6 +314,10 @@ class Profile(_Frozen):
     #: the decode worker (0.5: it joins the batch at the next step boundary; a scheduler that
     #: polls transfers and admits through several queues takes more iterations)
     handoff_steps: float = Field(default=0.5, ge=0, le=1000.0)
+    #: batch formation at a disaggregated prefill worker (the passes a prompt waits through
+    #: before and around its own), in units of the worker's fixed per-pass cost: TTFT adds
+    #: ``prefill_passes`` x the worker's one-token pass (weights read, kernel and step overheads)
+    prefill_passes: float = Field(default=0.0, ge=0, le=1000.0)
     era: str = ""  # software era of vendor-API rows it was fitted on ("2024"); "" = current
     fitted: bool = False
     fitted_on: str = ""

@@ -7,10 +7,10 @@ work on one stage group). The pool either has a given number of workers or is si
 with the decode pool's demand (``ceil(request rate / worker rate)``). The link between pools is
 the slower of the decode pool's ingress (every decode stage receives its layers' share of the KV
 over its own scale-out link) and the prefill pool's egress, with the catalog's hop latency.
-The k x C requests form a closed population: TTFT adds a G/D/1 wait for a prefill worker (the
-arrival burstiness and the decode steps a hand-off takes are the profile's ``arrival_scv`` and
-``handoff_steps``) until the prefill pool or the link saturates, then Little's law, so it never
-rises with more workers or a faster link.
+The k x C requests form a closed population: TTFT adds a G/D/c wait for a prefill worker (the
+arrival burstiness is the profile's ``arrival_scv``; batch formation at the worker, in the
+worker's fixed per-pass cost, its ``prefill_passes``) until the prefill pool or the link saturates, then
+Little's law, so it never rises with more workers or a faster link.
 When the prefill pool or the link cannot keep up, they limit throughput and the answer says so.
 """
 
@@ -113,9 +113,15 @@ def apply_pool(
 ) -> dict[str, Array]:
     """TTFT, request rate and chips of the decode deployments fed by ``pool``.
 
-    TTFT = request overhead + wait for a prefill worker + remote prefill + KV hand-off +
-    ``handoff_steps`` decode steps (0.5: the request joins the decode batch at the next step
-    boundary). The wait is a G/D/c queue shared by the c prefill workers (a router hands a
+    TTFT = request overhead + wait for a prefill worker + remote prefill + ``prefill_passes``
+    x the worker's one-token pass + KV hand-off + ``handoff_steps`` decode steps (0.5: the
+    request joins the decode batch at the next step boundary). ``prefill_passes`` is batch
+    formation at the prefill worker (the scheduler's passes a prompt waits through before and
+    around its own; from the deployment's profile, like ``arrival_scv``: the request
+    simulator has neither), counted in the worker's fixed per-pass cost: its one-token pass
+    (weights read, kernel and step overheads), which scales with the model, not the prompt
+    length.
+    The wait is a G/D/c queue shared by the c prefill workers (a router hands a
     prompt to the first free one; Allen-Cunneen, :func:`queue_wait`, the profile's
     ``arrival_scv``; service = one prompt's share of a worker, 1 / its prompt rate; utilization
     rho = served rate / pool capacity, capped at :data:`RHO_CAP`; never more than the closed
@@ -141,7 +147,9 @@ def apply_pool(
     egress = pool.egress_bytes_per_s / rep_pre  # and one prefill worker sends
     remote = np.asarray(pool.prefill_s(isl), dtype=float)
     admit = scen.profile.handoff_steps * (per_token if step is None else np.asarray(step, dtype=float))
-    ttft0 = remote + move + admit + scen.profile.request_overhead_s
+    # batch formation at the prefill worker: the profile's passes x the worker's one-token pass
+    batching = scen.profile.prefill_passes * np.asarray(pool.prefill_s(1.0), dtype=float)
+    ttft0 = remote + batching + move + admit + scen.profile.request_overhead_s
     in_flight = pool.decode_workers * concurrency  # requests cycling through both pools
     think = (osl - 1) * per_token  # time a request spends decoding after its first token
     mu = np.asarray(pool.prompts_per_s(isl), dtype=float)
