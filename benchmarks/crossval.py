@@ -57,7 +57,15 @@ import numpy as np
 from tokenfrontier.calibration import calibrate
 from tokenfrontier.catalog import default_catalog
 from tokenfrontier.errors import TokenFrontierError
-from tokenfrontier.intervals import INTERVALS_FILE, MIN_ROWS, SISTERS, bounds, fallback_chain
+from tokenfrontier.intervals import (
+    DISAGGREGATED,
+    INTERVALS_FILE,
+    MIN_ROWS,
+    SISTERS,
+    SRAM_UNMEASURED,
+    bounds,
+    fallback_chain,
+)
 from tokenfrontier.profiles import Profile, canonical_framework, known_frameworks
 from tokenfrontier.validation import BUNDLED_MEASURED, read_measured, row_kind, validate
 
@@ -165,29 +173,30 @@ def _add(out: Residuals, held: Iterable[Held]) -> None:
 #: The levels each block of :func:`interval_residuals` produces (a block runs only where some
 #: asked level needs one of them).
 BLOCK_LEVELS = {
-    "hardware": ("new-hardware", "transfer", "unmeasured"),
+    "hardware": ("new-hardware", "transfer", "unmeasured", SRAM_UNMEASURED),
     "model": ("new-model",),
-    "family": ("transfer", "unmeasured"),
-    "stack": ("default",),
+    "family": ("transfer", "unmeasured", SRAM_UNMEASURED),
+    "stack": ("default", "unmeasured", SRAM_UNMEASURED),
 }
+# ... and the same levels of disaggregated rows (``disaggregated-new-hardware``, ...)
+BLOCK_LEVELS = {k: (*v, *(f"{DISAGGREGATED}-{lvl}" for lvl in v if lvl != SRAM_UNMEASURED))
+                for k, v in BLOCK_LEVELS.items()}  # fmt: skip
+_ENVELOPES = ("unmeasured", f"{DISAGGREGATED}-unmeasured")  # spans of every level: need all blocks
 
 
 def _wants(levels: Iterable[str], res: Residuals, asked: set[tuple[str, str]] | None) -> bool:
-    """Whether some asked (level, metric) needs the residuals of one of ``levels``: it is
-    ``unmeasured`` (the envelope of all) or no level before it in its fallback chain has enough
-    rows."""
+    """Whether some asked (level, metric) needs the residuals of one of ``levels``: walking its
+    fallback chain, one of ``levels`` or an envelope (``unmeasured``: every level's quantiles)
+    comes before a level with enough rows."""
     if asked is None:
         return True
     for own, metric in asked:
-        chain = fallback_chain(own)
-        if own == "unmeasured":
-            return True
-        for level in levels:
-            names = (metric, *(m for m, _ in SISTERS.get(metric, ())))  # bounds() reads these
-            if level in chain and not any(
-                len(res.get(k, {}).get(m, ())) >= MIN_ROWS for k in chain[: chain.index(level)] for m in names
-            ):
+        names = (metric, *(m for m, _ in SISTERS.get(metric, ())))  # bounds() reads these
+        for key in fallback_chain(own):
+            if key in levels or key in _ENVELOPES:
                 return True
+            if any(len(res.get(key, {}).get(m, ())) >= MIN_ROWS for m in names):
+                break
     return False
 
 

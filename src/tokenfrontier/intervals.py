@@ -16,13 +16,25 @@ prediction that transfers further gets the error of predictions that transferred
   leave-one-family-out rows that the same stack on another family predicted);
 - ``default``: the stack was never measured (leave-one-stack-out: a family or memory-kind
   default predicts it);
-- ``disaggregated``: prefill and decode pools (the disaggregated measurements, which no profile
-  is fitted on, predicted with the bundled profiles);
 - ``unmeasured``: a hardware family no profile was fitted on, predicted by another vendor's
   profile of the stack or the memory kind's default (a vendor never measured). Its own residuals are the
   leave-one-family-out rows predicted that way; because so few families were measured, its
   interval is the widest: the envelope (lowest q10, highest q90) of every single-pool level with
-  enough rows, its own included.
+  enough rows, its own included;
+- ``unmeasured-sram``: the same for an SRAM machine (a vendor never measured, e.g. Groq asked
+  for with only the wafer measured): the residuals of the leave-one-family-out SRAM predictions
+  (one SRAM vendor predicted from the other's profiles or the SRAM default), whose error is
+  unlike any GPU level's; too few of them, the ``unmeasured`` envelope.
+
+A deployment with prefill and decode in their own pools (the disaggregated measurements) gets the
+level its decode pool's profile would get, prefixed: ``disaggregated`` (its profile was fitted
+on this chip and model: random k-fold residuals of disaggregated rows),
+``disaggregated-new-model``, ``disaggregated-new-hardware``, ``disaggregated-transfer``,
+``disaggregated-default``, ``disaggregated-unmeasured``; each holds only the residuals of
+disaggregated rows from the split of the same name (pooled deployments add the KV transfer, the
+pool balance and attention data-parallel to the error, so they do not borrow single-pool
+residuals). Their chain ends at ``disaggregated-unmeasured``: the envelope of every level with
+enough rows, single-pool and disaggregated (``unmeasured-sram`` apart).
 
 Measured = predicted x exp(-r), so the interval is [pred x exp(-q90), pred x exp(-q10)]. Metrics
 (residual names): ``tok_s_per_user``, ``tok_s_per_gpu`` (total and output tok/s per chip),
@@ -41,10 +53,12 @@ from .specs import Chip, Profile
 
 __all__ = [
     "COVERAGE",
+    "DISAGGREGATED",
     "INTERVALS_FILE",
     "MIN_ROWS",
     "PREDICTED",
     "SISTERS",
+    "SRAM_UNMEASURED",
     "SUMMARY_METRICS",
     "bounds",
     "fallback_chain",
@@ -58,6 +72,10 @@ __all__ = [
 INTERVALS_FILE = CATALOG_DIR / "intervals.toml"
 COVERAGE = 0.8
 MIN_ROWS = 5
+#: The prefix of the levels of prefill / decode pool deployments (alone: the fitted profile's)
+DISAGGREGATED = "disaggregated"
+#: ``unmeasured`` on an SRAM machine: the residuals of one SRAM vendor predicted from another
+SRAM_UNMEASURED = "unmeasured-sram"
 #: Prediction attribute -> the residual metric that bounds it (and whether it is a rate: a
 #: time's interval is the rate's turned over)
 PREDICTED = {
@@ -90,15 +108,24 @@ def load_intervals() -> dict[str, Any]:
     return read_toml(INTERVALS_FILE)
 
 
-def level_of(profile: Profile, chip: Chip, model: str = "") -> str:
+def level_of(profile: Profile, chip: Chip, model: str = "", disaggregated: bool = False) -> str:
     """Which level of the fallback chain predicted this deployment: the fitted profile itself
     (fitted on this family, chip and model), ``new-hardware`` (the family was fitted, this
     chip was not), ``new-model`` (this chip was fitted, this model was not), a
     ``transfer`` from another family, the family's ``default`` (its other stacks were measured),
     or ``unmeasured`` (no stack of this family was measured and the prediction borrows another
-    vendor's profile or the memory kind's default).
+    vendor's profile or the memory kind's default; ``unmeasured-sram`` on an SRAM machine).
     ``model``: the catalog model id ("" = not checked); a profile that does not record what it
-    was fitted on (``fitted_models`` / ``fitted_chips`` empty) is taken as fitted on it."""
+    was fitted on (``fitted_models`` / ``fitted_chips`` empty) is taken as fitted on it.
+    ``disaggregated``: prefill and decode in their own pools (``profile`` / ``chip``: the decode
+    pool's): ``disaggregated`` for the fitted profile itself, else ``disaggregated-<level>``."""
+    level = _single_pool_level(profile, chip, model)
+    if disaggregated:
+        return DISAGGREGATED if level == profile.id else f"{DISAGGREGATED}-{level}"
+    return SRAM_UNMEASURED if level == "unmeasured" and chip.kind == "sram" else level
+
+
+def _single_pool_level(profile: Profile, chip: Chip, model: str) -> str:
     if profile.fitted and chip.family in profile.families:
         if profile.fitted_chips and chip.id not in profile.fitted_chips:
             return "new-hardware"
@@ -131,12 +158,21 @@ def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") 
         " residuals of leave-one-stack-out predictions",
         "unmeasured": "no profile of this family was fitted: the widest interval, the envelope of "
         "every single-pool level (leave-one-family-out residuals included)",
-        "disaggregated": "prefill and decode pools: residuals of the disaggregated measurements",
+        SRAM_UNMEASURED: "no profile of this SRAM family was fitted: residuals of one SRAM vendor "
+        "predicted from another's profiles (leave-one-family-out), else the unmeasured envelope",
     }
-    return reasons.get(
-        level,
-        f"profile {level} was fitted on this hardware and model: residuals of random k-fold cross-validation",
-    )
+    own = f"profile {profile.id} was fitted on this hardware and model: residuals of random k-fold cross-validation"
+    if level == DISAGGREGATED or level.startswith(f"{DISAGGREGATED}-"):
+        single = level.removeprefix(DISAGGREGATED).removeprefix("-")
+        if single == "unmeasured":
+            why = (
+                "no profile of this family was fitted: the widest interval, the envelope of every level "
+                "(leave-one-family-out residuals of disaggregated rows included)"
+            )
+        else:
+            why = reasons.get(single, own) + " of disaggregated rows"
+        return f"prefill and decode pools, {why}"
+    return reasons.get(level, own)
 
 
 #: Metric -> the residuals of the same level that stand in for it when the level has too few
@@ -150,13 +186,27 @@ SISTERS: dict[str, tuple[tuple[str, int], ...]] = {
 }
 
 
+def _envelope_of(level: str, table: dict[str, Any]) -> list[str] | None:
+    """The levels whose quantiles the envelope ``level`` spans (None: not an envelope)."""
+    if level == "unmeasured":  # every single-pool level, its own included
+        return [k for k in table if not _pooled(k) and k != SRAM_UNMEASURED]
+    if level == f"{DISAGGREGATED}-unmeasured":  # every level, single-pool and pooled
+        return [k for k in table if k != SRAM_UNMEASURED]
+    return None
+
+
+def _pooled(level: str) -> bool:
+    return level == DISAGGREGATED or level.startswith(f"{DISAGGREGATED}-")
+
+
 def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
-    if level == "unmeasured":  # the envelope of every single-pool level, its own included
-        found = [q for k in table if k != "disaggregated" if (q := _own(k, metric, table))]
-        if not found:
-            return None
-        return min(q[0] for q in found), max(q[1] for q in found)
-    return _own(level, metric, table)
+    members = _envelope_of(level, table)
+    if members is None:
+        return _own(level, metric, table)
+    found = [q for k in members if (q := _own(k, metric, table))]
+    if not found:
+        return None
+    return min(q[0] for q in found), max(q[1] for q in found)
 
 
 def _own(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
@@ -171,11 +221,26 @@ def _own(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] 
 
 def fallback_chain(level: str) -> tuple[str, ...]:
     """The levels whose residuals bound a prediction at ``level``, first with enough rows wins
-    (``unmeasured`` stands alone: the envelope of every single-pool level)."""
+    (``unmeasured`` stands alone: the envelope of every single-pool level;
+    ``unmeasured-sram`` falls back to it). A ``disaggregated`` level follows the single-pool
+    chain of its suffix among the disaggregated levels, ending at ``disaggregated-unmeasured``
+    (the envelope of every level)."""
+    if _pooled(level):
+        single = level.removeprefix(DISAGGREGATED).removeprefix("-")
+        if single == "":  # the fitted profile's own level
+            return (
+                level,
+                *(f"{DISAGGREGATED}-{k}" for k in fallback_chain("")[1:]),
+                f"{DISAGGREGATED}-unmeasured",
+            )
+        chain = tuple(f"{DISAGGREGATED}-{k}" for k in fallback_chain(single))
+        return tuple(dict.fromkeys((*chain, f"{DISAGGREGATED}-unmeasured")))
     if level == "unmeasured":
         return (level,)
-    if level in ("transfer", "default", "disaggregated"):
-        return (level, "default")
+    if level == SRAM_UNMEASURED:
+        return (level, "unmeasured")
+    if level in ("transfer", "default"):
+        return tuple(dict.fromkeys((level, "default")))
     if level in ("new-hardware", "new-model"):
         return (level, "transfer", "default")
     return (level, "new-model", "transfer", "default")
@@ -187,7 +252,8 @@ def bounds(
     """The 80% interval of a predicted ``value`` of ``metric`` at ``level`` (None if unknown):
     the level's own residual quantiles (of ``metric``, else of its :data:`SISTERS` at the same
     level), else the next level of the chain with enough rows (:func:`fallback_chain`;
-    ``unmeasured``: the envelope of all, per metric).
+    ``unmeasured`` / ``disaggregated-unmeasured``: the envelope of the levels they span, per
+    metric).
 
     The interval always contains ``value``: a level whose residuals all lean one way (q10 > 0 or
     q90 < 0) is widened to the prediction itself rather than excluding it."""
