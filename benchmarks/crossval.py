@@ -19,8 +19,12 @@ prediction reports):
 - ``new-model``: leave one model out;
 - ``transfer`` and ``unmeasured``: leave one hardware family out;
 - ``default``: leave a whole stack out (stack left open: the defaults of what remains);
-- ``disaggregated`` (and any other level of rows nothing is fitted on): those rows predicted with
-  the profiles fitted on all fitted rows (the bundled table: the bundled profiles).
+- ``unmeasured-sram``: leave one family out on the SRAM machines (one SRAM vendor predicted from
+  the other's profiles or the SRAM default);
+- the disaggregated rows' own levels (``disaggregated``, ``disaggregated-new-model``, ...,
+  ``disaggregated-unmeasured``): the same splits, the level a held-out disaggregated row reports;
+- rows of a set nothing is fitted on: predicted with the profiles fitted on all fitted rows (the
+  bundled table: the bundled profiles).
 
 **Held-out splits** (:data:`SPLITS`): leave-one-hardware-out, leave-one-model-out,
 leave-one-stack-out (stacks by canonical name: ``dynamo-trt`` is TensorRT-LLM), fit-old-predict-new
@@ -232,8 +236,11 @@ def interval_residuals(
     - leave-one-family-out: ``transfer`` and ``unmeasured`` (a family never measured);
     - leave-one-stack-out, the stack left open: ``default`` (``unmeasured`` where the family
       has no other stack);
-    - rows no profile is fitted on (``disaggregated``): predicted with ``unfitted`` (default: a
-      fit on all fitted rows of ``rows``).
+    - a disaggregated row goes to the ``disaggregated`` level of the same split
+      (``disaggregated-new-hardware``, ...) and an SRAM machine's ``unmeasured`` to
+      ``unmeasured-sram`` (``intervals.level_of``);
+    - rows no profile is fitted on: predicted with ``unfitted`` (default: a fit on all fitted
+      rows of ``rows``).
 
     ``asked``: the (level, metric) pairs the table will bound; a block runs only where
     :func:`~tokenfrontier.intervals.bounds` would reach one of its levels (same intervals,

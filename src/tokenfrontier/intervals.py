@@ -161,8 +161,11 @@ def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") 
         SRAM_UNMEASURED: "no profile of this SRAM family was fitted: residuals of one SRAM vendor "
         "predicted from another's profiles (leave-one-family-out), else the unmeasured envelope",
     }
-    own = f"profile {profile.id} was fitted on this hardware and model: residuals of random k-fold cross-validation"
-    if level == DISAGGREGATED or level.startswith(f"{DISAGGREGATED}-"):
+    own = (
+        f"profile {profile.id} was fitted on this hardware and model: residuals of random k-fold "
+        "cross-validation"
+    )
+    if _pooled(level):
         single = level.removeprefix(DISAGGREGATED).removeprefix("-")
         if single == "unmeasured":
             why = (
