@@ -168,10 +168,19 @@ def predict(profiles: dict[str, Profile], rows: list[Row], force: str = "") -> l
     return out
 
 
-def _add(out: Residuals, held: Iterable[Held]) -> None:
+def _add(out: Residuals, held: Iterable[Held], seen: set[tuple[str, str, int, float]] | None = None) -> None:
+    """Append the residuals of ``held`` to their levels. ``seen``: a row predicted the same way by
+    two blocks (a family of one chip left out by hardware and by family, or of one stack by stack
+    too) counts once at a level, so ``MIN_ROWS`` counts distinct measurements."""
     for h in held:
         for m, (p, meas) in h.values.items():
-            out[h.level][m].append(math.log(p / meas))
+            r = math.log(p / meas)
+            key = (h.level, m, h.row.n, round(r, 9))
+            if seen is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            out[h.level][m].append(r)
 
 
 #: The levels each block of :func:`interval_residuals` produces (a block runs only where some
@@ -204,12 +213,18 @@ def _wants(levels: Iterable[str], res: Residuals, asked: set[tuple[str, str]] | 
     return False
 
 
-def _leave_one_out(out: Residuals, fitted: list[Row], key: Callable[[Row], str], force: str = "") -> None:
+def _leave_one_out(
+    out: Residuals,
+    fitted: list[Row],
+    key: Callable[[Row], str],
+    force: str = "",
+    seen: set[tuple[str, str, int, float]] | None = None,
+) -> None:
     """Fit without each value of ``key`` in turn, predict its rows (at the level the prediction
-    reports, or ``force``)."""
+    reports, or ``force``); ``seen`` as in :func:`_add`."""
     for value in sorted({key(r) for r in fitted}):
         train = [r for r in fitted if key(r) != value]
-        _add(out, predict(fit(train), [r for r in fitted if key(r) == value], force=force))
+        _add(out, predict(fit(train), [r for r in fitted if key(r) == value], force=force), seen)
 
 
 def _family(r: Row) -> str:
@@ -242,6 +257,9 @@ def interval_residuals(
     - rows no profile is fitted on: predicted with ``unfitted`` (default: a fit on all fitted
       rows of ``rows``).
 
+    A row that two leave-one-out blocks predict the same way (a family of one chip, or of one
+    stack) counts once at its level.
+
     ``asked``: the (level, metric) pairs the table will bound; a block runs only where
     :func:`~tokenfrontier.intervals.bounds` would reach one of its levels (same intervals,
     fewer fits)."""
@@ -253,14 +271,15 @@ def interval_residuals(
         _add(out, predict(fit(train), [r for r, k in zip(fitted, fold, strict=True) if k == f]))
     others = [r for r in rows if not r.fitted_on]
     _add(out, predict(fit(fitted) if unfitted is None else unfitted, others))
+    seen: set[tuple[str, str, int, float]] = set()  # each (level, row, prediction) once
     if _wants(BLOCK_LEVELS["hardware"], out, asked):
-        _leave_one_out(out, fitted, lambda r: r.get("hardware"))
+        _leave_one_out(out, fitted, lambda r: r.get("hardware"), seen=seen)
     if _wants(BLOCK_LEVELS["model"], out, asked):
-        _leave_one_out(out, fitted, lambda r: r.get("model"))
+        _leave_one_out(out, fitted, lambda r: r.get("model"), seen=seen)
     if _wants(BLOCK_LEVELS["family"], out, asked):
-        _leave_one_out(out, fitted, _family)
+        _leave_one_out(out, fitted, _family, seen=seen)
     if _wants(BLOCK_LEVELS["stack"], out, asked):
-        _leave_one_out(out, fitted, _stack)  # the stack left open: the level predict reports
+        _leave_one_out(out, fitted, _stack, seen=seen)  # the stack left open: the level predict reports
     return out
 
 

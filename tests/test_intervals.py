@@ -284,7 +284,8 @@ def test_an_sram_vendor_never_measured_gets_the_sram_cross_vendor_level():
     assert level_of(prof["wse-cerebras-inference"], chip["groq-lpu1"], "llama-3.1-8b") == "unmeasured-sram"
     assert level_of(prof["sram-default"], chip["groq-lpu1"]) == "unmeasured-sram"
     assert level_of(prof["hbm-default"], chip["mi300x"]) == "unmeasured"  # a GPU: the GPU envelope
-    assert fallback_chain("unmeasured-sram") == ("unmeasured-sram", "unmeasured")
+    # too few SRAM cross-vendor residuals: the envelope of every level (the widest known)
+    assert fallback_chain("unmeasured-sram") == ("unmeasured-sram", "disaggregated-unmeasured")
 
 
 def test_disaggregated_chain_stays_among_disaggregated_residuals():
@@ -322,13 +323,14 @@ def test_disaggregated_chain_stays_among_disaggregated_residuals():
     )
     # the single-pool envelope spans single-pool levels only
     assert bounds("unmeasured", "tok_s_per_gpu", 1.0, table) == pytest.approx((math.exp(-0.3), math.exp(0.2)))
-    # an SRAM vendor never measured: its own cross-vendor residuals; too few, the envelope
+    # an SRAM vendor never measured: its own cross-vendor residuals; too few, the envelope of
+    # every level
     assert bounds("unmeasured-sram", "tok_s_per_gpu", 1.0, table) == pytest.approx(
         (math.exp(-2.0), math.exp(2.5))
     )
     table["unmeasured-sram"]["tok_s_per_gpu"]["n"] = MIN_ROWS - 1
     assert bounds("unmeasured-sram", "tok_s_per_gpu", 1.0, table) == pytest.approx(
-        (math.exp(-0.3), math.exp(0.2))
+        (math.exp(-0.9), math.exp(0.6))
     )
 
 
@@ -348,3 +350,15 @@ def test_residual_blocks_run_for_the_disaggregated_levels_of_their_split():
     assert bounds("disaggregated-new-model", "tok_s_per_gpu", 1.0, table) == pytest.approx(
         (math.exp(-0.4), math.exp(0.4))
     )
+
+
+def test_a_row_two_blocks_predict_alike_counts_once():
+    cv = _crossval()
+    row = cv.Row(7, "calibration", {})
+    held = [cv.Held(row, "unmeasured-sram", {"tok_s_per_user": (2.0, 1.0)})]
+    out, seen = {"unmeasured-sram": {"tok_s_per_user": []}}, set()
+    cv._add(out, held, seen)  # left out by hardware ...
+    cv._add(out, held, seen)  # ... and by family (a family of one chip): the same prediction
+    assert out["unmeasured-sram"]["tok_s_per_user"] == pytest.approx([math.log(2.0)])
+    cv._add(out, [cv.Held(row, "unmeasured-sram", {"tok_s_per_user": (3.0, 1.0)})], seen)  # another fit
+    assert len(out["unmeasured-sram"]["tok_s_per_user"]) == 2

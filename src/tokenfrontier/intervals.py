@@ -24,7 +24,8 @@ prediction that transfers further gets the error of predictions that transferred
 - ``unmeasured-sram``: the same for an SRAM machine (a vendor never measured, e.g. Groq asked
   for with only the wafer measured): the residuals of the leave-one-family-out SRAM predictions
   (one SRAM vendor predicted from the other's profiles or the SRAM default), whose error is
-  unlike any GPU level's; too few of them, the ``unmeasured`` envelope.
+  unlike any GPU level's; too few of them (fewer than two SRAM vendors measured), the envelope of
+  every level, single-pool and disaggregated (the ``disaggregated-unmeasured`` envelope).
 
 A deployment with prefill and decode in their own pools (the disaggregated measurements) gets the
 level its decode pool's profile would get, prefixed: ``disaggregated`` (its profile was fitted
@@ -159,7 +160,7 @@ def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") 
         "unmeasured": "no profile of this family was fitted: the widest interval, the envelope of "
         "every single-pool level (leave-one-family-out residuals included)",
         SRAM_UNMEASURED: "no profile of this SRAM family was fitted: residuals of one SRAM vendor "
-        "predicted from another's profiles (leave-one-family-out), else the unmeasured envelope",
+        "predicted from another's profiles (leave-one-family-out), else the envelope of every level",
     }
     own = (
         f"profile {profile.id} was fitted on this hardware and model: residuals of random k-fold "
@@ -224,10 +225,10 @@ def _own(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] 
 
 def fallback_chain(level: str) -> tuple[str, ...]:
     """The levels whose residuals bound a prediction at ``level``, first with enough rows wins
-    (``unmeasured`` stands alone: the envelope of every single-pool level;
-    ``unmeasured-sram`` falls back to it). A ``disaggregated`` level follows the single-pool
-    chain of its suffix among the disaggregated levels, ending at ``disaggregated-unmeasured``
-    (the envelope of every level)."""
+    (``unmeasured`` stands alone: the envelope of every single-pool level; ``unmeasured-sram``
+    falls back to the envelope of every level). A ``disaggregated`` level follows the
+    single-pool chain of its suffix among the disaggregated levels, ending at
+    ``disaggregated-unmeasured`` (the envelope of every level)."""
     if _pooled(level):
         single = level.removeprefix(DISAGGREGATED).removeprefix("-")
         if single == "":  # the fitted profile's own level
@@ -240,8 +241,8 @@ def fallback_chain(level: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*chain, f"{DISAGGREGATED}-unmeasured")))
     if level == "unmeasured":
         return (level,)
-    if level == SRAM_UNMEASURED:
-        return (level, "unmeasured")
+    if level == SRAM_UNMEASURED:  # too few: the envelope of every level, the widest known
+        return (level, f"{DISAGGREGATED}-unmeasured")
     if level in ("transfer", "default"):
         return tuple(dict.fromkeys((level, "default")))
     if level in ("new-hardware", "new-model"):
