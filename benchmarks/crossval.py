@@ -19,8 +19,12 @@ prediction reports):
 - ``new-model``: leave one model out;
 - ``transfer`` and ``unmeasured``: leave one hardware family out;
 - ``default``: leave a whole stack out (stack left open: the defaults of what remains);
-- ``disaggregated`` (and any other level of rows nothing is fitted on): those rows predicted with
-  the profiles fitted on all fitted rows (the bundled table: the bundled profiles).
+- ``unmeasured-sram``: leave one family out on the SRAM machines (one SRAM vendor predicted from
+  the other's profiles or the SRAM default);
+- the disaggregated rows' own levels (``disaggregated``, ``disaggregated-new-model``, ...,
+  ``disaggregated-unmeasured``): the same splits, the level a held-out disaggregated row reports;
+- rows of a set nothing is fitted on: predicted with the profiles fitted on all fitted rows (the
+  bundled table: the bundled profiles).
 
 **Held-out splits** (:data:`SPLITS`): leave-one-hardware-out, leave-one-model-out,
 leave-one-stack-out (stacks by canonical name: ``dynamo-trt`` is TensorRT-LLM), fit-old-predict-new
@@ -57,7 +61,15 @@ import numpy as np
 from tokenfrontier.calibration import calibrate
 from tokenfrontier.catalog import default_catalog
 from tokenfrontier.errors import TokenFrontierError
-from tokenfrontier.intervals import INTERVALS_FILE, MIN_ROWS, SISTERS, bounds, fallback_chain
+from tokenfrontier.intervals import (
+    DISAGGREGATED,
+    INTERVALS_FILE,
+    MIN_ROWS,
+    SISTERS,
+    SRAM_UNMEASURED,
+    bounds,
+    fallback_chain,
+)
 from tokenfrontier.profiles import Profile, canonical_framework, known_frameworks
 from tokenfrontier.validation import BUNDLED_MEASURED, read_measured, row_kind, validate
 
@@ -156,47 +168,63 @@ def predict(profiles: dict[str, Profile], rows: list[Row], force: str = "") -> l
     return out
 
 
-def _add(out: Residuals, held: Iterable[Held]) -> None:
+def _add(out: Residuals, held: Iterable[Held], seen: set[tuple[str, str, int, float]] | None = None) -> None:
+    """Append the residuals of ``held`` to their levels. ``seen``: a row predicted the same way by
+    two blocks (a family of one chip left out by hardware and by family, or of one stack by stack
+    too) counts once at a level, so ``MIN_ROWS`` counts distinct measurements."""
     for h in held:
         for m, (p, meas) in h.values.items():
-            out[h.level][m].append(math.log(p / meas))
+            r = math.log(p / meas)
+            key = (h.level, m, h.row.n, round(r, 9))
+            if seen is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            out[h.level][m].append(r)
 
 
 #: The levels each block of :func:`interval_residuals` produces (a block runs only where some
 #: asked level needs one of them).
 BLOCK_LEVELS = {
-    "hardware": ("new-hardware", "transfer", "unmeasured"),
+    "hardware": ("new-hardware", "transfer", "unmeasured", SRAM_UNMEASURED),
     "model": ("new-model",),
-    "family": ("transfer", "unmeasured"),
-    "stack": ("default",),
+    "family": ("transfer", "unmeasured", SRAM_UNMEASURED),
+    "stack": ("default", "unmeasured", SRAM_UNMEASURED),
 }
+# ... and the same levels of disaggregated rows (``disaggregated-new-hardware``, ...)
+BLOCK_LEVELS = {k: (*v, *(f"{DISAGGREGATED}-{lvl}" for lvl in v if lvl != SRAM_UNMEASURED))
+                for k, v in BLOCK_LEVELS.items()}  # fmt: skip
+_ENVELOPES = ("unmeasured", f"{DISAGGREGATED}-unmeasured")  # spans of every level: need all blocks
 
 
 def _wants(levels: Iterable[str], res: Residuals, asked: set[tuple[str, str]] | None) -> bool:
-    """Whether some asked (level, metric) needs the residuals of one of ``levels``: it is
-    ``unmeasured`` (the envelope of all) or no level before it in its fallback chain has enough
-    rows."""
+    """Whether some asked (level, metric) needs the residuals of one of ``levels``: walking its
+    fallback chain, one of ``levels`` or an envelope (``unmeasured``: every level's quantiles)
+    comes before a level with enough rows."""
     if asked is None:
         return True
     for own, metric in asked:
-        chain = fallback_chain(own)
-        if own == "unmeasured":
-            return True
-        for level in levels:
-            names = (metric, *(m for m, _ in SISTERS.get(metric, ())))  # bounds() reads these
-            if level in chain and not any(
-                len(res.get(k, {}).get(m, ())) >= MIN_ROWS for k in chain[: chain.index(level)] for m in names
-            ):
+        names = (metric, *(m for m, _ in SISTERS.get(metric, ())))  # bounds() reads these
+        for key in fallback_chain(own):
+            if key in levels or key in _ENVELOPES:
                 return True
+            if any(len(res.get(key, {}).get(m, ())) >= MIN_ROWS for m in names):
+                break
     return False
 
 
-def _leave_one_out(out: Residuals, fitted: list[Row], key: Callable[[Row], str], force: str = "") -> None:
+def _leave_one_out(
+    out: Residuals,
+    fitted: list[Row],
+    key: Callable[[Row], str],
+    force: str = "",
+    seen: set[tuple[str, str, int, float]] | None = None,
+) -> None:
     """Fit without each value of ``key`` in turn, predict its rows (at the level the prediction
-    reports, or ``force``)."""
+    reports, or ``force``); ``seen`` as in :func:`_add`."""
     for value in sorted({key(r) for r in fitted}):
         train = [r for r in fitted if key(r) != value]
-        _add(out, predict(fit(train), [r for r in fitted if key(r) == value], force=force))
+        _add(out, predict(fit(train), [r for r in fitted if key(r) == value], force=force), seen)
 
 
 def _family(r: Row) -> str:
@@ -223,8 +251,14 @@ def interval_residuals(
     - leave-one-family-out: ``transfer`` and ``unmeasured`` (a family never measured);
     - leave-one-stack-out, the stack left open: ``default`` (``unmeasured`` where the family
       has no other stack);
-    - rows no profile is fitted on (``disaggregated``): predicted with ``unfitted`` (default: a
-      fit on all fitted rows of ``rows``).
+    - a disaggregated row goes to the ``disaggregated`` level of the same split
+      (``disaggregated-new-hardware``, ...) and an SRAM machine's ``unmeasured`` to
+      ``unmeasured-sram`` (``intervals.level_of``);
+    - rows no profile is fitted on: predicted with ``unfitted`` (default: a fit on all fitted
+      rows of ``rows``).
+
+    A row that two leave-one-out blocks predict the same way (a family of one chip, or of one
+    stack) counts once at its level.
 
     ``asked``: the (level, metric) pairs the table will bound; a block runs only where
     :func:`~tokenfrontier.intervals.bounds` would reach one of its levels (same intervals,
@@ -237,14 +271,15 @@ def interval_residuals(
         _add(out, predict(fit(train), [r for r, k in zip(fitted, fold, strict=True) if k == f]))
     others = [r for r in rows if not r.fitted_on]
     _add(out, predict(fit(fitted) if unfitted is None else unfitted, others))
+    seen: set[tuple[str, str, int, float]] = set()  # each (level, row, prediction) once
     if _wants(BLOCK_LEVELS["hardware"], out, asked):
-        _leave_one_out(out, fitted, lambda r: r.get("hardware"))
+        _leave_one_out(out, fitted, lambda r: r.get("hardware"), seen=seen)
     if _wants(BLOCK_LEVELS["model"], out, asked):
-        _leave_one_out(out, fitted, lambda r: r.get("model"))
+        _leave_one_out(out, fitted, lambda r: r.get("model"), seen=seen)
     if _wants(BLOCK_LEVELS["family"], out, asked):
-        _leave_one_out(out, fitted, _family)
+        _leave_one_out(out, fitted, _family, seen=seen)
     if _wants(BLOCK_LEVELS["stack"], out, asked):
-        _leave_one_out(out, fitted, _stack)  # the stack left open: the level predict reports
+        _leave_one_out(out, fitted, _stack, seen=seen)  # the stack left open: the level predict reports
     return out
 
 

@@ -111,7 +111,7 @@ def test_unmeasured_is_the_envelope_of_single_pool_levels():
 
 def test_bundled_table_unmeasured_vendor_gets_the_widest_interval():
     table = load_intervals()
-    levels = [k for k in table if k != "disaggregated"]
+    levels = [k for k in table if not k.startswith("disaggregated") and k != "unmeasured-sram"]
     for metric in ("tok_s_per_user", "tok_s_per_gpu", "ttft_ms", "tpot_ms"):
         lo, hi = bounds("unmeasured", metric, 1.0, table)
         for level in levels:
@@ -270,3 +270,113 @@ def test_sram_default_takes_the_level_of_the_vendor_stack():
     # a GPU family's default keeps the `default` level even when one stack made it
     mi355x = default_catalog().system("mi355x").chip
     assert level_of(prof["cdna4-default"], mi355x, "gpt-oss-120b") == "default"
+
+
+def test_disaggregated_levels_follow_how_far_the_decode_pool_transfers():
+    cat = default_catalog()
+    prof, chip = cat.profiles, cat.chips
+
+    def pooled(p: str, c: str, model: str = "") -> str:
+        return level_of(prof[p], chip[c], model, disaggregated=True)
+
+    # blackwell-trt was fitted on B200 / GB200 and deepseek-r1 (among others)
+    assert pooled("blackwell-trt", "gb200", "deepseek-r1") == "disaggregated"
+    assert (
+        pooled("blackwell-trt", "gb200", "llama-3.1-70b") == "disaggregated-new-model"
+    )  # model never fitted
+    assert pooled("blackwell-sglang", "b200", "deepseek-r1") == "disaggregated-new-hardware"  # GB200 only
+    assert pooled("hopper-sglang", "b200", "deepseek-r1") == "disaggregated-transfer"
+    assert pooled("blackwell-default", "gb200") == "disaggregated-default"
+    assert pooled("hbm-default", "mi300x") == "disaggregated-unmeasured"
+    p = tf.predict("llama-3.1-70b", "gb200-nvl72", isl=1024, osl=1024, concurrency=64, framework="trt",
+                   prefill_on="gb200-nvl72")  # fmt: skip
+    assert p.interval_level == "disaggregated-new-model"
+    assert "level 'disaggregated-new-model': prefill and decode pools" in p.derivation
+    assert "leave-one-model-out predictions of disaggregated rows" in p.derivation
+
+
+def test_an_sram_vendor_never_measured_gets_the_sram_cross_vendor_level():
+    cat = default_catalog()
+    prof, chip = cat.profiles, cat.chips
+    # Groq asked for with only the wafer fitted: the wafer's profile or the SRAM default
+    assert level_of(prof["wse-cerebras-inference"], chip["groq-lpu1"], "llama-3.1-8b") == "unmeasured-sram"
+    assert level_of(prof["sram-default"], chip["groq-lpu1"]) == "unmeasured-sram"
+    assert level_of(prof["hbm-default"], chip["mi300x"]) == "unmeasured"  # a GPU: the GPU envelope
+    # too few SRAM cross-vendor residuals: the envelope of every level (the widest known)
+    assert fallback_chain("unmeasured-sram") == ("unmeasured-sram", "disaggregated-unmeasured")
+
+
+def test_disaggregated_chain_stays_among_disaggregated_residuals():
+    assert fallback_chain("disaggregated") == (
+        "disaggregated", "disaggregated-new-model", "disaggregated-transfer", "disaggregated-default",
+        "disaggregated-unmeasured",
+    )  # fmt: skip
+    assert fallback_chain("disaggregated-new-hardware") == (
+        "disaggregated-new-hardware", "disaggregated-transfer", "disaggregated-default",
+        "disaggregated-unmeasured",
+    )  # fmt: skip
+    assert fallback_chain("disaggregated-default") == ("disaggregated-default", "disaggregated-unmeasured")
+    assert fallback_chain("disaggregated-unmeasured") == ("disaggregated-unmeasured",)
+    table = {
+        "new-model": {"tok_s_per_gpu": {"n": 50, "q10": -0.1, "q90": 0.1}},  # single-pool: not used
+        "default": {"tok_s_per_gpu": {"n": 50, "q10": -0.2, "q90": 0.3}},
+        "disaggregated": {"tok_s_per_gpu": {"n": 40, "q10": -0.15, "q90": 0.1}},
+        "disaggregated-new-model": {"tok_s_per_gpu": {"n": MIN_ROWS - 1, "q10": -9.0, "q90": 9.0}},
+        "disaggregated-transfer": {"tok_s_per_gpu": {"n": 12, "q10": -0.6, "q90": 0.4}},
+        "disaggregated-unmeasured": {"tok_s_per_gpu": {"n": 6, "q10": -0.3, "q90": 0.9}},
+        "unmeasured-sram": {"tok_s_per_gpu": {"n": 8, "q10": -2.5, "q90": 2.0}},
+    }
+    # the fitted disaggregated level: its own residuals
+    assert bounds("disaggregated", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-0.1), math.exp(0.15))
+    )
+    # too few new-model rows of disaggregated deployments: the disaggregated transfer, not new-model
+    assert bounds("disaggregated-new-model", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-0.4), math.exp(0.6))
+    )
+    # no disaggregated default: the envelope of every level but unmeasured-sram (lowest q10 -0.6,
+    # highest q90 0.9)
+    assert bounds("disaggregated-default", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-0.9), math.exp(0.6))
+    )
+    # the single-pool envelope spans single-pool levels only
+    assert bounds("unmeasured", "tok_s_per_gpu", 1.0, table) == pytest.approx((math.exp(-0.3), math.exp(0.2)))
+    # an SRAM vendor never measured: its own cross-vendor residuals; too few, the envelope of
+    # every level
+    assert bounds("unmeasured-sram", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-2.0), math.exp(2.5))
+    )
+    table["unmeasured-sram"]["tok_s_per_gpu"]["n"] = MIN_ROWS - 1
+    assert bounds("unmeasured-sram", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-0.9), math.exp(0.6))
+    )
+
+
+def test_residual_blocks_run_for_the_disaggregated_levels_of_their_split():
+    cv = _crossval()
+    assert "disaggregated-new-model" in cv.BLOCK_LEVELS["model"]
+    assert "disaggregated-new-hardware" in cv.BLOCK_LEVELS["hardware"]
+    assert "unmeasured-sram" in cv.BLOCK_LEVELS["family"]
+    have = {"disaggregated-new-model": {"tok_s_per_gpu": [0.0] * MIN_ROWS}}
+    asked = {("disaggregated-new-model", "tok_s_per_gpu")}
+    assert cv._wants(cv.BLOCK_LEVELS["model"], have, asked)
+    assert not cv._wants(cv.BLOCK_LEVELS["stack"], have, asked)  # enough rows before it
+    assert cv._wants(cv.BLOCK_LEVELS["stack"], {}, asked)  # falls through to disaggregated-default
+    # residuals of disaggregated rows land at their own level, and the table bounds them there
+    res = {"disaggregated-new-model": {"tok_s_per_gpu": [k / 10 - 0.5 for k in range(11)]}}
+    table = cv.quantiles(res)
+    assert bounds("disaggregated-new-model", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-0.4), math.exp(0.4))
+    )
+
+
+def test_a_row_two_blocks_predict_alike_counts_once():
+    cv = _crossval()
+    row = cv.Row(7, "calibration", {})
+    held = [cv.Held(row, "unmeasured-sram", {"tok_s_per_user": (2.0, 1.0)})]
+    out, seen = {"unmeasured-sram": {"tok_s_per_user": []}}, set()
+    cv._add(out, held, seen)  # left out by hardware ...
+    cv._add(out, held, seen)  # ... and by family (a family of one chip): the same prediction
+    assert out["unmeasured-sram"]["tok_s_per_user"] == pytest.approx([math.log(2.0)])
+    cv._add(out, [cv.Held(row, "unmeasured-sram", {"tok_s_per_user": (3.0, 1.0)})], seen)  # another fit
+    assert len(out["unmeasured-sram"]["tok_s_per_user"]) == 2

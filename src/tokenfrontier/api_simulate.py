@@ -211,7 +211,7 @@ def simulate(
     from .intervals import level_of, summary_intervals
     from .sim.workload import ClosedLoop, Requests
 
-    level = "disaggregated" if pool is not None else level_of(scen.profile, system.chip, scen.arch.id)
+    level = level_of(scen.profile, system.chip, scen.arch.id, disaggregated=pool is not None)
     # closed loop (no root arrives after t = 0): the deployment, not the arrivals, sets the throughput
     paced = isinstance(req, ClosedLoop) or (
         isinstance(req, Requests) and bool((req.arrival_s[req.follows < 0] == 0).all())

@@ -16,13 +16,26 @@ prediction that transfers further gets the error of predictions that transferred
   leave-one-family-out rows that the same stack on another family predicted);
 - ``default``: the stack was never measured (leave-one-stack-out: a family or memory-kind
   default predicts it);
-- ``disaggregated``: prefill and decode pools (the disaggregated measurements, which no profile
-  is fitted on, predicted with the bundled profiles);
 - ``unmeasured``: a hardware family no profile was fitted on, predicted by another vendor's
   profile of the stack or the memory kind's default (a vendor never measured). Its own residuals are the
   leave-one-family-out rows predicted that way; because so few families were measured, its
   interval is the widest: the envelope (lowest q10, highest q90) of every single-pool level with
-  enough rows, its own included.
+  enough rows, its own included;
+- ``unmeasured-sram``: the same for an SRAM machine (a vendor never measured, e.g. Groq asked
+  for with only the wafer measured): the residuals of the leave-one-family-out SRAM predictions
+  (one SRAM vendor predicted from the other's profiles or the SRAM default), whose error is
+  unlike any GPU level's; too few of them (fewer than two SRAM vendors measured), the envelope of
+  every level, single-pool and disaggregated (the ``disaggregated-unmeasured`` envelope).
+
+A deployment with prefill and decode in their own pools (the disaggregated measurements) gets the
+level its decode pool's profile would get, prefixed: ``disaggregated`` (its profile was fitted
+on this chip and model: random k-fold residuals of disaggregated rows),
+``disaggregated-new-model``, ``disaggregated-new-hardware``, ``disaggregated-transfer``,
+``disaggregated-default``, ``disaggregated-unmeasured``; each holds only the residuals of
+disaggregated rows from the split of the same name (pooled deployments add the KV transfer, the
+pool balance and attention data-parallel to the error, so they do not borrow single-pool
+residuals). Their chain ends at ``disaggregated-unmeasured``: the envelope of every level with
+enough rows, single-pool and disaggregated (``unmeasured-sram`` apart).
 
 Measured = predicted x exp(-r), so the interval is [pred x exp(-q90), pred x exp(-q10)]. Metrics
 (residual names): ``tok_s_per_user``, ``tok_s_per_gpu`` (total and output tok/s per chip),
@@ -37,14 +50,17 @@ import math
 from typing import Any
 
 from .catalog import CATALOG_DIR, default_catalog, read_toml
+from .profiles import vendors_of
 from .specs import Chip, Profile
 
 __all__ = [
     "COVERAGE",
+    "DISAGGREGATED",
     "INTERVALS_FILE",
     "MIN_ROWS",
     "PREDICTED",
     "SISTERS",
+    "SRAM_UNMEASURED",
     "SUMMARY_METRICS",
     "bounds",
     "fallback_chain",
@@ -58,6 +74,10 @@ __all__ = [
 INTERVALS_FILE = CATALOG_DIR / "intervals.toml"
 COVERAGE = 0.8
 MIN_ROWS = 5
+#: The prefix of the levels of prefill / decode pool deployments (alone: the fitted profile's)
+DISAGGREGATED = "disaggregated"
+#: ``unmeasured`` on an SRAM machine: the residuals of one SRAM vendor predicted from another
+SRAM_UNMEASURED = "unmeasured-sram"
 #: Prediction attribute -> the residual metric that bounds it (and whether it is a rate: a
 #: time's interval is the rate's turned over)
 PREDICTED = {
@@ -90,18 +110,31 @@ def load_intervals() -> dict[str, Any]:
     return read_toml(INTERVALS_FILE)
 
 
-def level_of(profile: Profile, chip: Chip, model: str = "") -> str:
+def level_of(profile: Profile, chip: Chip, model: str = "", disaggregated: bool = False) -> str:
     """Which level of the fallback chain predicted this deployment: the fitted profile itself
     (fitted on this family, chip and model), ``new-hardware`` (the family was fitted, this
     chip was not), ``new-model`` (this chip was fitted, this model was not), a
     ``transfer`` from another family, the family's ``default`` (its other stacks were measured),
     or ``unmeasured`` (no stack of this family was measured and the prediction borrows another
-    vendor's profile or the memory kind's default).
+    vendor's profile or the memory kind's default; ``unmeasured-sram`` on an SRAM machine).
     ``model``: the catalog model id ("" = not checked); a profile that does not record what it
-    was fitted on (``fitted_models`` / ``fitted_chips`` empty) is taken as fitted on it."""
+    was fitted on (``fitted_models`` / ``fitted_chips`` empty) is taken as fitted on it.
+    ``disaggregated``: prefill and decode in their own pools (``profile`` / ``chip``: the decode
+    pool's): ``disaggregated`` for the fitted profile itself, else ``disaggregated-<level>``."""
+    level = _single_pool_level(profile, chip, model)
+    if disaggregated:
+        return DISAGGREGATED if level not in _TRANSFER_LEVELS else f"{DISAGGREGATED}-{level}"
+    return SRAM_UNMEASURED if level == "unmeasured" and chip.kind == "sram" else level
+
+
+#: the single-pool levels that name a transfer (any other level is a fitted profile's own id)
+_TRANSFER_LEVELS = ("new-hardware", "new-model", "transfer", "default", "unmeasured")
+
+
+def _single_pool_level(profile: Profile, chip: Chip, model: str) -> str:
     source = _single_source(profile) if chip.kind == "sram" else None
     if source is not None:  # an SRAM machine runs its vendor's one stack: the default is it
-        return level_of(source, chip, model)
+        return _single_pool_level(source, chip, model)
     if profile.fitted and chip.family in profile.families:
         if profile.fitted_chips and chip.id not in profile.fitted_chips:
             return "new-hardware"
@@ -109,7 +142,7 @@ def level_of(profile: Profile, chip: Chip, model: str = "") -> str:
             return "new-model"
         return profile.id
     if profile.fitted:  # the same stack on another family: of this vendor, or a vendor never measured
-        return "transfer" if chip.vendor in _vendors(profile.families) else "unmeasured"
+        return "transfer" if chip.vendor in vendors_of(profile.families) else "unmeasured"
     return "default" if chip.family in profile.families else "unmeasured"
 
 
@@ -122,11 +155,6 @@ def _single_source(profile: Profile) -> Profile | None:
     if source is None or not source.fitted or source.families != profile.families:
         return None
     return source
-
-
-def _vendors(families: tuple[str, ...]) -> set[str]:
-    """Vendors of the catalog chips of ``families``."""
-    return {c.vendor for c in default_catalog().chips.values() if c.family in families}
 
 
 def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") -> str:
@@ -145,12 +173,24 @@ def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") 
         " residuals of leave-one-stack-out predictions",
         "unmeasured": "no profile of this family was fitted: the widest interval, the envelope of "
         "every single-pool level (leave-one-family-out residuals included)",
-        "disaggregated": "prefill and decode pools: residuals of the disaggregated measurements",
+        SRAM_UNMEASURED: "no profile of this SRAM family was fitted: residuals of one SRAM vendor "
+        "predicted from another's profiles (leave-one-family-out), else the envelope of every level",
     }
-    return reasons.get(
-        level,
-        f"profile {level} was fitted on this hardware and model: residuals of random k-fold cross-validation",
+    own = (
+        f"profile {profile.id} was fitted on this hardware and model: residuals of random k-fold "
+        "cross-validation"
     )
+    if _pooled(level):
+        single = level.removeprefix(DISAGGREGATED).removeprefix("-")
+        if single == "unmeasured":
+            why = (
+                "no profile of this family was fitted: the widest interval, the envelope of every level "
+                "(leave-one-family-out residuals of disaggregated rows included)"
+            )
+        else:
+            why = reasons.get(single, own) + " of disaggregated rows"
+        return f"prefill and decode pools, {why}"
+    return reasons.get(level, own)
 
 
 #: Metric -> the residuals of the same level that stand in for it when the level has too few
@@ -164,13 +204,27 @@ SISTERS: dict[str, tuple[tuple[str, int], ...]] = {
 }
 
 
+def _envelope_of(level: str, table: dict[str, Any]) -> list[str] | None:
+    """The levels whose quantiles the envelope ``level`` spans (None: not an envelope)."""
+    if level == "unmeasured":  # every single-pool level, its own included
+        return [k for k in table if not _pooled(k) and k != SRAM_UNMEASURED]
+    if level == f"{DISAGGREGATED}-unmeasured":  # every level, single-pool and pooled
+        return [k for k in table if k != SRAM_UNMEASURED]
+    return None
+
+
+def _pooled(level: str) -> bool:
+    return level == DISAGGREGATED or level.startswith(f"{DISAGGREGATED}-")
+
+
 def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
-    if level == "unmeasured":  # the envelope of every single-pool level, its own included
-        found = [q for k in table if k != "disaggregated" if (q := _own(k, metric, table))]
-        if not found:
-            return None
-        return min(q[0] for q in found), max(q[1] for q in found)
-    return _own(level, metric, table)
+    members = _envelope_of(level, table)
+    if members is None:
+        return _own(level, metric, table)
+    found = [q for k in members if (q := _own(k, metric, table))]
+    if not found:
+        return None
+    return min(q[0] for q in found), max(q[1] for q in found)
 
 
 def _own(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
@@ -185,11 +239,26 @@ def _own(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] 
 
 def fallback_chain(level: str) -> tuple[str, ...]:
     """The levels whose residuals bound a prediction at ``level``, first with enough rows wins
-    (``unmeasured`` stands alone: the envelope of every single-pool level)."""
+    (``unmeasured`` stands alone: the envelope of every single-pool level; ``unmeasured-sram``
+    falls back to the envelope of every level). A ``disaggregated`` level follows the
+    single-pool chain of its suffix among the disaggregated levels, ending at
+    ``disaggregated-unmeasured`` (the envelope of every level)."""
+    if _pooled(level):
+        single = level.removeprefix(DISAGGREGATED).removeprefix("-")
+        if single == "":  # the fitted profile's own level
+            return (
+                level,
+                *(f"{DISAGGREGATED}-{k}" for k in fallback_chain("")[1:]),
+                f"{DISAGGREGATED}-unmeasured",
+            )
+        chain = tuple(f"{DISAGGREGATED}-{k}" for k in fallback_chain(single))
+        return tuple(dict.fromkeys((*chain, f"{DISAGGREGATED}-unmeasured")))
     if level == "unmeasured":
         return (level,)
-    if level in ("transfer", "default", "disaggregated"):
-        return (level, "default")
+    if level == SRAM_UNMEASURED:  # too few: the envelope of every level, the widest known
+        return (level, f"{DISAGGREGATED}-unmeasured")
+    if level in ("transfer", "default"):
+        return tuple(dict.fromkeys((level, "default")))
     if level in ("new-hardware", "new-model"):
         return (level, "transfer", "default")
     return (level, "new-model", "transfer", "default")
@@ -201,7 +270,8 @@ def bounds(
     """The 80% interval of a predicted ``value`` of ``metric`` at ``level`` (None if unknown):
     the level's own residual quantiles (of ``metric``, else of its :data:`SISTERS` at the same
     level), else the next level of the chain with enough rows (:func:`fallback_chain`;
-    ``unmeasured``: the envelope of all, per metric).
+    ``unmeasured`` / ``disaggregated-unmeasured``: the envelope of the levels they span, per
+    metric).
 
     The interval always contains ``value``: a level whose residuals all lean one way (q10 > 0 or
     q90 < 0) is widened to the prediction itself rather than excluding it."""

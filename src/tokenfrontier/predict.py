@@ -344,7 +344,7 @@ def prediction_at(
         "compute_dtype": scen.hw.compute_dtype,
         "chosen": "given" if given else "fastest feasible",
     }
-    level = "disaggregated" if pool is not None else level_of(prof, system.chip, scen.arch.id)
+    level = level_of(prof, system.chip, scen.arch.id, disaggregated=pool is not None)
     return Prediction(
         **base,
         feasible=True,

@@ -38,6 +38,7 @@ __all__ = [
     "known_frameworks",
     "load_profiles",
     "resolve_profile",
+    "vendors_of",
 ]
 
 PROFILE_DIR = CATALOG_DIR / "profiles"
@@ -69,7 +70,7 @@ def known_frameworks(profiles: dict[str, Profile]) -> list[str]:
     return sorted(names | set(_ALIASES) | set(_ALIASES.values()))
 
 
-def _vendors(families: tuple[str, ...]) -> set[str]:
+def vendors_of(families: tuple[str, ...]) -> set[str]:
     """Vendors of the catalog chips of ``families`` (a family names one vendor's chips)."""
     return {c.vendor for c in default_catalog().chips.values() if c.family in families}
 
@@ -173,7 +174,7 @@ def resolve_profile(
         if fw and p.framework == fw and chip.family in p.families:
             return p
     same_vendor = sorted(
-        (p for p in ordered if _vendors(p.families) == {chip.vendor}),  # not kind defaults
+        (p for p in ordered if vendors_of(p.families) == {chip.vendor}),  # not kind defaults
         key=lambda p: _generation_gap(chip, p.families),
     )  # stable: the nearest generation first, then the order above
     for p in same_vendor:  # the same stack measured on another family of this vendor
