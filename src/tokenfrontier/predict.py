@@ -377,9 +377,10 @@ def _derivation(scen: Scenario, level: str, policy: str, pooled: bool) -> str:
     lines = [
         f"capacity rule: {scen.capacity_rule()}; each request reserves KV for ISL + OSL",
         scen.kv_rule(),
-        f"profile {prof.id} ({how}); fallback order: exact family x stack -> same stack on another "
-        "family (x the generation factor stacks measured on both show) -> the family's default "
-        "-> the memory kind's default",
+        f"profile {prof.id} ({how}); fallback order: exact family x stack -> same stack on "
+        "another family of the vendor, nearest generation first (x the generation factor stacks "
+        "measured on both show) -> the family's default -> the vendor's default on another "
+        "family -> the same stack of another vendor -> the memory kind's default",
         "TPOT = decode step (weights + KV reads at achievable bandwidth: dense weights / (tp / dp) "
         "chips, touched experts / tp, KV of batch / dp sequences x replication / (tp / dp); "
         "compute beyond them, TP all-reduces inside an attention rank, EP all-to-alls, per-layer "
