@@ -214,6 +214,8 @@ def test_disaggregated_pools_priced_per_pool_and_confirmed():
     assert sum(pool["chips"] for pool in f["pools"]) == f["chips"]
     assert f["usd_per_hour"] == pytest.approx(f["chips"] * f["usd_per_chip_hour"])
     assert f["simulate"]["prefill_on"] == "hgx-b200"
+    # the interval of a fleet with a prefill pool is a disaggregated level's
+    assert f["interval_level"].startswith("disaggregated")
     sim = tf.simulate("llama-3.3-70b", "dgx-h100", isl=8000, osl=300, **f["simulate"])
     assert meets(sim.summary, Slo(2.0, 0.04))
 

@@ -171,6 +171,7 @@ class _Analytic:
     options: list[Option]
     rejected: list[dict[str, Any]]
     why: str | None  # the resource that ran out when nothing is admissible
+    pooled: tuple[str, dict[str, tuple[float, float]]] | None = None  # level, factors with a prefill pool
 
 
 def _portable(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -223,7 +224,8 @@ def _analytic_task(task: tuple[int, _Search]) -> tuple[int, _Analytic]:
                                          s.catalog)  # fmt: skip
         rejected += lost
         options, why = _merge(options, pooled, s.finalists, rejected, system.id), why and pool_why
-    return i, _Analytic(price, unpriced, level, factors, slow, options, rejected, why)
+    pooled_interval = slow_factors(scen, disaggregated=True) if s.prefill_system is not None else None
+    return i, _Analytic(price, unpriced, level, factors, slow, options, rejected, why, pooled_interval)
 
 
 @_portable
@@ -394,7 +396,8 @@ def plan(
             rejected.append({"hardware": system.id, "deployment": other[1].name, "reason":
                              f"more expensive than {opt.name} by {(other[0] / usd_h - 1) * 100:,.0f}% "
                              "(simulated)"})  # fmt: skip
-        fleet = _fleet(opt, replicas, summary, trials, a.price, slo, a.slow, a.level, a.factors, facts,
+        level, factors = a.pooled if opt.prefill_chips and a.pooled else (a.level, a.factors)
+        fleet = _fleet(opt, replicas, summary, trials, a.price, slo, a.slow, level, factors, facts,
                        rate_qps, arch.id, mix, cost_of, seed)  # fmt: skip
         if a.price is None:
             fleet["price_basis"] = a.unpriced

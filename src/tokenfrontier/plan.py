@@ -121,11 +121,12 @@ class Option:
         )
 
 
-def slow_factors(scen: Scenario) -> tuple[str, dict[str, tuple[float, float]]]:
-    """The interval level of ``scen`` and, per figure, (fast, slow) multipliers of a predicted
-    time from the 80% interval (``intervals.bounds``): ``ttft``, ``tpot``, and ``throughput``
-    (a rate's slow end turned into a time multiplier). (1, 1) where no interval is known."""
-    level = level_of(scen.profile, scen.system.chip, scen.arch.id)
+def slow_factors(scen: Scenario, disaggregated: bool = False) -> tuple[str, dict[str, tuple[float, float]]]:
+    """The interval level of ``scen`` (``disaggregated``: its decode pool fed by a prefill pool)
+    and, per figure, (fast, slow) multipliers of a predicted time from the 80% interval
+    (``intervals.bounds``): ``ttft``, ``tpot``, and ``throughput`` (a rate's slow end turned into
+    a time multiplier). (1, 1) where no interval is known."""
+    level = level_of(scen.profile, scen.system.chip, scen.arch.id, disaggregated=disaggregated)
     out: dict[str, tuple[float, float]] = {}
     for key, metric in (("ttft", "ttft_ms"), ("tpot", "tpot_ms")):
         b = bounds(level, metric, 1.0)
