@@ -415,16 +415,8 @@ def pick_groups(
     done = sum(exc is not None for exc in errors)
     for key, members in groups.items():
         first = members[0][1]
-        conc = sorted({c for _, p in members for c in p.concurrencies})
         try:
-            lay = layouts.get(key) if layouts is not None else None
-            if lay is None:
-                lay = layout(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
-                             dp=first.dp)  # fmt: skip
-                if layouts is not None:
-                    layouts[key] = lay
-            sw = sweep(first.scen, first.workload, conc, policy="queued", pool=first.pool,
-                       spec=first.spec, reuse=lay)  # fmt: skip
+            sw, conc, _ = _group_sweep(key, members, layouts)
             chosen = choose(sw, first.objective)
         except ROW_ERRORS:
             for n, plan in members:
@@ -444,6 +436,22 @@ def pick_groups(
     return out
 
 
+def _group_sweep(
+    key: tuple[Any, ...], members: list[tuple[int, RowPlan]], layouts: dict[tuple[Any, ...], Layout] | None
+) -> tuple[Sweep, list[int], Layout]:
+    """One ``queued`` sweep of a group over all its rows' concurrencies, its layout taken from
+    (or added to) the ``layouts`` cache."""
+    first = members[0][1]
+    conc = sorted({c for _, p in members for c in p.concurrencies})
+    lay = layouts.get(key) if layouts is not None else None
+    if lay is None:
+        lay = layout(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp, dp=first.dp)
+        if layouts is not None:
+            layouts[key] = lay
+    sw = sweep(first.scen, first.workload, conc, policy="queued", pool=first.pool, spec=first.spec, reuse=lay)
+    return sw, conc, lay
+
+
 def pick_groups_batch(
     errors: list[Exception | None],
     groups: Groups,
@@ -460,15 +468,7 @@ def pick_groups_batch(
     ]
     for key, members in groups.items():
         first = members[0][1]
-        conc = sorted({c for _, p in members for c in p.concurrencies})
-        lay = layouts.get(key) if layouts is not None else None
-        if lay is None:
-            lay = layout(first.scen, first.workload, conc, tp=first.tp, ep=first.ep, pp=first.pp,
-                         dp=first.dp)  # fmt: skip
-            if layouts is not None:
-                layouts[key] = lay
-        sw = sweep(first.scen, first.workload, conc, policy="queued", pool=first.pool,
-                   spec=first.spec, reuse=lay)  # fmt: skip
+        sw, conc, lay = _group_sweep(key, members, layouts)
         grid = (batch, *np.shape(lay.deps.offload_fraction))
         if any(v.shape != grid for v in sw.metrics.values()):
             raise ValueError(f"metrics of a batch of {batch} profiles are not of shape {grid}")
