@@ -64,6 +64,7 @@ from tokenfrontier.errors import TokenFrontierError
 from tokenfrontier.intervals import (
     DISAGGREGATED,
     INTERVALS_FILE,
+    MIN_GROUPS,
     MIN_ROWS,
     SISTERS,
     SRAM_UNMEASURED,
@@ -77,7 +78,9 @@ METRICS = ("tok_s_per_user", "tok_s_per_gpu", "ttft_ms", "tpot_ms")
 HEADLINE = ("tok_s_per_user", "tok_s_per_gpu")
 SETS = ("calibration", "max_throughput", "disagg")
 TARGET_APE_PCT, TARGET_SRAM_APE_PCT, TARGET_COVERAGE_PCT = 15.0, 20.0, (75.0, 85.0)  # issue 11
-Residuals = dict[str, dict[str, list[float]]]
+#: level -> metric -> residuals, each with the held-out group it came from (a model, a chip, a
+#: stack left out; a row of its own in random k-fold). A bare float is a group of its own.
+Residuals = dict[str, dict[str, list[float | tuple[float, str]]]]
 
 
 @dataclass(frozen=True)
@@ -168,10 +171,16 @@ def predict(profiles: dict[str, Profile], rows: list[Row], force: str = "") -> l
     return out
 
 
-def _add(out: Residuals, held: Iterable[Held], seen: set[tuple[str, str, int, float]] | None = None) -> None:
-    """Append the residuals of ``held`` to their levels. ``seen``: a row predicted the same way by
-    two blocks (a family of one chip left out by hardware and by family, or of one stack by stack
-    too) counts once at a level, so ``MIN_ROWS`` counts distinct measurements."""
+def _add(
+    out: Residuals,
+    held: Iterable[Held],
+    seen: set[tuple[str, str, int, float]] | None = None,
+    group: str = "",
+) -> None:
+    """Append the residuals of ``held`` to their levels, tagged with ``group`` (the value a
+    leave-one-out block left out; "" = each row its own group). ``seen``: a row predicted the same
+    way by two blocks (a family of one chip left out by hardware and by family, or of one stack by
+    stack too) counts once at a level, so ``MIN_ROWS`` counts distinct measurements."""
     for h in held:
         for m, (p, meas) in h.values.items():
             r = math.log(p / meas)
@@ -180,7 +189,7 @@ def _add(out: Residuals, held: Iterable[Held], seen: set[tuple[str, str, int, fl
                 if key in seen:
                     continue
                 seen.add(key)
-            out[h.level][m].append(r)
+            out[h.level][m].append((r, group or f"row {h.row.n}"))
 
 
 #: The levels each block of :func:`interval_residuals` produces (a block runs only where some
@@ -197,6 +206,14 @@ BLOCK_LEVELS = {k: (*v, *(f"{DISAGGREGATED}-{lvl}" for lvl in v if lvl != SRAM_U
 _ENVELOPES = ("unmeasured", f"{DISAGGREGATED}-unmeasured")  # spans of every level: need all blocks
 
 
+def _enough(items: Iterable[float | tuple[float, str]]) -> bool:
+    """Whether residuals bound a level by themselves (``intervals.bounds``: enough rows, from
+    enough held-out groups)."""
+    items = list(items)
+    groups = {x[1] if isinstance(x, tuple) else f"#{k}" for k, x in enumerate(items)}
+    return len(items) >= MIN_ROWS and len(groups) >= MIN_GROUPS
+
+
 def _wants(levels: Iterable[str], res: Residuals, asked: set[tuple[str, str]] | None) -> bool:
     """Whether some asked (level, metric) needs the residuals of one of ``levels``: walking its
     fallback chain, one of ``levels`` or an envelope (``unmeasured``: every level's quantiles)
@@ -208,7 +225,7 @@ def _wants(levels: Iterable[str], res: Residuals, asked: set[tuple[str, str]] | 
         for key in fallback_chain(own):
             if key in levels or key in _ENVELOPES:
                 return True
-            if any(len(res.get(key, {}).get(m, ())) >= MIN_ROWS for m in names):
+            if any(_enough(res.get(key, {}).get(m, ())) for m in names):
                 break
     return False
 
@@ -224,7 +241,8 @@ def _leave_one_out(
     reports, or ``force``); ``seen`` as in :func:`_add`."""
     for value in sorted({key(r) for r in fitted}):
         train = [r for r in fitted if key(r) != value]
-        _add(out, predict(fit(train), [r for r in fitted if key(r) == value], force=force), seen)
+        held = predict(fit(train), [r for r in fitted if key(r) == value], force=force)
+        _add(out, held, seen, group=value)
 
 
 def _family(r: Row) -> str:
@@ -284,17 +302,20 @@ def interval_residuals(
 
 
 def quantiles(res: Residuals) -> dict[str, dict[str, dict[str, float]]]:
-    """Residuals -> the interval table (``n``, ``q10``, ``q90``, ``median_ape_pct`` per level and
-    metric), as :func:`tokenfrontier.intervals.bounds` reads it."""
+    """Residuals -> the interval table (``n``, ``groups``: distinct held-out groups, ``q10``,
+    ``q90``, ``median_ape_pct`` per level and metric), as :func:`tokenfrontier.intervals.bounds`
+    reads it."""
     table: dict[str, dict[str, dict[str, float]]] = {}
     for level in sorted(res):
         for m in METRICS:
-            r = np.array(res[level].get(m, ()))
-            if not len(r):
+            items = [x if isinstance(x, tuple) else (x, f"#{k}") for k, x in enumerate(res[level].get(m, ()))]
+            if not items:
                 continue
+            r = np.array([x for x, _ in items])
             q10, q90 = np.percentile(r, [10, 90])
             ape = 100 * float(np.median(np.abs(np.exp(r) - 1)))  # |pred - meas| / meas
-            table.setdefault(level, {})[m] = {"n": len(r), "q10": float(q10), "q90": float(q90),
+            table.setdefault(level, {})[m] = {"n": len(r), "groups": len({g for _, g in items}),
+                                              "q10": float(q10), "q90": float(q90),
                                               "median_ape_pct": ape}  # fmt: skip
     return table
 
@@ -315,7 +336,8 @@ def render_toml(table: dict[str, dict[str, dict[str, float]]]) -> str:
         lines.append(f'["{level}"]')
         for m, e in metrics.items():
             lines.append(
-                f"{m} = {{ n = {e['n']}, q10 = {e['q10']:.4f}, q90 = {e['q90']:.4f}, "
+                f"{m} = {{ n = {e['n']}, groups = {e['groups']}, q10 = {e['q10']:.4f}, "
+                f"q90 = {e['q90']:.4f}, "
                 f"median_ape_pct = {e['median_ape_pct']:.1f} }}"
             )
         lines.append("")

@@ -375,8 +375,38 @@ def test_a_row_two_blocks_predict_alike_counts_once():
     row = cv.Row(7, "calibration", {})
     held = [cv.Held(row, "unmeasured-sram", {"tok_s_per_user": (2.0, 1.0)})]
     out, seen = {"unmeasured-sram": {"tok_s_per_user": []}}, set()
-    cv._add(out, held, seen)  # left out by hardware ...
-    cv._add(out, held, seen)  # ... and by family (a family of one chip): the same prediction
-    assert out["unmeasured-sram"]["tok_s_per_user"] == pytest.approx([math.log(2.0)])
+    cv._add(out, held, seen, group="groq-lpu1")  # left out by hardware ...
+    cv._add(out, held, seen, group="lpu")  # ... and by family (a family of one chip): the same prediction
+    assert out["unmeasured-sram"]["tok_s_per_user"] == [(pytest.approx(math.log(2.0)), "groq-lpu1")]
     cv._add(out, [cv.Held(row, "unmeasured-sram", {"tok_s_per_user": (3.0, 1.0)})], seen)  # another fit
     assert len(out["unmeasured-sram"]["tok_s_per_user"]) == 2
+
+
+def test_a_level_needs_residuals_from_two_held_out_groups():
+    """Residuals cluster by what was left out: one model left out says how far that model was off,
+    not how far another may be. A level whose residuals all come from one held-out group is
+    passed over for the next level of the chain; an envelope still spans it."""
+    from tokenfrontier.intervals import MIN_GROUPS
+
+    cv = _crossval()
+    assert MIN_GROUPS == 2
+    one = [(0.01 * k, "gpt-oss-120b") for k in range(20)]  # 20 rows, one model left out
+    two = one + [(0.5, "llama-3.1-8b")] * 5
+    wide = [(-1.0 + 0.1 * k, f"row {k}") for k in range(21)]
+    table = cv.quantiles({"new-model": {"tok_s_per_gpu": one}, "transfer": {"tok_s_per_gpu": wide}})
+    assert table["new-model"]["tok_s_per_gpu"]["groups"] == 1
+    # new-model has one group: its chain goes on to transfer (q10 -0.8, q90 0.8)
+    lo, hi = bounds("new-model", "tok_s_per_gpu", 1.0, table)
+    assert (lo, hi) == pytest.approx((math.exp(-0.8), math.exp(0.8)))
+    assert not cv._enough(one) and cv._enough(two)
+    table2 = cv.quantiles({"new-model": {"tok_s_per_gpu": two}})
+    assert table2["new-model"]["tok_s_per_gpu"]["groups"] == 2
+    assert bounds("new-model", "tok_s_per_gpu", 1.0, table2)[0] < 1.0
+    # the envelope of a vendor never measured spans the one-group level too
+    table["new-model"]["tok_s_per_gpu"]["q90"] = 1.5  # the one-group level is the widest above
+    table["unmeasured"] = {"tok_s_per_gpu": {"n": 5, "groups": 1, "q10": 0.0, "q90": 0.1}}
+    assert bounds("unmeasured", "tok_s_per_gpu", 1.0, table) == pytest.approx((math.exp(-1.5), math.exp(0.8)))
+    # a table without group counts (written before them, or by a user) is taken as enough
+    assert bounds(
+        "new-model", "tok_s_per_gpu", 1.0, {"new-model": {"tok_s_per_gpu": {"n": 9, "q10": -0.1, "q90": 0.1}}}
+    )

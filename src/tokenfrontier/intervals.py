@@ -39,8 +39,11 @@ enough rows, single-pool and disaggregated (``unmeasured-sram`` apart).
 
 Measured = predicted x exp(-r), so the interval is [pred x exp(-q90), pred x exp(-q10)]. Metrics
 (residual names): ``tok_s_per_user``, ``tok_s_per_gpu`` (total and output tok/s per chip),
-``ttft_ms``, ``tpot_ms``. A level with fewer than ``MIN_ROWS`` residuals for a metric uses the
-next, wider level of :func:`fallback_chain`.
+``ttft_ms``, ``tpot_ms``. A level with fewer than ``MIN_ROWS`` residuals for a metric, or whose
+residuals come from fewer than ``MIN_GROUPS`` held-out groups (one model, chip or stack left out
+says how far *that* one was off, not how far another may be: residuals cluster by what was left
+out), uses the next, wider level of :func:`fallback_chain`; an envelope spans every level with
+enough rows, however few its groups.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ __all__ = [
     "COVERAGE",
     "DISAGGREGATED",
     "INTERVALS_FILE",
+    "MIN_GROUPS",
     "MIN_ROWS",
     "PREDICTED",
     "SISTERS",
@@ -74,6 +78,9 @@ __all__ = [
 INTERVALS_FILE = CATALOG_DIR / "intervals.toml"
 COVERAGE = 0.8
 MIN_ROWS = 5
+#: Distinct held-out groups (models, chips, stacks, families left out; a row of its own in random
+#: k-fold) a level's residuals must span; an entry without a ``groups`` count is taken as enough
+MIN_GROUPS = 2
 #: The prefix of the levels of prefill / decode pool deployments (alone: the fitted profile's)
 DISAGGREGATED = "disaggregated"
 #: ``unmeasured`` on an SRAM machine: the residuals of one SRAM vendor predicted from another
@@ -221,17 +228,20 @@ def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, f
     members = _envelope_of(level, table)
     if members is None:
         return _own(level, metric, table)
-    found = [q for k in members if (q := _own(k, metric, table))]
+    found = [q for k in members if (q := _own(k, metric, table, min_groups=1))]
     if not found:
         return None
     return min(q[0] for q in found), max(q[1] for q in found)
 
 
-def _own(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
-    """The quantiles of ``metric`` at ``level``, else of a sister metric at the level."""
+def _own(
+    level: str, metric: str, table: dict[str, Any], min_groups: int = MIN_GROUPS
+) -> tuple[float, float] | None:
+    """The quantiles of ``metric`` at ``level``, else of a sister metric at the level (at least
+    ``MIN_ROWS`` residuals from ``min_groups`` held-out groups)."""
     for name, sign in ((metric, 1), *SISTERS.get(metric, ())):
         entry = table.get(level, {}).get(name)
-        if entry and entry.get("n", 0) >= MIN_ROWS:
+        if entry and entry.get("n", 0) >= MIN_ROWS and entry.get("groups", min_groups) >= min_groups:
             q10, q90 = float(entry["q10"]), float(entry["q90"])
             return (q10, q90) if sign > 0 else (-q90, -q10)
     return None

@@ -616,6 +616,7 @@ def validate(
         row["pred_concurrency"] = pred.pools[0]["concurrency_per_worker"] if pred.pools else None
         row["pred_deployment"] = pred.deployment
         row["profile"] = pred.profile
+        row["binding"] = pred.binding_constraint
         for col, pred_col, attr, scale0 in METRICS:
             value = getattr(pred, attr)
             scale = scale0 * _per_decode_gpu(raw, pred, attr)
