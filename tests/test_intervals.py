@@ -410,3 +410,23 @@ def test_a_level_needs_residuals_from_two_held_out_groups():
     assert bounds(
         "new-model", "tok_s_per_gpu", 1.0, {"new-model": {"tok_s_per_gpu": {"n": 9, "q10": -0.1, "q90": 0.1}}}
     )
+
+
+def test_explain_names_the_level_whose_quantiles_bound_the_prediction():
+    from tokenfrontier.intervals import interval_source
+
+    table = {
+        "new-model": {"tok_s_per_gpu": {"n": 30, "groups": 1, "q10": -0.1, "q90": 0.1}},
+        "transfer": {"tok_s_per_gpu": {"n": 3, "groups": 2, "q10": -0.1, "q90": 0.1}},
+        "default": {"tok_s_per_gpu": {"n": 50, "groups": 3, "q10": -0.4, "q90": 0.6}},
+    }
+    assert interval_source("default", table=table) == ""  # its own residuals
+    assert interval_source("new-model", table=table) == (
+        "its quantiles come from 'default' ('new-model': residuals from 1 held-out group; "
+        "'transfer': 3 residuals)"
+    )
+    # predict --explain says so (a B200 decode pool of blackwell-sglang, fitted on GB200 only)
+    p = tf.predict("deepseek-r1", on="hgx-b200", tp=8, ep=8, concurrency=64, isl=1024, osl=1024,
+                   framework="sglang", weights="fp8", prefill_on="hgx-b200", prefill_tp=8)  # fmt: skip
+    assert p.interval_level == "disaggregated-new-hardware"
+    assert "its quantiles come from 'disaggregated-transfer'" in p.derivation

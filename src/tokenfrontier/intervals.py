@@ -68,6 +68,7 @@ __all__ = [
     "SUMMARY_METRICS",
     "bounds",
     "fallback_chain",
+    "interval_source",
     "level_of",
     "level_reason",
     "load_intervals",
@@ -292,6 +293,22 @@ def bounds(
             q10, q90 = min(q[0], 0.0), max(q[1], 0.0)
             return value * math.exp(-q90), value * math.exp(-q10)
     return None
+
+
+def interval_source(level: str, metric: str = "tok_s_per_gpu", table: dict[str, Any] | None = None) -> str:
+    """Where the quantiles of ``metric`` at ``level`` come from, for ``--explain``: "" when the
+    level's own residuals bound it, else the level of :func:`fallback_chain` that does and why
+    each one before it was passed over (too few rows, or residuals from one held-out group)."""
+    table = load_intervals() if table is None else table
+    skipped = []
+    for key in fallback_chain(level):
+        if _quantiles(key, metric, table) is not None:
+            return f"its quantiles come from '{key}' ({'; '.join(skipped)})" if skipped else ""
+        entry = table.get(key, {}).get(metric, {})
+        n, groups = int(entry.get("n", 0)), int(entry.get("groups", MIN_GROUPS))
+        why = f"{n} residuals" if n < MIN_ROWS else f"residuals from {groups} held-out group"
+        skipped.append(f"'{key}': {why}")
+    return ""
 
 
 def _bounded(level: str, d: dict[str, Any], table: dict[str, Any] | None, throughput: bool) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .candidates import Candidates, smallest_pipeline
-from .intervals import PREDICTED, bounds, level_of, level_reason
+from .intervals import PREDICTED, bounds, interval_source, level_of, level_reason
 from .profiles import Profile
 from .results import Result
 from .scenario import Scenario
@@ -390,7 +390,8 @@ def _derivation(scen: Scenario, level: str, policy: str, pooled: bool) -> str:
         f"serving policy: {policy}"
         + ("; prefill runs in its own pool (chips of both pools)" if pooled else ""),
         f"80% interval: level '{level}': {level_reason(level, prof, scen.arch.id, scen.system.chip.id)} "
-        "(catalog/intervals.toml, benchmarks/crossval.py)",
+        "(catalog/intervals.toml, benchmarks/crossval.py)"
+        + (f"; {src}" if (src := interval_source(level)) else ""),
         "formulas: docs/methods.md",
     ]
     return "\n".join(lines)
