@@ -300,7 +300,7 @@ def interval_source(level: str, metric: str = "tok_s_per_gpu", table: dict[str, 
     level's own residuals bound it, else the level of :func:`fallback_chain` that does and why
     each one before it was passed over (too few rows, or residuals from one held-out group)."""
     table = load_intervals() if table is None else table
-    skipped = []
+    skipped: list[str] = []
     for key in fallback_chain(level):
         if _quantiles(key, metric, table) is not None:
             return f"its quantiles come from '{key}' ({'; '.join(skipped)})" if skipped else ""
