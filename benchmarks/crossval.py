@@ -64,11 +64,10 @@ from tokenfrontier.errors import TokenFrontierError
 from tokenfrontier.intervals import (
     DISAGGREGATED,
     INTERVALS_FILE,
-    MIN_GROUPS,
-    MIN_ROWS,
     SISTERS,
     SRAM_UNMEASURED,
     bounds,
+    enough_evidence,
     fallback_chain,
 )
 from tokenfrontier.profiles import Profile, canonical_framework, known_frameworks
@@ -206,12 +205,15 @@ BLOCK_LEVELS = {k: (*v, *(f"{DISAGGREGATED}-{lvl}" for lvl in v if lvl != SRAM_U
 _ENVELOPES = ("unmeasured", f"{DISAGGREGATED}-unmeasured")  # spans of every level: need all blocks
 
 
+def _tagged(items: Iterable[float | tuple[float, str]]) -> list[tuple[float, str]]:
+    """(residual, held-out group) pairs; a bare float is a group of its own."""
+    return [x if isinstance(x, tuple) else (x, f"#{k}") for k, x in enumerate(items)]
+
+
 def _enough(items: Iterable[float | tuple[float, str]]) -> bool:
-    """Whether residuals bound a level by themselves (``intervals.bounds``: enough rows, from
-    enough held-out groups)."""
-    items = list(items)
-    groups = {x[1] if isinstance(x, tuple) else f"#{k}" for k, x in enumerate(items)}
-    return len(items) >= MIN_ROWS and len(groups) >= MIN_GROUPS
+    """Whether residuals bound a level by themselves (``intervals.enough_evidence``)."""
+    tagged = _tagged(items)
+    return enough_evidence(len(tagged), len({g for _, g in tagged}))
 
 
 def _wants(levels: Iterable[str], res: Residuals, asked: set[tuple[str, str]] | None) -> bool:
@@ -308,7 +310,7 @@ def quantiles(res: Residuals) -> dict[str, dict[str, dict[str, float]]]:
     table: dict[str, dict[str, dict[str, float]]] = {}
     for level in sorted(res):
         for m in METRICS:
-            items = [x if isinstance(x, tuple) else (x, f"#{k}") for k, x in enumerate(res[level].get(m, ()))]
+            items = _tagged(res[level].get(m, ()))
             if not items:
                 continue
             r = np.array([x for x, _ in items])

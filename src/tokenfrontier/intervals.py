@@ -67,6 +67,7 @@ __all__ = [
     "SRAM_UNMEASURED",
     "SUMMARY_METRICS",
     "bounds",
+    "enough_evidence",
     "fallback_chain",
     "interval_source",
     "level_of",
@@ -235,6 +236,11 @@ def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, f
     return min(q[0] for q in found), max(q[1] for q in found)
 
 
+def enough_evidence(n: int, groups: int, min_groups: int = MIN_GROUPS) -> bool:
+    """Whether ``n`` residuals from ``groups`` held-out groups bound a level by themselves."""
+    return n >= MIN_ROWS and groups >= min_groups
+
+
 def _own(
     level: str, metric: str, table: dict[str, Any], min_groups: int = MIN_GROUPS
 ) -> tuple[float, float] | None:
@@ -242,7 +248,7 @@ def _own(
     ``MIN_ROWS`` residuals from ``min_groups`` held-out groups)."""
     for name, sign in ((metric, 1), *SISTERS.get(metric, ())):
         entry = table.get(level, {}).get(name)
-        if entry and entry.get("n", 0) >= MIN_ROWS and entry.get("groups", min_groups) >= min_groups:
+        if entry and enough_evidence(entry.get("n", 0), entry.get("groups", min_groups), min_groups):
             q10, q90 = float(entry["q10"]), float(entry["q90"])
             return (q10, q90) if sign > 0 else (-q90, -q10)
     return None
