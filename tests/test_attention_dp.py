@@ -8,6 +8,8 @@ tp chips (EP = tp) and adds a dispatch + combine all-to-all per MoE layer.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -39,6 +41,13 @@ def test_decode_step_by_hand_dp1_vs_dp8():
     lat, su = hw.profile.collective_latency_s, hw.scale_up
     b, ctx, k, h = 64.0, 2048.0, m.top_k, m.hidden
     kv, frac = float(m.kv(ctx)), float(m.distinct_fraction(b))
+    # the busiest of the 8 EP ranks touches more of its 16 experts than the mean: 64 tokens x
+    # top-4 of 128 touch p = 1 - (1 - 4/128)^64 = 0.869 of them, the busiest rank
+    # p (1 + sqrt(2 ln 8 (1 - p) / (16 p))) = 1.04 -> capped: all 16 of its experts
+    p = 1 - (1 - k / 128) ** b
+    assert frac == pytest.approx(p)
+    assert p * (1 + math.sqrt(2 * math.log(8) * (1 - p) / (16 * p))) > 1.0
+    frac = 1.0
     one = decode_step(m, hw, tp=8, pp=1, ep=8, batch=b, context=ctx, dp=1)
     dp8 = decode_step(m, hw, tp=8, pp=1, ep=8, batch=b, context=ctx, dp=8)
     # plain TP8: everything over 8 chips; 8 KV heads over 8 ranks: no replication

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import tokenfrontier as tf
 from tokenfrontier.footprint import attention_flops_per_token, decode_attention_flops_per_token
-from tokenfrontier.step import attention_dtype, expert_imbalance
+from tokenfrontier.step import ModelTerms, attention_dtype, expert_imbalance, touched_imbalance
 from tokenfrontier.validation import BUNDLED_MEASURED, read_measured
 
 
@@ -43,6 +43,30 @@ def test_imbalance_at_least_one_and_falls_to_one(tokens, k, ep):
     more = float(expert_imbalance(tokens * 10, k, ep, 256))
     assert more <= f + 1e-12  # more tokens per expert: closer to balanced
     assert float(expert_imbalance(1e12, k, ep, 256)) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_touched_imbalance_by_hand():
+    # one decoded token of DeepSeek-R1 (top-8 of 256 routed experts) over 8 EP ranks of 32
+    # experts: p = 1 - (1 - 8/256)^1 = 0.03125 of each rank's experts touched, mean n p = 1;
+    # busiest rank 1 + sqrt(2 ln 8 x (1 - p) / (n p)) = 1 + sqrt(4.1589 x 0.96875) = 3.007 x
+    p = 8 / 256
+    f = float(touched_imbalance(p, 8, 256))
+    assert f == pytest.approx(1 + math.sqrt(2 * math.log(8) * (1 - p) / (32 * p)), rel=1e-12)
+    assert f == pytest.approx(3.007, abs=1e-3)
+    assert float(touched_imbalance(p, 1, 256)) == 1.0  # one rank holds every expert
+    assert float(touched_imbalance(1.0, 8, 256)) == 1.0  # every expert touched: balanced
+    # cap: a rank never reads more than all of its own experts (1 + 1.11 capped at 1 / p)
+    assert float(touched_imbalance(0.9, 256, 256)) == pytest.approx(1 / 0.9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tokens=st.floats(0.5, 1e5), ep=st.sampled_from([1, 2, 4, 8, 16, 32, 64, 256]))
+def test_busiest_rank_reads_at_least_the_mean_and_at_most_all(tokens, ep):
+    terms = ModelTerms.build(tf.get_model("deepseek-r1"), "fp4", "fp8")
+    mean = float(terms.distinct_fraction(tokens))
+    busiest = float(terms.busiest_fraction(tokens, ep))
+    assert mean - 1e-12 <= busiest <= 1.0 + 1e-12
+    assert float(terms.busiest_fraction(tokens * 10, ep)) >= mean - 1e-12
 
 
 def test_mla_absorbed_decode_flops_deepseek_r1():

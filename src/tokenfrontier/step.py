@@ -3,7 +3,9 @@
 Terms (all seconds; arrays broadcast over configurations):
 
 - ``weights``: weight bytes actually read / (chips per stage x bandwidth x efficiency). MoE
-  reads only the distinct experts the step's tokens touch: E (1 - (1 - k/E)^tokens).
+  reads only the distinct experts the step's tokens touch: E (1 - (1 - k/E)^tokens); with the
+  experts spread over ``ep`` ranks the step waits for the rank that touched the most of its own
+  (:func:`touched_imbalance`: one DeepSeek-R1 token on 8 ranks, mean one expert, busiest ~3).
 - ``kv``: KV bytes read (windows, MLA, compression, KV dtype) over the same bandwidth. A TP
   group shards KV by KV heads only: with fewer KV heads than attention ranks each head is
   replicated (MLA and V4: one latent, on every rank), so a chip reads KV / min(ranks, KV heads).
@@ -73,6 +75,7 @@ __all__ = [
     "kv_replication",
     "prefill_time",
     "total",
+    "touched_imbalance",
     "vendor_speculation",
 ]
 
@@ -195,6 +198,15 @@ class ModelTerms:
             return np.zeros_like(t)
         return 1.0 - (1.0 - self.top_k / self.n_experts) ** t
 
+    def busiest_fraction(self, tokens: ArrayLike, ep: ArrayLike) -> Array:
+        """Fraction of its own routed experts the busiest of ``ep`` expert-parallel ranks reads
+        in a step of ``tokens`` tokens: :meth:`distinct_fraction` x :func:`touched_imbalance`
+        (the step waits for the rank that touched the most of its experts)."""
+        frac = self.distinct_fraction(tokens)
+        if not self.n_experts:
+            return frac
+        return frac * touched_imbalance(frac, ep, self.n_experts)
+
 
 def expert_imbalance(tokens: ArrayLike, top_k: ArrayLike, ep: ArrayLike, n_experts: ArrayLike) -> Array:
     """Expected load of the busiest of ``ep`` expert-parallel ranks over the mean load.
@@ -217,6 +229,26 @@ def expert_imbalance(tokens: ArrayLike, top_k: ArrayLike, ep: ArrayLike, n_exper
     f = 1.0 + np.sqrt(2.0 * np.log(g) * (g - 1.0) / (t * k))
     cap = g * np.minimum(k, e / g) / k
     return np.asarray(np.maximum(np.minimum(f, cap), 1.0))
+
+
+def touched_imbalance(fraction: ArrayLike, ep: ArrayLike, n_experts: ArrayLike) -> Array:
+    """Distinct experts the busiest of ``ep`` ranks touches over the mean rank's.
+
+    Each of the n = ``n_experts / ep`` experts of a rank is touched with probability p
+    (``fraction``, :meth:`ModelTerms.distinct_fraction`), independently: the count is binomial,
+    mean n p, variance n p (1 - p); the busiest of ep ranks sits near mean + sigma sqrt(2 ln ep)
+    (the Gaussian extreme-value estimate, as :func:`expert_imbalance`), so the factor is
+
+        1 + sqrt(2 ln(ep) (1 - p) / (n p)),
+
+    capped where the busiest rank touches all n of its experts (1 / p). One token of top-8 over
+    256 experts on 8 ranks: mean one expert per rank, the busiest about three.
+    """
+    p = np.clip(np.asarray(fraction, dtype=float), 1e-12, 1.0)
+    g = np.maximum(np.asarray(ep, dtype=float), 1.0)
+    n = np.maximum(np.asarray(n_experts, dtype=float) / g, 1.0)
+    f = 1.0 + np.sqrt(2.0 * np.log(g) * (1.0 - p) / (n * p))
+    return np.asarray(np.maximum(np.minimum(f, 1.0 / p), 1.0))
 
 
 def attention_dtype(compute: str) -> str:
@@ -424,7 +456,7 @@ def decode_step(
     ranks = tp_ / dp_  # chips of one attention rank
     bw = ranks * hw.bandwidth * prof.bandwidth_efficiency
     # a rank reads the dense weights and 1/dp of the touched experts (experts over all tp chips)
-    w_read = m.dense_bytes + m.expert_bytes * m.distinct_fraction(tokens) / dp_
+    w_read = m.dense_bytes + m.expert_bytes * m.busiest_fraction(tokens, ep_) / dp_
     # the busiest rank's sequences, each KV head replicated over the ranks that share it
     rep = 1.0 if hw.sram else kv_replication(m, tp_, dp_)
     kv_read = np.maximum(b / dp_, 1.0) * m.kv(ctx) * rep
@@ -485,7 +517,7 @@ def prefill_time(
     ranks = tp_ / dp_
     bw = ranks * hw.bandwidth * prof.bandwidth_efficiency
     busy = 1.0 if alone else dp_  # prompts prefilling at once, one per rank
-    w = (m.dense_bytes + m.expert_bytes * m.distinct_fraction(s * busy) / dp_) / bw
+    w = (m.dense_bytes + m.expert_bytes * m.busiest_fraction(s * busy, ep_) / dp_) / bw
     flops = prefill_flops(m.arch, s)
     compute = flops / (ranks * hw.peak_flops * prof.flops_efficiency)
     if alone:  # the routed experts' share runs over the whole group
