@@ -430,3 +430,16 @@ def test_explain_names_the_level_whose_quantiles_bound_the_prediction():
                    framework="sglang", weights="fp8", prefill_on="hgx-b200", prefill_tp=8)  # fmt: skip
     assert p.interval_level == "disaggregated-new-hardware"
     assert "its quantiles come from 'disaggregated-transfer'" in p.derivation
+
+
+def test_ape_only_summary_leaves_the_coverage_blank():
+    # crossval.py --ape-only: held-out APE without nested interval tables; coverage is not
+    # computed, so the table shows '-' rather than 0% inside
+    cv = _crossval()
+    rec = [{"row": 0, "metric": "tok_s_per_user", "ape": 0.1, "inside": None},
+           {"row": 1, "metric": "tok_s_per_user", "ape": 0.3, "inside": None}]  # fmt: skip
+    line = cv.summarize("leave one model out", "all folds", rec, 2)
+    assert line["tok_s_per_user"] == {"n": 2, "median_ape_pct": 20.0, "in_interval_pct": None}
+    assert line["tok_s_per_gpu"] is None
+    row = cv.split_table([line]).splitlines()[-1]
+    assert row == "| leave one model out | 2 / 2 | 20.0 | - | - | - |"

@@ -112,3 +112,19 @@ def test_calibration_over_three_files_is_deterministic(tmp_path):
     assert "cdna4-sglang" in ids and "blackwell-sglang" in ids
     for f in sorted(a.glob("*.toml")):
         assert f.read_bytes() == (b / f.name).read_bytes(), f.name
+
+
+def test_gpu_latency_terms_carry_the_firmer_prior():
+    # the latency terms of a GPU profile add up to one constant per step for one model and
+    # deployment; their split is held near the priors (kernel 5 µs, all-reduce 10 µs, a2a 20 µs,
+    # step 1 ms) more firmly than the efficiencies, which the rows identify directly
+    from tokenfrontier.calibration import _HBM_PARAMS, _PRIORS, _SRAM_PARAMS, _prior_weights
+
+    names = [p[0] for p in _HBM_PARAMS]
+    w = dict(zip(names, _prior_weights("hbm", names), strict=True))
+    firm = {"kernel_latency_s", "collective_latency_s", "step_overhead_s", "a2a_latency_s"}
+    assert {n for n, v in w.items() if v == 1.0} == firm
+    assert all(v == 0.3 for n, v in w.items() if n not in firm)
+    sram = [p[0] for p in _SRAM_PARAMS]
+    assert list(_prior_weights("sram", sram)) == [0.3] * len(sram)  # SRAM fits: unchanged
+    assert _PRIORS["hbm"]["kernel_latency_s"] == 5e-6 and _PRIORS["hbm"]["step_overhead_s"] == 1e-3
