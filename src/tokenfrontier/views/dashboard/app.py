@@ -19,6 +19,7 @@ from tokenfrontier.economics import api as econ
 from tokenfrontier.errors import TokenFrontierError
 from tokenfrontier.units import parse_context
 from tokenfrontier.views import plots
+from tokenfrontier.views.dashboard.kit import Kit
 from tokenfrontier.views.dashboard.units import human_frame
 from tokenfrontier.views.dashboard.whatif import whatif_system
 
@@ -120,6 +121,8 @@ with st.sidebar.expander("What-if hardware", expanded=param("io", "1") != "1"):
     }  # fmt: skip
 
 st.title(f"tokenfrontier — {page}")
+KIT = Kit(st, choice=choice, tokens=tokens, number=number, known=known, param=param, remember=remember,
+          hardware=hardware, csv_button=csv_button, catalog=CAT)  # fmt: skip
 
 
 def page_calculator() -> None:
@@ -215,8 +218,7 @@ def page_frontier() -> None:
 def page_simulate() -> None:
     from tokenfrontier.views.dashboard.simulate_page import page_simulate as render
 
-    render(st, choice=choice, tokens=tokens, number=number, param=param, remember=remember,
-           hardware=hardware, csv_button=csv_button, catalog=CAT)  # fmt: skip
+    render(KIT)
 
 
 def page_roofline() -> None:
@@ -310,8 +312,7 @@ def page_economics() -> None:
     from tokenfrontier.views.dashboard.cost_page import cost_breakdown
 
     economics_base()
-    cost_breakdown(st, choice=choice, tokens=tokens, number=number, hardware=hardware, csv_button=csv_button,
-                   catalog=CAT)  # fmt: skip
+    cost_breakdown(KIT)
     economics_deals()
 
 
@@ -446,14 +447,13 @@ def page_catalog() -> None:
 def page_plan() -> None:
     from tokenfrontier.views.dashboard.plan_page import page_plan as render
 
-    render(st, choice=choice, tokens=tokens, number=number, known=known, hardware=hardware,
-           csv_button=csv_button, catalog=CAT)  # fmt: skip
+    render(KIT)
 
 
 def page_design() -> None:
     from tokenfrontier.views.dashboard.design_page import page_design as render
 
-    render(st, choice=choice, number=number, csv_button=csv_button, catalog=CAT)
+    render(KIT)
 
 
 {"Calculator": page_calculator, "Frontier": page_frontier, "Roofline": page_roofline,

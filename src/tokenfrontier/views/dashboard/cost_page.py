@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
+
+from tokenfrontier.views.dashboard.kit import Kit
 
 __all__ = ["breakdown_figure", "by_pool_frame", "by_type_frame", "cost_breakdown"]
 
@@ -77,17 +78,9 @@ def breakdown_figure(cost: Any) -> Any:
     return fig
 
 
-def cost_breakdown(
-    st: Any,
-    *,
-    choice: Callable[..., str],
-    tokens: Callable[..., int | None],
-    number: Callable[..., float],
-    hardware: Callable[[str], Any],
-    csv_button: Callable[[Any, str], None],
-    catalog: Any,
-) -> None:
+def cost_breakdown(kit: Kit) -> None:
     """Inputs -> cost by token type (table with 80% bands) and by pool (table + stacked bar)."""
+    st = kit.st
     from tokenfrontier.economics import api as econ
     from tokenfrontier.errors import TokenFrontierError
     from tokenfrontier.views.dashboard.units import human_frame
@@ -95,22 +88,24 @@ def cost_breakdown(
     st.subheader("Cost breakdown by token type and pool")
     c1, c2, c3 = st.columns(3)
     with c1:
-        model = choice("Model", "cmodel", catalog.model_ids, "gpt-oss-120b")
-        hw = choice("Hardware (decode pool)", "chw", sorted(catalog.systems), "dgx-h100")
+        model = kit.choice("Model", "cmodel", kit.catalog.model_ids, "gpt-oss-120b")
+        hw = kit.choice("Hardware (decode pool)", "chw", sorted(kit.catalog.systems), "dgx-h100")
     with c2:
-        pre = choice("Prefill pool on", "cpre", ["same", *sorted(catalog.systems)], "same",
+        pre = kit.choice("Prefill pool on", "cpre", ["same", *sorted(kit.catalog.systems)], "same",
                      help="disaggregated: prefill on its own hardware, priced on its own")  # fmt: skip
-        mix = choice("Token mix", "cmix", ["agentic", "workload"], "agentic",
+        mix = kit.choice("Token mix", "cmix", ["agentic", "workload"], "agentic",
                      help="agentic: SPEC §5's mix of cache reads, writes, input, output")  # fmt: skip
     with c3:
-        isl = tokens("ISL", "cisl", "8k", "prompt tokens")
-        osl = tokens("OSL", "cosl", "1k", "output tokens")
-        conc = int(number("concurrency", "cconc", 32, 1, 4096, 1, "requests in flight per deployment"))
+        isl = kit.tokens("ISL", "cisl", "8k", "prompt tokens")
+        osl = kit.tokens("OSL", "cosl", "1k", "output tokens")
+        conc = int(kit.number("concurrency", "cconc", 32, 1, 4096, 1, "requests in flight per deployment"))
     if isl is None or osl is None:
         return
-    opts: dict[str, Any] = {} if pre == "same" else {"prefill_on": hardware(pre)}
+    opts: dict[str, Any] = {} if pre == "same" else {"prefill_on": kit.hardware(pre)}
     try:
-        c = econ.cost(model, hardware(hw), isl=isl, osl=osl, concurrency=conc, mix=mix, method="work", **opts)
+        c = econ.cost(
+            model, kit.hardware(hw), isl=isl, osl=osl, concurrency=conc, mix=mix, method="work", **opts
+        )
     except TokenFrontierError as exc:
         st.error(str(exc))
         return
@@ -127,11 +122,11 @@ def cost_breakdown(
     m[2].metric("utilisation", f"{c.utilization:.0%}", help="tokens/h = tok/s x 3600 x utilisation")
     types = by_type_frame(c)
     st.dataframe(human_frame(types), hide_index=True)
-    csv_button(types, "cost_by_token_type")
+    kit.csv_button(types, "cost_by_token_type")
     st.plotly_chart(breakdown_figure(c), width="stretch")
     pools = by_pool_frame(c)
     st.dataframe(human_frame(pools), hide_index=True)
-    csv_button(pools, "cost_by_pool")
+    kit.csv_button(pools, "cost_by_pool")
     st.download_button("Download cost (JSON, SI)", c.to_json(), "cost.json", "application/json")
     with st.expander("How these figures are derived"):
         st.code(c.explain())

@@ -7,21 +7,14 @@ catalog CS-3 and downloadable as TOML.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from tokenfrontier.views.dashboard.kit import Kit
 
 __all__ = ["page_design"]
 
 
-def page_design(
-    st: Any,
-    *,
-    choice: Callable[..., str],
-    number: Callable[..., float],
-    csv_button: Callable[[Any, str], None],
-    catalog: Any,
-) -> None:
+def page_design(kit: Kit) -> None:
     """Silicon what-ifs: a catalog entry derived from physical inputs (tokenfrontier.design)."""
+    st = kit.st
     import pandas as pd
 
     from tokenfrontier import api as tf
@@ -31,8 +24,8 @@ def page_design(
 
     c1, c2, c3 = st.columns(3)
     with c1:
-        node = choice("Process node", "node", nodes(), "n5")
-        area = number(
+        node = kit.choice("Process node", "node", nodes(), "n5")
+        area = kit.number(
             "Silicon area (mm²)",
             "area",
             46225.0,
@@ -41,9 +34,9 @@ def page_design(
             1000.0,
             "WSE-3: 46,225 mm², one 300 mm wafer of 84 dies (SPEC §2)",
         )
-        sram = number("SRAM share of area", "sram", 0.5, 0.01, 0.99, 0.05, "WSE-3: 50% (SPEC §2)")
+        sram = kit.number("SRAM share of area", "sram", 0.5, 0.01, 0.99, 0.05, "WSE-3: 50% (SPEC §2)")
     with c2:
-        shore = number(
+        shore = kit.number(
             "Edge I/O (GB/s per mm)",
             "shore",
             0.1744,
@@ -52,7 +45,7 @@ def page_design(
             0.1,
             "WSE-3: 150 GB/s over 860 mm = 0.17; a Blackwell die: 22.7 (SPEC §2)",
         )
-        phot = number(
+        phot = kit.number(
             "Photonic I/O through the face (TB/s)",
             "phot",
             0.0,
@@ -61,10 +54,10 @@ def page_design(
             1.0,
             "co-packaged optics bonded onto the wafer; 0 = none",
         )
-        model = choice("Model", "dmodel", catalog.model_ids, "deepseek-r1")
+        model = kit.choice("Model", "dmodel", kit.catalog.model_ids, "deepseek-r1")
     with c3:
-        dram_gb = number("Bonded DRAM wafer (GB)", "dgb", 0.0, 0.0, 100000.0, 100.0, "0 = none")
-        dram_tbps = number(
+        dram_gb = kit.number("Bonded DRAM wafer (GB)", "dgb", 0.0, 0.0, 100000.0, 100.0, "0 = none")
+        dram_tbps = kit.number(
             "DRAM wafer bandwidth (TB/s)",
             "dtb",
             100.0,
@@ -73,7 +66,7 @@ def page_design(
             10.0,
             "bandwidth of the bonded DRAM wafer",
         )
-        weights_on = choice("Weights in", "won", ["sram", "dram"], "sram")
+        weights_on = kit.choice("Weights in", "won", ["sram", "dram"], "sram")
     try:
         d = design(
             "cs-3",
@@ -86,9 +79,10 @@ def page_design(
             dram_wafer_gb=dram_gb,
             dram_wafer_tbps=dram_tbps if dram_gb > 0 else None,
             weights_on=weights_on,
-            catalog=catalog,
+            catalog=kit.catalog,
         )
-        preds = [tf.predict(model, hw, isl="8k", osl="1k", catalog=catalog) for hw in (d.reference, d.system)]
+        pair = (d.reference, d.system)
+        preds = [tf.predict(model, hw, isl="8k", osl="1k", catalog=kit.catalog) for hw in pair]
     except TokenFrontierError as exc:
         st.error(str(exc))
         return
@@ -103,7 +97,7 @@ def page_design(
     st.dataframe(
         pd.DataFrame(d.comparison_rows(), columns=["quantity", "cs-3", "design", "formula"]), hide_index=True
     )
-    csv_button(d.to_frame(), "design")
+    kit.csv_button(d.to_frame(), "design")
     st.caption("Assumptions: " + "; ".join(d.assumptions))
     st.subheader(f"{model}, ISL 8k / OSL 1k: catalog CS-3 vs the design")
     rows = [

@@ -6,8 +6,9 @@ URL like the other pages' inputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
+
+from tokenfrontier.views.dashboard.kit import Kit
 
 __all__ = ["DEFAULT_HARDWARE", "page_plan", "plan_figure"]
 
@@ -32,37 +33,29 @@ def plan_figure(result: Any) -> Any:
     return fig
 
 
-def page_plan(
-    st: Any,
-    *,
-    choice: Callable[..., str],
-    tokens: Callable[..., int | None],
-    number: Callable[..., float],
-    known: Callable[[str, str, list[str]], list[str]],
-    hardware: Callable[[str], Any],
-    csv_button: Callable[[Any, str], None],
-    catalog: Any,
-) -> None:
+def page_plan(kit: Kit) -> None:
+    st = kit.st
     from tokenfrontier.api_plan import plan
     from tokenfrontier.errors import TokenFrontierError
 
     c1, c2, c3 = st.columns(3)
     with c1:
         st.subheader("Traffic")
-        model = choice("Model", "pmodel", catalog.model_ids, "llama-3.3-70b")
-        qps = number("requests per second", "qps", 10.0, 0.01, 1e6, 1.0, "Poisson arrivals (QPS)")
-        isl = tokens("ISL", "pisl", "2000", "prompt tokens")
-        osl = tokens("OSL", "posl", "300", "output tokens")
+        model = kit.choice("Model", "pmodel", kit.catalog.model_ids, "llama-3.3-70b")
+        qps = kit.number("requests per second", "qps", 10.0, 0.01, 1e6, 1.0, "Poisson arrivals (QPS)")
+        isl = kit.tokens("ISL", "pisl", "2000", "prompt tokens")
+        osl = kit.tokens("OSL", "posl", "300", "output tokens")
     with c2:
         st.subheader("SLO")
-        ttft_ms = number("P99 TTFT (ms)", "pttft", 2000.0, 1.0, 1e6, 100.0, "time to first token, 99th pct.")
-        tpot_ms = number("P99 TPOT (ms)", "ptpot", 50.0, 0.01, 1e5, 5.0,
-                         "time per output token, 99th percentile (1000 / tok/s per user)")  # fmt: skip
+        ttft_ms = kit.number("P99 TTFT (ms)", "pttft", 2000.0, 1.0, 1e6, 100.0,
+                             "time to first token, 99th pct.")  # fmt: skip
+        tpot_ms = kit.number("P99 TPOT (ms)", "ptpot", 50.0, 0.01, 1e5, 5.0,
+                             "time per output token, 99th percentile (1000 / tok/s per user)")  # fmt: skip
         pessimistic = st.checkbox("plan at the slow end of the 80% interval", key="w_ppess")
     with c3:
         st.subheader("Candidates")
-        ids = sorted(catalog.systems)
-        picked = st.multiselect("Hardware", ids, known("phws", DEFAULT_HARDWARE, ids), key="w_phws")
+        ids = sorted(kit.catalog.systems)
+        picked = st.multiselect("Hardware", ids, kit.known("phws", DEFAULT_HARDWARE, ids), key="w_phws")
         rental = st.checkbox("price at rental rates (else TCO)", key="w_prental")
     if not picked:
         st.warning("Pick at least one hardware entry.")
@@ -70,7 +63,7 @@ def page_plan(
     if isl is None or osl is None:
         return
     try:
-        result = plan(model, [hardware(h) for h in picked], qps=qps, isl=isl, osl=osl,
+        result = plan(model, [kit.hardware(h) for h in picked], qps=qps, isl=isl, osl=osl,
                       slo_ttft_p99_s=ttft_ms / 1e3, slo_tpot_p99_s=tpot_ms / 1e3, pessimistic=pessimistic,
                       rental=rental, requests=500, executor="serial")  # fmt: skip
     except TokenFrontierError as exc:
@@ -102,7 +95,7 @@ def page_plan(
             "headroom": f"{f['headroom']:.0%}",
         } for f in result.fleets]  # fmt: skip
         st.dataframe(pd.DataFrame(rows), hide_index=True)
-        csv_button(result.to_frame(), "plan")
+        kit.csv_button(result.to_frame(), "plan")
     for r in result.infeasible:
         st.info(f"{r['hardware']}: {r['reason']}")
     st.caption(

@@ -7,8 +7,9 @@ the URL like the other pages' inputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
+
+from tokenfrontier.views.dashboard.kit import Kit
 
 __all__ = ["SIM_HELP", "SIM_SCHEDULING", "SIM_WORKLOADS", "page_simulate"]
 
@@ -21,18 +22,8 @@ SIM_HELP = {
 }
 
 
-def page_simulate(
-    st: Any,
-    *,
-    choice: Callable[..., str],
-    tokens: Callable[..., int | None],
-    number: Callable[..., float],
-    param: Callable[[str, str], str],
-    remember: Callable[..., None],
-    hardware: Callable[[str], Any],
-    csv_button: Callable[[Any, str], None],
-    catalog: Any,
-) -> None:
+def page_simulate(kit: Kit) -> None:
+    st = kit.st
     from tokenfrontier.api_simulate import simulate
     from tokenfrontier.errors import TokenFrontierError
     from tokenfrontier.views import plots
@@ -40,7 +31,7 @@ def page_simulate(
 
     c1, c2, c3 = st.columns(3)
     with c1:
-        kind = choice(
+        kind = kit.choice(
             "Workload",
             "swl",
             list(SIM_WORKLOADS),
@@ -48,16 +39,16 @@ def page_simulate(
             help="closed loop (users send the next request when one finishes), Poisson "
             "arrivals, agentic-coding sessions, or a bundled trace replayed",
         )
-        model = choice("Model", "smodel", catalog.model_ids, "llama-3.1-8b")
-        hw = choice("Hardware", "shw", catalog.hardware_ids(), "dgx-h100")
+        model = kit.choice("Model", "smodel", kit.catalog.model_ids, "llama-3.1-8b")
+        hw = kit.choice("Hardware", "shw", kit.catalog.hardware_ids(), "dgx-h100")
     work: dict[str, Any] = {"workload": kind}
     with c2:
         if kind in ("closed", "poisson"):
-            work["isl"] = tokens("ISL", "sisl", "1k", "prompt tokens per request")
-            work["osl"] = tokens("OSL", "sosl", "1k", "output tokens per request")
+            work["isl"] = kit.tokens("ISL", "sisl", "1k", "prompt tokens per request")
+            work["osl"] = kit.tokens("OSL", "sosl", "1k", "output tokens per request")
             if kind == "closed":
                 work["concurrency"] = int(
-                    number(
+                    kit.number(
                         "Users (concurrency)",
                         "sconc",
                         64,
@@ -68,7 +59,7 @@ def page_simulate(
                     )
                 )
             else:
-                work["qps"] = number("QPS", "sqps", 10.0, 0.001, 1e6, 1.0, "Poisson arrivals per second")
+                work["qps"] = kit.number("QPS", "sqps", 10.0, 0.001, 1e6, 1.0, "Poisson arrivals per second")
         elif kind == "trace":
             if not workload_modules()["trace"]:
                 st.error("the trace reader (tokenfrontier.sim.traces) is not in this installation")
@@ -76,16 +67,18 @@ def page_simulate(
             from tokenfrontier.sim.traces import BUNDLED_TRACES
 
             names = sorted(BUNDLED_TRACES)
-            work["trace"] = choice("Trace", "strace", names, names[0], help="bundled trace, replayed in time")
+            work["trace"] = kit.choice(
+                "Trace", "strace", names, names[0], help="bundled trace, replayed in time"
+            )
         else:
             st.caption(
                 "agentic-coding sessions (SPEC §6 shape: median prompt ~96k, ~half above 128k, "
                 "median output ~213); prompts grow turn by turn, so the prefix cache matters"
             )
-        requests = int(number("Requests", "sreq", 2000, 1, 200_000, 500, "requests to simulate"))
+        requests = int(kit.number("Requests", "sreq", 2000, 1, 200_000, 500, "requests to simulate"))
     with c3:
         tp = int(
-            number(
+            kit.number(
                 "TP (0 = auto)",
                 "stp",
                 0,
@@ -95,8 +88,10 @@ def page_simulate(
                 "tensor-parallel chips per copy; 0 = the fastest feasible deployment",
             )
         )
-        replicas = int(number("Replicas", "srep", 1, 1, 1024, 1, "model copies behind a round-robin router"))
-        sched = choice(
+        replicas = int(
+            kit.number("Replicas", "srep", 1, 1, 1024, 1, "model copies behind a round-robin router")
+        )
+        sched = kit.choice(
             "Scheduling",
             "ssched",
             list(SIM_SCHEDULING),
@@ -105,20 +100,20 @@ def page_simulate(
         )
         cache_on = st.checkbox(
             "Prefix cache",
-            param("scache", "1") == "1",
+            kit.param("scache", "1") == "1",
             key="w_scache",
             help="reuse a session's earlier context (device memory, then offload tiers)",
         )
-        remember(scache=int(cache_on))
-        slo_ttft = number("SLO TTFT ms (0 = none)", "sttft", 0.0, 0.0, 1e7, 50.0, "goodput: TTFT limit")
-        slo_tpot = number("SLO TPOT ms (0 = none)", "stpot", 0.0, 0.0, 1e5, 5.0, "goodput: TPOT limit")
+        kit.remember(scache=int(cache_on))
+        slo_ttft = kit.number("SLO TTFT ms (0 = none)", "sttft", 0.0, 0.0, 1e7, 50.0, "goodput: TTFT limit")
+        slo_tpot = kit.number("SLO TPOT ms (0 = none)", "stpot", 0.0, 0.0, 1e5, 5.0, "goodput: TPOT limit")
     if any(work.get(k, 0) is None for k in ("isl", "osl")):
         return
     try:
         sim = sim_call(
             simulate,
             model,
-            hardware(hw),
+            kit.hardware(hw),
             requests=requests,
             tp=tp or None,
             replicas=replicas,
@@ -178,4 +173,4 @@ def page_simulate(
     frame = sim.to_frame()
     st.dataframe(frame.head(1000), hide_index=True)
     st.caption(f"first 1,000 of {len(frame):,} requests (SI units); the download has every row")
-    csv_button(frame, "simulation_requests")
+    kit.csv_button(frame, "simulation_requests")
