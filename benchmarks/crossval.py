@@ -431,6 +431,54 @@ def summarize(name: str, fold: str, records: list[dict[str, Any]], rows_out: int
     return line
 
 
+MIN_BOOT_FOLDS = 3  # folds a split needs before redrawing them says anything
+
+
+def fold_bootstrap(
+    per_fold: list[list[dict[str, Any]]], reps: int = 2000, seed: int = 0
+) -> dict[str, dict[str, list[float] | None]]:
+    """90% interval of each headline statistic (median APE %, share inside the 80% interval %)
+    over ``reps`` redraws of the held-out folds with replacement. The folds, not the rows, are the
+    independent draws: the rows of one fold share what was left out (one hardware, model or
+    stack), so a split with few folds carries a wide interval on its own figures. Fewer than
+    ``MIN_BOOT_FOLDS`` folds (the date split has one): no interval."""
+    rng = np.random.default_rng(seed)
+    k = len(per_fold)
+    out: dict[str, dict[str, list[float] | None]] = {}
+    if k < MIN_BOOT_FOLDS:
+        return out
+    for m in HEADLINE:
+        ape = [np.array([r["ape"] for r in f if r["metric"] == m]) for f in per_fold]
+        ins = [[r["inside"] for r in f if r["metric"] == m] for f in per_fold]
+        has_cov = all(None not in x for x in ins)
+        inside = [np.array(x, dtype=float) if has_cov else np.array([]) for x in ins]
+        meds, covs = [], []
+        for _ in range(reps):
+            pick = rng.integers(0, k, k)
+            a = np.concatenate([ape[i] for i in pick])
+            if not a.size:
+                continue
+            meds.append(100 * float(np.median(a)))
+            if has_cov:
+                covs.append(100 * float(np.mean(np.concatenate([inside[i] for i in pick]))))
+        if not meds:
+            continue
+
+        def ci(v: list[float]) -> list[float] | None:
+            return [round(float(x), 1) for x in np.percentile(v, [5, 95])] if v else None
+
+        out[m] = {"median_ape_ci": ci(meds), "in_interval_ci": ci(covs)}
+    return out
+
+
+def with_bootstrap(line: dict[str, Any], per_fold: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """``line`` (an all-folds summary) with each headline metric's :func:`fold_bootstrap` keys."""
+    for m, cis in fold_bootstrap([f for f in per_fold if f]).items():
+        if line.get(m):
+            line[m].update(cis)
+    return line
+
+
 _ROWS: list[Row] = []  # the rows of the run (read once; forked workers share them)
 _PARTIAL = os.environ.get("CROSSVAL_PARTIAL", "")  # a JSON-lines file of finished folds
 
@@ -476,7 +524,8 @@ def run_splits(
     for name in names:
         records = [r for n, _, _, rec in results if n == name for r in rec]
         held_rows = sum(t for n, _, t, _ in results if n == name)
-        lines.append(summarize(SPLITS[name], "all folds", records, held_rows))
+        per_fold = [rec for n, _, _, rec in results if n == name]
+        lines.append(with_bootstrap(summarize(SPLITS[name], "all folds", records, held_rows), per_fold))
         sram = [r for r in records if r["sram_single_stream"]]
         if sram:
             lines.append(summarize(SPLITS[name], "SRAM single-stream rows",
@@ -491,7 +540,11 @@ def run_splits(
 
 
 def _cell(s: dict[str, Any] | None, key: str) -> str:
-    return "-" if s is None or s[key] is None else f"{s[key]:.1f}"
+    """One figure, with its fold-bootstrap interval where the line has one ("18.2 (12.1-24.0)")."""
+    if s is None or s[key] is None:
+        return "-"
+    ci = s.get(key.replace("_pct", "_ci"))
+    return f"{s[key]:.1f}" + (f" ({ci[0]:.1f}-{ci[1]:.1f})" if ci else "")
 
 
 def split_table(lines: list[dict[str, Any]]) -> str:

@@ -443,3 +443,27 @@ def test_ape_only_summary_leaves_the_coverage_blank():
     assert line["tok_s_per_gpu"] is None
     row = cv.split_table([line]).splitlines()[-1]
     assert row == "| leave one model out | 2 / 2 | 20.0 | - | - | - |"
+
+
+def test_fold_bootstrap_redraws_folds_not_rows():
+    # three folds of one row each: APE 10%, 10%, 30%, the last one outside its interval
+    cv = _crossval()
+
+    def fold(ape: float, inside: bool) -> list[dict[str, object]]:
+        return [{"row": 0, "metric": "tok_s_per_user", "ape": ape, "inside": inside}]
+
+    folds = [fold(0.1, True), fold(0.1, True), fold(0.3, False)]
+    ci = cv.fold_bootstrap(folds)["tok_s_per_user"]
+    # a redraw of 3 folds has median 30% when the third fold is drawn at least twice:
+    # P = 7/27 (26%), so the 5-95% interval spans both values
+    assert ci["median_ape_ci"] == [10.0, 30.0]
+    # share inside = 1 - (third-fold draws) / 3; all three of them (0%) has P = 1/27 < 5%
+    assert ci["in_interval_ci"] == [33.3, 100.0]
+    assert "tok_s_per_gpu" not in cv.fold_bootstrap(folds)  # no rows of that metric
+    assert cv.fold_bootstrap(folds[:2]) == {}  # too few folds to redraw
+    # identical folds: the interval collapses onto the figure; the table cell shows it
+    same = cv.fold_bootstrap([fold(0.2, True)] * 4)["tok_s_per_user"]
+    assert same == {"median_ape_ci": [20.0, 20.0], "in_interval_ci": [100.0, 100.0]}
+    line = cv.with_bootstrap(cv.summarize("leave one model out", "all folds", sum(folds, []), 3), folds)
+    row = cv.split_table([line]).splitlines()[-1]
+    assert row == "| leave one model out | 1 / 3 | 10.0 (10.0-30.0) | - | 66.7 (33.3-100.0) | - |"
