@@ -247,7 +247,7 @@ def main() -> None:
         p = torch.cuda.get_device_properties(0)
         res.update(name=p.name, sms=p.multi_processor_count, memory_bytes=p.total_memory)
     t0 = time.time()
-    res["memory"] = memory(timer, device, 0.01 if smoke else 4.0)
+    res["memory"] = memory(timer, device, 0.01 if smoke else 2.0)
     ms = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
     res["gemm"] = gemms(
         timer, device, 64 if smoke else 8192, 128 if smoke else 28672, ms[:4] if smoke else ms
