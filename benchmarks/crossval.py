@@ -51,7 +51,7 @@ import os
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -304,27 +304,10 @@ def interval_residuals(
     return out
 
 
-def group_percentiles(r: np.ndarray, groups: list[str], qs: tuple[float, ...]) -> list[float]:
-    """Percentiles ``qs`` of ``r`` with every held-out group weighing the same (each of its rows
-    1 / its row count): a level's interval describes how far off the *next* model, chip or stack
-    may be, and each one left out is one draw of that, however many rows it has. Linear
-    interpolation between the sorted residuals at positions (cumulative weight - own weight) /
-    (total - last weight): numpy's ``linear`` percentile when every row is its own group."""
-    counts = Counter(groups)
-    w = np.array([1.0 / counts[g] for g in groups])
-    order = np.argsort(r, kind="stable")
-    r, w = r[order], w[order]
-    if len(r) == 1:
-        return [float(r[0])] * len(qs)
-    c = np.cumsum(w)
-    pos = (c - w) / (c[-1] - w[-1])
-    return [float(np.interp(q / 100, pos, r)) for q in qs]
-
-
 def quantiles(res: Residuals) -> dict[str, dict[str, dict[str, float]]]:
     """Residuals -> the interval table (``n``, ``groups``: distinct held-out groups, ``q10``,
-    ``q90``: :func:`group_percentiles`, ``median_ape_pct`` over rows, per level and metric), as
-    :func:`tokenfrontier.intervals.bounds` reads it."""
+    ``q90``, ``median_ape_pct`` per level and metric), as :func:`tokenfrontier.intervals.bounds`
+    reads it."""
     table: dict[str, dict[str, dict[str, float]]] = {}
     for level in sorted(res):
         for m in METRICS:
@@ -332,7 +315,7 @@ def quantiles(res: Residuals) -> dict[str, dict[str, dict[str, float]]]:
             if not items:
                 continue
             r = np.array([x for x, _ in items])
-            q10, q90 = group_percentiles(r, [g for _, g in items], (10, 90))
+            q10, q90 = np.percentile(r, [10, 90])
             ape = 100 * float(np.median(np.abs(np.exp(r) - 1)))  # |pred - meas| / meas
             table.setdefault(level, {})[m] = {"n": len(r), "groups": len({g for _, g in items}),
                                               "q10": float(q10), "q90": float(q90),
@@ -348,8 +331,7 @@ def interval_table(rows: list[Row], **kw: Any) -> dict[str, dict[str, dict[str, 
 def render_toml(table: dict[str, dict[str, dict[str, float]]]) -> str:
     """``catalog/intervals.toml`` of a table (4 decimals on the quantiles, 1 on the APE)."""
     lines = [
-        "# 80% prediction intervals: 10th/90th percentiles of log(predicted / measured), held-out rows",
-        "# (each held-out group -- a model, chip or stack left out -- weighing the same).",
+        "# 80% prediction intervals: 10th/90th percentiles of log(predicted / measured), held-out rows.",
         "# Written by `python benchmarks/crossval.py` (see tokenfrontier.intervals).",
         "",
     ]

@@ -464,25 +464,6 @@ def test_fold_bootstrap_redraws_folds_not_rows():
     # identical folds: the interval collapses onto the figure; the table cell shows it
     same = cv.fold_bootstrap([fold(0.2, True)] * 4)["tok_s_per_user"]
     assert same == {"median_ape_ci": [20.0, 20.0], "in_interval_ci": [100.0, 100.0]}
-    records = [r for f in folds for r in f]
-    line = cv.with_bootstrap(cv.summarize("leave one model out", "all folds", records, 3), folds)
+    line = cv.with_bootstrap(cv.summarize("leave one model out", "all folds", sum(folds, []), 3), folds)
     row = cv.split_table([line]).splitlines()[-1]
     assert row == "| leave one model out | 1 / 3 | 10.0 (10.0-30.0) | - | 66.7 (33.3-100.0) | - |"
-
-
-def test_each_held_out_group_weighs_the_same_in_an_interval():
-    cv = _crossval()
-    # one model left out: 90 rows dead on; another: 10 rows 2.7x over-predicted (log 1.0)
-    r = np.array([0.0] * 90 + [1.0] * 10)
-    groups = ["model a"] * 90 + ["model b"] * 10
-    # row-weighted, model b is a tenth of the rows and barely moves q90 (0.1); each model one
-    # draw of "how far off is the next model", it is half of the evidence: q90 = 1.0
-    assert np.percentile(r, 90) == pytest.approx(0.1)
-    assert cv.group_percentiles(r, groups, (10, 90)) == pytest.approx([0.0, 1.0])
-    # every row its own group: numpy's linear percentile, exactly
-    x = np.array([0.3, -0.2, 0.05, 0.9, -0.6, 0.1, 0.0])
-    own = [f"row {k}" for k in range(len(x))]
-    assert cv.group_percentiles(x, own, (10, 50, 90)) == pytest.approx(list(np.percentile(x, [10, 50, 90])))
-    table = cv.quantiles({"new-model": {"tok_s_per_gpu": list(zip(r.tolist(), groups, strict=True))}})
-    e = table["new-model"]["tok_s_per_gpu"]
-    assert (e["n"], e["groups"], e["q10"], e["q90"]) == (100, 2, 0.0, 1.0)

@@ -2,9 +2,7 @@
 ``catalog/intervals.toml``).
 
 A residual is log(predicted / measured) of a held-out row. For each level of the profile
-fallback chain the file stores the 10th and 90th percentile of those residuals per metric (each
-held-out group -- a model, chip or stack left out -- weighing the same, however many rows it
-has: one draw of how far off the next one may be), each
+fallback chain the file stores the 10th and 90th percentile of those residuals per metric, each
 level's residuals from the cross-validation split that matches the situation it describes (a
 prediction that transfers further gets the error of predictions that transferred as far):
 
