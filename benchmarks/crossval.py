@@ -440,29 +440,27 @@ def fold_bootstrap(
     """90% interval of each headline statistic (median APE %, share inside the 80% interval %)
     over ``reps`` redraws of the held-out folds with replacement. The folds, not the rows, are the
     independent draws: the rows of one fold share what was left out (one hardware, model or
-    stack), so a split with few folds carries a wide interval on its own figures. Fewer than
-    ``MIN_BOOT_FOLDS`` folds (the date split has one): no interval."""
+    stack), so a split with few folds carries a wide interval on its own figures. Only the folds
+    with rows of a metric are redrawn for it; fewer than ``MIN_BOOT_FOLDS`` of them (the date
+    split has one fold): no interval for that metric."""
     rng = np.random.default_rng(seed)
-    k = len(per_fold)
     out: dict[str, dict[str, list[float] | None]] = {}
-    if k < MIN_BOOT_FOLDS:
-        return out
     for m in HEADLINE:
-        ape = [np.array([r["ape"] for r in f if r["metric"] == m]) for f in per_fold]
-        ins = [[r["inside"] for r in f if r["metric"] == m] for f in per_fold]
-        has_cov = all(None not in x for x in ins)
-        inside = [np.array(x, dtype=float) if has_cov else np.array([]) for x in ins]
+        folds = [[r for r in f if r["metric"] == m] for f in per_fold]
+        folds = [f for f in folds if f]
+        k = len(folds)
+        if k < MIN_BOOT_FOLDS:
+            continue
+        ape = [np.array([r["ape"] for r in f]) for f in folds]
+        has_cov = all(r["inside"] is not None for f in folds for r in f)
+        inside = [np.array([r["inside"] for r in f], dtype=float) if has_cov else np.array([]) for f in folds]
         meds, covs = [], []
         for _ in range(reps):
             pick = rng.integers(0, k, k)
             a = np.concatenate([ape[i] for i in pick])
-            if not a.size:
-                continue
             meds.append(100 * float(np.median(a)))
             if has_cov:
                 covs.append(100 * float(np.mean(np.concatenate([inside[i] for i in pick]))))
-        if not meds:
-            continue
 
         def ci(v: list[float]) -> list[float] | None:
             return [round(float(x), 1) for x in np.percentile(v, [5, 95])] if v else None

@@ -42,7 +42,7 @@ def _result() -> dict[str, Any]:
         "kernel_floor": {"graph_s_per_kernel": 2e-6, "eager_s_per_kernel": 6e-6},
         "decode_llama8b": {
             "config": _LLAMA,
-            "weight_bytes": 16_060_522_496,
+            "weight_bytes": 15_009_849_344,
             "steps": [
                 {"batch": 1, "context": 1024, "step_s": 6e-3, "kv_bytes": 2**30, "gpu_ops": 900},
                 {"batch": 32, "context": 4096, "step_s": 12e-3, "kv_bytes": 2**34, "gpu_ops": None},
@@ -66,7 +66,7 @@ def test_ratios_by_hand(compare_mod: Any) -> None:
     assert c["decode"]["llama_shape"] is True
     assert c["decode_tiny"][0]["per_layer_s"] == pytest.approx(1e-4)
     s0 = c["decode"]["steps"][0]
-    assert s0["bytes_per_s"] == pytest.approx((16_060_522_496 + 2**30) / 6e-3)
+    assert s0["bytes_per_s"] == pytest.approx((15_009_849_344 + 2**30) / 6e-3)
 
 
 def test_bare_physics_is_the_floor(compare_mod: Any) -> None:
@@ -88,3 +88,19 @@ def test_report_names_each_section(compare_mod: Any) -> None:
                  "one tiny kernel: 2.00 µs in a CUDA graph", "Llama-3.1-8B decode step"):  # fmt: skip
         assert part in text
     assert "do not compare" not in text
+
+
+def test_a_real_h100_never_beats_the_catalog_physics(compare_mod: Any) -> None:
+    """benchmarks/device/results/h100-2026-11-28.json (one H100 SXM, PyTorch 2.11): nothing
+    measured may run faster than the catalog's datasheet roofline or the step model's bare
+    physics; a catalog figure or step-model term that broke this would be wrong."""
+    import json
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "device" / "results" / "h100-2026-11-28.json"
+    c = compare_mod.compare(json.loads(path.read_text()), "h100")
+    assert 0.85 < c["memory"]["read_fraction"] < 1.0  # 3.08 of 3.35 TB/s
+    assert all(g["measured_over_roofline"] >= 1.0 for g in c["gemm"])
+    assert 0.5 < c["gemm_fp8"]["fraction"] < 1.0
+    for s in c["decode"]["steps"]:
+        assert s["measured_s"] >= s["bare_s"]
+    assert c["decode"]["model_kernels_per_step"] == 32 * 9  # Llama-3.1-8B: 32 layers x 9

@@ -461,9 +461,13 @@ def test_fold_bootstrap_redraws_folds_not_rows():
     assert ci["in_interval_ci"] == [33.3, 100.0]
     assert "tok_s_per_gpu" not in cv.fold_bootstrap(folds)  # no rows of that metric
     assert cv.fold_bootstrap(folds[:2]) == {}  # too few folds to redraw
+    # a metric in only two of three folds: too few of its folds, no interval for it
+    gpu = [{"row": 1, "metric": "tok_s_per_gpu", "ape": 0.2, "inside": True}]
+    assert "tok_s_per_gpu" not in cv.fold_bootstrap([folds[0] + gpu, folds[1] + gpu, folds[2]])
     # identical folds: the interval collapses onto the figure; the table cell shows it
     same = cv.fold_bootstrap([fold(0.2, True)] * 4)["tok_s_per_user"]
     assert same == {"median_ape_ci": [20.0, 20.0], "in_interval_ci": [100.0, 100.0]}
-    line = cv.with_bootstrap(cv.summarize("leave one model out", "all folds", sum(folds, []), 3), folds)
+    records = [r for f in folds for r in f]
+    line = cv.with_bootstrap(cv.summarize("leave one model out", "all folds", records, 3), folds)
     row = cv.split_table([line]).splitlines()[-1]
     assert row == "| leave one model out | 1 / 3 | 10.0 (10.0-30.0) | - | 66.7 (33.3-100.0) | - |"

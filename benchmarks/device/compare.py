@@ -51,6 +51,15 @@ def _step_s(chip_id: str, prof: Profile, batch: int, context: int) -> dict[str, 
     return out
 
 
+def _step_kernels(chip_id: str) -> int:
+    """Kernels one decode step of Llama-3.1-8B launches in the step model (``ModelTerms.kernels``)."""
+    cat = default_catalog()
+    bare = Profile(id="bare", families=(cat.chip(chip_id).family,), framework="bare", **_BARE)
+    model = get_model("llama-3.1-8b")
+    scen = build_scenario(model, cat.system(chip_id), weights="bf16", kv_dtype="bf16", profile=bare)
+    return int(scen.model.kernels)
+
+
 def compare(res: dict[str, Any], chip_id: str = "h100") -> dict[str, Any]:
     """The measured figures of ``res`` beside the tool's, per section (SI units)."""
     cat = default_catalog()
@@ -104,16 +113,23 @@ def compare(res: dict[str, Any], chip_id: str = "h100") -> dict[str, Any]:
         steps.append(row)
     shape_ok = all(dec["config"].get(k) == v for k, v in _LLAMA_8B.items())
     ops = dec["steps"][0].get("gpu_ops")
-    out["decode"] = {"gpu_ops_per_step": ops, "llama_shape": shape_ok, "steps": steps}
+    out["decode"] = {
+        "gpu_ops_per_step": ops,
+        "model_kernels_per_step": _step_kernels(chip_id),
+        "llama_shape": shape_ok,
+        "steps": steps,
+    }
     tiny = res.get("decode_tiny")
     if tiny:
         layers = tiny["config"]["layers"]
+        ops0 = tiny["steps"][0].get("gpu_ops")  # the same graph at every batch
         out["decode_tiny"] = [
             {
                 "batch": s["batch"],
                 "step_s": s["step_s"],
                 "per_layer_s": s["step_s"] / layers,
-                "gpu_ops": s.get("gpu_ops"),
+                "gpu_ops": ops0,
+                "per_op_s": s["step_s"] / ops0 if ops0 else None,
             }
             for s in tiny["steps"]
         ]
@@ -145,15 +161,16 @@ def render(c: dict[str, Any]) -> str:
         )
     k = c["kernel"]
     lines.append(
-        f"one tiny kernel: {k['graph_s'] * 1e6:.2f} µs in a CUDA graph, {k['eager_s'] * 1e6:.2f} µs "
-        "launched eagerly; fitted kernel latency "
+        f"one tiny kernel: {k['graph_s'] * 1e6:.2f} µs in a CUDA graph ({k['eager_s'] * 1e6:.2f} µs "
+        "launched eagerly from Python: host cost); fitted kernel latency "
         + ", ".join(f"{p} {v * 1e6:.1f} µs" for p, v in k["fitted_kernel_latency_s"].items())
     )
     d = c["decode"]
     ids = list(d["steps"][0]["profiles_s"]) if d["steps"] else []
     note = "" if d["llama_shape"] else " (measured on smaller shapes: the columns do not compare)"
     lines.append(
-        f"Llama-3.1-8B decode step, bf16, one GPU (graph; {d['gpu_ops_per_step']} GPU ops per step){note}:"
+        f"Llama-3.1-8B decode step, bf16, one GPU (graph; {d['gpu_ops_per_step']} GPU ops per step, "
+        f"{d['model_kernels_per_step']} kernels in the step model){note}:"
     )
     lines.append("  batch context measured_ms achieved_TB/s bare_ms " + " ".join(f"{i}_ms" for i in ids))
     for s in d["steps"]:
@@ -165,7 +182,8 @@ def render(c: dict[str, Any]) -> str:
     for t in c.get("decode_tiny", []):
         lines.append(
             f"narrow 32-layer decoder, batch {t['batch']}: {t['step_s'] * 1e3:.2f} ms per step, "
-            f"{t['per_layer_s'] * 1e6:.1f} µs per layer ({t['gpu_ops']} GPU operations per step)"
+            f"{t['per_layer_s'] * 1e6:.1f} µs per layer, {t['gpu_ops']} GPU operations per step"
+            + (f" ({t['per_op_s'] * 1e6:.2f} µs each)" if t["per_op_s"] else "")
         )
     return "\n".join(lines)
 
