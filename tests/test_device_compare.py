@@ -90,15 +90,17 @@ def test_report_names_each_section(compare_mod: Any) -> None:
     assert "do not compare" not in text
 
 
-def test_a_real_h100_never_beats_the_catalog_physics(compare_mod: Any) -> None:
-    """benchmarks/device/results/h100-2026-11-28.json (one H100 SXM, PyTorch 2.11): nothing
-    measured may run faster than the catalog's datasheet roofline or the step model's bare
-    physics; a catalog figure or step-model term that broke this would be wrong."""
+@pytest.mark.parametrize("chip", ["h100", "h200"])
+def test_a_real_gpu_never_beats_the_catalog_physics(compare_mod: Any, chip: str) -> None:
+    """benchmarks/device/results/<chip>-2026-11-28.json (one H100 SXM, one H200; PyTorch 2.11):
+    nothing measured may run faster than the catalog's datasheet roofline or the step model's
+    bare physics; a catalog figure or step-model term that broke this would be wrong."""
     import json
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "device" / "results" / "h100-2026-11-28.json"
-    c = compare_mod.compare(json.loads(path.read_text()), "h100")
-    assert 0.85 < c["memory"]["read_fraction"] < 1.0  # 3.08 of 3.35 TB/s
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "device" / "results"
+    path = results / f"{chip}-2026-11-28.json"
+    c = compare_mod.compare(json.loads(path.read_text()), chip)
+    assert 0.85 < c["memory"]["read_fraction"] < 1.0  # H100 3.08 of 3.35 TB/s; H200 4.26 of 4.8
     assert all(g["measured_over_roofline"] >= 1.0 for g in c["gemm"])
     assert 0.5 < c["gemm_fp8"]["fraction"] < 1.0
     for s in c["decode"]["steps"]:
