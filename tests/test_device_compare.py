@@ -106,3 +106,18 @@ def test_a_real_gpu_never_beats_the_catalog_physics(compare_mod: Any, chip: str)
     for s in c["decode"]["steps"]:
         assert s["measured_s"] >= s["bare_s"]
     assert c["decode"]["model_kernels_per_step"] == 32 * 9  # Llama-3.1-8B: 32 layers x 9
+
+
+def test_bad_input_is_one_line_and_exit_2(compare_mod: Any, tmp_path: Path, capsys: Any) -> None:
+    good = tmp_path / "r.json"
+    good.write_text(__import__("json").dumps(_result()))
+    assert compare_mod.main([str(good), "--chip", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --chip: unknown chip 'nope'") and "h100" in err
+    assert compare_mod.main([str(tmp_path / "missing.json")]) == 2
+    assert "cannot read a results JSON" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert compare_mod.main([str(bad)]) == 2
+    assert "not a gpu_microbench.py result (missing 'memory')" in capsys.readouterr().err
+    assert compare_mod.main([str(good)]) == 0

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenfrontier.catalog import default_catalog
+from tokenfrontier.errors import TokenFrontierError
 from tokenfrontier.profiles import Profile
 from tokenfrontier.resolve import get_model
 from tokenfrontier.scenario import build_scenario
@@ -188,14 +189,26 @@ def render(c: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", type=Path)
     ap.add_argument("--chip", default="h100")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    c = compare(json.loads(args.results.read_text()), args.chip)
+    try:
+        res = json.loads(args.results.read_text())
+        c = compare(res, args.chip)
+    except TokenFrontierError as exc:  # an unknown chip (the message lists the valid ids)
+        print(f"error: --chip: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"error: {args.results}: cannot read a results JSON ({exc})", file=sys.stderr)
+        return 2
+    except (KeyError, TypeError) as exc:
+        print(f"error: {args.results}: not a gpu_microbench.py result (missing {exc})", file=sys.stderr)
+        return 2
     print(json.dumps(c, indent=1) if args.json else render(c))
+    return 0
 
 
 if __name__ == "__main__":
