@@ -41,24 +41,19 @@ def _profiles(family: str) -> list[Profile]:
     return sorted((p for p in cat.profiles.values() if p.fitted and family in p.families), key=lambda p: p.id)
 
 
+def _scenario(chip_id: str, prof: Profile) -> Any:
+    """Llama-3.1-8B (bf16 weights and KV) on one ``chip_id`` under ``prof``."""
+    system = default_catalog().system(chip_id)
+    return build_scenario(get_model("llama-3.1-8b"), system, weights="bf16", kv_dtype="bf16", profile=prof)
+
+
 def _step_s(chip_id: str, prof: Profile, batch: int, context: int) -> dict[str, float]:
-    """The step model's decode step of Llama-3.1-8B (bf16 weights and KV) on one ``chip_id``."""
-    cat = default_catalog()
-    system = cat.system(chip_id)
-    scen = build_scenario(get_model("llama-3.1-8b"), system, weights="bf16", kv_dtype="bf16", profile=prof)
+    """The step model's decode step of that scenario (:func:`_scenario`), per part and total."""
+    scen = _scenario(chip_id, prof)
     parts = decode_step(scen.model, scen.hw, tp=1, pp=1, ep=1, batch=batch, context=context)
     out = {k: float(v) for k, v in parts.items()}
     out["total"] = float(total(parts))
     return out
-
-
-def _step_kernels(chip_id: str) -> int:
-    """Kernels one decode step of Llama-3.1-8B launches in the step model (``ModelTerms.kernels``)."""
-    cat = default_catalog()
-    bare = Profile(id="bare", families=(cat.chip(chip_id).family,), framework="bare", **_BARE)
-    model = get_model("llama-3.1-8b")
-    scen = build_scenario(model, cat.system(chip_id), weights="bf16", kv_dtype="bf16", profile=bare)
-    return int(scen.model.kernels)
 
 
 def compare(res: dict[str, Any], chip_id: str = "h100") -> dict[str, Any]:
@@ -116,7 +111,7 @@ def compare(res: dict[str, Any], chip_id: str = "h100") -> dict[str, Any]:
     ops = dec["steps"][0].get("gpu_ops")
     out["decode"] = {
         "gpu_ops_per_step": ops,
-        "model_kernels_per_step": _step_kernels(chip_id),
+        "model_kernels_per_step": int(_scenario(chip_id, bare).model.kernels),  # ModelTerms.kernels
         "llama_shape": shape_ok,
         "steps": steps,
     }
