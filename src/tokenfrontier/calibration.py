@@ -38,10 +38,13 @@ from .validation import (
 __all__ = ["calibrate"]
 
 #: Starting point of every fit (a prior, not a fitted value): typical GPU serving stack and a
-#: dataflow machine with microsecond-scale per-layer latency.
+#: dataflow machine with microsecond-scale per-layer latency. A GPU's decode GEMM efficiency
+#: starts where its prefill one does (0.4): at a large batch decode runs the same weight GEMMs
+#: (TensorRT-LLM fits 0.40 on Hopper; the H100 run of ``benchmarks/device`` puts a plain PyTorch
+#: decoder's batch-256 step between the 0.2 and 0.4 predictions; docs/methods.md section 5).
 _PRIORS: dict[str, dict[str, Any]] = {
     "hbm": dict(
-        bandwidth_efficiency=0.8, flops_efficiency=0.4, decode_flops_efficiency=0.2,
+        bandwidth_efficiency=0.8, flops_efficiency=0.4, decode_flops_efficiency=0.4,
         kernel_latency_s=5e-6, collective_latency_s=10e-6, step_overhead_s=1e-3,
         request_overhead_s=0.02, a2a_latency_s=20e-6, arrival_scv=1.0, prefill_passes=1.0,
     ),
