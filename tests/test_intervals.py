@@ -80,6 +80,16 @@ def test_predict_names_the_level_and_why():
     assert p.interval_level == "new-model"
 
 
+def test_the_table_prints_the_value_its_interval_bounds():
+    """A level whose held-out predictions ran fast has its interval end at the prediction: the
+    table must print that same value (76.15, not a pre-rounded 76.2 shown as "76.20")."""
+    p = tf.predict("llama-3.1-70b", "hgx-b200", tp=4, isl=1024, osl=1024, concurrency=16, framework="vllm")
+    assert p.interval_level == "transfer" and p.intervals["tok_s_per_user"][1] == p.tok_s_per_user
+    rows = dict(p.human_rows())
+    assert rows["tok/s per user"] == p.tok_s_per_user
+    assert f"{p.tok_s_per_user:,.2f}" in str(p) and f"-{p.tok_s_per_user:.4g};" in str(p)
+
+
 def test_fallback_chain_of_the_new_levels():
     assert fallback_chain("hopper-vllm") == ("hopper-vllm", "new-model", "transfer", "default")
     assert fallback_chain("new-model") == ("new-model", "transfer", "default")

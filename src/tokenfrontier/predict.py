@@ -146,11 +146,13 @@ class Prediction(Result):
             rows.append(("chips, both pools", self.chips))  # per-chip figures divide by these
         if self.feasible:
             rows += [
-                ("TTFT (ms)", round((self.ttft_s or 0.0) * 1e3, 2)),
-                ("TPOT (ms)", round((self.tpot_s or 0.0) * 1e3, 3)),
-                ("tok/s per user", round(self.tok_s_per_user or 0.0, 1)),
-                ("output tok/s per chip", round(self.output_tok_s_per_chip or 0.0, 1)),
-                ("total tok/s per chip", round(self.total_tok_s_per_chip or 0.0, 1)),
+                # unrounded: the table prints two decimals, and a value rounded first (76.15 ->
+                # 76.2 -> "76.20") could sit outside its own interval's printed bound
+                ("TTFT (ms)", (self.ttft_s or 0.0) * 1e3),
+                ("TPOT (ms)", (self.tpot_s or 0.0) * 1e3),
+                ("tok/s per user", self.tok_s_per_user or 0.0),
+                ("output tok/s per chip", self.output_tok_s_per_chip or 0.0),
+                ("total tok/s per chip", self.total_tok_s_per_chip or 0.0),
             ]
             if self.intervals:
                 rows.append(("80% interval", self._interval_text()))
