@@ -40,8 +40,9 @@ __all__ = ["calibrate"]
 #: Starting point of every fit (a prior, not a fitted value): typical GPU serving stack and a
 #: dataflow machine with microsecond-scale per-layer latency. A GPU's decode GEMM efficiency
 #: starts where its prefill one does (0.4): at a large batch decode runs the same weight GEMMs
-#: (TensorRT-LLM fits 0.40 on Hopper; the H100 run of ``benchmarks/device`` puts a plain PyTorch
-#: decoder's batch-256 step between the 0.2 and 0.4 predictions; docs/methods.md section 5).
+#: (TensorRT-LLM fits 0.40 on Hopper; the H100 / H200 runs of ``benchmarks/device`` match a plain
+#: PyTorch decoder's batch-256 step at 0.27 / 0.33, and a serving stack fuses more; 0.2 had it
+#: 1.31x / 1.56x slow; docs/methods.md section 5).
 _PRIORS: dict[str, dict[str, Any]] = {
     "hbm": dict(
         bandwidth_efficiency=0.8, flops_efficiency=0.4, decode_flops_efficiency=0.4,

@@ -15,7 +15,7 @@ import numpy as np
 from .candidates import Candidates, smallest_pipeline
 from .intervals import PREDICTED, bounds, interval_source, level_of, level_reason
 from .profiles import Profile
-from .results import Result
+from .results import Result, cell_text
 from .scenario import Scenario
 from .serving import LIMITS, PrefillPool, SpecDecode, Workload
 from .step import COMPONENTS
@@ -87,7 +87,8 @@ class Prediction(Result):
         for attr, label, scale in shown:
             if attr in self.intervals:
                 lo, hi = self.intervals[attr]
-                parts.append(f"{label} {lo * scale:,.4g}-{hi * scale:,.4g}")
+                # the table's own format: rounding is monotone, so lo <= value <= hi still reads so
+                parts.append(f"{label} {cell_text(lo * scale)}-{cell_text(hi * scale)}")
         return f"{'; '.join(parts)} ({self.interval_level})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,8 +147,8 @@ class Prediction(Result):
             rows.append(("chips, both pools", self.chips))  # per-chip figures divide by these
         if self.feasible:
             rows += [
-                # unrounded: the table prints two decimals, and a value rounded first (76.15 ->
-                # 76.2 -> "76.20") could sit outside its own interval's printed bound
+                # unrounded, printed by the table (``cell_text``) as the interval bounds are: a value
+                # rounded first (106.214 -> 106.2 -> "106.20") could print outside a bound "106.21"
                 ("TTFT (ms)", (self.ttft_s or 0.0) * 1e3),
                 ("TPOT (ms)", (self.tpot_s or 0.0) * 1e3),
                 ("tok/s per user", self.tok_s_per_user or 0.0),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Result", "Table", "first_non_finite", "render_table", "to_jsonable"]
+__all__ = ["Result", "Table", "cell_text", "first_non_finite", "render_table", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -76,6 +76,13 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def cell_text(v: Any) -> str:
+    """How a table cell prints ``v`` (two decimals below 1,000, whole numbers with commas above):
+    figures printed beside a table value (its interval bounds) use the same, so rounding keeps
+    their order."""
+    return _cell(v)
 
 
 def _cell(v: Any) -> str:
