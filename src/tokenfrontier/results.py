@@ -62,7 +62,7 @@ def first_non_finite(value: Any, path: str = "") -> str | None:
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain aligned text table (numbers right-aligned)."""
-    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    cells = [[str(h) for h in headers]] + [[cell_text(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     numeric = [all(_is_num(row[i]) for row in rows) if rows else False for i in range(len(headers))]
 
@@ -82,10 +82,6 @@ def cell_text(v: Any) -> str:
     """How a table cell prints ``v`` (two decimals below 1,000, whole numbers with commas above):
     figures printed beside a table value (its interval bounds) use the same, so rounding keeps
     their order."""
-    return _cell(v)
-
-
-def _cell(v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, bool):
@@ -124,7 +120,7 @@ class Result:
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
-            f"<td style='text-align:right'>{html.escape(_cell(v))}</td></tr>"
+            f"<td style='text-align:right'>{html.escape(cell_text(v))}</td></tr>"
             for k, v in self.human_rows()
         )
         cap = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
@@ -185,7 +181,7 @@ class Table:
         headers, rows = self._shown()
         head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in rows
+            "<tr>" + "".join(f"<td>{html.escape(cell_text(v))}</td>" for v in row) + "</tr>" for row in rows
         )
         cap = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
         return f"<table>{cap}<tr>{head}</tr>{body}</table>"
