@@ -65,6 +65,7 @@ from tokenfrontier.errors import TokenFrontierError
 from tokenfrontier.intervals import (
     DISAGGREGATED,
     INTERVALS_FILE,
+    MAX_THROUGHPUT,
     SISTERS,
     SRAM_UNMEASURED,
     bounds,
@@ -180,8 +181,12 @@ def _add(
     """Append the residuals of ``held`` to their levels, tagged with ``group`` (the value a
     leave-one-out block left out; "" = each row its own group). ``seen``: a row predicted the same
     way by two blocks (a family of one chip left out by hardware and by family, or of one stack by
-    stack too) counts once at a level, so ``MIN_ROWS`` counts distinct measurements."""
+    stack too) counts once at a level, so ``MIN_ROWS`` counts distinct measurements. A
+    maximum-throughput row's residual also counts at the unprefixed level of the same name."""
     for h in held:
+        levels = [h.level]
+        if h.level.startswith(f"{MAX_THROUGHPUT}-"):
+            levels.append(h.level.removeprefix(f"{MAX_THROUGHPUT}-"))
         for m, (p, meas) in h.values.items():
             r = math.log(p / meas)
             key = (h.level, m, h.row.n, round(r, 9))
@@ -189,7 +194,8 @@ def _add(
                 if key in seen:
                     continue
                 seen.add(key)
-            out[h.level][m].append((r, group or f"row {h.row.n}"))
+            for level in levels:
+                out[level][m].append((r, group or f"row {h.row.n}"))
 
 
 #: The levels each block of :func:`interval_residuals` produces (a block runs only where some
@@ -200,8 +206,10 @@ BLOCK_LEVELS = {
     "family": ("transfer", "unmeasured", SRAM_UNMEASURED),
     "stack": ("default", "unmeasured", SRAM_UNMEASURED),
 }
-# ... and the same levels of disaggregated rows (``disaggregated-new-hardware``, ...)
-BLOCK_LEVELS = {k: (*v, *(f"{DISAGGREGATED}-{lvl}" for lvl in v if lvl != SRAM_UNMEASURED))
+# ... and the same levels of disaggregated rows (``disaggregated-new-hardware``, ...) and of
+# maximum-throughput rows (``max-throughput-new-hardware``, ...; theirs ends at ``unmeasured``)
+BLOCK_LEVELS = {k: (*v, *(f"{DISAGGREGATED}-{lvl}" for lvl in v if lvl != SRAM_UNMEASURED),
+                    *(f"{MAX_THROUGHPUT}-{lvl}" for lvl in v if lvl not in ("unmeasured", SRAM_UNMEASURED)))
                 for k, v in BLOCK_LEVELS.items()}  # fmt: skip
 _ENVELOPES = ("unmeasured", f"{DISAGGREGATED}-unmeasured")  # spans of every level: need all blocks
 

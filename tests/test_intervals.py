@@ -226,7 +226,11 @@ def test_validate_reports_each_interval_level():
 
     v = validate("measured")
     levels = v.summary["by_interval_level"]
-    assert {"hopper-vllm", "blackwell-trt"} <= set(levels)
+    # the maximum-throughput table's rows at their own levels (the load was the stack's to choose)
+    assert {"hopper-vllm", "max-throughput-blackwell-trt", "max-throughput-hopper-trt"} <= set(levels)
+    assert "blackwell-trt" not in levels and "hopper-trt" not in levels
+    row = next(r for r in v.rows if r["kind"] == "max-throughput" and r["hardware"] == "h100")
+    assert row["interval_level"] == "max-throughput-hopper-trt"
     s = levels["hopper-vllm"]["tok_s_per_gpu"]
     assert s["n"] == 94 and s["median_ape_pct"] < 10 and 60 <= s["in_interval_pct"] <= 95
     assert "interval level hopper-vllm" in str(v)
@@ -382,6 +386,57 @@ def test_disaggregated_chain_stays_among_disaggregated_residuals():
     table["unmeasured-sram"]["tok_s_per_gpu"]["n"] = MIN_ROWS - 1
     assert bounds("unmeasured-sram", "tok_s_per_gpu", 1.0, table) == pytest.approx(
         (math.exp(-0.9), math.exp(0.6))
+    )
+
+
+def test_a_max_throughput_question_has_levels_of_its_own():
+    cat = default_catalog()
+    prof, chip = cat.profiles, cat.chips
+    assert level_of(prof["hopper-trt"], chip["h100"], "llama-3.1-8b", max_throughput=True) == (
+        "max-throughput-hopper-trt"
+    )
+    assert level_of(prof["blackwell-trt"], chip["b200"], "llama-3.1-70b", max_throughput=True) == (
+        "max-throughput-new-model"
+    )
+    assert level_of(prof["hopper-trt"], chip["b200"], max_throughput=True) == "max-throughput-transfer"
+    # a vendor never measured: the envelope, which spans the maximum-throughput levels
+    assert level_of(prof["hbm-default"], chip["mi300x"], max_throughput=True) == "unmeasured"
+    # prefill and decode pools win: the disaggregated levels
+    assert level_of(prof["blackwell-trt"], chip["gb200"], "deepseek-r1", True, True) == "disaggregated"
+    # the maximum-throughput levels of the chain first, then the single-pool chain itself
+    assert fallback_chain("max-throughput-hopper-trt") == (
+        "max-throughput-hopper-trt", "max-throughput-new-model", "max-throughput-transfer",
+        "max-throughput-default", "hopper-trt", "new-model", "transfer", "default",
+    )  # fmt: skip
+    assert fallback_chain("max-throughput-new-hardware") == (
+        "max-throughput-new-hardware", "max-throughput-transfer", "max-throughput-default",
+        "new-hardware", "transfer", "default",
+    )  # fmt: skip
+    table = {
+        "new-hardware": {"tok_s_per_gpu": {"n": 50, "q10": -0.1, "q90": 0.1}},
+        "max-throughput-new-hardware": {"tok_s_per_gpu": {"n": MIN_ROWS - 1, "q10": -9.0, "q90": 9.0}},
+        "max-throughput-transfer": {"tok_s_per_gpu": {"n": 20, "q10": -0.2, "q90": 0.5}},
+        "default": {"tok_s_per_gpu": {"n": 40, "q10": -0.3, "q90": 0.2}},
+    }
+    # too few new-hardware residuals of maximum-throughput rows: their transfer level before the
+    # single-pool new-hardware one
+    assert bounds("max-throughput-new-hardware", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-0.5), math.exp(0.2))
+    )
+    # no maximum-throughput level with enough rows: the single-pool chain
+    del table["max-throughput-transfer"]
+    assert bounds("max-throughput-new-hardware", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-0.1), math.exp(0.1))
+    )
+    # a maximum-throughput residual counts at its own level and at the single-pool one
+    cv = _crossval()
+    out: dict = {"max-throughput-new-model": {"tok_s_per_gpu": []}, "new-model": {"tok_s_per_gpu": []}}
+    held = cv.Held(cv.Row(3, "max_throughput", {}), "max-throughput-new-model", {"tok_s_per_gpu": (2.0, 1.0)})
+    cv._add(out, [held], set(), group="llama-3.1-8b")
+    assert (
+        out["new-model"]
+        == out["max-throughput-new-model"]
+        == {"tok_s_per_gpu": [(pytest.approx(math.log(2.0)), "llama-3.1-8b")]}
     )
 
 

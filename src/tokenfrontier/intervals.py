@@ -37,6 +37,15 @@ pool balance and attention data-parallel to the error, so they do not borrow sin
 residuals). Their chain ends at ``disaggregated-unmeasured``: the envelope of every level with
 enough rows, single-pool and disaggregated (``unmeasured-sram`` apart).
 
+A maximum-throughput question (the best throughput a deployment reaches at a load the stack
+chooses: the ``max_throughput.csv`` rows) gets its level prefixed the same way,
+``max-throughput-<level>`` (``max-throughput-hopper-trt``, ``max-throughput-new-hardware``, ...):
+each holds only the residuals of maximum-throughput rows, whose error (the load and batch the
+model picks, prefill interleaved at full occupancy) is unlike that of a point at a given load.
+They also count at the unprefixed level of the same name (the single-pool levels hold every
+single-pool row, as the serving rows alone are too few to bound most of them). The chain walks
+the maximum-throughput levels of the suffix's single-pool chain first, then that chain itself.
+
 Measured = predicted x exp(-r), so the interval is [pred x exp(-q90), pred x exp(-q10)]. Metrics
 (residual names): ``tok_s_per_user``, ``tok_s_per_gpu`` (total and output tok/s per chip),
 ``ttft_ms``, ``tpot_ms``. A level with fewer than ``MIN_ROWS`` residuals for a metric, or whose
@@ -60,6 +69,7 @@ __all__ = [
     "COVERAGE",
     "DISAGGREGATED",
     "INTERVALS_FILE",
+    "MAX_THROUGHPUT",
     "MIN_GROUPS",
     "MIN_ROWS",
     "PREDICTED",
@@ -85,6 +95,8 @@ MIN_ROWS = 5
 MIN_GROUPS = 2
 #: The prefix of the levels of prefill / decode pool deployments (alone: the fitted profile's)
 DISAGGREGATED = "disaggregated"
+#: The prefix of the levels of maximum-throughput questions (the load is the stack's to choose)
+MAX_THROUGHPUT = "max-throughput"
 #: ``unmeasured`` on an SRAM machine: the residuals of one SRAM vendor predicted from another
 SRAM_UNMEASURED = "unmeasured-sram"
 #: Prediction attribute -> the residual metric that bounds it (and whether it is a rate: a
@@ -119,7 +131,13 @@ def load_intervals() -> dict[str, Any]:
     return read_toml(INTERVALS_FILE)
 
 
-def level_of(profile: Profile, chip: Chip, model: str = "", disaggregated: bool = False) -> str:
+def level_of(
+    profile: Profile,
+    chip: Chip,
+    model: str = "",
+    disaggregated: bool = False,
+    max_throughput: bool = False,
+) -> str:
     """Which level of the fallback chain predicted this deployment: the fitted profile itself
     (fitted on this family, chip and model), ``new-hardware`` (the family was fitted, this
     chip was not), ``new-model`` (this chip was fitted, this model was not), a
@@ -129,11 +147,15 @@ def level_of(profile: Profile, chip: Chip, model: str = "", disaggregated: bool 
     ``model``: the catalog model id ("" = not checked); a profile that does not record what it
     was fitted on (``fitted_models`` / ``fitted_chips`` empty) is taken as fitted on it.
     ``disaggregated``: prefill and decode in their own pools (``profile`` / ``chip``: the decode
-    pool's): ``disaggregated`` for the fitted profile itself, else ``disaggregated-<level>``."""
+    pool's): ``disaggregated`` for the fitted profile itself, else ``disaggregated-<level>``.
+    ``max_throughput``: the best throughput at a load the stack chooses (a single pool):
+    ``max-throughput-<level>``, except ``unmeasured`` (its envelope spans those levels)."""
     level = _single_pool_level(profile, chip, model)
     if disaggregated:
         return DISAGGREGATED if level not in _TRANSFER_LEVELS else f"{DISAGGREGATED}-{level}"
-    return SRAM_UNMEASURED if level == "unmeasured" and chip.kind == "sram" else level
+    if level == "unmeasured":
+        return SRAM_UNMEASURED if chip.kind == "sram" else level
+    return f"{MAX_THROUGHPUT}-{level}" if max_throughput else level
 
 
 #: the single-pool levels that name a transfer (any other level is a fitted profile's own id)
@@ -199,6 +221,10 @@ def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") 
         else:
             why = reasons.get(single, own) + " of disaggregated rows"
         return f"prefill and decode pools, {why}"
+    if level.startswith(f"{MAX_THROUGHPUT}-"):
+        single = level.removeprefix(f"{MAX_THROUGHPUT}-")
+        why = reasons.get(single, own)
+        return f"the best throughput at a load the stack chooses, {why} of maximum-throughput rows"
     return reasons.get(level, own)
 
 
@@ -259,7 +285,11 @@ def fallback_chain(level: str) -> tuple[str, ...]:
     (``unmeasured`` stands alone: the envelope of every single-pool level; ``unmeasured-sram``
     falls back to the envelope of every level). A ``disaggregated`` level follows the
     single-pool chain of its suffix among the disaggregated levels, ending at
-    ``disaggregated-unmeasured`` (the envelope of every level)."""
+    ``disaggregated-unmeasured`` (the envelope of every level); a ``max-throughput`` level
+    first among the maximum-throughput levels, then along the single-pool chain of its suffix."""
+    if level.startswith(f"{MAX_THROUGHPUT}-"):
+        plain = fallback_chain(level.removeprefix(f"{MAX_THROUGHPUT}-"))
+        return (*(f"{MAX_THROUGHPUT}-{k}" for k in plain if k != "unmeasured"), *plain)
     if _pooled(level):
         single = level.removeprefix(DISAGGREGATED).removeprefix("-")
         if single == "":  # the fitted profile's own level

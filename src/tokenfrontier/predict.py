@@ -246,9 +246,12 @@ def prediction_at(
     concurrency: int,
     given: bool,
     pool: PrefillPool | None = None,
+    max_throughput: bool = False,
 ) -> Prediction:
     """The :class:`Prediction` of candidate ``i`` (``-1``: none feasible, see :func:`choose`) at
-    the ``j``-th concurrency of ``sw``; ``given``: the deployment was pinned by the caller."""
+    the ``j``-th concurrency of ``sw``; ``given``: the deployment was pinned by the caller;
+    ``max_throughput``: the load was chosen for the best throughput (the interval level of a
+    maximum-throughput question, ``tokenfrontier.intervals``)."""
     scen = sw.scen
     arch, system, prof = scen.arch, scen.system, scen.profile
     cand, res = sw.cand, {k: v[:, j] for k, v in sw.metrics.items()}
@@ -347,7 +350,8 @@ def prediction_at(
         "compute_dtype": scen.hw.compute_dtype,
         "chosen": "given" if given else "fastest feasible",
     }
-    level = level_of(prof, system.chip, scen.arch.id, disaggregated=pool is not None)
+    level = level_of(prof, system.chip, scen.arch.id, disaggregated=pool is not None,
+                     max_throughput=max_throughput)  # fmt: skip
     return Prediction(
         **base,
         feasible=True,

@@ -513,7 +513,8 @@ def prediction_of(picked: Picked) -> Prediction:
         raise picked
     plan, sw, j, i = picked
     return prediction_at(sw, j, i, workload=plan.workload, concurrency=int(sw.concurrency[j]),
-                         given=bool(plan.tp or plan.pp), pool=plan.pool)  # fmt: skip
+                         given=bool(plan.tp or plan.pp), pool=plan.pool,
+                         max_throughput=not plan.concurrency)  # fmt: skip
 
 
 def _ape(pred: float | None, meas: float | None) -> float | None:
