@@ -24,6 +24,9 @@ prediction reports):
   the other's profiles or the SRAM default);
 - the disaggregated rows' own levels (``disaggregated``, ``disaggregated-new-model``, ...,
   ``disaggregated-unmeasured``): the same splits, the level a held-out disaggregated row reports;
+- the maximum-throughput rows' own levels (``max-throughput-hopper-trt``,
+  ``max-throughput-new-hardware``, ...): likewise, each residual also counted at the unprefixed
+  level of the same name;
 - rows of a set nothing is fitted on: predicted with the profiles fitted on all fitted rows (the
   bundled table: the bundled profiles).
 
@@ -66,11 +69,11 @@ from tokenfrontier.intervals import (
     DISAGGREGATED,
     INTERVALS_FILE,
     MAX_THROUGHPUT,
-    SISTERS,
     SRAM_UNMEASURED,
     bounds,
     enough_evidence,
     fallback_chain,
+    stand_ins,
 )
 from tokenfrontier.profiles import Profile, canonical_framework, known_frameworks
 from tokenfrontier.validation import BUNDLED_MEASURED, read_measured, row_kind, validate
@@ -232,8 +235,8 @@ def _wants(levels: Iterable[str], res: Residuals, asked: set[tuple[str, str]] | 
     if asked is None:
         return True
     for own, metric in asked:
-        names = (metric, *(m for m, _ in SISTERS.get(metric, ())))  # bounds() reads these
         for key in fallback_chain(own):
+            names = [m for m, _ in stand_ins(key, metric)]  # bounds() reads these
             if key in levels or key in _ENVELOPES:
                 return True
             if any(_enough(res.get(key, {}).get(m, ())) for m in names):
@@ -282,7 +285,8 @@ def interval_residuals(
       has no other stack);
     - a disaggregated row goes to the ``disaggregated`` level of the same split
       (``disaggregated-new-hardware``, ...) and an SRAM machine's ``unmeasured`` to
-      ``unmeasured-sram`` (``intervals.level_of``);
+      ``unmeasured-sram`` (``intervals.level_of``); a maximum-throughput row to its
+      ``max-throughput`` level and to the unprefixed one;
     - rows no profile is fitted on: predicted with ``unfitted`` (default: a fit on all fitted
       rows of ``rows``).
 

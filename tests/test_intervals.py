@@ -428,16 +428,34 @@ def test_a_max_throughput_question_has_levels_of_its_own():
     assert bounds("max-throughput-new-hardware", "tok_s_per_gpu", 1.0, table) == pytest.approx(
         (math.exp(-0.1), math.exp(0.1))
     )
-    # a maximum-throughput residual counts at its own level and at the single-pool one
+    # the envelope of a family never measured spans the maximum-throughput levels too
+    table["max-throughput-default"] = {"tok_s_per_gpu": {"n": 98, "groups": 1, "q10": -0.8, "q90": 0.0}}
+    assert bounds("unmeasured", "tok_s_per_gpu", 1.0, table) == pytest.approx((math.exp(-0.2), math.exp(0.8)))
+    # a maximum-throughput level bounds only what its rows measure: one user's speed or TPOT
+    # falls through to the single-pool chain instead of borrowing the throughput residuals
+    table["new-hardware"]["tpot_ms"] = {"n": 50, "q10": -0.05, "q90": 0.05}
+    table["max-throughput-new-hardware"]["tok_s_per_gpu"]["n"] = 20  # enough tok/s per GPU
+    assert bounds("max-throughput-new-hardware", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-9.0), math.exp(9.0))
+    )
+    assert bounds("max-throughput-new-hardware", "tpot_ms", 1.0, table) == pytest.approx(
+        (math.exp(-0.05), math.exp(0.05))
+    )
+    # a maximum-throughput residual counts at its own level and at the single-pool one, once
     cv = _crossval()
+    assert "max-throughput-new-hardware" in cv.BLOCK_LEVELS["hardware"]
+    assert "max-throughput-default" in cv.BLOCK_LEVELS["stack"]
     out: dict = {"max-throughput-new-model": {"tok_s_per_gpu": []}, "new-model": {"tok_s_per_gpu": []}}
     held = cv.Held(cv.Row(3, "max_throughput", {}), "max-throughput-new-model", {"tok_s_per_gpu": (2.0, 1.0)})
-    cv._add(out, [held], set(), group="llama-3.1-8b")
-    assert (
-        out["new-model"]
-        == out["max-throughput-new-model"]
-        == {"tok_s_per_gpu": [(pytest.approx(math.log(2.0)), "llama-3.1-8b")]}
-    )
+    seen: set = set()
+    cv._add(out, [held], seen, group="llama-3.1-8b")
+    cv._add(out, [held], seen, group="llama")  # the same prediction from another block
+    want = {"tok_s_per_gpu": [(pytest.approx(math.log(2.0)), "llama-3.1-8b")]}
+    assert out["new-model"] == out["max-throughput-new-model"] == want
+    # the model block runs for an asked maximum-throughput level whose own residuals are too few,
+    # though the single-pool level further down has enough
+    have = {"max-throughput-hopper-trt": {"tok_s_per_gpu": [0.0]}, "hopper-trt": {"tok_s_per_gpu": [0.0] * 9}}
+    assert cv._wants(cv.BLOCK_LEVELS["model"], have, {("max-throughput-hopper-trt", "tok_s_per_gpu")})
 
 
 def test_residual_blocks_run_for_the_disaggregated_levels_of_their_split():

@@ -44,7 +44,9 @@ each holds only the residuals of maximum-throughput rows, whose error (the load 
 model picks, prefill interleaved at full occupancy) is unlike that of a point at a given load.
 They also count at the unprefixed level of the same name (the single-pool levels hold every
 single-pool row, as the serving rows alone are too few to bound most of them). The chain walks
-the maximum-throughput levels of the suffix's single-pool chain first, then that chain itself.
+the maximum-throughput levels of the suffix's single-pool chain first, then that chain itself;
+a maximum-throughput level bounds only the metrics its rows measure (no :data:`SISTERS`). The
+``unmeasured`` envelopes span the maximum-throughput levels too.
 
 Measured = predicted x exp(-r), so the interval is [pred x exp(-q90), pred x exp(-q10)]. Metrics
 (residual names): ``tok_s_per_user``, ``tok_s_per_gpu`` (total and output tok/s per chip),
@@ -83,6 +85,7 @@ __all__ = [
     "level_of",
     "level_reason",
     "load_intervals",
+    "stand_ins",
     "summary_interval_text",
     "summary_intervals",
 ]
@@ -239,6 +242,15 @@ SISTERS: dict[str, tuple[tuple[str, int], ...]] = {
 }
 
 
+def stand_ins(level: str, metric: str) -> tuple[tuple[str, int], ...]:
+    """The residual metrics that bound ``metric`` at ``level``, in order: itself, then its
+    :data:`SISTERS`, except at a ``max-throughput`` level (the rows measure throughput at a load
+    the stack chose, so their tok/s per GPU says nothing of one user's speed at that load)."""
+    if level.startswith(f"{MAX_THROUGHPUT}-"):
+        return ((metric, 1),)
+    return ((metric, 1), *SISTERS.get(metric, ()))
+
+
 def _envelope_of(level: str, table: dict[str, Any]) -> list[str] | None:
     """The levels whose quantiles the envelope ``level`` spans (None: not an envelope)."""
     if level == "unmeasured":  # every single-pool level, its own included
@@ -272,7 +284,7 @@ def _own(
 ) -> tuple[float, float] | None:
     """The quantiles of ``metric`` at ``level``, else of a sister metric at the level (at least
     ``MIN_ROWS`` residuals from ``min_groups`` held-out groups)."""
-    for name, sign in ((metric, 1), *SISTERS.get(metric, ())):
+    for name, sign in stand_ins(level, metric):
         entry = table.get(level, {}).get(name)
         if entry and enough_evidence(entry.get("n", 0), entry.get("groups", min_groups), min_groups):
             q10, q90 = float(entry["q10"]), float(entry["q90"])
