@@ -17,6 +17,7 @@ from tokenfrontier.intervals import (
     bounds,
     fallback_chain,
     level_of,
+    level_reason,
     load_intervals,
     summary_intervals,
 )
@@ -401,6 +402,9 @@ def test_a_max_throughput_question_has_levels_of_its_own():
     assert level_of(prof["hopper-trt"], chip["b200"], max_throughput=True) == "max-throughput-transfer"
     # a vendor never measured: the envelope, which spans the maximum-throughput levels
     assert level_of(prof["hbm-default"], chip["mi300x"], max_throughput=True) == "unmeasured"
+    why = level_reason("max-throughput-new-hardware", prof["hopper-trt"], "llama-3.1-8b", "gh200")
+    assert why.startswith("the best throughput at a load the stack chooses, profile hopper-trt")
+    assert why.endswith("leave-one-hardware-out predictions of maximum-throughput rows")
     # prefill and decode pools win: the disaggregated levels
     assert level_of(prof["blackwell-trt"], chip["gb200"], "deepseek-r1", True, True) == "disaggregated"
     # the maximum-throughput levels of the chain first, then the single-pool chain itself
