@@ -73,6 +73,7 @@ from tokenfrontier.intervals import (
     bounds,
     enough_evidence,
     fallback_chain,
+    max_throughput_base,
     stand_ins,
 )
 from tokenfrontier.profiles import Profile, canonical_framework, known_frameworks
@@ -187,9 +188,8 @@ def _add(
     stack too) counts once at a level, so ``MIN_ROWS`` counts distinct measurements. A
     maximum-throughput row's residual also counts at the unprefixed level of the same name."""
     for h in held:
-        levels = [h.level]
-        if h.level.startswith(f"{MAX_THROUGHPUT}-"):
-            levels.append(h.level.removeprefix(f"{MAX_THROUGHPUT}-"))
+        single = max_throughput_base(h.level)
+        levels = [h.level] if single is None else [h.level, single]
         for m, (p, meas) in h.values.items():
             r = math.log(p / meas)
             key = (h.level, m, h.row.n, round(r, 9))

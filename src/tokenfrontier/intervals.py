@@ -85,6 +85,7 @@ __all__ = [
     "level_of",
     "level_reason",
     "load_intervals",
+    "max_throughput_base",
     "stand_ins",
     "summary_interval_text",
     "summary_intervals",
@@ -224,9 +225,8 @@ def level_reason(level: str, profile: Profile, model: str = "", chip: str = "") 
         else:
             why = reasons.get(single, own) + " of disaggregated rows"
         return f"prefill and decode pools, {why}"
-    if level.startswith(f"{MAX_THROUGHPUT}-"):
-        single = level.removeprefix(f"{MAX_THROUGHPUT}-")
-        why = reasons.get(single, own)
+    if (base := max_throughput_base(level)) is not None:
+        why = reasons.get(base, own)
         return f"the best throughput at a load the stack chooses, {why} of maximum-throughput rows"
     return reasons.get(level, own)
 
@@ -246,7 +246,7 @@ def stand_ins(level: str, metric: str) -> tuple[tuple[str, int], ...]:
     """The residual metrics that bound ``metric`` at ``level``, in order: itself, then its
     :data:`SISTERS`, except at a ``max-throughput`` level (the rows measure throughput at a load
     the stack chose, so their tok/s per GPU says nothing of one user's speed at that load)."""
-    if level.startswith(f"{MAX_THROUGHPUT}-"):
+    if max_throughput_base(level) is not None:
         return ((metric, 1),)
     return ((metric, 1), *SISTERS.get(metric, ()))
 
@@ -262,6 +262,12 @@ def _envelope_of(level: str, table: dict[str, Any]) -> list[str] | None:
 
 def _pooled(level: str) -> bool:
     return level == DISAGGREGATED or level.startswith(f"{DISAGGREGATED}-")
+
+
+def max_throughput_base(level: str) -> str | None:
+    """The single-pool level a ``max-throughput-<level>`` names (None: not such a level)."""
+    prefix = f"{MAX_THROUGHPUT}-"
+    return level.removeprefix(prefix) if level.startswith(prefix) else None
 
 
 def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
@@ -299,8 +305,8 @@ def fallback_chain(level: str) -> tuple[str, ...]:
     single-pool chain of its suffix among the disaggregated levels, ending at
     ``disaggregated-unmeasured`` (the envelope of every level); a ``max-throughput`` level
     first among the maximum-throughput levels, then along the single-pool chain of its suffix."""
-    if level.startswith(f"{MAX_THROUGHPUT}-"):
-        plain = fallback_chain(level.removeprefix(f"{MAX_THROUGHPUT}-"))
+    if (single := max_throughput_base(level)) is not None:
+        plain = fallback_chain(single)
         return (*(f"{MAX_THROUGHPUT}-{k}" for k in plain if k != "unmeasured"), *plain)
     if _pooled(level):
         single = level.removeprefix(DISAGGREGATED).removeprefix("-")
