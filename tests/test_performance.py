@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import tokenfrontier as tf
 from conftest import assert_cli_error
-from tokenfrontier.calibration import calibrate
+from tokenfrontier.calibration import _ROBUST_SCALE, _soft_l1, calibrate
 from tokenfrontier.frontier import pareto_mask
 from tokenfrontier.profiles import PROFILE_DIR, load_profiles, resolve_profile
 from tokenfrontier.scenario import build_scenario
@@ -63,6 +63,26 @@ def test_calibrate_reproduces_bundled_profile(tmp_path):
     assert got.kernel_latency_s == pytest.approx(bundled.kernel_latency_s, rel=1e-3)
     assert got.mesh_hop_latency_s == pytest.approx(bundled.mesh_hop_latency_s, rel=1e-3)
     assert (tmp_path / "out" / "wse-cerebras-inference.toml").exists()
+
+
+@given(st.floats(-5.0, 5.0, allow_nan=False), st.floats(-5.0, 5.0, allow_nan=False))
+def test_soft_l1_residual_is_odd_monotone_and_its_square_is_the_loss(a, b):
+    c = _ROBUST_SCALE
+    ra, rb = (float(_soft_l1(np.array([x]))[0]) for x in (a, b))
+    assert ra**2 == pytest.approx(2 * c * c * (np.sqrt(1 + (a / c) ** 2) - 1), rel=1e-9, abs=1e-15)
+    assert float(_soft_l1(np.array([-a]))[0]) == pytest.approx(-ra, abs=1e-15)
+    if a < b:
+        assert ra <= rb  # a larger log error never pulls less
+    assert abs(ra) <= abs(a) + 1e-15  # never more than least squares would
+
+
+def test_soft_l1_is_least_squares_inside_its_scale_and_linear_beyond():
+    c = _ROBUST_SCALE
+    small = np.array([0.01 * c, -0.01 * c])
+    assert _soft_l1(small) == pytest.approx(small, rel=1e-4)
+    # far beyond c the loss grows as 2 c |r|: a 10x larger error pulls sqrt(10)x, not 10x, harder
+    far = _soft_l1(np.array([100 * c, 1000 * c]))
+    assert far[1] / far[0] == pytest.approx(np.sqrt(10), rel=0.02)
 
 
 def test_breakdown_sums_to_tpot():
