@@ -65,14 +65,16 @@ _PRIOR_WEIGHT = 0.3  # per parameter, against one log-error residual per measure
 #: the rows demand otherwise (held out in ``benchmarks/crossval.py``: leave one model out
 #: 19.7 / 21.8% -> 15.9 / 18.8% median APE; in sample 7.1 / 8.0% -> 7.8 / 8.4%; docs/methods.md).
 _LATENCY_PRIOR_WEIGHT = 1.0
-#: Scale c of the soft-L1 loss on each row's log error (:func:`_soft_l1`): errors well under c
-#: count squared, errors beyond it about linearly, so a few rows a profile cannot explain (a batch
-#: cap or a KV dtype the row does not state) pull the rest of their group less. c = 0.2 is about
-#: the spread a group the model does explain still shows (disaggregated rows ~15% in sample): the
-#: rows inside it are fitted as by least squares. Screened at c = 0.05, 0.1, 0.2 (docs/methods.md
-#: section 5): smaller c lowered held-out errors a little more but let the fit give up on whole
-#: disaggregated groups (their in-sample tok/s per user 12.3% -> 15.5% at 0.05), because beyond
-#: c a row's pull no longer grows with its error while the priors' does.
+#: Scale c of the soft-L1 loss on each row's weighted log error (:func:`_soft_l1`): errors well
+#: under c count squared, errors beyond it about linearly, so a few rows a profile cannot explain
+#: (a batch cap or a KV dtype the row does not state) pull the rest of their group less. A TTFT
+#: enters at half weight, so its own scale is 2c. c = 0.2 is about the spread a group the model
+#: does explain still shows (disaggregated rows 12-15% in sample): the rows inside it are fitted
+#: as by least squares. Screened at c = 0.05, 0.1, 0.2 (docs/methods.md section 5): smaller c
+#: lowered held-out errors a little more but let the fit give up on whole disaggregated groups
+#: (their in-sample tok/s per user 12.3% -> 15.5% at 0.05), because beyond c a row's pull no
+#: longer grows with its error while the priors' does. The hand-off fit (:func:`_fit_handoff`)
+#: keeps squared errors: its TTFTs are soft-clipped at e-fold instead.
 _ROBUST_SCALE = 0.2
 _HBM_LATENCY = ("kernel_latency_s", "collective_latency_s", "step_overhead_s", "a2a_latency_s")
 
@@ -123,9 +125,10 @@ def _prior_weights(kind: str, names: list[str]) -> np.ndarray:
 
 def _soft_l1(r: np.ndarray, c: float = _ROBUST_SCALE) -> np.ndarray:
     """Residuals whose squares sum to the soft-L1 loss 2 c^2 (sqrt(1 + (r / c)^2) - 1) of the
-    log errors ``r``: ~r for |r| << c, ~sign(r) sqrt(2 c |r|) for |r| >> c (the priors' terms
-    stay quadratic: they are not measurements)."""
-    return np.sign(r) * c * np.sqrt(2.0 * (np.sqrt(1.0 + (r / c) ** 2) - 1.0))
+    weighted log errors ``r``: ~r for |r| << c, ~sign(r) sqrt(2 c |r|) for |r| >> c (the priors'
+    terms stay quadratic: they are not measurements). Written as r sqrt(2 / (1 + sqrt(1 +
+    (r / c)^2))), the same value without the cancellation of sqrt(1 + x^2) - 1 at small r."""
+    return r * np.sqrt(2.0 / (1.0 + np.sqrt(1.0 + (r / c) ** 2)))
 
 
 def _residuals(
@@ -230,7 +233,8 @@ def _fit_handoff(
     fit held, refit only what sets a disaggregated TTFT beyond its prefill and KV hand-off
     physics (batch formation in prefill passes, arrival burstiness at the prefill pool) on every
     metric, the disaggregated TTFTs included, under the same weak prior. The speed parameters stay
-    identified by speeds: a TTFT cannot pull them."""
+    identified by speeds: a TTFT cannot pull them. Squared log errors (no :func:`_soft_l1`): each
+    disaggregated TTFT is already soft-clipped at e-fold."""
     from scipy.optimize import least_squares
 
     names = [p[0] for p in _HANDOFF_PARAMS]
