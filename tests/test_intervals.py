@@ -16,6 +16,7 @@ from tokenfrontier.intervals import (
     MIN_ROWS,
     bounds,
     fallback_chain,
+    interval_source,
     level_of,
     level_reason,
     load_intervals,
@@ -349,11 +350,17 @@ def test_disaggregated_chain_stays_among_disaggregated_residuals():
         "disaggregated", "disaggregated-new-model", "disaggregated-transfer", "disaggregated-default",
         "disaggregated-unmeasured",
     )  # fmt: skip
+    # no disaggregated rows at the distance: the single-pool levels composed with the pooled error
     assert fallback_chain("disaggregated-new-hardware") == (
         "disaggregated-new-hardware", "disaggregated-transfer", "disaggregated-default",
+        "new-hardware+disaggregated", "transfer+disaggregated", "default+disaggregated",
         "disaggregated-unmeasured",
     )  # fmt: skip
-    assert fallback_chain("disaggregated-default") == ("disaggregated-default", "disaggregated-unmeasured")
+    assert fallback_chain("disaggregated-default") == (
+        "disaggregated-default",
+        "default+disaggregated",
+        "disaggregated-unmeasured",
+    )
     assert fallback_chain("disaggregated-unmeasured") == ("disaggregated-unmeasured",)
     table = {
         "new-model": {"tok_s_per_gpu": {"n": 50, "q10": -0.1, "q90": 0.1}},  # single-pool: not used
@@ -372,11 +379,27 @@ def test_disaggregated_chain_stays_among_disaggregated_residuals():
     assert bounds("disaggregated-new-model", "tok_s_per_gpu", 1.0, table) == pytest.approx(
         (math.exp(-0.4), math.exp(0.6))
     )
-    # no disaggregated default: the envelope of every level but unmeasured-sram (lowest q10 -0.6,
-    # highest q90 0.9)
+    # no disaggregated default: the single-pool default (centre 0.05, half-width 0.25) composed
+    # with the fitted pooled deployment's error (centre -0.025, half-width 0.125): centres add,
+    # half-widths in quadrature, sqrt(0.25^2 + 0.125^2) = 0.2795
+    half = math.hypot(0.25, 0.125)
+    assert bounds("disaggregated-default", "tok_s_per_gpu", 1.0, table) == pytest.approx(
+        (math.exp(-(0.025 + half)), math.exp(-(0.025 - half)))
+    )
+    assert interval_source("disaggregated-default", "tok_s_per_gpu", table) == (
+        "its quantiles come from 'default+disaggregated', 'default' and 'disaggregated' as independent "
+        "errors (centres add, half-widths in quadrature) ('disaggregated-default': 0 residuals)"
+    )
+    # too few fitted pooled rows as well: the envelope of every level but unmeasured-sram
+    # (lowest q10 -0.6, highest q90 0.9)
+    pooled = table.pop("disaggregated")
     assert bounds("disaggregated-default", "tok_s_per_gpu", 1.0, table) == pytest.approx(
         (math.exp(-0.9), math.exp(0.6))
     )
+    assert "'default+disaggregated': 'default' or 'disaggregated' too few" in interval_source(
+        "disaggregated-default", "tok_s_per_gpu", table
+    )
+    table["disaggregated"] = pooled
     # the single-pool envelope spans single-pool levels only
     assert bounds("unmeasured", "tok_s_per_gpu", 1.0, table) == pytest.approx((math.exp(-0.3), math.exp(0.2)))
     # an SRAM vendor never measured: its own cross-vendor residuals; too few, the envelope of

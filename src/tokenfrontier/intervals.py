@@ -34,8 +34,13 @@ on this chip and model: random k-fold residuals of disaggregated rows),
 ``disaggregated-default``, ``disaggregated-unmeasured``; each holds only the residuals of
 disaggregated rows from the split of the same name (pooled deployments add the KV transfer, the
 pool balance and attention data-parallel to the error, so they do not borrow single-pool
-residuals). Their chain ends at ``disaggregated-unmeasured``: the envelope of every level with
-enough rows, single-pool and disaggregated (``unmeasured-sram`` apart).
+residuals). When none of the disaggregated levels of the chain has enough rows, the error is
+composed before the chain ends: ``<level>+disaggregated`` (``new-hardware+disaggregated``, one
+per single-pool level of the suffix's chain) adds the single-pool level's error at that transfer
+distance to the error of a pooled deployment whose profile was fitted (the ``disaggregated``
+level) as two independent sources: the centres (mid-points of q10 and q90, in log) add and the
+half-widths add in quadrature. Their chain ends at ``disaggregated-unmeasured``: the envelope of
+every level with enough rows, single-pool and disaggregated (``unmeasured-sram`` apart).
 
 A maximum-throughput question (the best throughput a deployment reaches at a load the stack
 chooses: the ``max_throughput.csv`` rows) gets its level prefixed the same way,
@@ -68,6 +73,7 @@ from .profiles import vendors_of
 from .specs import Chip, Profile
 
 __all__ = [
+    "COMPOSED",
     "COVERAGE",
     "DISAGGREGATED",
     "INTERVALS_FILE",
@@ -270,7 +276,26 @@ def max_throughput_base(level: str) -> str | None:
     return level.removeprefix(prefix) if level.startswith(prefix) else None
 
 
+#: Joins a single-pool level and ``disaggregated`` in the name of a composed level
+COMPOSED = f"+{DISAGGREGATED}"
+
+
+def _composed(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
+    """The quantiles of ``<single>+disaggregated``: the single-pool level's and the fitted
+    pooled deployment's own, as independent errors in log (centres add, half-widths add in
+    quadrature); None when either has too few rows."""
+    single = _own(level.removesuffix(COMPOSED), metric, table)
+    pooled = _own(DISAGGREGATED, metric, table)
+    if single is None or pooled is None:
+        return None
+    centre = (single[0] + single[1]) / 2 + (pooled[0] + pooled[1]) / 2
+    half = math.hypot((single[1] - single[0]) / 2, (pooled[1] - pooled[0]) / 2)
+    return centre - half, centre + half
+
+
 def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
+    if level.endswith(COMPOSED):
+        return _composed(level, metric, table)
     members = _envelope_of(level, table)
     if members is None:
         return _own(level, metric, table)
@@ -302,7 +327,8 @@ def fallback_chain(level: str) -> tuple[str, ...]:
     """The levels whose residuals bound a prediction at ``level``, first with enough rows wins
     (``unmeasured`` stands alone: the envelope of every single-pool level; ``unmeasured-sram``
     falls back to the envelope of every level). A ``disaggregated`` level follows the
-    single-pool chain of its suffix among the disaggregated levels, ending at
+    single-pool chain of its suffix among the disaggregated levels, then that chain's levels
+    composed with the fitted pooled deployment's error (``<level>+disaggregated``), ending at
     ``disaggregated-unmeasured`` (the envelope of every level); a ``max-throughput`` level
     first among the maximum-throughput levels, then along the single-pool chain of its suffix."""
     if (single := max_throughput_base(level)) is not None:
@@ -316,7 +342,9 @@ def fallback_chain(level: str) -> tuple[str, ...]:
                 *(f"{DISAGGREGATED}-{k}" for k in fallback_chain("")[1:]),
                 f"{DISAGGREGATED}-unmeasured",
             )
-        chain = tuple(f"{DISAGGREGATED}-{k}" for k in fallback_chain(single))
+        plain = fallback_chain(single)
+        composed = (f"{k}{COMPOSED}" for k in plain if k != "unmeasured")
+        chain = (*(f"{DISAGGREGATED}-{k}" for k in plain), *composed)
         return tuple(dict.fromkeys((*chain, f"{DISAGGREGATED}-unmeasured")))
     if level == "unmeasured":
         return (level,)
@@ -357,7 +385,18 @@ def interval_source(level: str, metric: str = "tok_s_per_gpu", table: dict[str, 
     skipped: list[str] = []
     for key in fallback_chain(level):
         if _quantiles(key, metric, table) is not None:
-            return f"its quantiles come from '{key}' ({'; '.join(skipped)})" if skipped else ""
+            if not skipped:
+                return ""
+            how = (
+                f", '{key.removesuffix(COMPOSED)}' and '{DISAGGREGATED}' as independent errors (centres "
+                "add, half-widths in quadrature)"
+                if key.endswith(COMPOSED)
+                else ""
+            )
+            return f"its quantiles come from '{key}'{how} ({'; '.join(skipped)})"
+        if key.endswith(COMPOSED):
+            skipped.append(f"'{key}': '{key.removesuffix(COMPOSED)}' or '{DISAGGREGATED}' too few")
+            continue
         entry = table.get(key, {}).get(metric, {})
         n, groups = int(entry.get("n", 0)), int(entry.get("groups", MIN_GROUPS))
         why = f"{n} residuals" if n < MIN_ROWS else f"residuals from {groups} held-out group"

@@ -291,7 +291,7 @@ class Calculation(Result):
             ("capex ($M)", round((self.capex_usd or 0.0) / 1e6, 2)),
         ]  # fmt: skip
         if self.tok_s_per_user is not None:
-            rows.append(("tok/s per user", round(self.tok_s_per_user, 1)))
+            rows.append(("tok/s per user", float(self.tok_s_per_user)))
         if self.usd_per_mtok is not None:
             rows.append(("$ per Mtok (workload)", f"{self.usd_per_mtok:.4f}"))
         rows += [(f"  $ per Mtok {k} (agentic)", f"{v:.4f}")

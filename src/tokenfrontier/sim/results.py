@@ -173,8 +173,8 @@ class Simulation(Result):
                 (f"{label} P50 / P90 / P99 (ms)", f"{p(key, 'p50')} / {p(key, 'p90')} / {p(key, 'p99')}")
             )
         rows += [
-            ("total tok/s per chip", round(s["total_tok_s_per_chip"], 1)),
-            ("output tok/s per chip", round(s["output_tok_s_per_chip"], 1)),
+            ("total tok/s per chip", float(s["total_tok_s_per_chip"])),
+            ("output tok/s per chip", float(s["output_tok_s_per_chip"])),
         ]
         band = summary_interval_text(s)
         if band is not None:
@@ -182,7 +182,7 @@ class Simulation(Result):
         g = s["goodput"]
         if g["slo_ttft_s"] is not None or g["slo_tpot_s"] is not None:
             rows.append(("requests meeting the SLO", f"{g['share_of_requests']:.1%}"))
-            rows.append(("goodput output tok/s per chip", round(g["output_tok_s_per_chip"], 1)))
+            rows.append(("goodput output tok/s per chip", float(g["output_tok_s_per_chip"])))
         c = s["cache"]
         rows.append(("prompt tokens from cache", f"{c['cached_token_share']:.1%}"))
         for name, t in c["tiers"].items():
