@@ -234,6 +234,9 @@ def _wants(levels: Iterable[str], res: Residuals, asked: set[tuple[str, str]] | 
     comes before a level with enough rows."""
     if asked is None:
         return True
+    # a composed level (``new-hardware+disaggregated``) has no residuals of its own and is never
+    # in ``levels``: the walk passes it and ends at the ``disaggregated-unmeasured`` envelope,
+    # so every block its parts need runs
     for own, metric in asked:
         for key in fallback_chain(own):
             names = [m for m, _ in stand_ins(key, metric)]  # bounds() reads these

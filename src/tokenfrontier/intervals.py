@@ -58,7 +58,7 @@ Measured = predicted x exp(-r), so the interval is [pred x exp(-q90), pred x exp
 ``ttft_ms``, ``tpot_ms``. A level with fewer than ``MIN_ROWS`` residuals for a metric, or whose
 residuals come from fewer than ``MIN_GROUPS`` held-out groups (one model, chip or stack left out
 says how far *that* one was off, not how far another may be: residuals cluster by what was left
-out), uses the next, wider level of :func:`fallback_chain`; an envelope spans every level with
+out), uses the next level of :func:`fallback_chain`; an envelope spans every level with
 enough rows, however few its groups.
 """
 
@@ -283,7 +283,11 @@ COMPOSED = f"+{DISAGGREGATED}"
 def _composed(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
     """The quantiles of ``<single>+disaggregated``: the single-pool level's and the fitted
     pooled deployment's own, as independent errors in log (centres add, half-widths add in
-    quadrature); None when either has too few rows."""
+    quadrature); None when either has too few rows. Both parts contain the model's error on a
+    fitted profile, so that part counts twice: the composition leans wide. It may reach beyond
+    the ``disaggregated-unmeasured`` envelope on one side (a single-pool level whose residuals
+    include the SRAM single-stream rows). Measured disaggregated residuals, even of a farther
+    transfer, come first in the chain: they are pooled evidence."""
     single = _own(level.removesuffix(COMPOSED), metric, table)
     pooled = _own(DISAGGREGATED, metric, table)
     if single is None or pooled is None:
@@ -364,7 +368,8 @@ def bounds(
     the level's own residual quantiles (of ``metric``, else of its :data:`SISTERS` at the same
     level), else the next level of the chain with enough rows (:func:`fallback_chain`;
     ``unmeasured`` / ``disaggregated-unmeasured``: the envelope of the levels they span, per
-    metric).
+    metric; ``<level>+disaggregated``: that level composed with ``disaggregated``,
+    :func:`_composed`).
 
     The interval always contains ``value``: a level whose residuals all lean one way (q10 > 0 or
     q90 < 0) is widened to the prediction itself rather than excluding it."""

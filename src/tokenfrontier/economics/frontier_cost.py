@@ -143,7 +143,7 @@ def normalise(frontier: Any, per: str | None, systems: list[System], *, rental: 
     if chosen != "chip":
         cols = list(frontier.columns)
         at = next((i + 1 for i, c in enumerate(cols) if c[0] == "total_tok_s_per_chip"), len(cols))
-        cols.insert(at, (_KEY[chosen], label, lambda v: None if v is None else round(v, 1)))
+        cols.insert(at, (_KEY[chosen], label, None))
         frontier.columns = cols
     if per is None and chosen == "usd-hour":
         frontier.notes = (

@@ -218,7 +218,7 @@ class Margins(Result):
                         p["deployment"],
                         p["chips"],
                         p["concurrency"],
-                        round(p["tok_s_per_user"], 1),
+                        float(p["tok_s_per_user"]),
                         f"{p['cost_usd_per_mtok']:.4f}",
                         f"{p['revenue_usd_per_mtok']:.4f}",
                         _pct(p["gross_margin"]),
