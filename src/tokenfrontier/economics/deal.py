@@ -117,11 +117,11 @@ class Deal(Result):
             ("implied $ per system-hour", round(self.implied_usd_per_system_hour, 2)),
             ("capex per system ($)", round(self.capex_per_system_usd)),
             ("operating $ per system-hour", round(self.operating_usd_per_system_hour, 2)),
-            ("prepay ($M)", round(self.prepay_usd / 1e6, 1)),
+            ("prepay ($M)", float(self.prepay_usd) / 1e6),
             ("IRR", "none" if self.irr is None else f"{self.irr:.1%}"),
-            (f"NPV at {self.discount_rate:.0%} ($M)", round(self.npv_usd / 1e6, 1)),
+            (f"NPV at {self.discount_rate:.0%} ($M)", float(self.npv_usd) / 1e6),
         ]
-        rows += [(f"  cash flow year {i} ($M)", round(c / 1e6, 1))
+        rows += [(f"  cash flow year {i} ($M)", float(c) / 1e6)
                  for i, c in enumerate(self.cash_flows_usd)]  # fmt: skip
         return rows
 

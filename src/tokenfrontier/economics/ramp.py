@@ -145,9 +145,9 @@ class Ramp(Result):
         for r in self.rows:
             row: list[Any] = [r["quarter"], round(r["mw_online"], 2), round(r["mw_needed"], 2),
                               round(-r["shortfall_mw"], 2), f"{r['systems']:,}",
-                              round(r["revenue_usd"] / 1e6, 1), round(r["forgone_usd"] / 1e6, 1)]  # fmt: skip
+                              float(r["revenue_usd"]) / 1e6, float(r["forgone_usd"]) / 1e6]  # fmt: skip
             if tok:
-                row += [round(r["tok_s"] / 1e6, 3), round(r["token_revenue_usd"] / 1e6, 1)]
+                row += [float(r["tok_s"]) / 1e6, float(r["token_revenue_usd"]) / 1e6]
             body.append(row)
         out = f"{head}\n{render_table(headers, body)}"
         if tok and self.serving:

@@ -115,7 +115,7 @@ class WarrantValue(Result):
             (f"recognised ({self.recognition}) ($M)", round(self.recognised_usd / 1e6)),
             (
                 f"per year over {self.agreement_years:g} y ($M)",
-                round(self.contra_revenue_usd_per_year / 1e6, 1),
+                float(self.contra_revenue_usd_per_year) / 1e6,
             ),
             ("share of expected revenue", f"{self.share_of_expected_revenue:.1%}"),
         ]
