@@ -37,6 +37,8 @@ def test_per_kw_exact_cli_output(capsys):
         assert p["tok_s_per_system"] == pytest.approx(p["total_tok_s_per_chip"])
         shown = line[start : start + width].strip()
         assert shown == (f"{per_kw:,.0f}" if per_kw >= 1000 else f"{per_kw:,.2f}"), (shown, per_kw)
+        # $/Mtok to four decimals: cheap tokens differ in the third and fourth (0.0114 vs 0.0095)
+        assert line.split()[-1] == f"{p['usd_per_mtok']:.4f}"
 
 
 def test_mixed_sram_and_gpu_defaults_to_per_usd_hour(capsys):

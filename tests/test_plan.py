@@ -115,8 +115,8 @@ PLAN_EXPECTED = """\
 plan: llama-3.1-8b, 4 QPS (Poisson arrivals; mean ISL 1,000, OSL 100); SLO P99 TTFT <= 2,000 ms, P99 TPOT <= 30 ms
 #  hardware  deployment            replicas  chips  $/hour  $/Mtok  $/Mtok in  $/Mtok out  P99 TTFT ms  P99 TPOT ms  headroom
 -  --------  --------------------  --------  -----  ------  ------  ---------  ----------  -----------  -----------  --------
-1  dgx-h100  TP1 PP1 EP1 batch<=4         1      1    1.45    0.09       0.09        0.09         1618         9.19  19%
-2  hgx-b200  TP1 PP1 EP1 batch<=2         1      1    2.05    0.13       0.13        0.13         1213         3.91  39%
+1  dgx-h100  TP1 PP1 EP1 batch<=4         1      1    1.45  0.0913  0.0913     0.0913             1618         9.19  19%
+2  hgx-b200  TP1 PP1 EP1 batch<=2         1      1    2.05  0.1295  0.1295     0.1295             1213         3.91  39%
 best: 1 x TP1 PP1 EP1 on dgx-h100 (1 chips, $1.45/h, tco:default); simulated P99 TTFT 80% interval 1,119-3,023 ms (default)
 headroom: the smaller of 1 - simulated P99 / limit over TTFT and TPOT
 """

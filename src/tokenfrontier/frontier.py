@@ -59,7 +59,7 @@ class Frontier(Table):
             ("output_tok_s_per_chip", "out tok/s/chip", None),
             ("ttft_s", "TTFT ms", lambda v: v * 1e3),
             ("tpot_s", "TPOT ms", lambda v: v * 1e3),
-            ("usd_per_mtok", "$/Mtok", None),
+            ("usd_per_mtok", "$/Mtok", lambda v: None if v is None else f"{v:.4f}"),
         ]
         super().__init__(
             records, cols, title=title, extra={"points_evaluated": evaluated, "notes": list(notes)},
