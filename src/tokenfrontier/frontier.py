@@ -18,7 +18,7 @@ from .arch import ModelArch
 from .errors import InvalidInputError
 from .intervals import PREDICTED, bounds, level_of
 from .profiles import Profile
-from .results import Table
+from .results import Table, usd_per_mtok_text
 from .scenario import build_scenario
 from .serving import SpecDecode, Workload
 from .specs import System
@@ -59,7 +59,7 @@ class Frontier(Table):
             ("output_tok_s_per_chip", "out tok/s/chip", None),
             ("ttft_s", "TTFT ms", lambda v: v * 1e3),
             ("tpot_s", "TPOT ms", lambda v: v * 1e3),
-            ("usd_per_mtok", "$/Mtok", lambda v: None if v is None else f"{v:.4f}"),
+            ("usd_per_mtok", "$/Mtok", usd_per_mtok_text),
         ]
         super().__init__(
             records, cols, title=title, extra={"points_evaluated": evaluated, "notes": list(notes)},

@@ -33,7 +33,7 @@ from .candidates import smallest_pipeline
 from .errors import InvalidInputError
 from .intervals import bounds, level_of
 from .predict import binding_of
-from .results import Result, render_table
+from .results import Result, render_table, usd_per_mtok_text
 from .scenario import Scenario
 from .serving import PrefillPool, Workload
 from .step import COMPONENTS
@@ -237,11 +237,6 @@ def _round(v: float | None, digits: int) -> float | None:
     return None if v is None else round(v, digits)
 
 
-def _usd_per_mtok(v: float | None) -> str | None:
-    """$/Mtok to four decimals, as every cost table prints it (cheap tokens differ there)."""
-    return None if v is None else f"{v:.4f}"
-
-
 def _pct(value: float, base: float | None) -> str:
     return f"{(value / base - 1) * 100:,.0f}%" if base else "-"
 
@@ -373,8 +368,8 @@ class FleetPlan(Result):
             by = f["usd_per_mtok_by_type"]
             rows.append([
                 f["rank"], f["hardware"], f"{f['deployment']} batch<={f['batch_cap']}", f["replicas"],
-                f["chips"], _round(f["usd_per_hour"], 2), _usd_per_mtok(f["usd_per_mtok"]),
-                _usd_per_mtok(by.get("input")), _usd_per_mtok(by.get("output")),
+                f["chips"], _round(f["usd_per_hour"], 2), usd_per_mtok_text(f["usd_per_mtok"]),
+                usd_per_mtok_text(by.get("input")), usd_per_mtok_text(by.get("output")),
                 round(f["p99_ttft_s"] * 1e3), round(f["p99_tpot_s"] * 1e3, 2) if f["p99_tpot_s"] else None,
                 f"{f['headroom']:.0%}",
             ])  # fmt: skip

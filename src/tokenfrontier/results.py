@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Result", "Table", "cell_text", "first_non_finite", "render_table", "to_jsonable"]
+__all__ = [
+    "Result",
+    "Table",
+    "cell_text",
+    "first_non_finite",
+    "render_table",
+    "to_jsonable",
+    "usd_per_mtok_text",
+]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -91,6 +99,11 @@ def cell_text(v: Any) -> str:
             return "-"
         return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
     return str(v)
+
+
+def usd_per_mtok_text(v: float | None) -> str | None:
+    """$/Mtok as a table cell: four decimals (cheap tokens differ in the third and fourth)."""
+    return None if v is None else f"{v:.4f}"
 
 
 class Result:
