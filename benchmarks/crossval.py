@@ -69,6 +69,7 @@ from tokenfrontier.intervals import (
     DISAGGREGATED,
     INTERVALS_FILE,
     MAX_THROUGHPUT,
+    MAX_THROUGHPUT_UNMEASURED,
     SRAM_UNMEASURED,
     bounds,
     enough_evidence,
@@ -214,7 +215,8 @@ BLOCK_LEVELS = {
 BLOCK_LEVELS = {k: (*v, *(f"{DISAGGREGATED}-{lvl}" for lvl in v if lvl != SRAM_UNMEASURED),
                     *(f"{MAX_THROUGHPUT}-{lvl}" for lvl in v if lvl not in ("unmeasured", SRAM_UNMEASURED)))
                 for k, v in BLOCK_LEVELS.items()}  # fmt: skip
-_ENVELOPES = ("unmeasured", f"{DISAGGREGATED}-unmeasured")  # spans of every level: need all blocks
+# spans of every level: need all blocks
+_ENVELOPES = ("unmeasured", f"{DISAGGREGATED}-unmeasured", MAX_THROUGHPUT_UNMEASURED)
 
 
 def _tagged(items: Iterable[float | tuple[float, str]]) -> list[tuple[float, str]]:

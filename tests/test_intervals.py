@@ -430,14 +430,16 @@ def test_a_max_throughput_question_has_levels_of_its_own():
     assert why.endswith("leave-one-hardware-out predictions of maximum-throughput rows")
     # prefill and decode pools win: the disaggregated levels
     assert level_of(prof["blackwell-trt"], chip["gb200"], "deepseek-r1", True, True) == "disaggregated"
-    # the maximum-throughput levels of the chain first, then the single-pool chain itself
+    # the maximum-throughput levels of the chain first, then the envelope (for tok/s per GPU),
+    # then the single-pool chain itself (for what maximum-throughput rows do not measure)
     assert fallback_chain("max-throughput-hopper-trt") == (
         "max-throughput-hopper-trt", "max-throughput-new-model", "max-throughput-transfer",
-        "max-throughput-default", "hopper-trt", "new-model", "transfer", "default",
+        "max-throughput-default", "max-throughput-unmeasured", "hopper-trt", "new-model",
+        "transfer", "default",
     )  # fmt: skip
     assert fallback_chain("max-throughput-new-hardware") == (
         "max-throughput-new-hardware", "max-throughput-transfer", "max-throughput-default",
-        "new-hardware", "transfer", "default",
+        "max-throughput-unmeasured", "new-hardware", "transfer", "default",
     )  # fmt: skip
     table = {
         "new-hardware": {"tok_s_per_gpu": {"n": 50, "q10": -0.1, "q90": 0.1}},
@@ -450,11 +452,15 @@ def test_a_max_throughput_question_has_levels_of_its_own():
     assert bounds("max-throughput-new-hardware", "tok_s_per_gpu", 1.0, table) == pytest.approx(
         (math.exp(-0.5), math.exp(0.2))
     )
-    # no maximum-throughput level with enough rows: the single-pool chain
+    # no maximum-throughput level with enough rows: no residual measured how far the load the
+    # model picks is off at this distance, so the envelope of every single-pool level (not the
+    # narrower serving-row new-hardware level, -0.1..0.1)
     del table["max-throughput-transfer"]
     assert bounds("max-throughput-new-hardware", "tok_s_per_gpu", 1.0, table) == pytest.approx(
-        (math.exp(-0.1), math.exp(0.1))
+        (math.exp(-0.2), math.exp(0.3))
     )
+    why = interval_source("max-throughput-new-hardware", "tok_s_per_gpu", table)
+    assert why.startswith("its quantiles come from 'max-throughput-unmeasured', the envelope of every")
     # the envelope of a family never measured spans the maximum-throughput levels too
     table["max-throughput-default"] = {"tok_s_per_gpu": {"n": 98, "groups": 1, "q10": -0.8, "q90": 0.0}}
     assert bounds("unmeasured", "tok_s_per_gpu", 1.0, table) == pytest.approx((math.exp(-0.2), math.exp(0.8)))

@@ -49,8 +49,12 @@ each holds only the residuals of maximum-throughput rows, whose error (the load 
 model picks, prefill interleaved at full occupancy) is unlike that of a point at a given load.
 They also count at the unprefixed level of the same name (the single-pool levels hold every
 single-pool row, as the serving rows alone are too few to bound most of them). The chain walks
-the maximum-throughput levels of the suffix's single-pool chain first, then that chain itself;
-a maximum-throughput level bounds only the metrics its rows measure (no :data:`SISTERS`). The
+the maximum-throughput levels of the suffix's single-pool chain first; where none has enough
+rows (no maximum-throughput residual at that distance: a stack whose maximum-throughput rows
+were all left out), ``max-throughput-unmeasured``, the envelope of every single-pool level,
+bounds the throughput (:data:`MAX_THROUGHPUT_METRICS`), as ``disaggregated-unmeasured`` ends a
+pooled chain; then that single-pool chain itself, for the metrics a maximum-throughput row does
+not measure (a maximum-throughput level bounds only those it does: no :data:`SISTERS`). The
 ``unmeasured`` envelopes span the maximum-throughput levels too.
 
 Measured = predicted x exp(-r), so the interval is [pred x exp(-q90), pred x exp(-q10)]. Metrics
@@ -78,6 +82,8 @@ __all__ = [
     "DISAGGREGATED",
     "INTERVALS_FILE",
     "MAX_THROUGHPUT",
+    "MAX_THROUGHPUT_METRICS",
+    "MAX_THROUGHPUT_UNMEASURED",
     "MIN_GROUPS",
     "MIN_ROWS",
     "PREDICTED",
@@ -107,6 +113,13 @@ MIN_GROUPS = 2
 DISAGGREGATED = "disaggregated"
 #: The prefix of the levels of maximum-throughput questions (the load is the stack's to choose)
 MAX_THROUGHPUT = "max-throughput"
+#: The residual metrics a maximum-throughput row measures (``max_throughput.csv``: the best
+#: throughput, no one user's speed at the load the stack chose)
+MAX_THROUGHPUT_METRICS = ("tok_s_per_gpu",)
+#: Where a maximum-throughput question's chain goes when no maximum-throughput level of it has
+#: enough rows: the envelope of every single-pool level (no residual measured how far the load
+#: and batch the model picks are off at that distance), for :data:`MAX_THROUGHPUT_METRICS` only
+MAX_THROUGHPUT_UNMEASURED = f"{MAX_THROUGHPUT}-unmeasured"
 #: ``unmeasured`` on an SRAM machine: the residuals of one SRAM vendor predicted from another
 SRAM_UNMEASURED = "unmeasured-sram"
 #: Prediction attribute -> the residual metric that bounds it (and whether it is a rate: a
@@ -263,6 +276,8 @@ def _envelope_of(level: str, table: dict[str, Any]) -> list[str] | None:
         return [k for k in table if not _pooled(k) and k != SRAM_UNMEASURED]
     if level == f"{DISAGGREGATED}-unmeasured":  # every level, single-pool and pooled
         return [k for k in table if k != SRAM_UNMEASURED]
+    if level == MAX_THROUGHPUT_UNMEASURED:  # the single-pool envelope, for what the rows measure
+        return _envelope_of("unmeasured", table)
     return None
 
 
@@ -300,6 +315,8 @@ def _composed(level: str, metric: str, table: dict[str, Any]) -> tuple[float, fl
 def _quantiles(level: str, metric: str, table: dict[str, Any]) -> tuple[float, float] | None:
     if level.endswith(COMPOSED):
         return _composed(level, metric, table)
+    if level == MAX_THROUGHPUT_UNMEASURED and metric not in MAX_THROUGHPUT_METRICS:
+        return None  # one user's speed at a load the stack chose: the single-pool chain bounds it
     members = _envelope_of(level, table)
     if members is None:
         return _own(level, metric, table)
@@ -334,10 +351,13 @@ def fallback_chain(level: str) -> tuple[str, ...]:
     single-pool chain of its suffix among the disaggregated levels, then that chain's levels
     composed with the fitted pooled deployment's error (``<level>+disaggregated``), ending at
     ``disaggregated-unmeasured`` (the envelope of every level); a ``max-throughput`` level
-    first among the maximum-throughput levels, then along the single-pool chain of its suffix."""
+    first among the maximum-throughput levels, then ``max-throughput-unmeasured`` (the envelope of
+    every single-pool level, for the throughput only), then along the single-pool chain of its
+    suffix."""
     if (single := max_throughput_base(level)) is not None:
         plain = fallback_chain(single)
-        return (*(f"{MAX_THROUGHPUT}-{k}" for k in plain if k != "unmeasured"), *plain)
+        mt = (f"{MAX_THROUGHPUT}-{k}" for k in plain if k != "unmeasured")
+        return tuple(dict.fromkeys((*mt, MAX_THROUGHPUT_UNMEASURED, *plain)))
     if _pooled(level):
         single = level.removeprefix(DISAGGREGATED).removeprefix("-")
         if single == "":  # the fitted profile's own level
@@ -396,6 +416,8 @@ def interval_source(level: str, metric: str = "tok_s_per_gpu", table: dict[str, 
                 f", '{key.removesuffix(COMPOSED)}' and '{DISAGGREGATED}' as independent errors (centres "
                 "add, half-widths in quadrature)"
                 if key.endswith(COMPOSED)
+                else ", the envelope of every single-pool level"
+                if key == MAX_THROUGHPUT_UNMEASURED
                 else ""
             )
             return f"its quantiles come from '{key}'{how} ({'; '.join(skipped)})"
