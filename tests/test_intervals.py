@@ -474,6 +474,8 @@ def test_a_max_throughput_question_has_levels_of_its_own():
     assert bounds("max-throughput-new-hardware", "tpot_ms", 1.0, table) == pytest.approx(
         (math.exp(-0.05), math.exp(0.05))
     )
+    why = interval_source("max-throughput-new-hardware", "tpot_ms", table)
+    assert "'max-throughput-unmeasured': bounds only tok_s_per_gpu" in why
     # a maximum-throughput residual counts at its own level and at the single-pool one, once
     cv = _crossval()
     assert "max-throughput-new-hardware" in cv.BLOCK_LEVELS["hardware"]

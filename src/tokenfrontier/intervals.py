@@ -357,7 +357,7 @@ def fallback_chain(level: str) -> tuple[str, ...]:
     if (single := max_throughput_base(level)) is not None:
         plain = fallback_chain(single)
         mt = (f"{MAX_THROUGHPUT}-{k}" for k in plain if k != "unmeasured")
-        return tuple(dict.fromkeys((*mt, MAX_THROUGHPUT_UNMEASURED, *plain)))
+        return (*mt, MAX_THROUGHPUT_UNMEASURED, *plain)
     if _pooled(level):
         single = level.removeprefix(DISAGGREGATED).removeprefix("-")
         if single == "":  # the fitted profile's own level
@@ -423,6 +423,9 @@ def interval_source(level: str, metric: str = "tok_s_per_gpu", table: dict[str, 
             return f"its quantiles come from '{key}'{how} ({'; '.join(skipped)})"
         if key.endswith(COMPOSED):
             skipped.append(f"'{key}': '{key.removesuffix(COMPOSED)}' or '{DISAGGREGATED}' too few")
+            continue
+        if key == MAX_THROUGHPUT_UNMEASURED and metric not in MAX_THROUGHPUT_METRICS:
+            skipped.append(f"'{key}': bounds only {', '.join(MAX_THROUGHPUT_METRICS)}")
             continue
         entry = table.get(key, {}).get(metric, {})
         n, groups = int(entry.get("n", 0)), int(entry.get("groups", MIN_GROUPS))
